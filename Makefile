@@ -1,0 +1,50 @@
+# Thin wrapper over Meson: the commands a new user types.
+#   make          build everything (installs missing Debian packages first)
+#   make demo     boot the built-in guest and show it runs its own kernel
+#   make check    all tests: unit (also under ASan+UBSan) and KVM integration
+#   make bench    benchmarks against peers measured in the same run
+#   make deps     install the Debian packages the build and tests need
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+KERNEL_SH  := guest/kernel/build.sh
+
+.PHONY: all deps build kernel demo check unit-asan bench clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/build.ninja:
+	@meson setup $(BUILD) >/dev/null
+
+$(ASAN_BUILD)/build.ninja:
+	@meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+# The guest kernel is cached by the hash of its config, patches and source;
+# the build tree links to the cached copy.
+kernel: deps $(BUILD)/build.ninja
+	@path=$$($(KERNEL_SH) --print-path) && mkdir -p $(BUILD)/guest && \
+	  ln -sfn "$$path" $(BUILD)/guest/vmlinux
+
+build: deps $(BUILD)/build.ninja kernel
+	@ninja -C $(BUILD) $(if $(V),,--quiet)
+
+demo: build
+	@tools/demo.sh $(BUILD)
+
+unit-asan: deps $(ASAN_BUILD)/build.ninja
+	@ninja -C $(ASAN_BUILD) --quiet
+	@meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs $(if $(V),,-q) || true
+
+check: build unit-asan
+	@meson test -C $(BUILD) --print-errorlogs $(if $(V),,-q) || true
+	@tools/test-summary.py $(ASAN_BUILD) $(BUILD)
+
+bench: build
+	@tools/install-deps.sh bench
+	@bench/boot $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

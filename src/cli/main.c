@@ -1,0 +1,66 @@
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "supermachine.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"boot", sm_cmd_boot, "boot a kernel and initramfs and run one command (low level)"},
+};
+
+int sm_cli_fail(void)
+{
+    fprintf(stderr, "supermachine: %s\n", sm_last_error());
+    return SM_CLI_EXIT_FAILURE;
+}
+
+int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "supermachine %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'supermachine %s --help'.\n", cmd);
+    va_end(ap);
+    return SM_CLI_EXIT_FAILURE;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: supermachine COMMAND [OPTIONS]\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'supermachine COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* A console reader that goes away must not kill the VMM mid-run. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return SM_CLI_EXIT_FAILURE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("supermachine %d.%d\n", SM_VERSION_MAJOR, SM_VERSION_MINOR);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "supermachine: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return SM_CLI_EXIT_FAILURE;
+}

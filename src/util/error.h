@@ -1,0 +1,19 @@
+/* Thread-local "last error" sentences behind sm_last_error(). */
+#ifndef SM_UTIL_ERROR_H
+#define SM_UTIL_ERROR_H
+
+#include <errno.h>
+
+/* Record a sentence for the calling thread and return -errnum, so that a
+ * failing function can end with `return sm_fail(ENOENT, "...", ...);`. */
+int sm_fail(int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prefix the current thread's sentence with more context ("booting: ..."),
+ * keeping the original cause. Returns err unchanged. */
+int sm_fail_context(int err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void sm_clear_error(void);
+
+#endif

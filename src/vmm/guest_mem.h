@@ -1,0 +1,44 @@
+/* Guest RAM and the one checked guest-physical -> host translation. */
+#ifndef SM_VMM_GUEST_MEM_H
+#define SM_VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SM_GMEM_MAX_REGIONS 2
+
+/* RAM ends below the 32-bit MMIO hole; above it, it resumes at 4 GiB. */
+#define SM_GMEM_HOLE_START 0xC0000000ull
+#define SM_GMEM_HOLE_END 0x100000000ull
+
+typedef struct sm_gmem_region {
+    uint64_t gpa;
+    uint64_t size;
+    uint8_t *host;
+} sm_gmem_region;
+
+typedef struct sm_gmem {
+    uint8_t *base;      /* one anonymous mapping backing every region */
+    uint64_t mapped;    /* its length */
+    unsigned nregions;
+    sm_gmem_region regions[SM_GMEM_MAX_REGIONS];
+} sm_gmem;
+
+/* Reserve `bytes` of guest RAM laid out around the MMIO hole. */
+int sm_gmem_init(sm_gmem *m, uint64_t bytes);
+void sm_gmem_free(sm_gmem *m);
+
+/* The only way to turn a guest-physical address into a host pointer:
+ * returns NULL unless [gpa, gpa+len) lies wholly inside one RAM region
+ * (overflow-safe; len 0 is allowed and checks gpa alone). */
+void *sm_gmem_ptr(const sm_gmem *m, uint64_t gpa, uint64_t len);
+
+/* Copy helpers over sm_gmem_ptr; return false when out of range. */
+bool sm_gmem_write(const sm_gmem *m, uint64_t gpa, const void *src, uint64_t len);
+bool sm_gmem_read(const sm_gmem *m, uint64_t gpa, void *dst, uint64_t len);
+
+/* End of the RAM region that starts at guest-physical 0. */
+uint64_t sm_gmem_low_end(const sm_gmem *m);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * The hypervisor interface: the only part of the VMM that talks to KVM.
+ * KVM implements it now (hv_kvm.c); macOS HVF and Windows WHP are meant to
+ * be other implementations of this same header.
+ */
+#ifndef SM_VMM_HV_H
+#define SM_VMM_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sm_hv sm_hv;
+typedef struct sm_hv_vcpu sm_hv_vcpu;
+
+typedef enum sm_hv_exit_kind {
+    SM_HV_EXIT_IO = 1,       /* port I/O: see io */
+    SM_HV_EXIT_MMIO,         /* MMIO: see mmio */
+    SM_HV_EXIT_SHUTDOWN,     /* triple fault */
+    SM_HV_EXIT_SYSTEM_RESET, /* the guest asked for reset or power-off */
+    SM_HV_EXIT_INTERRUPTED,  /* kicked by sm_hv_vcpu_kick or a signal */
+    SM_HV_EXIT_INTERNAL,     /* the hypervisor could not handle something */
+    SM_HV_EXIT_FAIL_ENTRY,   /* the hardware refused to enter the guest */
+    SM_HV_EXIT_OTHER,        /* anything else: see raw_reason */
+} sm_hv_exit_kind;
+
+typedef struct sm_hv_exit {
+    sm_hv_exit_kind kind;
+    uint32_t raw_reason;     /* the hypervisor's own exit code */
+    uint64_t detail;         /* internal error suberror, entry failure reason */
+    struct {
+        uint16_t port;
+        uint8_t size;        /* 1, 2 or 4 */
+        bool write;
+        uint32_t count;      /* string I/O repeats size-sized items */
+        uint8_t *data;       /* count * size bytes, in or out */
+    } io;
+    struct {
+        uint64_t addr;
+        uint32_t len;
+        bool write;
+        uint8_t *data;
+    } mmio;
+} sm_hv_exit;
+
+/* Open the hypervisor device (path NULL: the default) and create a VM. */
+int sm_hv_open(const char *device, sm_hv **out);
+void sm_hv_close(sm_hv *hv);
+
+int sm_hv_map_ram(sm_hv *hv, uint32_t slot, uint64_t gpa, void *host, uint64_t size);
+
+/* x86: in-kernel interrupt controllers (PIC, IOAPIC, LAPICs) and PIT. */
+int sm_hv_create_platform(sm_hv *hv);
+
+/* Drive an interrupt line of the in-kernel interrupt controllers. */
+int sm_hv_irq_line(sm_hv *hv, uint32_t irq, bool level);
+
+/* vCPU `index` (also its APIC id) of `count`; CPUID and LAPIC are set up
+ * for a multiprocessor guest. */
+int sm_hv_vcpu_create(sm_hv *hv, unsigned index, unsigned count, sm_hv_vcpu **out);
+void sm_hv_vcpu_destroy(sm_hv_vcpu *vcpu);
+
+/* Enter the guest at `rip` in flat 32-bit protected mode with paging off
+ * and `rbx` set: the state the PVH boot protocol asks for. */
+int sm_hv_vcpu_set_entry32(sm_hv_vcpu *vcpu, uint64_t rip, uint64_t rbx);
+
+/* Run until an exit that needs the VMM. I/O results are written into the
+ * exit's data buffer before the next run. */
+int sm_hv_vcpu_run(sm_hv_vcpu *vcpu, sm_hv_exit *exit);
+
+/* Make the next or current sm_hv_vcpu_run return SM_HV_EXIT_INTERRUPTED.
+ * Callable from any thread; the caller also signals the vCPU's thread. */
+void sm_hv_vcpu_kick(sm_hv_vcpu *vcpu);
+
+/* A one-paragraph register dump for error reports. */
+void sm_hv_vcpu_describe(sm_hv_vcpu *vcpu, char *buf, size_t len);
+
+#endif

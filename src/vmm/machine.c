@@ -1,0 +1,391 @@
+#include "vmm/machine.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/boot_channel.h"
+#include "devices/i8042.h"
+#include "devices/pio_bus.h"
+#include "devices/serial_8250.h"
+#include "supermachine.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "vmm/console_tail.h"
+#include "vmm/guest_mem.h"
+#include "vmm/hv.h"
+#include "vmm/x86_boot.h"
+#include "vmm/x86_mptable.h"
+
+#define COM1_BASE 0x3f8
+#define COM1_IRQ 4
+#define COM2_BASE 0x2f8
+#define COM2_IRQ 3
+#define TAIL_LINES 12
+
+typedef struct vcpu_thread {
+    struct sm_machine *m;
+    sm_hv_vcpu *vcpu;
+    unsigned index;
+    pthread_t thread;
+    bool started;
+} vcpu_thread;
+
+typedef struct serial_port {
+    struct sm_machine *m;
+    uint32_t irq;
+    sm_serial uart;
+} serial_port;
+
+struct sm_machine {
+    sm_gmem mem;
+    sm_hv *hv;
+    sm_pio_bus pio;
+    serial_port com1, com2;
+    sm_i8042 kbd;
+    int console_fd;
+    sm_console_tail tail;          /* written under com1.uart.lock */
+    sm_boot_channel channel;       /* written under com2.uart.lock */
+    unsigned ncpus;
+    vcpu_thread *vcpus;
+
+    pthread_mutex_t lock;
+    pthread_cond_t stopped_cond;
+    bool stopping;
+    sm_machine_result result;      /* under lock until the vCPUs are joined */
+};
+
+static void kick_handler(int sig)
+{
+    (void)sig;
+}
+
+/* The vCPU kick signal only needs to interrupt KVM_RUN; its handler does
+ * nothing. Installed once per process. */
+static void install_kick_handler(void)
+{
+    struct sigaction sa = {.sa_handler = kick_handler};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGRTMIN, &sa, NULL);
+}
+
+/* Called with m->lock held, which also guards `started`. */
+static void kick_all(sm_machine *m)
+{
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        sm_hv_vcpu_kick(m->vcpus[i].vcpu);
+        if (m->vcpus[i].started)
+            pthread_kill(m->vcpus[i].thread, SIGRTMIN);
+    }
+}
+
+/* The first reason to stop wins; later ones are side effects of stopping. */
+static void request_stop(sm_machine *m, sm_machine_stop why, int code, int sig,
+                         const char *error)
+{
+    pthread_mutex_lock(&m->lock);
+    if (!m->stopping) {
+        m->stopping = true;
+        m->result.stop = why;
+        m->result.exit_code = code;
+        m->result.signal = sig;
+        if (error)
+            snprintf(m->result.error, sizeof m->result.error, "%s", error);
+        pthread_cond_broadcast(&m->stopped_cond);
+    }
+    kick_all(m);
+    pthread_mutex_unlock(&m->lock);
+}
+
+static bool is_stopping(sm_machine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    bool s = m->stopping;
+    pthread_mutex_unlock(&m->lock);
+    return s;
+}
+
+static void write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (fd >= 0 && len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* a closed or full console must not stop the guest */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void console_output(void *ctx, const uint8_t *buf, size_t len)
+{
+    serial_port *p = ctx;
+    sm_console_tail_add(&p->m->tail, buf, len);
+    write_all(p->m->console_fd, buf, len);
+}
+
+static void channel_output(void *ctx, const uint8_t *buf, size_t len)
+{
+    serial_port *p = ctx;
+    for (size_t i = 0; i < len; i++) {
+        int value = 0;
+        sm_boot_event ev = sm_boot_channel_feed(&p->m->channel, buf[i], &value);
+        if (ev == SM_BOOT_EVENT_START)
+            sm_debug("sm-init started");
+        else if (ev == SM_BOOT_EVENT_EXIT)
+            request_stop(p->m, SM_MACHINE_EXITED, value, 0, NULL);
+        else if (ev == SM_BOOT_EVENT_SIGNAL)
+            request_stop(p->m, SM_MACHINE_EXITED, -1, value, NULL);
+    }
+}
+
+static void serial_irq(void *ctx, bool level)
+{
+    serial_port *p = ctx;
+    if (sm_hv_irq_line(p->m->hv, p->irq, level) < 0)
+        sm_debug("serial irq %u: %s", p->irq, sm_last_error());
+}
+
+static void guest_reset(void *ctx)
+{
+    request_stop(ctx, SM_MACHINE_RESET, -1, 0, NULL);
+}
+
+static int add_serial(sm_machine *m, serial_port *p, uint16_t base, uint32_t irq,
+                      void (*output)(void *, const uint8_t *, size_t))
+{
+    sm_serial_ops ops = {.output = output, .irq = serial_irq};
+    p->m = m;
+    p->irq = irq;
+    sm_serial_init(&p->uart, &ops, p);
+    return sm_pio_register(&m->pio, base, 8, sm_serial_pio, &p->uart);
+}
+
+static int add_devices(sm_machine *m)
+{
+    m->kbd = (sm_i8042){.reset = guest_reset, .ctx = m};
+    int err = add_serial(m, &m->com1, COM1_BASE, COM1_IRQ, console_output);
+    if (!err)
+        err = add_serial(m, &m->com2, COM2_BASE, COM2_IRQ, channel_output);
+    if (!err)
+        err = sm_pio_register(&m->pio, SM_I8042_COMMAND_PORT, 1, sm_i8042_pio, &m->kbd);
+    return err;
+}
+
+static void handle_io(sm_machine *m, const sm_hv_exit *e)
+{
+    for (uint32_t i = 0; i < e->io.count; i++) {
+        uint8_t *data = e->io.data + (size_t)i * e->io.size;
+        if (!sm_pio_dispatch(&m->pio, e->io.port, data, e->io.size, e->io.write))
+            sm_debug("unclaimed port %s %#x", e->io.write ? "write" : "read", e->io.port);
+    }
+}
+
+static void fail_vcpu(vcpu_thread *t, const char *what)
+{
+    char regs[512], msg[1024];
+    sm_hv_vcpu_describe(t->vcpu, regs, sizeof regs);
+    snprintf(msg, sizeof msg, "%s; %s", what, regs);
+    request_stop(t->m, SM_MACHINE_FAILED, -1, 0, msg);
+}
+
+/* Handle one exit; returns false when this vCPU should stop running. */
+static bool handle_exit(vcpu_thread *t, sm_hv_exit *e)
+{
+    char what[256];
+    switch (e->kind) {
+    case SM_HV_EXIT_IO:
+        handle_io(t->m, e);
+        return true;
+    case SM_HV_EXIT_MMIO:
+        /* No MMIO devices yet: reads see all ones, writes vanish. */
+        if (!e->mmio.write)
+            memset(e->mmio.data, 0xff, e->mmio.len);
+        return true;
+    case SM_HV_EXIT_INTERRUPTED:
+        return !is_stopping(t->m);
+    case SM_HV_EXIT_SHUTDOWN:
+        request_stop(t->m, SM_MACHINE_TRIPLE_FAULT, -1, 0, NULL);
+        return false;
+    case SM_HV_EXIT_SYSTEM_RESET:
+        request_stop(t->m, SM_MACHINE_RESET, -1, 0, NULL);
+        return false;
+    case SM_HV_EXIT_INTERNAL:
+        snprintf(what, sizeof what, "KVM internal error (suberror %llu: %s)",
+                 (unsigned long long)e->detail,
+                 e->detail == 1 ? "instruction emulation failed" : "see KVM documentation");
+        break;
+    case SM_HV_EXIT_FAIL_ENTRY:
+        snprintf(what, sizeof what, "KVM could not enter the guest (hardware reason %#llx)",
+                 (unsigned long long)e->detail);
+        break;
+    default:
+        snprintf(what, sizeof what, "unexpected KVM exit reason %u", e->raw_reason);
+        break;
+    }
+    fail_vcpu(t, what);
+    return false;
+}
+
+static void *vcpu_main(void *arg)
+{
+    vcpu_thread *t = arg;
+    sigset_t only_kick;
+    sigfillset(&only_kick);
+    sigdelset(&only_kick, SIGRTMIN);
+    pthread_sigmask(SIG_SETMASK, &only_kick, NULL);
+    sm_hv_exit e;
+    while (!is_stopping(t->m)) {
+        if (sm_hv_vcpu_run(t->vcpu, &e) < 0) {
+            request_stop(t->m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
+            break;
+        }
+        if (!handle_exit(t, &e))
+            break;
+    }
+    return NULL;
+}
+
+static int check_memory(const sm_machine_config *cfg, const sm_x86_boot_input *in)
+{
+    uint64_t min_mib;
+    int err = sm_x86_boot_min_mib(in, &min_mib);
+    if (err)
+        return err;
+    if (cfg->memory_mib < min_mib)
+        return sm_fail(EINVAL, "guest memory of %u MiB is too small: this kernel and "
+                       "initramfs need at least %llu MiB", cfg->memory_mib,
+                       (unsigned long long)min_mib);
+    return 0;
+}
+
+static int create_vcpus(sm_machine *m, const sm_x86_boot_entry *entry)
+{
+    m->vcpus = calloc(m->ncpus, sizeof *m->vcpus);
+    if (!m->vcpus)
+        return sm_fail(ENOMEM, "out of memory");
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        m->vcpus[i] = (vcpu_thread){.m = m, .index = i};
+        int err = sm_hv_vcpu_create(m->hv, i, m->ncpus, &m->vcpus[i].vcpu);
+        if (err)
+            return err;
+    }
+    /* Only the boot CPU starts at the entry; the others wait for the
+     * guest's INIT/SIPI in the in-kernel LAPIC. */
+    return sm_hv_vcpu_set_entry32(m->vcpus[0].vcpu, entry->rip, entry->start_info);
+}
+
+static int map_memory(sm_machine *m)
+{
+    for (unsigned i = 0; i < m->mem.nregions; i++) {
+        const sm_gmem_region *r = &m->mem.regions[i];
+        int err = sm_hv_map_ram(m->hv, i, r->gpa, r->host, r->size);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+static int build(sm_machine *m, const sm_machine_config *cfg)
+{
+    sm_x86_boot_input in = {
+        .kernel = cfg->kernel, .kernel_len = cfg->kernel_len,
+        .kernel_name = cfg->kernel_name, .initrd = cfg->initrd,
+        .initrd_len = cfg->initrd_len, .cmdline = cfg->cmdline, .cpus = cfg->cpus};
+    sm_x86_boot_entry entry;
+    int err = check_memory(cfg, &in);
+    if (!err)
+        err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
+    if (!err)
+        err = sm_x86_boot_load(&m->mem, &in, &entry);
+    if (!err)
+        err = sm_hv_open(cfg->hv_device, &m->hv);
+    if (!err)
+        err = map_memory(m);
+    if (!err)
+        err = sm_hv_create_platform(m->hv);
+    if (!err)
+        err = add_devices(m);
+    if (!err)
+        err = create_vcpus(m, &entry);
+    return err;
+}
+
+int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
+{
+    if (cfg->cpus == 0 || cfg->cpus > SM_MPTABLE_MAX_CPUS)
+        return sm_fail(EINVAL, "%u vCPUs requested: supermachine supports 1 to %u",
+                       cfg->cpus, SM_MPTABLE_MAX_CPUS);
+    sm_machine *m = calloc(1, sizeof *m);
+    if (!m)
+        return sm_fail(ENOMEM, "out of memory");
+    m->console_fd = cfg->console_fd;
+    m->ncpus = cfg->cpus;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->stopped_cond, NULL);
+    int err = build(m, cfg);
+    if (err) {
+        sm_machine_destroy(m);
+        return err;
+    }
+    *out = m;
+    return 0;
+}
+
+static void finish_result(sm_machine *m, sm_machine_result *res)
+{
+    *res = m->result;
+    sm_console_tail_lines(&m->tail, TAIL_LINES, res->console_tail, sizeof res->console_tail);
+    res->kernel_panicked = sm_console_tail_contains(&m->tail, "Kernel panic");
+}
+
+int sm_machine_run(sm_machine *m, sm_machine_result *res)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_kick_handler);
+    int err = 0;
+    for (unsigned i = 0; i < m->ncpus && !err; i++) {
+        vcpu_thread *t = &m->vcpus[i];
+        pthread_mutex_lock(&m->lock);
+        int rc = pthread_create(&t->thread, NULL, vcpu_main, t);
+        t->started = rc == 0;
+        pthread_mutex_unlock(&m->lock);
+        if (rc)
+            err = sm_fail(rc, "cannot start vCPU thread %u: %s", i, strerror(rc));
+    }
+    if (err)
+        request_stop(m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
+    pthread_mutex_lock(&m->lock);
+    while (!m->stopping)
+        pthread_cond_wait(&m->stopped_cond, &m->lock);
+    kick_all(m);
+    pthread_mutex_unlock(&m->lock);
+    for (unsigned i = 0; i < m->ncpus; i++)
+        if (m->vcpus[i].started)
+            pthread_join(m->vcpus[i].thread, NULL);
+    finish_result(m, res);
+    return err;
+}
+
+void sm_machine_destroy(sm_machine *m)
+{
+    if (!m)
+        return;
+    for (unsigned i = 0; m->vcpus && i < m->ncpus; i++)
+        sm_hv_vcpu_destroy(m->vcpus[i].vcpu);
+    free(m->vcpus);
+    sm_hv_close(m->hv);
+    if (m->com1.m)
+        sm_serial_destroy(&m->com1.uart);
+    if (m->com2.m)
+        sm_serial_destroy(&m->com2.uart);
+    sm_gmem_free(&m->mem);
+    pthread_cond_destroy(&m->stopped_cond);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}

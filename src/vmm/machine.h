@@ -1,0 +1,48 @@
+/* A booted microVM: guest RAM, vCPU threads, legacy devices, and how it
+ * ended. */
+#ifndef SM_VMM_MACHINE_H
+#define SM_VMM_MACHINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sm_machine sm_machine;
+
+typedef struct sm_machine_config {
+    const uint8_t *kernel;
+    size_t kernel_len;
+    const char *kernel_name;
+    const uint8_t *initrd;
+    size_t initrd_len;
+    const char *cmdline;
+    uint32_t memory_mib;
+    unsigned cpus;
+    int console_fd;            /* -1: console discarded (still kept in the tail) */
+    const char *hv_device;     /* NULL: /dev/kvm */
+} sm_machine_config;
+
+typedef enum sm_machine_stop {
+    SM_MACHINE_EXITED = 1,     /* sm-init reported the command's end */
+    SM_MACHINE_RESET,          /* the guest reset itself (reboot, panic=-1) */
+    SM_MACHINE_TRIPLE_FAULT,
+    SM_MACHINE_FAILED,         /* the VMM or KVM failed; see error */
+} sm_machine_stop;
+
+typedef struct sm_machine_result {
+    sm_machine_stop stop;
+    int exit_code;             /* SM_MACHINE_EXITED: code, or -1 */
+    int signal;                /* SM_MACHINE_EXITED: killing signal, or 0 */
+    char error[1024];          /* SM_MACHINE_FAILED: what and where */
+    char console_tail[1024];   /* the console's last lines */
+    int kernel_panicked;       /* the console shows a kernel panic */
+} sm_machine_result;
+
+int sm_machine_create(const sm_machine_config *cfg, sm_machine **out);
+
+/* Run the vCPUs until the guest ends; fills *res. Returns 0 when the guest
+ * ran (whatever its end) and a negative errno only if it could not start. */
+int sm_machine_run(sm_machine *m, sm_machine_result *res);
+
+void sm_machine_destroy(sm_machine *m);
+
+#endif

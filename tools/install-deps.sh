@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian packages the build and the tests need; quiet and quick
+# when everything is there. "bench" adds the peers the benchmarks measure.
+set -eu
+
+pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
+      libarchive-dev libcmocka-dev python3
+      linux-source-6.1 flex bison bc libelf-dev libssl-dev"
+[ "${1:-}" = bench ] && pkgs="$pkgs qemu-system-x86"
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "Installing missing Debian packages:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "run as root, or install:$missing" >&2; exit 1; }
+    SUDO=sudo
+else
+    SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
