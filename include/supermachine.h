@@ -58,6 +58,9 @@ typedef struct sm_boot_result {
     sm_boot_outcome outcome;
     int exit_status;          /* shell-style: code, or 128+signal */
     char detail[1024];        /* for PANICKED/RESET: the last console lines */
+    /* CLOCK_MONOTONIC nanoseconds of each phase, 0 if not reached: the
+     * call, the first vCPU entry, sm-init's first word, the command's end. */
+    uint64_t t_call_ns, t_guest_entry_ns, t_init_ns, t_exit_ns;
 } sm_boot_result;
 
 /* Returns 0 when the guest ran and ended (whatever the outcome), or a

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/boot_payload.h"
 #include "lib/paths.h"
@@ -30,8 +31,13 @@ static int build_cmdline(const char *extra, char *out, size_t len)
 static void fill_result(const sm_machine_result *mr, sm_boot_result *r)
 {
     size_t size = r->size;
+    uint64_t t_call = r->t_call_ns;
     memset(r, 0, sizeof *r);
     r->size = size;
+    r->t_call_ns = t_call;
+    r->t_guest_entry_ns = mr->t_entry_ns;
+    r->t_init_ns = mr->t_init_ns;
+    r->t_exit_ns = mr->stop == SM_MACHINE_EXITED ? mr->t_stop_ns : 0;
     if (mr->stop == SM_MACHINE_EXITED) {
         r->outcome = SM_BOOT_EXITED;
         r->exit_status = mr->signal ? 128 + mr->signal : mr->exit_code;
@@ -72,6 +78,9 @@ int sm_boot(const sm_boot_config *c, sm_boot_result *r)
 {
     if (!c || c->size < sizeof *c || !r || r->size < sizeof *r)
         return sm_fail(EINVAL, "sm_boot: config and result need their size set");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r->t_call_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     char kpath[4096], ipath[4096];
     int err = 0;
     if (c->kernel)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/boot_channel.h"
@@ -50,6 +51,7 @@ struct sm_machine {
     int console_fd;
     sm_console_tail tail;          /* written under com1.uart.lock */
     sm_boot_channel channel;       /* written under com2.uart.lock */
+    uint64_t t_init_ns;            /* written under com2.uart.lock */
     unsigned ncpus;
     vcpu_thread *vcpus;
 
@@ -58,6 +60,13 @@ struct sm_machine {
     bool stopping;
     sm_machine_result result;      /* under lock until the vCPUs are joined */
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void kick_handler(int sig)
 {
@@ -93,6 +102,7 @@ static void request_stop(sm_machine *m, sm_machine_stop why, int code, int sig,
         m->result.stop = why;
         m->result.exit_code = code;
         m->result.signal = sig;
+        m->result.t_stop_ns = now_ns();
         if (error)
             snprintf(m->result.error, sizeof m->result.error, "%s", error);
         pthread_cond_broadcast(&m->stopped_cond);
@@ -135,8 +145,8 @@ static void channel_output(void *ctx, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < len; i++) {
         int value = 0;
         sm_boot_event ev = sm_boot_channel_feed(&p->m->channel, buf[i], &value);
-        if (ev == SM_BOOT_EVENT_START)
-            sm_debug("sm-init started");
+        if (ev == SM_BOOT_EVENT_START && !p->m->t_init_ns)
+            p->m->t_init_ns = now_ns();
         else if (ev == SM_BOOT_EVENT_EXIT)
             request_stop(p->m, SM_MACHINE_EXITED, value, 0, NULL);
         else if (ev == SM_BOOT_EVENT_SIGNAL)
@@ -340,6 +350,7 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
 static void finish_result(sm_machine *m, sm_machine_result *res)
 {
     *res = m->result;
+    res->t_init_ns = m->t_init_ns;
     sm_console_tail_lines(&m->tail, TAIL_LINES, res->console_tail, sizeof res->console_tail);
     res->kernel_panicked = sm_console_tail_contains(&m->tail, "Kernel panic");
 }
@@ -349,6 +360,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install_kick_handler);
     int err = 0;
+    m->result.t_entry_ns = now_ns();
     for (unsigned i = 0; i < m->ncpus && !err; i++) {
         vcpu_thread *t = &m->vcpus[i];
         pthread_mutex_lock(&m->lock);

@@ -35,6 +35,9 @@ typedef struct sm_machine_result {
     char error[1024];          /* SM_MACHINE_FAILED: what and where */
     char console_tail[1024];   /* the console's last lines */
     int kernel_panicked;       /* the console shows a kernel panic */
+    uint64_t t_entry_ns;       /* CLOCK_MONOTONIC: vCPUs started */
+    uint64_t t_init_ns;        /* sm-init said "start"; 0 if it never did */
+    uint64_t t_stop_ns;        /* the guest ended */
 } sm_machine_result;
 
 int sm_machine_create(const sm_machine_config *cfg, sm_machine **out);
