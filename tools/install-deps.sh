@@ -5,7 +5,9 @@ set -eu
 
 pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       libarchive-dev libcmocka-dev python3
-      linux-source-6.1 flex bison bc libelf-dev libssl-dev"
+      linux-source-6.1 flex bison bc libelf-dev libssl-dev
+      libcurl4-openssl-dev libjansson-dev docker-registry skopeo zstd apache2-utils curl
+      libext2fs-dev e2fsprogs umoci"
 [ "${1:-}" = bench ] && pkgs="$pkgs qemu-system-x86"
 
 missing=""

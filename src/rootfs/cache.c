@@ -1,0 +1,89 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rootfs/rootfs.h"
+#include "util/error.h"
+
+int sm_rootfs_cache_key(const sm_rootfs_layer *layers, size_t n, char key[65])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return sm_fail(ENOMEM, "cannot start a SHA-256 hash");
+    }
+    char head[64];
+    int len = snprintf(head, sizeof head, "supermachine-rootfs-ext4-v%d\n", SM_ROOTFS_FORMAT);
+    EVP_DigestUpdate(ctx, head, (size_t)len);
+    for (size_t i = 0; i < n; i++) {
+        if (!layers[i].digest || !*layers[i].digest) {
+            EVP_MD_CTX_free(ctx);
+            return sm_fail(EINVAL, "layer %zu of %zu has no digest", i + 1, n);
+        }
+        EVP_DigestUpdate(ctx, layers[i].digest, strlen(layers[i].digest));
+        EVP_DigestUpdate(ctx, "\n", 1);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(key + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return sm_fail(errno, "cannot create '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+/* One builder per image at a time: others wait on the lock, then find it. */
+static int build_locked(const sm_rootfs_layer *layers, size_t n, const char *dir,
+                        const char *key, const char *image, const sm_rootfs_options *opts)
+{
+    char lock[PATH_MAX];
+    snprintf(lock, sizeof lock, "%s/%s.lock", dir, key);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return sm_fail(errno, "cannot create '%s': %s", lock, strerror(errno));
+    int err = 0;
+    while (flock(fd, LOCK_EX) < 0 && !err)
+        if (errno != EINTR)
+            err = sm_fail(errno, "cannot lock '%s': %s", lock, strerror(errno));
+    if (!err && access(image, F_OK) != 0)
+        err = sm_rootfs_build(layers, n, image, opts);
+    if (!err)
+        unlink(lock); /* a waiter holding the old inode finds the image anyway */
+    close(fd);
+    return err;
+}
+
+int sm_rootfs_get(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_options *opts,
+                  char *path, size_t path_len)
+{
+    if (!opts || !opts->data_dir)
+        return sm_fail(EINVAL, "no data directory for the root filesystem cache");
+    char key[65], dir[PATH_MAX];
+    int err = sm_rootfs_cache_key(layers, n, key);
+    if (err)
+        return err;
+    snprintf(dir, sizeof dir, "%s/rootfs", opts->data_dir);
+    if ((size_t)snprintf(path, path_len, "%s/%s.ext4", dir, key) >= path_len)
+        return sm_fail(ENAMETOOLONG, "the data directory path is too long");
+    if (access(path, F_OK) == 0)
+        return 0;
+    err = make_dir(opts->data_dir);
+    if (!err)
+        err = make_dir(dir);
+    if (!err)
+        err = build_locked(layers, n, dir, key, path, opts);
+    return err;
+}

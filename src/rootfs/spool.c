@@ -1,0 +1,66 @@
+#include "rootfs/spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/error.h"
+
+int sm_spool_open(sm_spool *s, const char *dir)
+{
+    s->len = 0;
+    s->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (s->fd >= 0)
+        return 0;
+    /* Some filesystems lack O_TMPFILE: unlink a named file at once. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.sm-spool-XXXXXX", dir);
+    s->fd = mkostemp(path, O_CLOEXEC);
+    if (s->fd < 0)
+        return sm_fail(errno, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
+    unlink(path);
+    return 0;
+}
+
+void sm_spool_close(sm_spool *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+int sm_spool_pwrite(sm_spool *s, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(s->fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return sm_fail(n < 0 ? errno : EIO, "cannot write the temporary file: %s",
+                           n < 0 ? strerror(errno) : "short write");
+        p += n, len -= (size_t)n, off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int sm_spool_pread(const sm_spool *s, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(s->fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sm_fail(errno, "cannot read the temporary file: %s", strerror(errno));
+        if (n == 0) { /* a sparse tail the layer never wrote */
+            memset(p, 0, len);
+            return 0;
+        }
+        p += n, len -= (size_t)n, off += (uint64_t)n;
+    }
+    return 0;
+}

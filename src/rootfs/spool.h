@@ -1,0 +1,21 @@
+/* File contents met while applying layers, parked in one unlinked temporary
+ * file until the image writer copies the survivors into the image. */
+#ifndef SM_ROOTFS_SPOOL_H
+#define SM_ROOTFS_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sm_spool {
+    int fd;
+    uint64_t len;
+} sm_spool;
+
+/* Creates the spool in `dir` (the image's directory: same disk, and never
+ * /tmp, which is often a small tmpfs). */
+int sm_spool_open(sm_spool *s, const char *dir);
+void sm_spool_close(sm_spool *s);
+int sm_spool_pwrite(sm_spool *s, const void *buf, size_t len, uint64_t off);
+int sm_spool_pread(const sm_spool *s, void *buf, size_t len, uint64_t off);
+
+#endif

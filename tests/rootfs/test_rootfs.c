@@ -1,0 +1,607 @@
+/* Layer application and image writing, on tar layers crafted here with
+ * libarchive. Tree-level tests look at the merged tree; image-level tests
+ * read the ext4 image back with libext2fs. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ext2fs/ext2fs.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "rootfs/layer_apply.h"
+#include "rootfs/resolve.h"
+#include "rootfs/rootfs.h"
+#include "rootfs/tree.h"
+#include "supermachine.h"
+
+enum { PLAIN, GZIP, ZSTD };
+
+typedef struct fixture {
+    char dir[64];
+    int n_layers;
+    sm_tree tree;
+    sm_spool spool;
+} fixture;
+
+static const unsigned char CAP_NET_RAW[20] = {1, 0, 0, 2, 0, 0x20};
+
+/* ---- writing layers ---- */
+
+static struct archive *tar_new(fixture *f, int filter, char *path, size_t len)
+{
+    snprintf(path, len, "%s/layer%d.tar", f->dir, ++f->n_layers);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax(a);
+    if (filter == GZIP)
+        archive_write_add_filter_gzip(a);
+    if (filter == ZSTD)
+        archive_write_add_filter_zstd(a);
+    assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+    return a;
+}
+
+static struct archive_entry *entry(const char *name, mode_t mode)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_mode(e, mode);
+    archive_entry_set_mtime(e, 1700000000, 123456789);
+    return e;
+}
+
+static void put(struct archive *a, struct archive_entry *e, const char *data)
+{
+    size_t len = data ? strlen(data) : 0;
+    if (data)
+        archive_entry_set_size(e, (la_int64_t)len);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    if (len)
+        assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+    archive_entry_free(e);
+}
+
+static void t_file(struct archive *a, const char *name, const char *data)
+{
+    put(a, entry(name, AE_IFREG | 0644), data);
+}
+
+static void t_dir(struct archive *a, const char *name)
+{
+    put(a, entry(name, AE_IFDIR | 0755), NULL);
+}
+
+static void t_symlink(struct archive *a, const char *name, const char *target)
+{
+    struct archive_entry *e = entry(name, AE_IFLNK | 0777);
+    archive_entry_set_symlink(e, target);
+    put(a, e, NULL);
+}
+
+static void t_hardlink(struct archive *a, const char *name, const char *target)
+{
+    struct archive_entry *e = entry(name, AE_IFREG | 0644);
+    archive_entry_set_hardlink(e, target);
+    put(a, e, NULL);
+}
+
+static void t_close(struct archive *a)
+{
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+}
+
+/* ---- fixtures and looking at results ---- */
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/sm-rootfs-test-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(sm_tree_init(&f->tree), 0);
+    assert_int_equal(sm_spool_open(&f->spool, f->dir), 0);
+    *state = f;
+    return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sm_tree_free(&f->tree);
+    sm_spool_close(&f->spool);
+    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static int apply(fixture *f, const char *path)
+{
+    return sm_layer_apply(&f->tree, &f->spool, path, (unsigned)f->n_layers);
+}
+
+static sm_node *find(fixture *f, const char *path)
+{
+    sm_node *n;
+    return sm_tree_walk(&f->tree, f->tree.root, path, 0, 0, &n) == 0 ? n : NULL;
+}
+
+static void assert_content(fixture *f, const char *path, const char *want)
+{
+    sm_node *n = find(f, path);
+    assert_non_null(n);
+    assert_true(S_ISREG(n->inode->mode));
+    char buf[256] = {0};
+    assert_int_equal(n->inode->size, strlen(want));
+    assert_int_equal(sm_spool_pread(&f->spool, buf, n->inode->size, n->inode->data_off), 0);
+    assert_string_equal(buf, want);
+}
+
+static void assert_error_has(const char *part)
+{
+    if (!strstr(sm_last_error(), part))
+        fail_msg("error '%s' does not mention '%s'", sm_last_error(), part);
+}
+
+/* ---- whiteouts ---- */
+
+static void whiteout_hides_lower_layers_only(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_dir(a, "etc/");
+    t_file(a, "etc/a", "a");
+    t_file(a, "etc/b", "b");
+    t_dir(a, "d/");
+    t_file(a, "d/x", "x");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "etc/.wh.a", "");
+    t_file(a, "etc/c", "c");
+    t_file(a, "etc/.wh.c", ""); /* the same layer's own file stays */
+    t_file(a, ".wh.d", "");
+    t_file(a, "etc/.wh.nothing", "");
+    t_file(a, "nodir/sub/.wh.x", ""); /* hides nothing, creates nothing */
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_null(find(f, "etc/a"));
+    assert_content(f, "etc/b", "b");
+    assert_content(f, "etc/c", "c");
+    assert_null(find(f, "d"));
+    assert_null(find(f, "etc/.wh.a"));
+    assert_null(find(f, "nodir"));
+}
+
+static void opaque_dir(fixture *f, bool marker_first)
+{
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_dir(a, "o/");
+    t_file(a, "o/old", "old");
+    t_dir(a, "o/sub/");
+    t_file(a, "o/sub/old2", "old2");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    a = tar_new(f, PLAIN, p, sizeof p);
+    if (marker_first)
+        t_file(a, "o/.wh..wh..opq", "");
+    t_file(a, "o/new", "new");
+    t_file(a, "o/sub/new2", "new2");
+    if (!marker_first)
+        t_file(a, "o/.wh..wh..opq", "");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_null(find(f, "o/old"));
+    assert_null(find(f, "o/sub/old2"));
+    assert_content(f, "o/new", "new");
+    assert_content(f, "o/sub/new2", "new2");
+}
+
+static void opaque_dir_marker_first(void **state)
+{
+    opaque_dir(*state, true);
+}
+
+static void opaque_dir_marker_last(void **state)
+{
+    opaque_dir(*state, false);
+}
+
+/* ---- replacing and linking ---- */
+
+static void hardlink_across_layers(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "f", "one");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    a = tar_new(f, PLAIN, p, sizeof p);
+    t_hardlink(a, "g", "f");
+    t_hardlink(a, "/h", "/f");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_ptr_equal(find(f, "g")->inode, find(f, "f")->inode);
+    assert_ptr_equal(find(f, "h")->inode, find(f, "f")->inode);
+    assert_int_equal(find(f, "f")->inode->refs, 3);
+    a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "f", "two");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_content(f, "f", "two");
+    assert_content(f, "g", "one");
+    assert_int_equal(find(f, "g")->inode->refs, 2);
+}
+
+static void file_and_directory_swap(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "x", "file");
+    t_dir(a, "y/");
+    t_file(a, "y/z", "z");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    a = tar_new(f, PLAIN, p, sizeof p);
+    t_dir(a, "x/");
+    t_file(a, "x/in", "in");
+    t_file(a, "y", "now a file");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_true(sm_node_is_dir(find(f, "x")));
+    assert_content(f, "x/in", "in");
+    assert_content(f, "y", "now a file");
+}
+
+/* ---- hostile names ---- */
+
+static void dotdot_escape_is_refused(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "a/../b", "fine: stays inside");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_content(f, "b", "fine: stays inside");
+    a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "x/../../evil", "no");
+    t_close(a);
+    assert_int_equal(apply(f, p), -EINVAL);
+    assert_error_has("x/../../evil");
+    assert_error_has("climbs out of the root");
+}
+
+static void absolute_path_is_made_relative(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "/abs/file", "abs");
+    t_file(a, "//./twice//slashed", "ok");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_content(f, "abs/file", "abs");
+    assert_content(f, "twice/slashed", "ok");
+}
+
+static void symlinked_parent_resolves_inside(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_dir(a, "etc/");
+    t_file(a, "etc/passwd", "image's own");
+    t_symlink(a, "abs", "/etc");
+    t_symlink(a, "rel", "../../../../etc");
+    t_symlink(a, "dangling", "/nowhere/deep");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "abs/passwd", "through abs");
+    t_file(a, "rel/shadow", "through rel");
+    t_file(a, "dangling/x", "made inside");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    assert_content(f, "etc/passwd", "through abs");
+    assert_content(f, "etc/shadow", "through rel");
+    assert_content(f, "nowhere/deep/x", "made inside");
+    assert_true(S_ISLNK(find(f, "abs")->inode->mode)); /* the link itself is kept */
+    assert_string_equal(find(f, "abs")->inode->target, "/etc");
+}
+
+static void symlink_loop_fails(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_symlink(a, "l1", "l2");
+    t_symlink(a, "l2", "l1");
+    t_file(a, "l1/x", "never");
+    t_close(a);
+    assert_int_equal(apply(f, p), -ELOOP);
+    assert_error_has("symbolic links");
+}
+
+static void bad_hardlinks_fail(void **state)
+{
+    fixture *f = *state;
+    static const char *const targets[] = {"../../etc/passwd", "missing", "dir"};
+    static const char *const says[] = {"climbs out", "does not exist", "is a directory"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[128];
+        struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+        t_dir(a, "dir/");
+        t_hardlink(a, "link", targets[i]);
+        t_close(a);
+        assert_int_equal(apply(f, p) < 0, 1);
+        assert_error_has(says[i]);
+    }
+}
+
+/* ---- whole images ---- */
+
+static void build_image(fixture *f, const char *layer, const char *out)
+{
+    sm_rootfs_layer l = {.path = layer, .digest = NULL};
+    int err = sm_rootfs_build(&l, 1, out, NULL);
+    if (err)
+        fail_msg("build failed: %s", sm_last_error());
+    (void)f;
+}
+
+static ext2_filsys open_image(const char *path)
+{
+    ext2_filsys fs;
+    assert_int_equal(ext2fs_open(path, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs), 0);
+    return fs;
+}
+
+static ext2_ino_t image_lookup(ext2_filsys fs, const char *path, struct ext2_inode_large *in)
+{
+    ext2_ino_t ino;
+    assert_int_equal(ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino), 0);
+    assert_int_equal(ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)in, sizeof *in), 0);
+    return ino;
+}
+
+static void image_content(ext2_filsys fs, const char *path, const char *want)
+{
+    struct ext2_inode_large in;
+    ext2_ino_t ino = image_lookup(fs, path, &in);
+    ext2_file_t file;
+    char buf[256] = {0};
+    unsigned got = 0;
+    assert_int_equal(ext2fs_file_open(fs, ino, 0, &file), 0);
+    assert_int_equal(ext2fs_file_read(file, buf, sizeof buf - 1, &got), 0);
+    ext2fs_file_close(file);
+    assert_string_equal(buf, want);
+}
+
+static void compression_is_told_by_bytes(void **state)
+{
+    fixture *f = *state;
+    static const int filters[] = {PLAIN, GZIP, ZSTD};
+    for (int i = 0; i < 3; i++) {
+        char p[128], out[160];
+        struct archive *a = tar_new(f, filters[i], p, sizeof p);
+        t_file(a, "hello", "compressed or not");
+        t_close(a);
+        snprintf(out, sizeof out, "%s/img%d.ext4", f->dir, i);
+        build_image(f, p, out);
+        ext2_filsys fs = open_image(out);
+        image_content(fs, "hello", "compressed or not");
+        ext2fs_close_free(&fs);
+    }
+}
+
+static void image_keeps_metadata(void **state)
+{
+    fixture *f = *state;
+    char p[128], out[160], longtarget[200];
+    struct archive *a = tar_new(f, GZIP, p, sizeof p);
+    struct archive_entry *e = entry("bin/ping", AE_IFREG | 04755);
+    archive_entry_set_uid(e, 70000);
+    archive_entry_set_gid(e, 42);
+    archive_entry_xattr_add_entry(e, "security.capability", CAP_NET_RAW, sizeof CAP_NET_RAW);
+    put(a, e, "ping");
+    e = entry("dev/sda", AE_IFBLK | 0660);
+    archive_entry_set_rdev(e, makedev(8, 1));
+    put(a, e, NULL);
+    e = entry("dev/big", AE_IFCHR | 0600);
+    archive_entry_set_rdev(e, makedev(300, 70000));
+    put(a, e, NULL);
+    put(a, entry("run/fifo", AE_IFIFO | 0620), NULL);
+    put(a, entry("tmp/", AE_IFDIR | 01777), NULL);
+    memset(longtarget, 'x', sizeof longtarget - 1);
+    longtarget[sizeof longtarget - 1] = '\0';
+    t_symlink(a, "long", longtarget);
+    t_close(a);
+    snprintf(out, sizeof out, "%s/meta.ext4", f->dir);
+    build_image(f, p, out);
+
+    ext2_filsys fs = open_image(out);
+    struct ext2_inode_large in;
+    ext2_ino_t ino = image_lookup(fs, "bin/ping", &in);
+    assert_int_equal(in.i_mode, LINUX_S_IFREG | 04755);
+    assert_int_equal(inode_uid(in), 70000);
+    assert_int_equal(inode_gid(in), 42);
+    assert_int_equal(in.i_mtime, 1700000000);
+    assert_int_equal(in.i_mtime_extra >> 2, 123456789);
+    struct ext2_xattr_handle *h;
+    void *val;
+    size_t len;
+    assert_int_equal(ext2fs_xattrs_open(fs, ino, &h), 0);
+    assert_int_equal(ext2fs_xattrs_read(h), 0);
+    assert_int_equal(ext2fs_xattr_get(h, "security.capability", &val, &len), 0);
+    assert_memory_equal(val, CAP_NET_RAW, sizeof CAP_NET_RAW);
+    ext2fs_free_mem(&val);
+    ext2fs_xattrs_close(&h);
+    image_lookup(fs, "dev/sda", &in);
+    assert_int_equal(in.i_mode, LINUX_S_IFBLK | 0660);
+    assert_int_equal(in.i_block[0], 8 * 256 + 1);
+    image_lookup(fs, "dev/big", &in);
+    assert_int_equal(in.i_block[1], (70000 & 0xff) | (300 << 8) | ((70000 & ~0xff) << 12));
+    image_lookup(fs, "run/fifo", &in);
+    assert_int_equal(in.i_mode, LINUX_S_IFIFO | 0620);
+    image_lookup(fs, "tmp", &in);
+    assert_int_equal(in.i_mode, LINUX_S_IFDIR | 01777);
+    image_lookup(fs, "long", &in);
+    assert_int_equal(EXT2_I_SIZE(&in), strlen(longtarget));
+    ext2fs_close_free(&fs);
+
+    if (access("/usr/sbin/e2fsck", X_OK) == 0 || access("/sbin/e2fsck", X_OK) == 0) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "e2fsck -fn '%s' >/dev/null 2>&1", out);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void truncated_layer_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    char p[128], out[160];
+    struct archive *a = tar_new(f, GZIP, p, sizeof p);
+    char big[20000];
+    for (size_t i = 0; i < sizeof big - 1; i++)
+        big[i] = (char)('a' + (i * 7919) % 26);
+    big[sizeof big - 1] = '\0';
+    t_file(a, "first", big);
+    t_file(a, "second", big);
+    t_close(a);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(truncate(p, st.st_size / 2), 0);
+    snprintf(out, sizeof out, "%s/trunc.ext4", f->dir);
+    int before = count_files(f->dir);
+    sm_rootfs_layer l = {.path = p, .digest = "sha256:feed"};
+    assert_true(sm_rootfs_build(&l, 1, out, NULL) < 0);
+    assert_error_has("layer 1 of 1 (sha256:feed)");
+    assert_error_has("truncated or corrupt");
+    assert_null(strchr(sm_last_error(), '\n'));
+    assert_int_equal(access(out, F_OK), -1);
+    assert_int_equal(count_files(f->dir), before);
+}
+
+static void garbage_layer_fails(void **state)
+{
+    fixture *f = *state;
+    char p[160], out[160];
+    snprintf(p, sizeof p, "%s/garbage", f->dir);
+    FILE *fp = fopen(p, "w");
+    for (int i = 0; i < 4000; i++)
+        fputs("not a tar ", fp);
+    fclose(fp);
+    snprintf(out, sizeof out, "%s/garbage.ext4", f->dir);
+    sm_rootfs_layer l = {.path = p};
+    assert_true(sm_rootfs_build(&l, 1, out, NULL) < 0);
+    assert_error_has("layer 1 of 1");
+    assert_int_equal(access(out, F_OK), -1);
+}
+
+static void cache_reuses_the_image(void **state)
+{
+    fixture *f = *state;
+    char p1[128], p2[128], path[4096], again[4096], swapped[4096];
+    struct archive *a = tar_new(f, PLAIN, p1, sizeof p1);
+    t_file(a, "one", "1");
+    t_close(a);
+    a = tar_new(f, PLAIN, p2, sizeof p2);
+    t_file(a, "two", "2");
+    t_close(a);
+    char data[128];
+    snprintf(data, sizeof data, "%s/data", f->dir);
+    sm_rootfs_options opts = {.data_dir = data};
+    sm_rootfs_layer l[2] = {{p1, "sha256:11"}, {p2, "sha256:22"}};
+    assert_int_equal(sm_rootfs_get(l, 2, &opts, path, sizeof path), 0);
+    struct stat st1, st2;
+    assert_int_equal(stat(path, &st1), 0);
+    assert_int_equal(sm_rootfs_get(l, 2, &opts, again, sizeof again), 0);
+    assert_string_equal(path, again);
+    assert_int_equal(stat(again, &st2), 0);
+    assert_int_equal(st1.st_ino, st2.st_ino); /* not rebuilt */
+    sm_rootfs_layer r[2] = {l[1], l[0]};
+    assert_int_equal(sm_rootfs_get(r, 2, &opts, swapped, sizeof swapped), 0);
+    assert_string_not_equal(path, swapped);
+    l[1].digest = NULL;
+    assert_int_equal(sm_rootfs_get(l, 2, &opts, path, sizeof path), -EINVAL);
+    assert_error_has("no digest");
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return system(cmd) == 0;
+}
+
+static void same_layers_same_bytes(void **state)
+{
+    fixture *f = *state;
+    char p[128], out1[160], out2[160];
+    struct archive *a = tar_new(f, GZIP, p, sizeof p);
+    t_dir(a, "etc/");
+    t_file(a, "etc/hostname", "sm");
+    t_symlink(a, "etc/mtab", "/proc/mounts");
+    t_close(a);
+    sm_rootfs_layer l = {.path = p, .digest = "sha256:abc"};
+    snprintf(out1, sizeof out1, "%s/r1.ext4", f->dir);
+    snprintf(out2, sizeof out2, "%s/r2.ext4", f->dir);
+    assert_int_equal(sm_rootfs_build(&l, 1, out1, NULL), 0);
+    assert_int_equal(sm_rootfs_build(&l, 1, out2, NULL), 0);
+    assert_true(same_bytes(out1, out2));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(whiteout_hides_lower_layers_only),
+        T(opaque_dir_marker_first),
+        T(opaque_dir_marker_last),
+        T(hardlink_across_layers),
+        T(file_and_directory_swap),
+        T(dotdot_escape_is_refused),
+        T(absolute_path_is_made_relative),
+        T(symlinked_parent_resolves_inside),
+        T(symlink_loop_fails),
+        T(bad_hardlinks_fail),
+        T(compression_is_told_by_bytes),
+        T(image_keeps_metadata),
+        T(truncated_layer_leaves_nothing),
+        T(garbage_layer_fails),
+        T(cache_reuses_the_image),
+        T(same_layers_same_bytes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
