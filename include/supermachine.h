@@ -67,6 +67,130 @@ typedef struct sm_boot_result {
  * negative errno when the VM could not be set up or failed in the VMM. */
 SM_API int sm_boot(const sm_boot_config *config, sm_boot_result *result);
 
+/*
+ * Images: pull from a registry, import from a file, list, inspect, remove,
+ * and collect the blobs nothing refers to any more.
+ *
+ * Images live in a content-addressed store in $SUPERMACHINE_DATA_DIR, else
+ * $XDG_DATA_HOME/supermachine, else ~/.local/share/supermachine. Every blob is
+ * verified against its digest before it is stored. Names are normalised as
+ * Docker does: "alpine" is "docker.io/library/alpine:latest".
+ */
+#define SM_IMAGE_NAME_MAX 480   /* a normalised reference, with its NUL */
+#define SM_IMAGE_DIGEST_MAX 72  /* "sha256:" + 64 hex digits, with its NUL */
+
+/* A name and the manifest digest it stands for. */
+typedef struct sm_image_ref {
+    char name[SM_IMAGE_NAME_MAX];      /* "" for an image stored without a name */
+    char digest[SM_IMAGE_DIGEST_MAX];
+} sm_image_ref;
+
+/* Progress of a pull, reported a few times a second while layers download
+ * and once more at the end. Sizes are of compressed layers. */
+typedef struct sm_pull_progress {
+    const char *name;          /* the normalised reference being pulled */
+    uint32_t layers;           /* layers the image has */
+    uint32_t layers_done;      /* of them, already stored or now downloaded */
+    uint64_t bytes;            /* bytes of the layers that must be downloaded */
+    uint64_t bytes_done;
+    int finished;              /* 1 on the last report */
+} sm_pull_progress;
+
+typedef struct sm_pull_options {
+    size_t size;                    /* sizeof(sm_pull_options) */
+    const char *platform;           /* "os/arch[/variant]"; NULL: linux/amd64 */
+    /* Registries ("host" or "host:port") that may be reached over plain
+     * HTTP, NULL-terminated. Loopback registries always may. */
+    const char *const *insecure_registries;
+    /* Credentials; NULL: those in $DOCKER_CONFIG/config.json or
+     * ~/.docker/config.json, if any. */
+    const char *username;
+    const char *password;
+    void (*progress)(const sm_pull_progress *p, void *ctx);   /* may be NULL */
+    void *progress_ctx;
+} sm_pull_options;
+
+/* Pull `reference` (a name, name:tag, name@sha256:..., name:tag@sha256:...)
+ * and store it under its normalised name. Blobs already stored are not
+ * downloaded again. `out` (may be NULL) receives the name and digest. */
+SM_API int sm_image_pull(const char *reference, const sm_pull_options *opts,
+                         sm_image_ref *out);
+
+typedef struct sm_import_options {
+    size_t size;                    /* sizeof(sm_import_options) */
+    const char *platform;           /* for multi-platform archives; NULL: linux/amd64 */
+    /* Name to give the image when the archive names none, or to give in
+     * addition to the names it has. NULL: only the archive's names. */
+    const char *name;
+} sm_import_options;
+
+/* Import a `docker save` tarball, an oci-archive tarball (either may be
+ * compressed) or an OCI image layout directory. On success *out holds
+ * *count images (free with free()). */
+SM_API int sm_image_import(const char *path, const sm_import_options *opts,
+                           sm_image_ref **out, size_t *count);
+
+typedef struct sm_image_layer {
+    char digest[SM_IMAGE_DIGEST_MAX];
+    char media_type[128];
+    uint64_t size;
+} sm_image_layer;
+
+typedef struct sm_image_label {
+    char *key;
+    char *value;
+} sm_image_label;
+
+/* What the store knows about one image. Lists are NULL-terminated; fields
+ * the image does not set are NULL. */
+typedef struct sm_image_info {
+    char name[SM_IMAGE_NAME_MAX];            /* "" when it has none */
+    char digest[SM_IMAGE_DIGEST_MAX];        /* the image manifest */
+    char index_digest[SM_IMAGE_DIGEST_MAX];  /* the index it came from, or "" */
+    char config_digest[SM_IMAGE_DIGEST_MAX]; /* Docker's "image ID" */
+    char media_type[128];                    /* of the manifest */
+    char os[32], architecture[32], variant[32];
+    char created[64];                        /* RFC 3339, or "" */
+    int64_t stored;                          /* unix time it was pulled or imported */
+    uint64_t size;                           /* bytes of config and layers */
+    size_t layer_count;
+    sm_image_layer *layers;
+    /* The image config: what `run` starts and how. */
+    char **entrypoint;
+    char **cmd;
+    char **env;                              /* "KEY=value" */
+    char *working_dir;
+    char *user;                              /* "user[:group]", names or ids */
+    char **exposed_ports;                    /* "80/tcp" */
+    char *stop_signal;
+    size_t label_count;
+    sm_image_label *labels;
+} sm_image_info;
+
+/* Look an image up by name (normalised: "alpine" works), by manifest digest,
+ * or by a unique prefix of at least 4 hex digits of its manifest or config
+ * digest. Free *out with sm_image_info_free(). */
+SM_API int sm_image_inspect(const char *reference, sm_image_info **out);
+SM_API void sm_image_info_free(sm_image_info *info);
+
+/* Every named image, sorted by name. Free with sm_image_list_free(). */
+SM_API int sm_image_list(sm_image_info ***out, size_t *count);
+SM_API void sm_image_list_free(sm_image_info **list, size_t count);
+
+/* Remove a name; given a digest or ID, remove every name of that image.
+ * Blobs stay until sm_image_gc(). */
+SM_API int sm_image_remove(const char *reference);
+
+typedef struct sm_gc_result {
+    size_t size;                /* sizeof(sm_gc_result) */
+    uint64_t blobs_removed;
+    uint64_t bytes_freed;
+} sm_gc_result;
+
+/* Delete blobs that no named image refers to, and leftovers of interrupted
+ * downloads. Waits for running pulls and imports to finish. */
+SM_API int sm_image_gc(sm_gc_result *result);
+
 #ifdef __cplusplus
 }
 #endif

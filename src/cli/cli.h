@@ -2,6 +2,9 @@
 #ifndef SM_CLI_CLI_H
 #define SM_CLI_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* docker's convention: 125 when the tool itself failed. */
 #define SM_CLI_EXIT_FAILURE 125
 
@@ -11,5 +14,14 @@ int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 int sm_cmd_boot(int argc, char **argv);
+int sm_cmd_pull(int argc, char **argv);
+int sm_cmd_import(int argc, char **argv);
+int sm_cmd_images(int argc, char **argv);
+int sm_cmd_inspect(int argc, char **argv);
+int sm_cmd_rmi(int argc, char **argv);
+int sm_cmd_gc(int argc, char **argv);
+
+/* "12.3 MB": sizes as people read them (defined in cmd_images.c). */
+void sm_cli_human_size(uint64_t bytes, char *out, size_t len);
 
 #endif

@@ -14,6 +14,12 @@ typedef struct command {
 
 static const command commands[] = {
     {"boot", sm_cmd_boot, "boot a kernel and initramfs and run one command (low level)"},
+    {"pull", sm_cmd_pull, "download an image from a registry"},
+    {"import", sm_cmd_import, "import images from a docker save or OCI archive or layout"},
+    {"images", sm_cmd_images, "list stored images"},
+    {"inspect", sm_cmd_inspect, "describe stored images as JSON"},
+    {"rmi", sm_cmd_rmi, "remove images"},
+    {"gc", sm_cmd_gc, "delete blobs no image uses"},
 };
 
 int sm_cli_fail(void)

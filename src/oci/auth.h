@@ -1,0 +1,34 @@
+/* Registry authentication: WWW-Authenticate challenges, Docker's
+ * credentials file and bearer token responses. */
+#ifndef SM_OCI_AUTH_H
+#define SM_OCI_AUTH_H
+
+#include <stddef.h>
+
+typedef struct sm_challenge {
+    char scheme[16];      /* "Bearer" or "Basic" */
+    char realm[1024];
+    char service[256];
+    char scope[1024];
+} sm_challenge;
+
+/* Parse `Bearer realm="...",service="...",scope="..."`. */
+int sm_challenge_parse(const char *header, sm_challenge *out);
+
+typedef struct sm_credentials {
+    char username[256];
+    char password[1024];
+} sm_credentials;
+
+/* Look `registry` (a reference's domain) up in $DOCKER_CONFIG/config.json or
+ * ~/.docker/config.json. 1 found, 0 none, negative errno on a broken file. */
+int sm_docker_credentials(const char *registry, sm_credentials *out);
+
+/* The token of a token-server response ({"token": ...} or
+ * {"access_token": ...}); *token is freed by the caller. */
+int sm_token_parse(const char *body, size_t len, const char *realm, char **token);
+
+/* "Basic <base64(user:password)>" into out. */
+void sm_basic_authorization(const sm_credentials *c, char *out, size_t len);
+
+#endif

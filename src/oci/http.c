@@ -1,0 +1,273 @@
+#include "oci/http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "util/error.h"
+#include "util/log.h"
+
+#define ERROR_BODY_MAX 1024
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+/* curl_global_init is not thread-safe; the library is. */
+static void init_curl(void)
+{
+    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int sm_http_init(sm_http *h)
+{
+    pthread_once(&curl_once, init_curl);
+    h->curl = curl_init_result == CURLE_OK ? curl_easy_init() : NULL;
+    if (!h->curl)
+        return sm_fail(ENOMEM, "cannot initialise libcurl");
+    return 0;
+}
+
+void sm_http_free(sm_http *h)
+{
+    if (h->curl)
+        curl_easy_cleanup(h->curl);
+    h->curl = NULL;
+}
+
+void sm_http_response_free(sm_http_response *r)
+{
+    free(r->www_authenticate);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* State of one attempt. */
+typedef struct transfer {
+    CURL *curl;
+    const sm_http_request *req;
+    sm_http_response *resp;
+    size_t cap;
+    bool sank;            /* body bytes went to the sink */
+    int sink_err;
+} transfer;
+
+static int append(transfer *t, const char *data, size_t len, size_t max)
+{
+    sm_http_response *r = t->resp;
+    if (r->body_len + len > max)
+        return -EFBIG;
+    if (r->body_len + len + 1 > t->cap) {
+        size_t cap = (r->body_len + len + 1) * 2;
+        char *b = realloc(r->body, cap);
+        if (!b)
+            return -ENOMEM;
+        r->body = b, t->cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+static size_t on_body(char *data, size_t one, size_t n, void *arg)
+{
+    transfer *t = arg;
+    long status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        /* Keep the start of an error body for the message; drop the rest. */
+        size_t room = ERROR_BODY_MAX - t->resp->body_len;
+        append(t, data, n < room ? n : room, ERROR_BODY_MAX);
+        return n;
+    }
+    if (t->req->sink) {
+        t->sank = true;
+        t->sink_err = t->req->sink(t->req->ctx, data, n);
+        return t->sink_err ? 0 : n;
+    }
+    int err = append(t, data, n, t->req->max_body);
+    if (err) {
+        t->sink_err = err == -EFBIG ? sm_fail(EFBIG, "the response from %s is larger than the "
+                                              "%zu bytes allowed", t->req->url, t->req->max_body)
+                                    : sm_fail(ENOMEM, "out of memory reading %s", t->req->url);
+        return 0;
+    }
+    (void)one;
+    return n;
+}
+
+static void header_value(const char *line, size_t n, size_t name_len, char *out, size_t len)
+{
+    const char *v = line + name_len;
+    size_t vn = n - name_len;
+    while (vn && isspace((unsigned char)*v))
+        v++, vn--;
+    while (vn && isspace((unsigned char)v[vn - 1]))
+        vn--;
+    snprintf(out, len, "%.*s", (int)vn, v);
+}
+
+static size_t on_header(char *line, size_t one, size_t n, void *arg)
+{
+    transfer *t = arg;
+    sm_http_response *r = t->resp;
+    (void)one;
+    if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
+        /* A new response (after a redirect): forget the previous one's. */
+        free(r->www_authenticate);
+        r->www_authenticate = NULL;
+        r->content_type[0] = r->content_digest[0] = '\0';
+        r->body_len = 0;
+    } else if (n > 13 && !strncasecmp(line, "content-type:", 13)) {
+        header_value(line, n, 13, r->content_type, sizeof r->content_type);
+    } else if (n > 22 && !strncasecmp(line, "docker-content-digest:", 22)) {
+        header_value(line, n, 22, r->content_digest, sizeof r->content_digest);
+    } else if (n > 17 && !strncasecmp(line, "www-authenticate:", 17) && !r->www_authenticate) {
+        char v[8192];
+        header_value(line, n, 17, v, sizeof v);
+        r->www_authenticate = strdup(v);
+    }
+    return n;
+}
+
+static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    transfer *t = arg;
+    (void)a, (void)b, (void)c, (void)d;
+    return t->req->cancel && atomic_load(t->req->cancel) ? 1 : 0;
+}
+
+static void set_options(transfer *t, struct curl_slist *headers, char *errbuf)
+{
+    CURL *c = t->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, t->req->url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    /* A stalled transfer counts as dropped, and is retried. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "supermachine/0.1");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+}
+
+static bool retryable_code(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING: case CURLE_OPERATION_TIMEDOUT: case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM: case CURLE_SSL_CONNECT_ERROR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool retryable_status(long s)
+{
+    return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+static int errno_of(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST: return EHOSTUNREACH;
+    case CURLE_COULDNT_CONNECT: return ECONNREFUSED;
+    case CURLE_OPERATION_TIMEDOUT: return ETIMEDOUT;
+    default: return EIO;
+    }
+}
+
+static void backoff(int attempt)
+{
+    long ms = 200L << attempt;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0)
+        ;
+}
+
+/* One attempt: 1 to retry, 0 done, negative errno failed. */
+static int attempt(sm_http *h, const sm_http_request *req, sm_http_response *resp,
+                   struct curl_slist *headers, bool last)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    transfer t = {.curl = h->curl, .req = req, .resp = resp};
+    sm_http_response_free(resp);
+    set_options(&t, headers, errbuf);
+    CURLcode rc = curl_easy_perform(h->curl);
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    int err = 0;
+    if (t.sink_err)
+        return t.sink_err;
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return sm_fail(ECANCELED, "cancelled");
+    if (rc == CURLE_OK && !(retryable_status(resp->status) && !last))
+        return 0;
+    if (rc != CURLE_OK && (!retryable_code(rc) || last))
+        return sm_fail(errno_of(rc), "cannot reach %s: %s", req->url,
+                       errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    sm_debug("retrying %s after %s", req->url, rc ? curl_easy_strerror(rc) : "a server error");
+    if (t.sank && req->restart && (err = req->restart(req->ctx)) < 0)
+        return err;
+    return 1;
+}
+
+int sm_http_get(sm_http *h, const sm_http_request *req, sm_http_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    struct curl_slist *headers = NULL, *tmp;
+    char line[16384];
+    if (req->accept) {
+        snprintf(line, sizeof line, "Accept: %s", req->accept);
+        headers = curl_slist_append(headers, line);
+    }
+    if (req->authorization) {
+        snprintf(line, sizeof line, "Authorization: %s", req->authorization);
+        if ((tmp = curl_slist_append(headers, line)))
+            headers = tmp;
+    }
+    int rc = 1;
+    for (int i = 0; rc == 1 && i < SM_HTTP_ATTEMPTS; i++) {
+        if (i)
+            backoff(i - 1);
+        rc = attempt(h, req, resp, headers, i == SM_HTTP_ATTEMPTS - 1);
+    }
+    curl_slist_free_all(headers);
+    return rc;
+}
+
+void sm_http_error_text(const sm_http_response *r, char *out, size_t len)
+{
+    json_t *root = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    json_t *e = json_array_get(json_object_get(root, "errors"), 0);
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    const char *code = json_string_value(json_object_get(e, "code"));
+    if (msg)
+        snprintf(out, len, "HTTP %ld, %s%s%s", r->status, code ? code : "", code ? ": " : "", msg);
+    else
+        snprintf(out, len, "HTTP %ld", r->status);
+    json_decref(root);
+    /* Errors are one line. */
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+}

@@ -1,0 +1,51 @@
+/* HTTP GET over libcurl, with the retry policy registries need: 5xx, 429
+ * and dropped connections are retried with exponential backoff. */
+#ifndef SM_OCI_HTTP_H
+#define SM_OCI_HTTP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#define SM_HTTP_ATTEMPTS 4
+
+/* One connection cache; use one per thread. */
+typedef struct sm_http {
+    void *curl;   /* CURL */
+} sm_http;
+
+int sm_http_init(sm_http *h);
+void sm_http_free(sm_http *h);
+
+typedef struct sm_http_request {
+    const char *url;
+    const char *authorization;    /* the Authorization header's value, or NULL */
+    const char *accept;           /* or NULL */
+    /* Where the body of a 2xx response goes. Return 0, or a negative errno
+     * (after sm_fail) to stop. NULL: into resp->body, at most max_body. */
+    int (*sink)(void *ctx, const void *data, size_t len);
+    /* Called before a retry when some of the body already went to sink. */
+    int (*restart)(void *ctx);
+    void *ctx;
+    size_t max_body;
+    atomic_int *cancel;           /* stop early once this becomes non-zero */
+} sm_http_request;
+
+typedef struct sm_http_response {
+    long status;
+    char content_type[128];
+    char content_digest[80];      /* Docker-Content-Digest */
+    char *www_authenticate;       /* NULL when absent */
+    char *body;                   /* NUL-terminated; for errors, the first KiB */
+    size_t body_len;
+} sm_http_response;
+
+/* 0 when a response arrived (whatever its status: after retries a 5xx is
+ * returned as such); a negative errno when none did or sink failed. */
+int sm_http_get(sm_http *h, const sm_http_request *req, sm_http_response *resp);
+void sm_http_response_free(sm_http_response *r);
+
+/* A short description of a registry error body ({"errors":[{"message":..}]}),
+ * or of the status when the body says nothing useful. */
+void sm_http_error_text(const sm_http_response *r, char *out, size_t len);
+
+#endif

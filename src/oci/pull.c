@@ -1,0 +1,144 @@
+/* sm_image_pull: a registry as the source of an image's blobs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "oci/pull_layers.h"
+#include "oci/registry.h"
+#include "oci/resolve.h"
+#include "oci/store_index.h"
+#include "supermachine.h"
+#include "util/error.h"
+
+/* Store a manifest only once it reads as one, so junk never enters. */
+static int store_manifest(const sm_store *s, const char *body, size_t len, const char *ct,
+                          const char *digest, const char *what)
+{
+    sm_manifest m;
+    int err = sm_manifest_parse(body, len, ct, what, &m);
+    sm_manifest_free(&m);
+    return err ? err : sm_store_put_blob(s, what, body, len, digest, NULL);
+}
+
+typedef struct registry_source {
+    sm_registry *reg;
+    sm_http *http;
+    const sm_store *store;
+} registry_source;
+
+static int fetch_manifest(registry_source *rs, const sm_descriptor *d, const char *what)
+{
+    char *body, ct[128], digest[SM_DIGEST_STR];
+    size_t len;
+    int err = sm_registry_get_manifest(rs->reg, rs->http, d->digest, &body, &len, ct, digest);
+    if (err)
+        return err;
+    if ((int64_t)len != d->size)
+        err = sm_fail(EBADMSG, "%s is %zu bytes, but its descriptor says %lld", what, len,
+                      (long long)d->size);
+    else
+        err = store_manifest(rs->store, body, len, d->media_type, d->digest, what);
+    free(body);
+    return err;
+}
+
+static int fetch(void *ctx, const sm_descriptor *d, bool is_manifest, const char *what)
+{
+    registry_source *rs = ctx;
+    if (sm_store_has_blob(rs->store, d->digest))
+        return 0;
+    if (is_manifest)
+        return fetch_manifest(rs, d, what);
+    return sm_registry_get_blob(rs->reg, rs->http, rs->store, d, what, NULL, NULL);
+}
+
+/* The top-level manifest or index, by tag or digest; stored, verified. */
+static int fetch_root(registry_source *rs, const sm_ref *ref, const char *name,
+                      char digest[SM_DIGEST_STR], char ct[128])
+{
+    ct[0] = '\0';
+    if (ref->digest[0] && sm_store_has_blob(rs->store, ref->digest)) {
+        snprintf(digest, SM_DIGEST_STR, "%s", ref->digest);
+        return 0;   /* content addressed: nothing to ask the registry */
+    }
+    char *body, what[SM_REF_STR_MAX + 32];
+    size_t len;
+    int err = sm_registry_get_manifest(rs->reg, rs->http, sm_ref_reference(ref), &body, &len,
+                                       ct, digest);
+    if (err)
+        return err;
+    snprintf(what, sizeof what, "the manifest of %s", name);
+    err = store_manifest(rs->store, body, len, ct, digest, what);
+    free(body);
+    return err;
+}
+
+static int record(const sm_store *s, const char *name, const sm_resolved *r, sm_image_ref *out)
+{
+    sm_index_entry e = {.stored = (int64_t)time(NULL)};
+    snprintf(e.name, sizeof e.name, "%s", name);
+    snprintf(e.manifest, sizeof e.manifest, "%s", r->manifest_digest);
+    snprintf(e.index, sizeof e.index, "%s", r->index_digest);
+    snprintf(e.platform, sizeof e.platform, "%s", r->platform);
+    int err = sm_index_put(s, &e);
+    if (!err && out) {
+        snprintf(out->name, sizeof out->name, "%s", name);
+        snprintf(out->digest, sizeof out->digest, "%s", r->manifest_digest);
+    }
+    return err;
+}
+
+static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_store *s, sm_http *h,
+                sm_image_ref *out)
+{
+    char name[SM_REF_STR_MAX], digest[SM_DIGEST_STR], ct[128];
+    sm_ref_string(ref, name, sizeof name);
+    sm_platform want;
+    int err = sm_platform_parse(o->platform, &want);
+    if (err)
+        return err;
+    sm_credentials creds = {0};
+    if (o->username) {
+        snprintf(creds.username, sizeof creds.username, "%s", o->username);
+        snprintf(creds.password, sizeof creds.password, "%s", o->password ? o->password : "");
+    }
+    sm_registry reg;
+    if ((err = sm_registry_open(&reg, ref, o->insecure_registries, o->username ? &creds : NULL)))
+        return err;
+    registry_source rs = {.reg = &reg, .http = h, .store = s};
+    sm_blob_source src = {.fetch = fetch, .ctx = &rs};
+    sm_resolved r;
+    err = fetch_root(&rs, ref, name, digest, ct);
+    if (!err && !(err = sm_resolve(s, digest, ct, &want, &src, name, &r))) {
+        err = sm_pull_layers(&reg, s, &r.manifest, name, o->progress, o->progress_ctx);
+        if (!err)
+            err = record(s, name, &r, out);
+        sm_resolved_free(&r);
+    }
+    sm_registry_close(&reg);
+    return err;
+}
+
+SM_API int sm_image_pull(const char *reference, const sm_pull_options *opts, sm_image_ref *out)
+{
+    sm_pull_options o = {0};
+    if (opts && opts->size < offsetof(sm_pull_options, platform))
+        return sm_fail(EINVAL, "sm_pull_options.size must be set to sizeof(sm_pull_options)");
+    if (opts)
+        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
+    sm_ref ref;
+    int err = sm_ref_parse(reference, &ref);
+    if (err)
+        return err;
+    sm_store s;
+    if ((err = sm_store_open(&s, NULL, SM_STORE_SHARED)))
+        return err;
+    sm_http h;
+    if (!(err = sm_http_init(&h))) {
+        err = pull(&ref, &o, &s, &h, out);
+        sm_http_free(&h);
+    }
+    sm_store_close(&s);
+    return err;
+}
