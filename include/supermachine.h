@@ -29,6 +29,13 @@ extern "C" {
 /* The sentence describing the calling thread's last failure. */
 SM_API const char *sm_last_error(void);
 
+/* A raw disk image attached over virtio-blk (/dev/vda, /dev/vdb, ... in
+ * the order given). */
+typedef struct sm_disk {
+    const char *path;
+    int read_only;
+} sm_disk;
+
 /*
  * Low-level boot: boot a kernel and initramfs in a fresh microVM, run one
  * command inside with the project's sm-init as PID 1, and wait until it ends.
@@ -44,6 +51,8 @@ typedef struct sm_boot_config {
     uint32_t cpus;             /* vCPUs; 0: 1 */
     const char *const *argv;   /* command to run (NULL-terminated); NULL: /bin/sh */
     int console_fd;            /* where the console goes; -1: discarded */
+    const sm_disk *disks;      /* ndisks entries (at most 8) */
+    unsigned ndisks;
 } sm_boot_config;
 
 /* How a booted guest ended. */

@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  --cmdline TEXT   extra kernel command-line words\n"
             "  --memory MIB     guest memory in MiB (default 128)\n"
             "  --cpus N         number of vCPUs (default 1)\n"
+            "  --disk PATH[:ro] attach a raw disk image (vda, vdb, ...), read-only with :ro\n"
             "  --timing         print how long each boot phase took, on stderr\n"
             "  -h, --help       show this help\n\n"
             "Exit status: CMD's status (128+N when killed by signal N); 125 when the\n"
@@ -38,6 +39,23 @@ static int parse_u32(const char *opt, const char *s, uint32_t max, uint32_t *out
         return sm_cli_usage_error("boot", "%s wants a number from 1 to %u, not '%s'",
                                   opt, max, s);
     *out = (uint32_t)v;
+    return 0;
+}
+
+#define MAX_DISKS 8
+
+/* PATH or PATH:ro; the suffix is split off in place. */
+static int add_disk(char *arg, sm_disk *disks, unsigned *n)
+{
+    if (*n == MAX_DISKS)
+        return sm_cli_usage_error("boot", "at most %d disks", MAX_DISKS);
+    size_t len = strlen(arg);
+    int ro = len > 3 && strcmp(arg + len - 3, ":ro") == 0;
+    if (ro)
+        arg[len - 3] = '\0';
+    if (!*arg)
+        return sm_cli_usage_error("boot", "--disk needs a path");
+    disks[(*n)++] = (sm_disk){.path = arg, .read_only = ro};
     return 0;
 }
 
@@ -80,10 +98,12 @@ int sm_cmd_boot(int argc, char **argv)
         {"kernel", required_argument, NULL, 'k'}, {"initrd", required_argument, NULL, 'i'},
         {"cmdline", required_argument, NULL, 'c'}, {"memory", required_argument, NULL, 'm'},
         {"cpus", required_argument, NULL, 'n'},    {"timing", no_argument, NULL, 't'},
+        {"disk", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    sm_boot_config c = {.size = sizeof c, .console_fd = STDOUT_FILENO};
+    sm_disk disks[MAX_DISKS];
+    sm_boot_config c = {.size = sizeof c, .console_fd = STDOUT_FILENO, .disks = disks};
     int o, timing = 0;
     /* '+': options end at the command, whose own flags are not ours. */
     while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -95,6 +115,7 @@ int sm_cmd_boot(int argc, char **argv)
         case 'm': bad = parse_u32("--memory", optarg, 1u << 20, &c.memory_mib); break;
         case 'n': bad = parse_u32("--cpus", optarg, 254, &c.cpus); break;
         case 't': timing = 1; break;
+        case 'd': bad = add_disk(optarg, disks, &c.ndisks); break;
         case 'h': usage(stdout); return 0;
         default: return sm_cli_usage_error("boot", "unknown option");
         }

@@ -61,6 +61,11 @@ static int run_machine(const sm_boot_config *c, const sm_mapped_file *kernel,
         .initrd = initrd, .initrd_len = initrd_len, .cmdline = cmdline,
         .memory_mib = c->memory_mib ? c->memory_mib : DEFAULT_MEMORY_MIB,
         .cpus = c->cpus ? c->cpus : 1, .console_fd = c->console_fd};
+    if (c->ndisks > SM_MACHINE_MAX_DISKS)
+        return sm_fail(EINVAL, "%u disks: at most %d can be attached", c->ndisks,
+                       SM_MACHINE_MAX_DISKS);
+    for (unsigned i = 0; i < c->ndisks; i++)
+        mc.disks[mc.ndisks++] = (sm_machine_disk){c->disks[i].path, c->disks[i].read_only};
     sm_machine *m;
     if ((err = sm_machine_create(&mc, &m)) != 0)
         return err;

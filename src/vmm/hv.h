@@ -55,6 +55,13 @@ int sm_hv_create_platform(sm_hv *hv);
 /* Drive an interrupt line of the in-kernel interrupt controllers. */
 int sm_hv_irq_line(sm_hv *hv, uint32_t irq, bool level);
 
+/* Make a guest write of `len` bytes equal to `value` at MMIO address `addr`
+ * signal `fd` (an eventfd) inside the hypervisor, without a vCPU exit. */
+int sm_hv_ioeventfd(sm_hv *hv, int fd, uint64_t addr, uint32_t len, uint64_t value);
+
+/* Make a write to eventfd `fd` pulse interrupt line `irq`. */
+int sm_hv_irqfd(sm_hv *hv, int fd, uint32_t irq);
+
 /* vCPU `index` (also its APIC id) of `count`; CPUID and LAPIC are set up
  * for a multiprocessor guest. */
 int sm_hv_vcpu_create(sm_hv *hv, unsigned index, unsigned count, sm_hv_vcpu **out);

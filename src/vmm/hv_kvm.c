@@ -65,6 +65,8 @@ static int check_kvm(sm_hv *hv, const char *dev)
         {KVM_CAP_IRQCHIP, "in-kernel irqchip"},
         {KVM_CAP_IMMEDIATE_EXIT, "immediate exit"},
         {KVM_CAP_EXT_CPUID, "CPUID setup"},
+        {KVM_CAP_IOEVENTFD, "ioeventfd"},
+        {KVM_CAP_IRQFD, "irqfd"},
     };
     for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
         if (ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0)
@@ -156,6 +158,24 @@ int sm_hv_irq_line(sm_hv *hv, uint32_t irq, bool level)
     struct kvm_irq_level l = {.irq = irq, .level = level};
     if (ioctl(hv->vm_fd, KVM_IRQ_LINE, &l) < 0)
         return sm_fail(errno, "KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+    return 0;
+}
+
+int sm_hv_ioeventfd(sm_hv *hv, int fd, uint64_t addr, uint32_t len, uint64_t value)
+{
+    struct kvm_ioeventfd e = {.datamatch = value, .addr = addr, .len = len, .fd = fd,
+                              .flags = KVM_IOEVENTFD_FLAG_DATAMATCH};
+    if (ioctl(hv->vm_fd, KVM_IOEVENTFD, &e) < 0)
+        return sm_fail(errno, "KVM_IOEVENTFD at %#llx: %s", (unsigned long long)addr,
+                       strerror(errno));
+    return 0;
+}
+
+int sm_hv_irqfd(sm_hv *hv, int fd, uint32_t irq)
+{
+    struct kvm_irqfd f = {.fd = (uint32_t)fd, .gsi = irq};
+    if (ioctl(hv->vm_fd, KVM_IRQFD, &f) < 0)
+        return sm_fail(errno, "KVM_IRQFD for irq %u: %s", irq, strerror(errno));
     return 0;
 }
 

@@ -11,14 +11,17 @@
 
 #include "agent/boot_channel.h"
 #include "devices/i8042.h"
+#include "devices/mmio_bus.h"
 #include "devices/pio_bus.h"
 #include "devices/serial_8250.h"
 #include "supermachine.h"
 #include "util/error.h"
+#include "util/event_loop.h"
 #include "util/log.h"
 #include "vmm/console_tail.h"
 #include "vmm/guest_mem.h"
 #include "vmm/hv.h"
+#include "vmm/virtio_set.h"
 #include "vmm/x86_boot.h"
 #include "vmm/x86_mptable.h"
 
@@ -46,6 +49,10 @@ struct sm_machine {
     sm_gmem mem;
     sm_hv *hv;
     sm_pio_bus pio;
+    sm_mmio_bus mmio;
+    sm_event_loop *loop;
+    sm_virtio_set virtio;
+    char cmdline[SM_X86_CMDLINE_MAX + 1024];
     serial_port com1, com2;
     sm_i8042 kbd;
     int console_fd;
@@ -213,9 +220,10 @@ static bool handle_exit(vcpu_thread *t, sm_hv_exit *e)
         handle_io(t->m, e);
         return true;
     case SM_HV_EXIT_MMIO:
-        /* No MMIO devices yet: reads see all ones, writes vanish. */
-        if (!e->mmio.write)
-            memset(e->mmio.data, 0xff, e->mmio.len);
+        if (e->mmio.len > 8 || !sm_mmio_dispatch(&t->m->mmio, e->mmio.addr, e->mmio.data,
+                                                 e->mmio.len, e->mmio.write))
+            sm_debug("unclaimed MMIO %s %#llx", e->mmio.write ? "write" : "read",
+                     (unsigned long long)e->mmio.addr);
         return true;
     case SM_HV_EXIT_INTERRUPTED:
         return !is_stopping(t->m);
@@ -301,18 +309,24 @@ static int map_memory(sm_machine *m)
     return 0;
 }
 
+static int add_virtio(sm_machine *m, const sm_machine_config *cfg)
+{
+    sm_virtio_env env = {.mem = &m->mem, .hv = m->hv, .loop = m->loop};
+    snprintf(m->cmdline, sizeof m->cmdline, "%s", cfg->cmdline);
+    return sm_virtio_set_create(&m->virtio, cfg, &env, &m->mmio, m->cmdline,
+                                sizeof m->cmdline);
+}
+
 static int build(sm_machine *m, const sm_machine_config *cfg)
 {
     sm_x86_boot_input in = {
         .kernel = cfg->kernel, .kernel_len = cfg->kernel_len,
         .kernel_name = cfg->kernel_name, .initrd = cfg->initrd,
-        .initrd_len = cfg->initrd_len, .cmdline = cfg->cmdline, .cpus = cfg->cpus};
+        .initrd_len = cfg->initrd_len, .cmdline = m->cmdline, .cpus = cfg->cpus};
     sm_x86_boot_entry entry;
     int err = check_memory(cfg, &in);
     if (!err)
         err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
-    if (!err)
-        err = sm_x86_boot_load(&m->mem, &in, &entry);
     if (!err)
         err = sm_hv_open(cfg->hv_device, &m->hv);
     if (!err)
@@ -320,7 +334,13 @@ static int build(sm_machine *m, const sm_machine_config *cfg)
     if (!err)
         err = sm_hv_create_platform(m->hv);
     if (!err)
+        err = sm_event_loop_new(&m->loop);
+    if (!err)
         err = add_devices(m);
+    if (!err)
+        err = add_virtio(m, cfg);
+    if (!err)
+        err = sm_x86_boot_load(&m->mem, &in, &entry);
     if (!err)
         err = create_vcpus(m, &entry);
     return err;
@@ -359,7 +379,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install_kick_handler);
-    int err = 0;
+    int err = sm_event_loop_start(m->loop);
     m->result.t_entry_ns = now_ns();
     for (unsigned i = 0; i < m->ncpus && !err; i++) {
         vcpu_thread *t = &m->vcpus[i];
@@ -380,6 +400,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     for (unsigned i = 0; i < m->ncpus; i++)
         if (m->vcpus[i].started)
             pthread_join(m->vcpus[i].thread, NULL);
+    sm_event_loop_stop(m->loop);
     finish_result(m, res);
     return err;
 }
@@ -391,6 +412,9 @@ void sm_machine_destroy(sm_machine *m)
     for (unsigned i = 0; m->vcpus && i < m->ncpus; i++)
         sm_hv_vcpu_destroy(m->vcpus[i].vcpu);
     free(m->vcpus);
+    sm_event_loop_stop(m->loop);
+    sm_virtio_set_destroy(&m->virtio);
+    sm_event_loop_free(m->loop);
     sm_hv_close(m->hv);
     if (m->com1.m)
         sm_serial_destroy(&m->com1.uart);

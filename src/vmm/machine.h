@@ -8,6 +8,13 @@
 
 typedef struct sm_machine sm_machine;
 
+typedef struct sm_machine_disk {
+    const char *path;
+    int read_only;
+} sm_machine_disk;
+
+#define SM_MACHINE_MAX_DISKS 8
+
 typedef struct sm_machine_config {
     const uint8_t *kernel;
     size_t kernel_len;
@@ -19,6 +26,8 @@ typedef struct sm_machine_config {
     unsigned cpus;
     int console_fd;            /* -1: console discarded (still kept in the tail) */
     const char *hv_device;     /* NULL: /dev/kvm */
+    unsigned ndisks;           /* virtio-blk devices: /dev/vda, vdb, ... */
+    sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
 } sm_machine_config;
 
 typedef enum sm_machine_stop {

@@ -88,8 +88,9 @@ static uint16_t write_entries(uint8_t **pp, unsigned cpus)
                             .apicaddr = SM_IOAPIC_ADDR};
     memcpy(p, &io, sizeof io);
     p += sizeof io, n++;
-    /* ISA IRQ i arrives on IOAPIC pin i: KVM's default routing. */
-    for (uint8_t irq = 0; irq < 16; irq++, n++) {
+    /* Line i arrives on IOAPIC pin i (KVM's default routing), for every
+     * pin: virtio-mmio devices use the lines above the legacy ones. */
+    for (uint8_t irq = 0; irq < SM_IOAPIC_PINS; irq++, n++) {
         struct mpc_intsrc s = {.type = MP_INTSRC, .irqtype = MP_INT, .srcbus = 0,
                                .srcbusirq = irq, .dstapic = ioapic_id, .dstirq = irq};
         memcpy(p, &s, sizeof s);
