@@ -53,6 +53,10 @@ typedef struct sm_boot_config {
     int console_fd;            /* where the console goes; -1: discarded */
     const sm_disk *disks;      /* ndisks entries (at most 8) */
     unsigned ndisks;
+    /* A virtio-vsock device whose host side lives in this directory:
+     * guest connections to port P reach the Unix socket vsock_P there;
+     * host programs connect to vsock.sock and write "CONNECT P\n". */
+    const char *vsock_dir;
 } sm_boot_config;
 
 /* How a booted guest ended. */

@@ -1,7 +1,8 @@
 /*
- * mkinitramfs OUT SM_INIT BUSYBOX: the built-in initramfs, sm-init as /init
- * and a static busybox with its applet links. Written without root: device
- * nodes are cpio entries, not files on disk.
+ * mkinitramfs OUT SM_INIT BUSYBOX [DEST=SRC...]: the built-in initramfs,
+ * sm-init as /init and a static busybox with its applet links, plus any
+ * extra executables (the tests add their guest-side tools). Written
+ * without root: device nodes are cpio entries, not files on disk.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,22 @@ static int add_applets(sm_cpio *c, const char *busybox)
     return err;
 }
 
+/* DEST=SRC, DEST relative to the image root. */
+static int add_extras(sm_cpio *c, char **extras, int n)
+{
+    int err = 0;
+    for (int i = 0; !err && i < n; i++) {
+        char *eq = strchr(extras[i], '=');
+        if (!eq || eq == extras[i] || extras[i][0] == '/') {
+            fprintf(stderr, "mkinitramfs: '%s' is not DEST=SRC\n", extras[i]);
+            return -1;
+        }
+        *eq = '\0';
+        err = add_file(c, extras[i], eq + 1);
+    }
+    return err;
+}
+
 static int build(sm_cpio *c, const char *init, const char *busybox)
 {
     int err = 0;
@@ -72,15 +89,16 @@ static int build(sm_cpio *c, const char *init, const char *busybox)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: mkinitramfs OUT SM_INIT BUSYBOX\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: mkinitramfs OUT SM_INIT BUSYBOX [DEST=SRC...]\n");
         return 2;
     }
     sm_cpio *c;
     uint8_t *data = NULL;
     size_t len = 0;
     int err = sm_cpio_new(&c);
-    if (!err && (err = build(c, argv[2], argv[3])) != 0)
+    if (!err && ((err = build(c, argv[2], argv[3])) != 0 ||
+                 (err = add_extras(c, argv + 4, argc - 4)) != 0))
         sm_cpio_free(c);
     else if (!err)
         err = sm_cpio_finish(c, &data, &len);

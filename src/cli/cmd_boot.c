@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "  --memory MIB     guest memory in MiB (default 128)\n"
             "  --cpus N         number of vCPUs (default 1)\n"
             "  --disk PATH[:ro] attach a raw disk image (vda, vdb, ...), read-only with :ro\n"
+            "  --vsock DIR      add a vsock device whose host side is in DIR\n"
             "  --timing         print how long each boot phase took, on stderr\n"
             "  -h, --help       show this help\n\n"
             "Exit status: CMD's status (128+N when killed by signal N); 125 when the\n"
@@ -99,6 +100,7 @@ int sm_cmd_boot(int argc, char **argv)
         {"cmdline", required_argument, NULL, 'c'}, {"memory", required_argument, NULL, 'm'},
         {"cpus", required_argument, NULL, 'n'},    {"timing", no_argument, NULL, 't'},
         {"disk", required_argument, NULL, 'd'},
+        {"vsock", required_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -116,6 +118,7 @@ int sm_cmd_boot(int argc, char **argv)
         case 'n': bad = parse_u32("--cpus", optarg, 254, &c.cpus); break;
         case 't': timing = 1; break;
         case 'd': bad = add_disk(optarg, disks, &c.ndisks); break;
+        case 'v': c.vsock_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: return sm_cli_usage_error("boot", "unknown option");
         }

@@ -60,7 +60,8 @@ static int run_machine(const sm_boot_config *c, const sm_mapped_file *kernel,
         .kernel = kernel->data, .kernel_len = kernel->len, .kernel_name = kernel_path,
         .initrd = initrd, .initrd_len = initrd_len, .cmdline = cmdline,
         .memory_mib = c->memory_mib ? c->memory_mib : DEFAULT_MEMORY_MIB,
-        .cpus = c->cpus ? c->cpus : 1, .console_fd = c->console_fd};
+        .cpus = c->cpus ? c->cpus : 1, .console_fd = c->console_fd,
+        .vsock_dir = c->vsock_dir};
     if (c->ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c->ndisks,
                        SM_MACHINE_MAX_DISKS);

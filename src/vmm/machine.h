@@ -28,6 +28,8 @@ typedef struct sm_machine_config {
     const char *hv_device;     /* NULL: /dev/kvm */
     unsigned ndisks;           /* virtio-blk devices: /dev/vda, vdb, ... */
     sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
+    const char *vsock_dir;     /* NULL: no vsock device */
+    uint32_t guest_cid;        /* 0: 3 */
 } sm_machine_config;
 
 typedef enum sm_machine_stop {

@@ -51,6 +51,21 @@ static int add_disks(sm_virtio_set *s, const sm_machine_config *cfg, const sm_vi
     return 0;
 }
 
+static int add_vsock(sm_virtio_set *s, const sm_machine_config *cfg, const sm_virtio_env *env,
+                     sm_mmio_bus *bus, char *cmdline, size_t len)
+{
+    uint64_t base = 0;
+    uint32_t irq = 0;
+    int err = next_slot(s, &base, &irq);
+    if (!err)
+        err = sm_virtio_vsock_init(&s->vsock, cfg->guest_cid ? cfg->guest_cid : 3,
+                                   cfg->vsock_dir, env, base, irq);
+    if (err)
+        return err;
+    s->has_vsock = 1;
+    return declare(s, &s->vsock.dev, bus, cmdline, len);
+}
+
 int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
                          const sm_virtio_env *env, sm_mmio_bus *bus, char *cmdline,
                          size_t cmdline_len)
@@ -69,6 +84,8 @@ int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
         s->has_rng = 1;
         err = declare(s, &s->rng, bus, cmdline, cmdline_len);
     }
+    if (!err && cfg->vsock_dir)
+        err = add_vsock(s, cfg, env, bus, cmdline, cmdline_len);
     return err;
 }
 
@@ -78,5 +95,7 @@ void sm_virtio_set_destroy(sm_virtio_set *s)
         sm_virtio_blk_destroy(&s->disks[i]);
     if (s->has_rng)
         sm_virtio_mmio_destroy(&s->rng);
+    if (s->has_vsock)
+        sm_virtio_vsock_destroy(&s->vsock);
     memset(s, 0, sizeof *s);
 }

@@ -8,6 +8,7 @@
 #include "devices/mmio_bus.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtio_vsock.h"
 #include "vmm/machine.h"
 
 /* Windows from 0xd0000000 up, in the 32-bit hole; lines from 5 up (0-4
@@ -21,6 +22,8 @@ typedef struct sm_virtio_set {
     sm_virtio_blk disks[SM_MACHINE_MAX_DISKS];
     sm_virtio_device rng;
     int has_rng;
+    sm_virtio_vsock vsock;
+    int has_vsock;
     unsigned count;           /* devices placed so far */
 } sm_virtio_set;
 

@@ -126,6 +126,11 @@ sm_vq_pop_result sm_vq_pop(sm_vq *q, const sm_gmem *mem, sm_vq_chain *out)
     return walk_chain(q, mem, head, out) ? SM_VQ_CHAIN : SM_VQ_BAD_CHAIN;
 }
 
+void sm_vq_unpop(sm_vq *q)
+{
+    q->last_avail--;
+}
+
 bool sm_vq_push(sm_vq *q, const sm_gmem *mem, uint16_t head, uint32_t written)
 {
     struct vring_used_elem e = {.id = head, .len = written};

@@ -55,6 +55,9 @@ bool sm_vq_valid(const sm_vq *q, const sm_gmem *mem);
 
 sm_vq_pop_result sm_vq_pop(sm_vq *q, const sm_gmem *mem, sm_vq_chain *out);
 
+/* Put back the chain just popped, unused (it will be popped again). */
+void sm_vq_unpop(sm_vq *q);
+
 /* Return a chain to the driver with `written` bytes filled in. */
 bool sm_vq_push(sm_vq *q, const sm_gmem *mem, uint16_t head, uint32_t written);
 

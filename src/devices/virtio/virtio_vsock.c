@@ -1,0 +1,526 @@
+#include "devices/virtio/virtio_vsock.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/log.h"
+
+#define VIRTIO_ID_VSOCK 19
+#define Q_RX 0
+#define Q_TX 1
+#define Q_EVENT 2
+#define HDR sizeof(sm_vsock_hdr)
+#define MAX_PAYLOAD (64u * 1024)
+/* Host-initiated streams get local ports from here up. */
+#define FIRST_HOST_PORT 0x40000000u
+
+static void conn_event(void *ctx, uint32_t events);
+static void pump_rx(sm_virtio_vsock *v);
+
+/* ---- connections ---- */
+
+static sm_vsock_conn *find(sm_virtio_vsock *v, uint32_t guest_port, uint32_t host_port)
+{
+    for (sm_vsock_conn *c = v->conns; c; c = c->next)
+        if (c->guest_port == guest_port && c->host_port == host_port &&
+            c->state != SM_VSOCK_AWAIT_CONNECT_LINE)
+            return c;
+    return NULL;
+}
+
+/* Whom the loop should wake us for: a line to read, data to read (unless
+ * we already know there is some), room to write held bytes. */
+static void watch(sm_virtio_vsock *v, sm_vsock_conn *c, bool readable_known)
+{
+    uint32_t ev = 0;
+    if (c->state == SM_VSOCK_AWAIT_CONNECT_LINE ||
+        (c->state == SM_VSOCK_ESTABLISHED && !c->host_eof && !readable_known))
+        ev |= EPOLLIN;
+    if (c->pending_len)
+        ev |= EPOLLOUT;
+    if (ev != c->events) {
+        sm_event_loop_mod(v->dev.env.loop, c->fd, ev, conn_event, c);
+        c->events = ev;
+    }
+}
+
+static sm_vsock_conn *conn_new(sm_virtio_vsock *v, int fd, sm_vsock_conn_state state)
+{
+    sm_vsock_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->owner = v;
+    c->fd = fd;
+    c->state = state;
+    c->events = state == SM_VSOCK_AWAIT_CONNECT_LINE ? EPOLLIN : 0;
+    if (sm_event_loop_add(v->dev.env.loop, fd, c->events, conn_event, c) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->next = v->conns;
+    v->conns = c;
+    return c;
+}
+
+static void conn_close(sm_virtio_vsock *v, sm_vsock_conn *c)
+{
+    for (sm_vsock_conn **p = &v->conns; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    sm_event_loop_del(v->dev.env.loop, c->fd);
+    close(c->fd);
+    free(c->pending);
+    free(c);
+}
+
+/* ---- packets to the guest ---- */
+
+static sm_vsock_hdr hdr_for(sm_virtio_vsock *v, sm_vsock_conn *c, uint16_t op)
+{
+    c->fwd_reported = c->fwd_cnt;
+    return (sm_vsock_hdr){
+        .src_cid = SM_VSOCK_HOST_CID, .dst_cid = v->guest_cid, .src_port = c->host_port,
+        .dst_port = c->guest_port, .type = SM_VSOCK_TYPE_STREAM, .op = op,
+        .buf_alloc = SM_VSOCK_BUF_ALLOC, .fwd_cnt = c->fwd_cnt};
+}
+
+static void queue_ctrl(sm_virtio_vsock *v, const sm_vsock_hdr *h)
+{
+    sm_vsock_ctrl *p = calloc(1, sizeof *p);
+    if (!p)
+        return; /* the guest times the stream out */
+    p->hdr = *h;
+    *v->ctrl_tail = p;
+    v->ctrl_tail = &p->next;
+}
+
+static void send_op(sm_virtio_vsock *v, sm_vsock_conn *c, uint16_t op, uint32_t flags)
+{
+    sm_vsock_hdr h = hdr_for(v, c, op);
+    h.flags = flags;
+    queue_ctrl(v, &h);
+}
+
+/* Refuse a packet that belongs to no stream. */
+static void reset_reply(sm_virtio_vsock *v, const sm_vsock_hdr *in)
+{
+    sm_vsock_hdr h = {.src_cid = SM_VSOCK_HOST_CID, .dst_cid = v->guest_cid,
+                      .src_port = in->dst_port, .dst_port = in->src_port,
+                      .type = SM_VSOCK_TYPE_STREAM, .op = SM_VSOCK_OP_RST};
+    queue_ctrl(v, &h);
+}
+
+static void reset_and_close(sm_virtio_vsock *v, sm_vsock_conn *c)
+{
+    send_op(v, c, SM_VSOCK_OP_RST, 0);
+    conn_close(v, c);
+}
+
+/* ---- guest -> host ---- */
+
+static void deliver(sm_virtio_vsock *v, sm_vsock_conn *c, const sm_vq_chain *ch, uint32_t len)
+{
+    if (sm_vsock_guest_overran(c, len)) {
+        reset_and_close(v, c);
+        return;
+    }
+    c->rx_cnt += len;
+    uint64_t off = HDR;
+    if (c->pending_len == 0) {
+        struct iovec iov[SM_VQ_MAX_CHAIN];
+        unsigned n = sm_vq_chain_iov(ch, false, HDR, len, iov, SM_VQ_MAX_CHAIN);
+        ssize_t w = writev(c->fd, iov, (int)n);
+        if (w > 0) {
+            off += (uint64_t)w;
+            c->fwd_cnt += (uint32_t)w;
+        } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            reset_and_close(v, c);
+            return;
+        }
+    }
+    uint8_t rest[MAX_PAYLOAD];
+    uint64_t left = HDR + len - off;
+    sm_vq_chain_read(ch, off, rest, left);
+    if (left && !sm_vsock_conn_hold(c, rest, left)) {
+        reset_and_close(v, c);
+        return;
+    }
+    if (sm_vsock_conn_owes_credit(c))
+        send_op(v, c, SM_VSOCK_OP_CREDIT_UPDATE, 0);
+    watch(v, c, false);
+}
+
+static void connect_to_host(sm_virtio_vsock *v, const sm_vsock_hdr *h)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/vsock_%u", v->dir, h->dst_port);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sm_vsock_conn *c = NULL;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+        c = conn_new(v, fd, SM_VSOCK_ESTABLISHED);
+    if (!c) {
+        if (fd >= 0)
+            close(fd);
+        reset_reply(v, h);
+        return;
+    }
+    c->guest_port = h->src_port;
+    c->host_port = h->dst_port;
+    c->peer_buf_alloc = h->buf_alloc;
+    c->peer_fwd_cnt = h->fwd_cnt;
+    send_op(v, c, SM_VSOCK_OP_RESPONSE, 0);
+    watch(v, c, false);
+}
+
+static void established(sm_virtio_vsock *v, sm_vsock_conn *c)
+{
+    char ok[32];
+    int n = snprintf(ok, sizeof ok, "OK %u\n", c->host_port);
+    c->state = SM_VSOCK_ESTABLISHED;
+    if (write(c->fd, ok, (size_t)n) != n)
+        reset_and_close(v, c);
+    else
+        watch(v, c, false);
+}
+
+static void shutdown_from_guest(sm_virtio_vsock *v, sm_vsock_conn *c, uint32_t flags)
+{
+    if (flags & SM_VSOCK_SHUTDOWN_SEND)
+        c->guest_done_sending = true;
+    if ((flags & SM_VSOCK_SHUTDOWN_SEND) && (flags & SM_VSOCK_SHUTDOWN_RCV)) {
+        sm_vsock_conn_flush(c);
+        reset_and_close(v, c);
+    } else if (c->guest_done_sending && !c->pending_len) {
+        shutdown(c->fd, SHUT_WR);
+    }
+}
+
+static void handle_packet(sm_virtio_vsock *v, const sm_vsock_hdr *h, const sm_vq_chain *ch)
+{
+    if (h->op == SM_VSOCK_OP_REQUEST && !find(v, h->src_port, h->dst_port)) {
+        connect_to_host(v, h);
+        return;
+    }
+    sm_vsock_conn *c = find(v, h->src_port, h->dst_port);
+    if (!c) {
+        if (h->op != SM_VSOCK_OP_RST)
+            reset_reply(v, h);
+        return;
+    }
+    c->peer_buf_alloc = h->buf_alloc;
+    c->peer_fwd_cnt = h->fwd_cnt;
+    switch (h->op) {
+    case SM_VSOCK_OP_RESPONSE:
+        if (c->state == SM_VSOCK_AWAIT_RESPONSE)
+            established(v, c);
+        else
+            reset_and_close(v, c);
+        break;
+    case SM_VSOCK_OP_RW:
+        if (c->state == SM_VSOCK_ESTABLISHED && !c->guest_done_sending)
+            deliver(v, c, ch, h->len);
+        else
+            reset_and_close(v, c);
+        break;
+    case SM_VSOCK_OP_SHUTDOWN: shutdown_from_guest(v, c, h->flags); break;
+    case SM_VSOCK_OP_RST: conn_close(v, c); break;
+    case SM_VSOCK_OP_CREDIT_REQUEST: send_op(v, c, SM_VSOCK_OP_CREDIT_UPDATE, 0); break;
+    case SM_VSOCK_OP_CREDIT_UPDATE: break;
+    default: reset_and_close(v, c); break;
+    }
+}
+
+/* A packet from the guest is checked in full before anything acts on it. */
+static bool packet_ok(const sm_virtio_vsock *v, const sm_vq_chain *ch, sm_vsock_hdr *h)
+{
+    if (sm_vq_chain_read(ch, 0, h, HDR) != HDR)
+        return false;
+    return h->src_cid == v->guest_cid && h->dst_cid == SM_VSOCK_HOST_CID &&
+           h->type == SM_VSOCK_TYPE_STREAM && h->len <= MAX_PAYLOAD &&
+           h->len <= ch->read_len - HDR && (h->op == SM_VSOCK_OP_RW || h->len == 0);
+}
+
+static void process_tx(sm_virtio_vsock *v)
+{
+    sm_virtio_device *d = &v->dev;
+    sm_vq *q = &d->queues[Q_TX];
+    sm_vq_chain ch;
+    sm_vq_pop_result r;
+    bool used = false;
+    while ((r = sm_vq_pop(q, d->env.mem, &ch)) != SM_VQ_EMPTY) {
+        if (r == SM_VQ_BROKEN) {
+            sm_virtio_handle_bad(d, q, r, 0);
+            break;
+        }
+        sm_vsock_hdr h;
+        if (r == SM_VQ_CHAIN && packet_ok(v, &ch, &h))
+            handle_packet(v, &h, &ch);
+        else
+            sm_debug("virtio-vsock: malformed packet dropped");
+        sm_vq_push(q, d->env.mem, ch.head, 0);
+        used = true;
+    }
+    if (used && sm_vq_should_notify(q, d->env.mem))
+        sm_virtio_used_interrupt(d);
+    pump_rx(v);
+}
+
+/* ---- host -> guest ---- */
+
+/* Fill one rx buffer from a stream; false if it had nothing to give. */
+static bool fill_from(sm_virtio_vsock *v, sm_vsock_conn *c, const sm_vq_chain *ch,
+                      uint32_t *written)
+{
+    uint32_t room = ch->write_len > HDR ? (uint32_t)(ch->write_len - HDR) : 0;
+    uint32_t credit = sm_vsock_peer_credit(c), want = room < credit ? room : credit;
+    if (want > MAX_PAYLOAD)
+        want = MAX_PAYLOAD;
+    struct iovec iov[SM_VQ_MAX_CHAIN];
+    unsigned n = sm_vq_chain_iov(ch, true, HDR, want, iov, SM_VQ_MAX_CHAIN);
+    ssize_t got = want ? readv(c->fd, iov, (int)n) : -1;
+    if (got > 0) {
+        sm_vsock_hdr h = hdr_for(v, c, SM_VSOCK_OP_RW);
+        h.len = (uint32_t)got;
+        sm_vq_chain_write(ch, 0, &h, HDR);
+        c->tx_cnt += (uint32_t)got;
+        *written = (uint32_t)(HDR + got);
+        return true;
+    }
+    if (got == 0) {
+        /* The host stopped sending; it may still read (a half close). A
+         * host that closed entirely shows up as a failed write: RST. */
+        c->host_eof = true;
+        send_op(v, c, SM_VSOCK_OP_SHUTDOWN, SM_VSOCK_SHUTDOWN_SEND);
+    } else if (want && errno != EAGAIN && errno != EWOULDBLOCK) {
+        c->host_eof = true;
+        send_op(v, c, SM_VSOCK_OP_RST, 0);
+    }
+    watch(v, c, false);
+    return false;
+}
+
+static bool fill_one(sm_virtio_vsock *v, const sm_vq_chain *ch, uint32_t *written)
+{
+    sm_vsock_ctrl *p = v->ctrl_head;
+    if (p) {
+        if (sm_vq_chain_write(ch, 0, &p->hdr, HDR) != HDR)
+            return false;
+        v->ctrl_head = p->next;
+        if (!v->ctrl_head)
+            v->ctrl_tail = &v->ctrl_head;
+        free(p);
+        *written = HDR;
+        return true;
+    }
+    for (sm_vsock_conn *c = v->conns; c; c = c->next)
+        if (c->state == SM_VSOCK_ESTABLISHED && !c->host_eof && !(c->events & EPOLLIN) &&
+            sm_vsock_peer_credit(c) && fill_from(v, c, ch, written))
+            return true;
+    return false;
+}
+
+static void pump_rx(sm_virtio_vsock *v)
+{
+    sm_virtio_device *d = &v->dev;
+    sm_vq *q = &d->queues[Q_RX];
+    sm_vq_chain ch;
+    sm_vq_pop_result r;
+    bool used = false;
+    while ((r = sm_vq_pop(q, d->env.mem, &ch)) != SM_VQ_EMPTY) {
+        if (r != SM_VQ_CHAIN) {
+            sm_virtio_handle_bad(d, q, r, ch.head);
+            if (r == SM_VQ_BROKEN)
+                break;
+            continue;
+        }
+        uint32_t written = 0;
+        if (!fill_one(v, &ch, &written)) {
+            sm_vq_unpop(q);
+            break;
+        }
+        sm_vq_push(q, d->env.mem, ch.head, written);
+        used = true;
+    }
+    if (used && sm_vq_should_notify(q, d->env.mem))
+        sm_virtio_used_interrupt(d);
+}
+
+/* ---- host sockets ---- */
+
+static void read_connect_line(sm_virtio_vsock *v, sm_vsock_conn *c)
+{
+    /* One byte at a time: nothing after the newline may be consumed
+     * before the guest has accepted. */
+    while (c->line_len < sizeof c->line) {
+        ssize_t n = read(c->fd, c->line + c->line_len, 1);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            conn_close(v, c);
+            return;
+        }
+        uint32_t port;
+        int r = sm_vsock_parse_connect(c->line, ++c->line_len, &port);
+        if (r < 0) {
+            conn_close(v, c);
+            return;
+        }
+        if (r == 1) {
+            c->guest_port = port;
+            c->host_port = v->next_host_port++;
+            c->state = SM_VSOCK_AWAIT_RESPONSE;
+            c->peer_buf_alloc = 0;
+            send_op(v, c, SM_VSOCK_OP_REQUEST, 0);
+            watch(v, c, false);
+            pump_rx(v);
+            return;
+        }
+    }
+    conn_close(v, c);
+}
+
+static void writable(sm_virtio_vsock *v, sm_vsock_conn *c)
+{
+    if (sm_vsock_conn_flush(c) < 0) {
+        reset_and_close(v, c);
+        return;
+    }
+    if (c->guest_done_sending && !c->pending_len)
+        shutdown(c->fd, SHUT_WR);
+    if (sm_vsock_conn_owes_credit(c))
+        send_op(v, c, SM_VSOCK_OP_CREDIT_UPDATE, 0);
+    watch(v, c, !(c->events & EPOLLIN));
+}
+
+static void conn_event(void *ctx, uint32_t events)
+{
+    sm_vsock_conn *c = ctx;
+    sm_virtio_vsock *v = c->owner;
+    pthread_mutex_lock(&v->dev.lock);
+    if (c->state == SM_VSOCK_AWAIT_CONNECT_LINE) {
+        read_connect_line(v, c);
+    } else {
+        if (events & EPOLLOUT)
+            writable(v, c);
+        else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+            watch(v, c, true); /* readable: served as rx buffers and credit allow */
+        pump_rx(v);
+    }
+    pthread_mutex_unlock(&v->dev.lock);
+}
+
+static void accept_ready(void *ctx, uint32_t events)
+{
+    (void)events;
+    sm_virtio_vsock *v = ctx;
+    int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    pthread_mutex_lock(&v->dev.lock);
+    if (!conn_new(v, fd, SM_VSOCK_AWAIT_CONNECT_LINE))
+        close(fd);
+    pthread_mutex_unlock(&v->dev.lock);
+}
+
+/* ---- the device ---- */
+
+static sm_virtio_vsock *vsock_of(sm_virtio_device *d)
+{
+    return d->priv;
+}
+
+static void vsock_notify(sm_virtio_device *d, unsigned queue)
+{
+    sm_virtio_vsock *v = vsock_of(d);
+    if (queue == Q_TX)
+        process_tx(v);
+    else if (queue == Q_RX)
+        pump_rx(v);
+}
+
+static void drop_all(sm_virtio_vsock *v)
+{
+    while (v->conns)
+        conn_close(v, v->conns);
+    while (v->ctrl_head) {
+        sm_vsock_ctrl *p = v->ctrl_head;
+        v->ctrl_head = p->next;
+        free(p);
+    }
+    v->ctrl_tail = &v->ctrl_head;
+}
+
+static void vsock_reset(sm_virtio_device *d)
+{
+    drop_all(vsock_of(d));
+}
+
+static void vsock_config_read(sm_virtio_device *d, uint32_t off, uint8_t *data, uint32_t len)
+{
+    uint64_t cid = vsock_of(d)->guest_cid;
+    memcpy(data, (uint8_t *)&cid + off, len);
+}
+
+static const sm_virtio_ops vsock_ops = {
+    .name = "virtio-vsock", .device_id = VIRTIO_ID_VSOCK, .nqueues = 3,
+    .config_len = sizeof(uint64_t), .config_read = vsock_config_read,
+    .notify = vsock_notify, .reset = vsock_reset,
+};
+
+static int listen_on(sm_virtio_vsock *v)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int n = snprintf(a.sun_path, sizeof a.sun_path, "%s/%s", v->dir, SM_VSOCK_LISTEN_NAME);
+    if (n < 0 || (size_t)n >= sizeof a.sun_path)
+        return sm_fail(ENAMETOOLONG, "vsock directory '%s' is too long for a socket path",
+                       v->dir);
+    unlink(a.sun_path);
+    v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        listen(v->listen_fd, 128) < 0)
+        return sm_fail(errno, "cannot listen on %s: %s", a.sun_path, strerror(errno));
+    return sm_event_loop_add(v->dev.env.loop, v->listen_fd, EPOLLIN, accept_ready, v);
+}
+
+int sm_virtio_vsock_init(sm_virtio_vsock *v, uint64_t guest_cid, const char *dir,
+                         const sm_virtio_env *env, uint64_t base, uint32_t irq)
+{
+    memset(v, 0, sizeof *v);
+    v->listen_fd = -1;
+    v->guest_cid = guest_cid;
+    v->ctrl_tail = &v->ctrl_head;
+    v->next_host_port = FIRST_HOST_PORT;
+    if (guest_cid < 3 || guest_cid > UINT32_MAX)
+        return sm_fail(EINVAL, "vsock guest CID %llu is reserved or too large",
+                       (unsigned long long)guest_cid);
+    if (snprintf(v->dir, sizeof v->dir, "%s", dir) >= (int)sizeof v->dir)
+        return sm_fail(ENAMETOOLONG, "vsock directory '%s' is too long", dir);
+    int err = sm_virtio_mmio_init(&v->dev, &vsock_ops, v, env, base, irq);
+    if (!err)
+        err = listen_on(v);
+    return err;
+}
+
+void sm_virtio_vsock_destroy(sm_virtio_vsock *v)
+{
+    if (v->listen_fd >= 0) {
+        sm_event_loop_del(v->dev.env.loop, v->listen_fd);
+        close(v->listen_fd);
+        char path[sizeof v->dir + 16];
+        snprintf(path, sizeof path, "%s/%s", v->dir, SM_VSOCK_LISTEN_NAME);
+        unlink(path);
+    }
+    drop_all(v);
+    sm_virtio_mmio_destroy(&v->dev);
+}

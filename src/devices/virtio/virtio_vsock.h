@@ -1,0 +1,38 @@
+/*
+ * virtio-vsock in user space (no vhost), as Firecracker's hybrid vsock:
+ * a guest connecting to host port P reaches the Unix socket <dir>/vsock_P;
+ * a host program connects to <dir>/vsock.sock, writes "CONNECT P\n",
+ * reads "OK <local port>\n" and then has a stream to guest port P.
+ */
+#ifndef SM_DEVICES_VIRTIO_VIRTIO_VSOCK_H
+#define SM_DEVICES_VIRTIO_VIRTIO_VSOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/vsock_conn.h"
+#include "devices/virtio/vsock_proto.h"
+
+#define SM_VSOCK_LISTEN_NAME "vsock.sock"
+
+typedef struct sm_vsock_ctrl {
+    struct sm_vsock_ctrl *next;
+    sm_vsock_hdr hdr;
+} sm_vsock_ctrl;
+
+typedef struct sm_virtio_vsock {
+    sm_virtio_device dev;
+    uint64_t guest_cid;
+    char dir[256];
+    int listen_fd;
+    sm_vsock_conn *conns;
+    sm_vsock_ctrl *ctrl_head, **ctrl_tail;   /* packets waiting for rx buffers */
+    uint32_t next_host_port;
+} sm_virtio_vsock;
+
+int sm_virtio_vsock_init(sm_virtio_vsock *v, uint64_t guest_cid, const char *dir,
+                         const sm_virtio_env *env, uint64_t base, uint32_t irq);
+void sm_virtio_vsock_destroy(sm_virtio_vsock *v);
+
+#endif
