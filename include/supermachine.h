@@ -81,6 +81,43 @@ typedef struct sm_boot_result {
 SM_API int sm_boot(const sm_boot_config *config, sm_boot_result *result);
 
 /*
+ * Virtual machines. Each runs in a worker process of its own (a crash or
+ * a hostile guest takes down that process, never the caller) with
+ * sm-init's agent inside, reached over vsock. Handles are thread-safe:
+ * several threads may exec in one VM at once.
+ */
+typedef struct sm_vm sm_vm;
+
+typedef struct sm_vm_config {
+    size_t size;                /* sizeof(sm_vm_config), or 0 for this header's */
+    const char *kernel;         /* NULL: built-in */
+    const char *initrd;         /* NULL: built-in */
+    const char *cmdline;        /* extra kernel command line; may be NULL */
+    uint32_t memory_mib;        /* 0: 128 */
+    uint32_t cpus;              /* 0: 1 */
+    const sm_disk *disks;       /* ndisks entries (at most 8): vda, vdb, ... */
+    unsigned ndisks;
+    uint32_t start_timeout_ms;  /* until the agent answers; 0: 120 s */
+} sm_vm_config;
+
+/* Boot a VM and wait until its agent listens. */
+SM_API int sm_vm_start(const sm_vm_config *config, sm_vm **out);
+
+/* Stop the VM, wait for its worker and free the handle. */
+SM_API int sm_vm_stop(sm_vm *vm);
+
+/* The VM's runtime directory (console.log, worker.log, vsock sockets). */
+SM_API const char *sm_vm_dir(const sm_vm *vm);
+
+/* A connected stream socket to a vsock port inside the guest (the caller
+ * owns and closes it). -ECONNREFUSED when nothing listens there. */
+SM_API int sm_vm_connect(sm_vm *vm, uint32_t port, int *fd);
+
+/* Not for embedders: the entry point of the per-VM worker process, run by
+ * the supermachine binary's hidden "__worker" command. */
+SM_API int sm__worker_main(int argc, char **argv);
+
+/*
  * Images: pull from a registry, import from a file, list, inspect, remove,
  * and collect the blobs nothing refers to any more.
  *

@@ -7,6 +7,7 @@ static const char *const event_word[] = {
     [SM_BOOT_EVENT_START] = "start",
     [SM_BOOT_EVENT_EXIT] = "exit",
     [SM_BOOT_EVENT_SIGNAL] = "signal",
+    [SM_BOOT_EVENT_READY] = "ready",
 };
 
 /* A decimal number in [lo, hi] with nothing else around it. */
@@ -36,6 +37,10 @@ static sm_boot_event parse_line(const char *line, int *value)
         *value = 0;
         return SM_BOOT_EVENT_START;
     }
+    if (strcmp(rest, "ready") == 0) {
+        *value = 0;
+        return SM_BOOT_EVENT_READY;
+    }
     if (strncmp(rest, "exit ", 5) == 0 && parse_number(rest + 5, 0, 255, value) == 0)
         return SM_BOOT_EVENT_EXIT;
     if (strncmp(rest, "signal ", 7) == 0 && parse_number(rest + 7, 1, 64, value) == 0)
@@ -63,7 +68,7 @@ sm_boot_event sm_boot_channel_feed(sm_boot_channel *c, uint8_t byte, int *value)
 
 int sm_boot_channel_format(char *buf, size_t len, sm_boot_event ev, int value)
 {
-    if (ev == SM_BOOT_EVENT_START)
+    if (ev == SM_BOOT_EVENT_START || ev == SM_BOOT_EVENT_READY)
         return snprintf(buf, len, "%s %s\n", SM_BOOT_CHANNEL_TAG, event_word[ev]);
     return snprintf(buf, len, "%s %s %d\n", SM_BOOT_CHANNEL_TAG, event_word[ev], value);
 }

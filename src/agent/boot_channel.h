@@ -4,6 +4,7 @@
  * ended. The vsock agent supersedes it for everything beyond booting.
  *
  *   "SM1 start\n"          sm-init reached user space
+ *   "SM1 ready\n"          no command given: the agent listens on vsock
  *   "SM1 exit <0-255>\n"   the command exited with this code
  *   "SM1 signal <1-64>\n"  the command was killed by this signal
  *
@@ -28,6 +29,7 @@ typedef enum sm_boot_event {
     SM_BOOT_EVENT_START,
     SM_BOOT_EVENT_EXIT,
     SM_BOOT_EVENT_SIGNAL,
+    SM_BOOT_EVENT_READY,
 } sm_boot_event;
 
 typedef struct sm_boot_channel {

@@ -14,6 +14,7 @@ int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 int sm_cmd_boot(int argc, char **argv);
+int sm_cmd_worker(int argc, char **argv);
 int sm_cmd_pull(int argc, char **argv);
 int sm_cmd_import(int argc, char **argv);
 int sm_cmd_images(int argc, char **argv);

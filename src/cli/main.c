@@ -63,6 +63,9 @@ int main(int argc, char **argv)
         printf("supermachine %d.%d\n", SM_VERSION_MAJOR, SM_VERSION_MINOR);
         return 0;
     }
+    /* Not listed: the library's per-VM worker process. */
+    if (!strcmp(argv[1], "__worker"))
+        return sm_cmd_worker(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -1,31 +1,20 @@
-/* sm_boot: the low-level boot path behind `supermachine boot`. */
+/* sm_boot: the low-level boot path behind `supermachine boot`. It runs
+ * the VMM in the calling process; embedders use sm_vm_start, which puts
+ * each VM in a worker process of its own. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "lib/boot_payload.h"
-#include "lib/paths.h"
+#include "lib/launch.h"
 #include "supermachine.h"
 #include "util/error.h"
-#include "util/file.h"
-#include "vmm/host_quirks.h"
 #include "vmm/machine.h"
 
-#define DEFAULT_MEMORY_MIB 128
-/* reboot=k: reset through the keyboard controller, which the VMM sees as
- * a port write; panic=-1: reboot at once on a panic so the VMM can report
- * it instead of the guest hanging. */
-#define BASE_CMDLINE "console=ttyS0 reboot=k panic=-1 quiet"
-
-static int build_cmdline(const char *extra, char *out, size_t len)
+static uint64_t now_ns(void)
 {
-    const char *q = sm_host_cmdline_quirks();
-    int n = snprintf(out, len, "%s%s%s%s%s", BASE_CMDLINE, *q ? " " : "", q,
-                     extra && *extra ? " " : "", extra ? extra : "");
-    if (n < 0 || (size_t)n >= len)
-        return sm_fail(E2BIG, "the kernel command line is too long");
-    return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void fill_result(const sm_machine_result *mr, sm_boot_result *r)
@@ -48,27 +37,27 @@ static void fill_result(const sm_machine_result *mr, sm_boot_result *r)
     snprintf(r->detail, sizeof r->detail, "%s", mr->console_tail);
 }
 
-static int run_machine(const sm_boot_config *c, const sm_mapped_file *kernel,
-                       const uint8_t *initrd, size_t initrd_len, const char *kernel_path,
-                       sm_boot_result *r)
+static int machine_config(const sm_boot_config *c, const sm_launch *l, sm_machine_config *mc)
 {
-    char cmdline[4096];
-    int err = build_cmdline(c->cmdline, cmdline, sizeof cmdline);
-    if (err)
-        return err;
-    sm_machine_config mc = {
-        .kernel = kernel->data, .kernel_len = kernel->len, .kernel_name = kernel_path,
-        .initrd = initrd, .initrd_len = initrd_len, .cmdline = cmdline,
-        .memory_mib = c->memory_mib ? c->memory_mib : DEFAULT_MEMORY_MIB,
+    *mc = (sm_machine_config){
+        .memory_mib = c->memory_mib ? c->memory_mib : SM_DEFAULT_MEMORY_MIB,
         .cpus = c->cpus ? c->cpus : 1, .console_fd = c->console_fd,
         .vsock_dir = c->vsock_dir};
+    sm_launch_fill(l, mc);
     if (c->ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c->ndisks,
                        SM_MACHINE_MAX_DISKS);
     for (unsigned i = 0; i < c->ndisks; i++)
-        mc.disks[mc.ndisks++] = (sm_machine_disk){c->disks[i].path, c->disks[i].read_only};
+        mc->disks[mc->ndisks++] = (sm_machine_disk){c->disks[i].path, c->disks[i].read_only};
+    return 0;
+}
+
+static int run_machine(const sm_boot_config *c, const sm_launch *l, sm_boot_result *r)
+{
+    sm_machine_config mc;
     sm_machine *m;
-    if ((err = sm_machine_create(&mc, &m)) != 0)
+    int err = machine_config(c, l, &mc);
+    if (err || (err = sm_machine_create(&mc, &m)) != 0)
         return err;
     sm_machine_result mr;
     err = sm_machine_run(m, &mr);
@@ -84,32 +73,13 @@ int sm_boot(const sm_boot_config *c, sm_boot_result *r)
 {
     if (!c || c->size < sizeof *c || !r || r->size < sizeof *r)
         return sm_fail(EINVAL, "sm_boot: config and result need their size set");
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    r->t_call_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    char kpath[4096], ipath[4096];
-    int err = 0;
-    if (c->kernel)
-        snprintf(kpath, sizeof kpath, "%s", c->kernel);
-    else
-        err = sm_find_guest_file("vmlinux", "SUPERMACHINE_KERNEL", kpath, sizeof kpath);
-    if (!err && c->initrd)
-        snprintf(ipath, sizeof ipath, "%s", c->initrd);
-    else if (!err)
-        err = sm_find_guest_file("initramfs.cpio", "SUPERMACHINE_INITRD", ipath, sizeof ipath);
-    sm_mapped_file kernel = {0}, initrd = {0};
+    r->t_call_ns = now_ns();
+    static const char *const shell[] = {"/bin/sh", NULL};
+    sm_launch l;
+    int err = sm_launch_prepare(&l, c->kernel, c->initrd, c->cmdline,
+                                c->argv ? c->argv : shell);
     if (!err)
-        err = sm_file_map(kpath, "kernel", &kernel);
-    if (!err)
-        err = sm_file_map(ipath, "initramfs", &initrd);
-    uint8_t *payload = NULL;
-    size_t payload_len = 0;
-    if (!err)
-        err = sm_boot_payload_build(initrd.data, initrd.len, c->argv, &payload, &payload_len);
-    if (!err)
-        err = run_machine(c, &kernel, payload, payload_len, kpath, r);
-    free(payload);
-    sm_file_unmap(&initrd);
-    sm_file_unmap(&kernel);
+        err = run_machine(c, &l, r);
+    sm_launch_release(&l);
     return err;
 }

@@ -45,3 +45,25 @@ int sm_find_guest_file(const char *name, const char *env_var, char *out, size_t 
     return sm_fail(ENOENT, "the built-in guest %s is missing (looked in %s and %s): "
                    "run 'make' to build it, or set %s", name, tried[0], tried[1], env_var);
 }
+
+int sm_find_worker(char *out, size_t len)
+{
+    const char *env = getenv("SUPERMACHINE_WORKER");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return 0;
+    }
+    char dir[4096], tried[2][4200];
+    if (own_dir(dir, sizeof dir) < 0)
+        return sm_fail(ENOENT, "cannot locate the supermachine binary; set SUPERMACHINE_WORKER");
+    snprintf(tried[0], sizeof tried[0], "%s/supermachine", dir);
+    snprintf(tried[1], sizeof tried[1], "%s/../bin/supermachine", dir);
+    for (int i = 0; i < 2; i++) {
+        if (access(tried[i], X_OK) == 0) {
+            snprintf(out, len, "%s", tried[i]);
+            return 0;
+        }
+    }
+    return sm_fail(ENOENT, "the supermachine binary, which runs each VM, is not at %s or %s; "
+                   "install it or set SUPERMACHINE_WORKER", tried[0], tried[1]);
+}

@@ -9,4 +9,8 @@
  * in the installed data directory. Errors name every place looked at. */
 int sm_find_guest_file(const char *name, const char *env_var, char *out, size_t len);
 
+/* The supermachine binary that hosts VM workers: $SUPERMACHINE_WORKER,
+ * else next to this code, else in ../bin from it. */
+int sm_find_worker(char *out, size_t len);
+
 #endif

@@ -59,6 +59,9 @@ struct sm_machine {
     sm_console_tail tail;          /* written under com1.uart.lock */
     sm_boot_channel channel;       /* written under com2.uart.lock */
     uint64_t t_init_ns;            /* written under com2.uart.lock */
+    bool ready_sent;               /* written under com2.uart.lock */
+    void (*on_ready)(void *ctx);
+    void *ready_ctx;
     unsigned ncpus;
     vcpu_thread *vcpus;
 
@@ -100,7 +103,7 @@ static void kick_all(sm_machine *m)
 }
 
 /* The first reason to stop wins; later ones are side effects of stopping. */
-static void request_stop(sm_machine *m, sm_machine_stop why, int code, int sig,
+static void request_stop(sm_machine *m, sm_machine_end why, int code, int sig,
                          const char *error)
 {
     pthread_mutex_lock(&m->lock);
@@ -154,6 +157,10 @@ static void channel_output(void *ctx, const uint8_t *buf, size_t len)
         sm_boot_event ev = sm_boot_channel_feed(&p->m->channel, buf[i], &value);
         if (ev == SM_BOOT_EVENT_START && !p->m->t_init_ns)
             p->m->t_init_ns = now_ns();
+        else if (ev == SM_BOOT_EVENT_READY && !p->m->ready_sent && p->m->on_ready) {
+            p->m->ready_sent = true;
+            p->m->on_ready(p->m->ready_ctx);
+        }
         else if (ev == SM_BOOT_EVENT_EXIT)
             request_stop(p->m, SM_MACHINE_EXITED, value, 0, NULL);
         else if (ev == SM_BOOT_EVENT_SIGNAL)
@@ -356,6 +363,8 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
         return sm_fail(ENOMEM, "out of memory");
     m->console_fd = cfg->console_fd;
     m->ncpus = cfg->cpus;
+    m->on_ready = cfg->on_ready;
+    m->ready_ctx = cfg->ready_ctx;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->stopped_cond, NULL);
     int err = build(m, cfg);
@@ -403,6 +412,11 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     sm_event_loop_stop(m->loop);
     finish_result(m, res);
     return err;
+}
+
+void sm_machine_stop(sm_machine *m)
+{
+    request_stop(m, SM_MACHINE_STOPPED, -1, 0, NULL);
 }
 
 void sm_machine_destroy(sm_machine *m)

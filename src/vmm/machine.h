@@ -30,17 +30,21 @@ typedef struct sm_machine_config {
     sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
     const char *vsock_dir;     /* NULL: no vsock device */
     uint32_t guest_cid;        /* 0: 3 */
+    /* Called once, on a vCPU thread, when sm-init's agent listens. */
+    void (*on_ready)(void *ctx);
+    void *ready_ctx;
 } sm_machine_config;
 
-typedef enum sm_machine_stop {
+typedef enum sm_machine_end {
     SM_MACHINE_EXITED = 1,     /* sm-init reported the command's end */
     SM_MACHINE_RESET,          /* the guest reset itself (reboot, panic=-1) */
     SM_MACHINE_TRIPLE_FAULT,
     SM_MACHINE_FAILED,         /* the VMM or KVM failed; see error */
-} sm_machine_stop;
+    SM_MACHINE_STOPPED,        /* sm_machine_stop was called */
+} sm_machine_end;
 
 typedef struct sm_machine_result {
-    sm_machine_stop stop;
+    sm_machine_end stop;
     int exit_code;             /* SM_MACHINE_EXITED: code, or -1 */
     int signal;                /* SM_MACHINE_EXITED: killing signal, or 0 */
     char error[1024];          /* SM_MACHINE_FAILED: what and where */
@@ -56,6 +60,9 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out);
 /* Run the vCPUs until the guest ends; fills *res. Returns 0 when the guest
  * ran (whatever its end) and a negative errno only if it could not start. */
 int sm_machine_run(sm_machine *m, sm_machine_result *res);
+
+/* Ask a running machine to stop; callable from any thread. */
+void sm_machine_stop(sm_machine *m);
 
 void sm_machine_destroy(sm_machine *m);
 

@@ -29,6 +29,8 @@ static void parses_valid_lines(void **state)
     sm_boot_channel c = {0};
     int v = -1;
     assert_int_equal(feed(&c, "SM1 start\n", &v), SM_BOOT_EVENT_START);
+    assert_int_equal(feed(&c, "SM1 ready\n", &v), SM_BOOT_EVENT_READY);
+    assert_int_equal(v, 0);
     assert_int_equal(feed(&c, "SM1 exit 7\r\n", &v), SM_BOOT_EVENT_EXIT);
     assert_int_equal(v, 7);
     assert_int_equal(feed(&c, "SM1 exit 0\n", &v), SM_BOOT_EVENT_EXIT);
@@ -49,6 +51,9 @@ static void round_trips_the_formatter(void **state)
     sm_boot_channel_format(line, sizeof line, SM_BOOT_EVENT_SIGNAL, 9);
     assert_int_equal(feed(&c, line, &v), SM_BOOT_EVENT_SIGNAL);
     assert_int_equal(v, 9);
+    assert_int_equal(sm_boot_channel_format(line, sizeof line, SM_BOOT_EVENT_READY, 0), 10);
+    assert_string_equal(line, "SM1 ready\n");
+    assert_int_equal(feed(&c, line, &v), SM_BOOT_EVENT_READY);
 }
 
 static void ignores_garbage(void **state)
@@ -60,6 +65,7 @@ static void ignores_garbage(void **state)
         "SM1 exit\n", "SM1 exit -1\n", "SM1 exit 256\n", "SM1 exit 99999999999999\n",
         "SM1 exit 7x\n", "SM1 signal 0\n", "SM1 signal 65\n", "SM2 exit 1\n",
         "sm1 exit 1\n", "SM1  exit 1\n", "SM1 exit 1 \n", "\n", "SM1 start now\n",
+        "SM1 ready 1\n", "SM1 readyy\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(feed(&c, bad[i], &v), SM_BOOT_EVENT_NONE);

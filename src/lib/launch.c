@@ -1,0 +1,74 @@
+#include "lib/launch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/boot_payload.h"
+#include "lib/paths.h"
+#include "util/error.h"
+#include "vmm/host_quirks.h"
+
+/* reboot=k: reset through the keyboard controller, which the VMM sees as
+ * a port write; panic=-1: reboot at once on a panic so the VMM can report
+ * it instead of the guest hanging. */
+#define BASE_CMDLINE "console=ttyS0 reboot=k panic=-1 quiet"
+
+static int build_cmdline(const char *extra, char *out, size_t len)
+{
+    const char *q = sm_host_cmdline_quirks();
+    int n = snprintf(out, len, "%s%s%s%s%s", BASE_CMDLINE, *q ? " " : "", q,
+                     extra && *extra ? " " : "", extra ? extra : "");
+    if (n < 0 || (size_t)n >= len)
+        return sm_fail(E2BIG, "the kernel command line is too long");
+    return 0;
+}
+
+static int resolve(const char *given, const char *name, const char *env, char *out, size_t len)
+{
+    if (!given)
+        return sm_find_guest_file(name, env, out, len);
+    snprintf(out, len, "%s", given);
+    return 0;
+}
+
+int sm_launch_prepare(sm_launch *l, const char *kernel, const char *initrd,
+                      const char *extra_cmdline, const char *const *argv)
+{
+    memset(l, 0, sizeof *l);
+    char ipath[4096];
+    int err = resolve(kernel, "vmlinux", "SUPERMACHINE_KERNEL", l->kernel_path,
+                      sizeof l->kernel_path);
+    if (!err)
+        err = resolve(initrd, "initramfs.cpio", "SUPERMACHINE_INITRD", ipath, sizeof ipath);
+    if (!err)
+        err = sm_file_map(l->kernel_path, "kernel", &l->kernel);
+    if (!err)
+        err = sm_file_map(ipath, "initramfs", &l->initrd);
+    if (!err)
+        err = sm_boot_payload_build(l->initrd.data, l->initrd.len, argv, &l->payload,
+                                    &l->payload_len);
+    if (!err)
+        err = build_cmdline(extra_cmdline, l->cmdline, sizeof l->cmdline);
+    if (err)
+        sm_launch_release(l);
+    return err;
+}
+
+void sm_launch_fill(const sm_launch *l, sm_machine_config *mc)
+{
+    mc->kernel = l->kernel.data;
+    mc->kernel_len = l->kernel.len;
+    mc->kernel_name = l->kernel_path;
+    mc->initrd = l->payload;
+    mc->initrd_len = l->payload_len;
+    mc->cmdline = l->cmdline;
+}
+
+void sm_launch_release(sm_launch *l)
+{
+    free(l->payload);
+    l->payload = NULL;
+    sm_file_unmap(&l->initrd);
+    sm_file_unmap(&l->kernel);
+}

@@ -1,0 +1,32 @@
+/* What every way of starting a guest shares: finding and mapping the
+ * kernel and initramfs, the command line, the boot payload. */
+#ifndef SM_LIB_LAUNCH_H
+#define SM_LIB_LAUNCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/file.h"
+#include "vmm/machine.h"
+
+#define SM_DEFAULT_MEMORY_MIB 128
+
+typedef struct sm_launch {
+    char kernel_path[4096];
+    sm_mapped_file kernel, initrd;
+    uint8_t *payload;          /* initramfs, plus the command archive if any */
+    size_t payload_len;
+    char cmdline[4096];
+} sm_launch;
+
+/* kernel/initrd NULL: the built-in ones. argv NULL: sm-init starts its
+ * agent instead of a command. */
+int sm_launch_prepare(sm_launch *l, const char *kernel, const char *initrd,
+                      const char *extra_cmdline, const char *const *argv);
+
+/* Point the machine config's kernel, initramfs and command line at l. */
+void sm_launch_fill(const sm_launch *l, sm_machine_config *mc);
+
+void sm_launch_release(sm_launch *l);
+
+#endif

@@ -1,0 +1,17 @@
+/* Each VM's runtime directory: its sockets and logs. */
+#ifndef SM_LIB_VM_DIR_H
+#define SM_LIB_VM_DIR_H
+
+#include <stddef.h>
+
+/* Create a fresh private directory for a VM under
+ * $XDG_RUNTIME_DIR/supermachine (or /tmp/supermachine-<uid>). */
+int sm_vm_dir_create(char *out, size_t len);
+
+/* Remove it and what the VMM left in it (flat: sockets and logs). */
+void sm_vm_dir_remove(const char *dir);
+
+/* The last line of a log file in the directory, for error messages. */
+void sm_vm_dir_last_line(const char *dir, const char *name, char *out, size_t len);
+
+#endif

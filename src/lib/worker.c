@@ -1,0 +1,164 @@
+/*
+ * The VMM worker: one process per VM (sm_vm_start spawns the supermachine
+ * binary's hidden "__worker" command, which lands here), so a crash or a
+ * hostile guest takes down one worker and never the embedding program.
+ *
+ *   __worker --dir DIR --ready-fd N --lifeline-fd N [--kernel K] [--initrd I]
+ *            [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[:ro]]...
+ *
+ * The guest's console goes to DIR/console.log and its vsock lives in DIR.
+ * "ready\n" on the ready fd says the agent listens. The worker stops the
+ * VM on SIGTERM/SIGINT/SIGHUP or when the lifeline (a pipe whose other end
+ * the parent holds) closes, so it never outlives its owner.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "lib/launch.h"
+#include "supermachine.h"
+#include "util/error.h"
+#include "vmm/machine.h"
+
+typedef struct worker {
+    char dir[4096];
+    const char *kernel, *initrd, *cmdline;
+    uint32_t memory_mib, cpus;
+    int ready_fd, lifeline_fd, sig_fd;
+    unsigned ndisks;
+    sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
+    sm_machine *machine;
+} worker;
+
+static int parse_args(worker *w, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'}, {"ready-fd", required_argument, NULL, 'r'},
+        {"lifeline-fd", required_argument, NULL, 'l'}, {"kernel", required_argument, NULL, 'k'},
+        {"initrd", required_argument, NULL, 'i'}, {"cmdline", required_argument, NULL, 'c'},
+        {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, 'n'},
+        {"disk", required_argument, NULL, 'b'}, {0},
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': snprintf(w->dir, sizeof w->dir, "%s", optarg); break;
+        case 'r': w->ready_fd = atoi(optarg); break;
+        case 'l': w->lifeline_fd = atoi(optarg); break;
+        case 'k': w->kernel = optarg; break;
+        case 'i': w->initrd = optarg; break;
+        case 'c': w->cmdline = optarg; break;
+        case 'm': w->memory_mib = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'n': w->cpus = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'b': {
+            if (w->ndisks == SM_MACHINE_MAX_DISKS)
+                return sm_fail(EINVAL, "too many disks");
+            size_t len = strlen(optarg);
+            int ro = len > 3 && !strcmp(optarg + len - 3, ":ro");
+            if (ro)
+                optarg[len - 3] = '\0';
+            w->disks[w->ndisks++] = (sm_machine_disk){optarg, ro};
+            break;
+        }
+        default: return sm_fail(EINVAL, "worker: bad arguments");
+        }
+    }
+    return w->dir[0] ? 0 : sm_fail(EINVAL, "worker: --dir is required");
+}
+
+static void on_ready(void *ctx)
+{
+    worker *w = ctx;
+    if (w->ready_fd >= 0) {
+        ssize_t n = write(w->ready_fd, "ready\n", 6);
+        (void)n;
+        close(w->ready_fd);
+        w->ready_fd = -1;
+    }
+}
+
+/* Waits for a stop signal or the owner's end, then stops the machine. */
+static void *watchdog(void *arg)
+{
+    worker *w = arg;
+    struct pollfd p[2] = {{.fd = w->sig_fd, .events = POLLIN},
+                          {.fd = w->lifeline_fd, .events = POLLIN}};
+    while (poll(p, w->lifeline_fd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
+        ;
+    sm_machine_stop(w->machine);
+    return NULL;
+}
+
+static int open_console(const worker *w)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/console.log", w->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
+    return fd;
+}
+
+static int run(worker *w, const sm_launch *l, int console)
+{
+    sm_machine_config mc = {
+        .memory_mib = w->memory_mib ? w->memory_mib : SM_DEFAULT_MEMORY_MIB,
+        .cpus = w->cpus ? w->cpus : 1, .console_fd = console, .vsock_dir = w->dir,
+        .ndisks = w->ndisks, .on_ready = on_ready, .ready_ctx = w};
+    memcpy(mc.disks, w->disks, sizeof w->disks);
+    sm_launch_fill(l, &mc);
+    int err = sm_machine_create(&mc, &w->machine);
+    if (err)
+        return err;
+    pthread_t dog;
+    sm_machine_result r;
+    if ((err = pthread_create(&dog, NULL, watchdog, w)) != 0) {
+        sm_machine_destroy(w->machine);
+        return sm_fail(err, "cannot start the worker's watchdog: %s", strerror(err));
+    }
+    err = sm_machine_run(w->machine, &r);
+    if (!err && r.stop == SM_MACHINE_FAILED)
+        err = sm_fail(EIO, "the VM failed: %s", r.error);
+    else if (!err && r.stop != SM_MACHINE_STOPPED)
+        err = sm_fail(ECHILD, "the guest %s; its last console lines:\n%s",
+                      r.kernel_panicked ? "kernel panicked" : "stopped on its own",
+                      r.console_tail);
+    pthread_cancel(dog);
+    pthread_join(dog, NULL);
+    sm_machine_destroy(w->machine);
+    return err;
+}
+
+int sm__worker_main(int argc, char **argv)
+{
+    worker w = {.ready_fd = -1, .lifeline_fd = -1};
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    /* Blocked before any thread exists, so only the signalfd sees them. */
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    w.sig_fd = signalfd(-1, &stop, SFD_CLOEXEC);
+    sm_launch l;
+    int console = -1;
+    int err = parse_args(&w, argc, argv);
+    if (!err && (err = sm_launch_prepare(&l, w.kernel, w.initrd, w.cmdline, NULL)) == 0) {
+        if ((console = open_console(&w)) < 0)
+            err = console;
+        else
+            err = run(&w, &l, console);
+        sm_launch_release(&l);
+    }
+    if (err)
+        fprintf(stderr, "supermachine worker: %s\n", sm_last_error());
+    return err ? 1 : 0;
+}
