@@ -113,6 +113,83 @@ SM_API const char *sm_vm_dir(const sm_vm *vm);
  * owns and closes it). -ECONNREFUSED when nothing listens there. */
 SM_API int sm_vm_connect(sm_vm *vm, uint32_t port, int *fd);
 
+/* A file placed in the guest before a command runs (same request). */
+typedef struct sm_file {
+    const char *path;
+    const void *data;
+    size_t len;
+    uint32_t mode;              /* 0: 0644 */
+} sm_file;
+
+/* Receives a chunk of output; a non-zero return (a negative errno) stops
+ * the exec and is returned by it. */
+typedef int (*sm_output_fn)(void *ctx, const void *data, size_t len);
+
+typedef struct sm_exec {
+    size_t size;                /* sizeof(sm_exec), or 0 for this header's */
+    const char *const *argv;    /* NULL-terminated; searched in PATH */
+    const char *const *env;     /* "NAME=value", NULL-terminated; NULL: PATH and HOME */
+    const char *cwd;            /* NULL: / */
+    uint32_t uid, gid;          /* 0: root */
+    uint32_t timeout_ms;        /* 0: none; else the process group is killed */
+    int pty;                    /* run on a pseudo-terminal (stderr joins stdout) */
+    uint16_t rows, cols;        /* its window; 0: 24x80 */
+    /* stdin: stdin_data, then stdin_fd to its end if has_stdin_fd; with
+     * neither, /dev/null (or sm_exec_write_stdin on a started exec). */
+    const void *stdin_data;
+    size_t stdin_len;
+    int has_stdin_fd, stdin_fd;
+    int stdin_stream;           /* keep stdin open for sm_exec_write_stdin */
+    /* output: callbacks if set, else fds (> 0), else kept in the result
+     * (at most max_output bytes each; 0: 64 MiB). */
+    sm_output_fn on_stdout, on_stderr;
+    void *ctx;
+    int stdout_fd, stderr_fd;
+    size_t max_output;
+    const sm_file *files;       /* staged before the command starts */
+    unsigned nfiles;
+} sm_exec;
+
+typedef struct sm_exec_result {
+    size_t size;                /* sizeof(sm_exec_result), or 0 for this header's */
+    int exit_status;            /* shell style: code, or 128+signal */
+    int signal;                 /* the signal that ended it, or 0 */
+    int timed_out;              /* killed because timeout_ms passed */
+    uint64_t peak_rss_kib;      /* the command's peak resident memory */
+    char *stdout_data, *stderr_data;  /* kept output, NUL-terminated */
+    size_t stdout_len, stderr_len;
+    int output_truncated;       /* more than max_output came */
+} sm_exec_result;
+
+/* Run a command in the VM to its end. */
+SM_API int sm_vm_exec(sm_vm *vm, const sm_exec *exec, sm_exec_result *result);
+SM_API void sm_exec_result_free(sm_exec_result *result);
+
+/* The same in two steps, to signal or feed a running command. The other
+ * calls are thread-safe against a sm_exec_wait in progress. */
+typedef struct sm_exec_handle sm_exec_handle;
+SM_API int sm_vm_exec_start(sm_vm *vm, const sm_exec *exec, sm_exec_handle **out);
+SM_API int sm_exec_signal(sm_exec_handle *h, int signo);
+SM_API int sm_exec_resize(sm_exec_handle *h, uint16_t rows, uint16_t cols);
+SM_API int sm_exec_write_stdin(sm_exec_handle *h, const void *data, size_t len);
+SM_API int sm_exec_close_stdin(sm_exec_handle *h);
+/* Wait for the end (pumping stdin and output) and free the handle. */
+SM_API int sm_exec_wait(sm_exec_handle *h, sm_exec_result *result);
+
+/* Files in the guest. A missing file is -ENOENT. */
+#define SM_FILE_MKDIRS 1        /* create missing parent directories */
+SM_API int sm_vm_write_file(sm_vm *vm, const char *path, const void *data, size_t len,
+                            uint32_t mode, int flags);
+/* *data is malloc'd (NUL-terminated beyond len); at most max bytes (0: 1 GiB). */
+SM_API int sm_vm_read_file(sm_vm *vm, const char *path, size_t max, void **data, size_t *len);
+
+typedef struct sm_file_stat {
+    uint32_t mode, uid, gid;
+    uint64_t size;
+    int64_t mtime;
+} sm_file_stat;
+SM_API int sm_vm_stat(sm_vm *vm, const char *path, sm_file_stat *st);
+
 /* Not for embedders: the entry point of the per-VM worker process, run by
  * the supermachine binary's hidden "__worker" command. */
 SM_API int sm__worker_main(int argc, char **argv);

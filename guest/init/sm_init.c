@@ -1,14 +1,18 @@
 /*
  * sm-init: PID 1 inside the microVM. It sets up the kernel filesystems,
- * runs the command the host gave it (SM_BOOT_ARGV_PATH in the initramfs),
- * reaps every orphan, reports how the command ended on the boot channel
- * (COM2) and resets the VM.
+ * then either
+ *  - runs the command the host gave it (SM_BOOT_ARGV_PATH in the
+ *    initramfs), reaps every orphan, reports how the command ended on the
+ *    boot channel (COM2) and resets the VM; or, without a command,
+ *  - becomes the agent: listens on vsock port SM_AGENT_PORT, says "ready"
+ *    on the boot channel and serves the host until the VM is stopped.
  *
  * Every system call here is expensive on an emulating KVM (hundreds of
  * microseconds each), so it does only what the command needs.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,9 @@
 #include <unistd.h>
 
 #include "agent/boot_channel.h"
+#include "agent.h"
+#include "agent/protocol.h"
+#include "agent.h"
 
 #define CHANNEL_TTY "/dev/ttyS1"
 #define MAX_ARGV_BYTES (1 << 20)
@@ -72,10 +79,12 @@ static void send_event(int fd, sm_boot_event ev, int value)
         tcdrain(fd);
 }
 
-/* The command, NUL-separated; NULL if there is none. */
-static char **read_argv(void)
+/* The command, NUL-separated; NULL if there is none. *present says whether
+ * the file exists at all. */
+static char **read_argv(bool *present)
 {
     int fd = open(SM_BOOT_ARGV_PATH, O_RDONLY | O_CLOEXEC);
+    *present = fd >= 0 || errno != ENOENT;
     if (fd < 0)
         return NULL;
     static char buf[MAX_ARGV_BYTES + 1];
@@ -94,9 +103,11 @@ static char **read_argv(void)
 
 static void exec_command(char **argv)
 {
-    static char *const envp[] = {
+    /* GLIBC_TUNABLES comes from the kernel command line on hosts that need
+     * it (see src/vmm/host_quirks.c) and is passed on; NULL otherwise. */
+    char *const envp[] = {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME=/root", "TERM=linux", NULL};
+        "HOME=/root", "TERM=linux", agent_inherited_env("GLIBC_TUNABLES"), NULL};
     setsid();
     int null = open("/dev/null", O_RDONLY);
     if (null > 0) {
@@ -127,6 +138,21 @@ static int wait_for(pid_t child)
     }
 }
 
+/* Returns only if the agent cannot run. */
+static void run_agent(int channel)
+{
+    int fd = sm_agent_listen_vsock(SM_AGENT_PORT);
+    if (fd < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "sm-init: cannot listen on vsock port %d: %s\n",
+                 SM_AGENT_PORT, strerror(-fd));
+        say(msg);
+        return;
+    }
+    send_event(channel, SM_BOOT_EVENT_READY, 0);
+    sm_agent_serve(fd);
+}
+
 int main(void)
 {
     /* The initramfs carries the channel's device node, so the host hears
@@ -139,7 +165,14 @@ int main(void)
     make_raw(STDOUT_FILENO);
 
     static char *fallback[] = {"/bin/sh", NULL};
-    char **argv = read_argv();
+    bool present;
+    char **argv = read_argv(&present);
+    if (!present) {
+        run_agent(channel);
+        send_event(channel, SM_BOOT_EVENT_EXIT, 125);
+        reboot(RB_AUTOBOOT);
+        return 0;
+    }
     pid_t child = fork();
     if (child == 0)
         exec_command(argv ? argv : fallback);

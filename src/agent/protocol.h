@@ -1,0 +1,262 @@
+/*
+ * The agent protocol: how the host drives the agent in sm-init over one
+ * reliable byte stream (vsock port SM_AGENT_PORT in a VM, any stream socket
+ * in tests). This file is its one definition; both sides encode and decode
+ * through protocol.c and nothing else.
+ *
+ * Frame: an 8-byte little-endian header, then the payload.
+ *   u32 length   payload bytes, at most SM_AGENT_MAX_PAYLOAD
+ *   u16 type     sm_agent_type; an unknown type is malformed
+ *   u16 flags    per type (SM_AGENT_F_*); a bit the type does not allow is
+ *                malformed
+ *
+ * Control frames carry TLVs: u16 tag, u32 length, then that many bytes.
+ * Integers are u32 or u64 little-endian by tag; strings end in one NUL and
+ * hold no other. Unknown tags are skipped (a newer peer may add optional
+ * fields); a known tag of the wrong size, a repeated single tag or a missing
+ * required one makes the frame malformed. Data frames (STDIN, STDOUT,
+ * STDERR, FILE_DATA) carry raw bytes; SM_AGENT_F_EOF marks the last one.
+ *
+ * A connection carries one request. Both sides first send HELLO with their
+ * version (the host need not wait for the agent's). Then the host sends
+ * any number of file operations, each answered before the next is read,
+ * and optionally one EXEC, which ends the conversation:
+ *
+ *   STAT path                     -> STAT_REPLY | ERROR
+ *   FILE_READ path                -> FILE_DATA... (last has EOF) | ERROR
+ *   FILE_WRITE path, FILE_DATA... -> OK | ERROR (the data still ends in EOF)
+ *   EXEC  -> STARTED, then STDOUT/STDERR as produced, then EXIT.
+ *            Meanwhile the host may send STDIN (if EXEC asked for it),
+ *            SIGNAL and RESIZE (pty mode).
+ *
+ * An ERROR answering an operation leaves the connection usable; a
+ * malformed or unexpected frame makes the agent send ERROR and close that
+ * connection. The host closes the connection when it is done; if it does
+ * so while a command runs, the agent kills the command's process group.
+ */
+#ifndef SM_AGENT_PROTOCOL_H
+#define SM_AGENT_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SM_AGENT_PORT 1024
+#define SM_AGENT_VERSION 1
+#define SM_AGENT_HEADER_SIZE 8
+#define SM_AGENT_TLV_HEADER_SIZE 6
+#define SM_AGENT_MAX_PAYLOAD (1u << 20)
+/* The largest data frame a sender produces; receivers accept up to
+ * SM_AGENT_MAX_PAYLOAD. */
+#define SM_AGENT_CHUNK (64u << 10)
+
+typedef enum sm_agent_type {
+    SM_AGENT_HELLO = 1,       /* both ways: VERSION */
+    SM_AGENT_ERROR = 2,       /* agent: ERRNO, MESSAGE */
+    SM_AGENT_OK = 3,          /* agent: FILE_WRITE succeeded: SIZE */
+    SM_AGENT_EXEC = 16,       /* host: F_STDIN, F_PTY; ARG+ ENV* CWD UID GID GROUPS TIMEOUT ROWS COLS */
+    SM_AGENT_STARTED = 17,    /* agent: PID */
+    SM_AGENT_STDIN = 18,      /* host: data, F_EOF */
+    SM_AGENT_STDOUT = 19,     /* agent: data (the pty's output in pty mode) */
+    SM_AGENT_STDERR = 20,     /* agent: data */
+    SM_AGENT_SIGNAL = 21,     /* host: F_GROUP; SIGNO */
+    SM_AGENT_RESIZE = 22,     /* host: ROWS COLS */
+    SM_AGENT_EXIT = 23,       /* agent: F_TIMED_OUT; STATUS or TERMSIG, MAXRSS, UTIME, STIME */
+    SM_AGENT_FILE_WRITE = 32, /* host: F_MKDIRS; PATH MODE UID GID */
+    SM_AGENT_FILE_READ = 33,  /* host: PATH */
+    SM_AGENT_FILE_DATA = 34,  /* both: data, F_EOF */
+    SM_AGENT_STAT = 35,       /* host: F_NOFOLLOW; PATH */
+    SM_AGENT_STAT_REPLY = 36, /* agent: MODE SIZE UID GID MTIME MTIME_NSEC */
+} sm_agent_type;
+
+/* Flags, by frame type. */
+#define SM_AGENT_F_EOF 0x1u       /* data frames */
+#define SM_AGENT_F_STDIN 0x1u     /* EXEC: stdin streams from the host, else /dev/null */
+#define SM_AGENT_F_PTY 0x2u       /* EXEC: run on a pseudo-terminal */
+#define SM_AGENT_F_GROUP 0x1u     /* SIGNAL: to the process group */
+#define SM_AGENT_F_TIMED_OUT 0x1u /* EXIT: killed by its timeout */
+#define SM_AGENT_F_MKDIRS 0x1u    /* FILE_WRITE: create missing parent dirs */
+#define SM_AGENT_F_NOFOLLOW 0x1u  /* STAT: lstat */
+
+typedef enum sm_agent_tag {
+    SM_AGENT_T_VERSION = 1, /* u32 */
+    SM_AGENT_T_ERRNO,       /* u32, positive */
+    SM_AGENT_T_MESSAGE,     /* string */
+    SM_AGENT_T_ARG,         /* string, repeated, in order */
+    SM_AGENT_T_ENV,         /* string "NAME=value", repeated */
+    SM_AGENT_T_CWD,         /* string */
+    SM_AGENT_T_UID,         /* u32 */
+    SM_AGENT_T_GID,         /* u32 */
+    SM_AGENT_T_GROUPS,      /* n x u32 (n may be 0: drop all) */
+    SM_AGENT_T_TIMEOUT_MS,  /* u64 */
+    SM_AGENT_T_ROWS,        /* u32 */
+    SM_AGENT_T_COLS,        /* u32 */
+    SM_AGENT_T_PID,         /* u32 */
+    SM_AGENT_T_SIGNO,       /* u32 */
+    SM_AGENT_T_STATUS,      /* u32, exit code */
+    SM_AGENT_T_TERMSIG,     /* u32 */
+    SM_AGENT_T_MAXRSS_KIB,  /* u64 */
+    SM_AGENT_T_UTIME_US,    /* u64 */
+    SM_AGENT_T_STIME_US,    /* u64 */
+    SM_AGENT_T_PATH,        /* string */
+    SM_AGENT_T_MODE,        /* u32 */
+    SM_AGENT_T_SIZE,        /* u64 */
+    SM_AGENT_T_MTIME,       /* u64, seconds since the epoch (two's complement) */
+    SM_AGENT_T_MTIME_NSEC,  /* u32 */
+} sm_agent_tag;
+
+/* ---- frames ---- */
+
+typedef struct sm_agent_frame {
+    uint16_t type;
+    uint16_t flags;
+    uint32_t len;
+    const uint8_t *payload;
+} sm_agent_frame;
+
+/* Parse the frame at the start of buf[0..len). Returns its total size when
+ * it is complete; 0 when more bytes are needed (*need: the total size to
+ * wait for, when known from the header); or a negative errno (-EMSGSIZE
+ * too large, -EBADMSG bad type or flags) with a static reason in *why. */
+int sm_agent_frame_parse(const uint8_t *buf, size_t len, sm_agent_frame *f, size_t *need,
+                         const char **why);
+
+bool sm_agent_type_is_data(uint16_t type);
+const char *sm_agent_type_name(uint16_t type);
+
+/* ---- writing frames ----
+ * A buffer frames are appended to. With `grow` set it reallocs `data` as
+ * needed; otherwise a frame that does not fit fails with -ENOBUFS. A frame
+ * over SM_AGENT_MAX_PAYLOAD fails with -EMSGSIZE. A failed frame leaves
+ * the buffer as it was. */
+typedef struct sm_agent_wbuf {
+    uint8_t *data;
+    size_t len, cap;
+    bool grow;
+    int overflow;        /* errno once the current frame did not fit */
+    size_t frame_start;  /* offset of the frame being written */
+} sm_agent_wbuf;
+
+void sm_agent_frame_begin(sm_agent_wbuf *b, uint16_t type, uint16_t flags);
+void sm_agent_put_u32(sm_agent_wbuf *b, uint16_t tag, uint32_t v);
+void sm_agent_put_u64(sm_agent_wbuf *b, uint16_t tag, uint64_t v);
+void sm_agent_put_str(sm_agent_wbuf *b, uint16_t tag, const char *s);
+void sm_agent_put_tlv(sm_agent_wbuf *b, uint16_t tag, const void *v, size_t n);
+/* Raw payload bytes (data frames). */
+void sm_agent_put_raw(sm_agent_wbuf *b, const void *v, size_t n);
+/* Room for raw payload written in place: the caller fills up to the
+ * returned size at data + len and adds what it wrote to len. */
+size_t sm_agent_raw_room(sm_agent_wbuf *b);
+/* Change the flags of the frame being written. */
+void sm_agent_frame_flags(sm_agent_wbuf *b, uint16_t flags);
+/* Seal the frame: 0, or -ENOBUFS / -EMSGSIZE with the frame dropped. */
+int sm_agent_frame_end(sm_agent_wbuf *b);
+/* Drop the frame being written. */
+void sm_agent_frame_cancel(sm_agent_wbuf *b);
+void sm_agent_wbuf_free(sm_agent_wbuf *b);
+
+/* ---- TLV iteration ---- */
+
+typedef struct sm_agent_tlv_iter {
+    const uint8_t *p;
+    size_t left;
+} sm_agent_tlv_iter;
+
+/* 1 with the next TLV, 0 at the end, -EBADMSG if one overruns the payload. */
+int sm_agent_tlv_next(sm_agent_tlv_iter *it, uint16_t *tag, const uint8_t **val, uint32_t *len);
+
+/* ---- messages: one struct each, used to encode and to decode ----
+ * Decoded strings point into the frame's payload; decoders return 0 or
+ * -EBADMSG with a static reason in *why. */
+
+typedef struct sm_agent_hello {
+    uint32_t version;
+} sm_agent_hello;
+
+typedef struct sm_agent_error {
+    int err;              /* positive errno */
+    const char *message;  /* may be NULL */
+} sm_agent_error;
+
+typedef struct sm_agent_exec_req {
+    const char *const *argv;  /* NULL-terminated, at least argv[0] */
+    const char *const *env;   /* NULL-terminated "NAME=value"; NULL: a default
+                                 PATH and HOME (and TERM in pty mode); PATH and
+                                 HOME are added when missing */
+    const char *cwd;          /* NULL: / */
+    int64_t uid, gid;         /* -1: keep the agent's (root) */
+    const uint32_t *groups;   /* supplementary groups, if has_groups */
+    size_t ngroups;
+    bool has_groups;
+    uint64_t timeout_ms;      /* 0: none; then the process group gets SIGKILL */
+    bool stdin_pipe;          /* stdin streams from the host; else /dev/null */
+    bool pty;                 /* stdin/stdout/stderr on a pty; output comes as STDOUT */
+    uint16_t rows, cols;      /* pty window size; 0 means 24x80 */
+} sm_agent_exec_req;
+
+typedef struct sm_agent_signal {
+    uint32_t signo;  /* 1..64 */
+    bool group;
+} sm_agent_signal;
+
+typedef struct sm_agent_winsize {
+    uint16_t rows, cols;
+} sm_agent_winsize;
+
+typedef struct sm_agent_exit {
+    int status;           /* exit code 0..255, or -1 when killed by a signal */
+    int termsig;          /* the signal that ended it, 0 if it exited */
+    bool timed_out;       /* its timeout expired and the agent killed it */
+    uint64_t maxrss_kib;  /* peak resident set size (ru_maxrss) */
+    uint64_t utime_us, stime_us;
+} sm_agent_exit;
+
+typedef struct sm_agent_file_req {
+    const char *path;
+    uint32_t mode;        /* FILE_WRITE: permission bits; 0 means 0644 */
+    bool mkdirs;          /* FILE_WRITE: create missing parents (0755) */
+    bool nofollow;        /* STAT: do not follow a final symlink */
+    int64_t uid, gid;     /* FILE_WRITE: owner, -1 to keep root */
+} sm_agent_file_req;
+
+typedef struct sm_agent_stat_reply {
+    uint32_t mode;        /* st_mode: type and permission bits */
+    uint32_t uid, gid;
+    uint64_t size;
+    int64_t mtime;
+    uint32_t mtime_nsec;
+} sm_agent_stat_reply;
+
+int sm_agent_encode_hello(sm_agent_wbuf *b, const sm_agent_hello *m);
+int sm_agent_encode_error(sm_agent_wbuf *b, const sm_agent_error *m);
+int sm_agent_encode_ok(sm_agent_wbuf *b, uint64_t size);
+int sm_agent_encode_exec(sm_agent_wbuf *b, const sm_agent_exec_req *m);
+int sm_agent_encode_started(sm_agent_wbuf *b, uint32_t pid);
+int sm_agent_encode_signal(sm_agent_wbuf *b, const sm_agent_signal *m);
+int sm_agent_encode_resize(sm_agent_wbuf *b, const sm_agent_winsize *m);
+int sm_agent_encode_exit(sm_agent_wbuf *b, const sm_agent_exit *m);
+/* type: FILE_WRITE, FILE_READ or STAT. */
+int sm_agent_encode_file_req(sm_agent_wbuf *b, uint16_t type, const sm_agent_file_req *m);
+int sm_agent_encode_stat_reply(sm_agent_wbuf *b, const sm_agent_stat_reply *m);
+/* type: STDIN, STDOUT, STDERR or FILE_DATA. */
+int sm_agent_encode_data(sm_agent_wbuf *b, uint16_t type, const void *data, size_t len, bool eof);
+
+/* Only the header of a data frame whose len payload bytes the caller sends
+ * separately (no copy). */
+int sm_agent_encode_data_header(sm_agent_wbuf *b, uint16_t type, uint32_t len, bool eof);
+
+int sm_agent_decode_hello(const sm_agent_frame *f, sm_agent_hello *m, const char **why);
+int sm_agent_decode_error(const sm_agent_frame *f, sm_agent_error *m, const char **why);
+int sm_agent_decode_ok(const sm_agent_frame *f, uint64_t *size, const char **why);
+/* Allocates the argv/env/groups arrays: release with sm_agent_exec_req_release.
+ * -ENOMEM when out of memory. */
+int sm_agent_decode_exec(const sm_agent_frame *f, sm_agent_exec_req *m, const char **why);
+void sm_agent_exec_req_release(sm_agent_exec_req *m);
+int sm_agent_decode_started(const sm_agent_frame *f, uint32_t *pid, const char **why);
+int sm_agent_decode_signal(const sm_agent_frame *f, sm_agent_signal *m, const char **why);
+int sm_agent_decode_resize(const sm_agent_frame *f, sm_agent_winsize *m, const char **why);
+int sm_agent_decode_exit(const sm_agent_frame *f, sm_agent_exit *m, const char **why);
+int sm_agent_decode_file_req(const sm_agent_frame *f, sm_agent_file_req *m, const char **why);
+int sm_agent_decode_stat_reply(const sm_agent_frame *f, sm_agent_stat_reply *m, const char **why);
+
+#endif
