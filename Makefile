@@ -7,9 +7,11 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZERS    := tests/fuzz/fuzz_virtqueue tests/agent/fuzz_agent_frame
 KERNEL_SH  := guest/kernel/build.sh
 
-.PHONY: all deps build kernel demo check unit-asan bench clean
+.PHONY: all deps build kernel demo check unit-asan fuzz bench clean
 
 all: build
 
@@ -21,6 +23,10 @@ $(BUILD)/build.ninja:
 
 $(ASAN_BUILD)/build.ninja:
 	@meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+# libFuzzer needs clang; only the harnesses are built there.
+$(FUZZ_BUILD)/build.ninja:
+	@CC=clang meson setup $(FUZZ_BUILD) -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 
 # The guest kernel is cached by the hash of its config, patches and source;
 # the build tree links to the cached copy.
@@ -38,13 +44,19 @@ unit-asan: deps $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) --quiet
 	@meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs $(if $(V),,-q) || true
 
-check: build unit-asan
+# A short smoke run of each fuzzer (10 s); run longer by hand with
+# build-fuzz/tests/fuzz/fuzz_virtqueue -max_total_time=600.
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	@ninja -C $(FUZZ_BUILD) --quiet $(FUZZERS)
+	@meson test -C $(FUZZ_BUILD) --no-rebuild --suite fuzz --print-errorlogs $(if $(V),,-q) || true
+
+check: build unit-asan fuzz
 	@meson test -C $(BUILD) --print-errorlogs $(if $(V),,-q) || true
-	@tools/test-summary.py $(ASAN_BUILD) $(BUILD)
+	@tools/test-summary.py $(ASAN_BUILD) $(FUZZ_BUILD) $(BUILD)
 
 bench: build
 	@tools/install-deps.sh bench
 	@bench/boot $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -24,7 +24,7 @@ static int argv_archive(const char *const *argv, uint8_t **out, size_t *len)
     sm_cpio *c;
     int err = sm_cpio_new(&c);
     if (!err && (err = sm_cpio_add_dir(c, "sm", 0755)) == 0)
-        err = sm_cpio_add_file(c, SM_BOOT_ARGV_PATH + 1, 0644, flat, total);
+        err = sm_cpio_add_file(c, &SM_BOOT_ARGV_PATH[1], 0644, flat, total);
     if (!err)
         err = sm_cpio_finish(c, out, len);
     else

@@ -52,7 +52,7 @@ static void appends_argv_after_the_base(void **state)
     size_t second = (base_len - 1 + 3) & ~(size_t)3;
     assert_true(len > second);
     size_t n = 0;
-    char *args = extract(out + second, len - second, SM_BOOT_ARGV_PATH + 1, &n);
+    char *args = extract(out + second, len - second, &SM_BOOT_ARGV_PATH[1], &n);
     assert_non_null(args);
     const char expect[] = "sh\0-c\0echo 'a b'\n\"q\"\0";
     assert_int_equal(n, sizeof expect);  /* includes the empty last arg's NUL */
