@@ -57,6 +57,7 @@ check: build unit-asan fuzz
 bench: build
 	@tools/install-deps.sh bench
 	@bench/boot $(BUILD)
+	@$(BUILD)/bench/exec
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

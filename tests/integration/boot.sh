@@ -91,10 +91,15 @@ no_kvm_device)
     ;;
 kvm_permission_denied)
     need_root
-    # A root-only /dev/kvm in a private /dev, opened by an unprivileged user.
+    # A root-only /dev/kvm in a private /dev, opened by an unprivileged user
+    # (with a kernel and initramfs that user can read: root's cache is not).
+    chmod 755 "$work"
+    cp "$(dirname "$SM")/guest/vmlinux" "$(dirname "$SM")/guest/initramfs.cpio" "$work/"
+    chmod 644 "$work/vmlinux" "$work/initramfs.cpio"
     unshare -m sh -c 'mount -t tmpfs tmpfs /dev && mknod -m 600 /dev/kvm c 10 232 &&
         mknod -m 666 /dev/null c 1 3 &&
-        exec setpriv --reuid=65534 --regid=65534 --clear-groups "$0" boot -- true' "$SM" \
+        exec setpriv --reuid=65534 --regid=65534 --clear-groups "$0" boot \
+            --kernel "$1/vmlinux" --initrd "$1/initramfs.cpio" -- true' "$SM" "$work" \
         >"$work/out" 2>"$work/err"
     rc=$?
     expect_rc 125
