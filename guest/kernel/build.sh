@@ -113,18 +113,35 @@ BUILD_DIR=
 INSTALL_TMP=
 LOG=
 cleanup() {
-	[ -z "$BUILD_DIR" ] || rm -rf "$BUILD_DIR"
 	[ -z "$INSTALL_TMP" ] || rm -rf "$INSTALL_TMP"
+	[ -n "$BUILD_DIR" ] && [ -e "$BUILD_DIR" ] || return 0
+	# Deleting a 1.4 GB tree can take minutes on a busy disk: rename it
+	# out of the way (instant) and delete it in the background, so callers
+	# of --print-path get their answer now. remove_stale() finishes the job
+	# if that is interrupted. (HUP ignored: when we run under a terminal
+	# that closes as we exit, the hangup could hit rm before setsid.)
+	local trash=$CACHE_ROOT/.trash-$$
+	if mv -T "$BUILD_DIR" "$trash" 2>/dev/null; then
+		(trap '' HUP; setsid rm -rf "$trash" </dev/null >/dev/null 2>&1 &)
+	else
+		rm -rf "$BUILD_DIR"
+	fi
 }
 
-# Leftovers of builds killed with -9 (their pid is gone).
+# Leftovers of builds killed with -9 and of interrupted background deletes
+# (their pid is gone).
 remove_stale() {
 	local d pid
-	for d in "$CACHE_ROOT"/.build-*-* "$CACHE_ROOT"/.install-*-*; do
+	for d in "$CACHE_ROOT"/.build-*-* "$CACHE_ROOT"/.install-*-* "$CACHE_ROOT"/.trash-*; do
 		[ -d "$d" ] || continue
 		pid=${d##*-}
 		case $pid in *[!0-9]*|'') continue ;; esac
-		kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+		# alive (a zombie not yet reaped counts as dead)
+		if kill -0 "$pid" 2>/dev/null &&
+			! grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status"; then
+			continue
+		fi
+		(trap '' HUP; setsid rm -rf "$d" </dev/null >/dev/null 2>&1 &)
 	done
 }
 
@@ -180,7 +197,8 @@ build() {
 		-j"$jobs" KCFLAGS=-mstringop-strategy=libcall vmlinux
 	# The VMM boots vmlinux through its PVH entry point: insist on the note
 	# (Xen ELF note type 0x12, XEN_ELFNOTE_PHYS32_ENTRY).
-	readelf -Wn "$src/vmlinux" | grep -Eq 'Xen[[:space:]].*(0x00000012|PHYS32_ENTRY)' ||
+	readelf -Wn "$src/vmlinux" >"$BUILD_DIR/notes"
+	grep -Eq 'Xen[[:space:]].*(0x00000012|PHYS32_ENTRY)' "$BUILD_DIR/notes" ||
 		die "vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
 
 	step "install into $out"

@@ -87,8 +87,8 @@ static int report(const sm_boot_result *r)
                 r->detail);
         return SM_CLI_EXIT_FAILURE;
     default:
-        fprintf(stderr, "supermachine: the guest rebooted before the command finished; "
-                        "its last console lines:\n%s\n", r->detail);
+        fprintf(stderr, "supermachine: the guest powered off or rebooted before the command "
+                        "finished; its last console lines:\n%s\n", r->detail);
         return SM_CLI_EXIT_FAILURE;
     }
 }

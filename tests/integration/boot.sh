@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; echo "--- stdout"; cat "$work/out"; echo "--- stderr"; cat "$work/err"; exit 1; }
 
 # Run supermachine; leaves stdout/stderr in files and the status in $rc.
-sm() { "$SM" "$@" >"$work/out" 2>"$work/err"; rc=$?; }
+sm() { timeout "${SM_TIMEOUT:-600}" "$SM" "$@" >"$work/out" 2>"$work/err"; rc=$?; }
 expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
 expect_line() { grep -qxF -- "$1" "$work/out" || fail "no line '$1' on stdout"; }
 # An error is one line on stderr that names the problem.
@@ -58,6 +58,15 @@ guest_panic)
     expect_rc 125
     grep -q "guest kernel panicked" "$work/err" || fail "panic not reported"
     grep -q "Kernel panic" "$work/err" || fail "panic report lacks the console lines"
+    ;;
+guest_power_off)
+    need_kvm
+    # No ACPI: power off must still end the VM (through the reset line),
+    # not leave it halted forever.
+    SM_TIMEOUT=200 sm boot -- poweroff -f
+    expect_rc 125
+    grep -q "powered off or rebooted before the command finished" "$work/err" ||
+        fail "power off not reported"
     ;;
 missing_kernel)
     sm boot --kernel "$work/nope" -- true
