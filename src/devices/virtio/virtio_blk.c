@@ -91,30 +91,20 @@ static uint8_t handle(sm_virtio_blk *b, const sm_vq_chain *c, uint32_t *written)
     }
 }
 
+static uint32_t serve(sm_virtio_device *d, const sm_vq_chain *c)
+{
+    uint32_t written = 0;
+    uint8_t status = handle(blk_of(d), c, &written);
+    if (!c->nwrite)
+        return 0;
+    /* The status byte is the chain's last writable byte. */
+    sm_vq_chain_write(c, c->write_len - 1, &status, 1);
+    return written + 1;
+}
+
 static void blk_notify(sm_virtio_device *d, unsigned queue)
 {
-    sm_virtio_blk *b = blk_of(d);
-    sm_vq *q = &d->queues[queue];
-    sm_vq_chain c;
-    sm_vq_pop_result r;
-    bool used = false;
-    while ((r = sm_vq_pop(q, d->env.mem, &c)) != SM_VQ_EMPTY) {
-        if (r != SM_VQ_CHAIN) {
-            sm_virtio_handle_bad(d, q, r, c.head);
-            if (r == SM_VQ_BROKEN)
-                break;
-            continue;
-        }
-        uint32_t written = 0;
-        uint8_t status = handle(b, &c, &written);
-        /* The status byte is the chain's last writable byte. */
-        if (c.nwrite)
-            sm_vq_chain_write(&c, c.write_len - 1, &status, 1);
-        sm_vq_push(q, d->env.mem, c.head, written + (c.nwrite ? 1 : 0));
-        used = true;
-    }
-    if (used && sm_vq_should_notify(q, d->env.mem))
-        sm_virtio_used_interrupt(d);
+    sm_virtio_serve_queue(d, queue, serve);
 }
 
 static void blk_config_read(sm_virtio_device *d, uint32_t off, uint8_t *data, uint32_t len)

@@ -204,6 +204,26 @@ void sm_virtio_handle_bad(sm_virtio_device *d, sm_vq *q, sm_vq_pop_result r, uin
     }
 }
 
+void sm_virtio_serve_queue(sm_virtio_device *d, unsigned queue, sm_virtio_request_fn *fn)
+{
+    sm_vq *q = &d->queues[queue];
+    sm_vq_chain c;
+    sm_vq_pop_result r;
+    bool used = false;
+    while ((r = sm_vq_pop(q, d->env.mem, &c)) != SM_VQ_EMPTY) {
+        if (r != SM_VQ_CHAIN) {
+            sm_virtio_handle_bad(d, q, r, c.head);
+            if (r == SM_VQ_BROKEN)
+                break;
+            continue;
+        }
+        sm_vq_push(q, d->env.mem, c.head, fn(d, &c));
+        used = true;
+    }
+    if (used && sm_vq_should_notify(q, d->env.mem))
+        sm_virtio_used_interrupt(d);
+}
+
 /* A notification that KVM took without a vCPU exit. */
 static void notify_ready(void *ctx, uint32_t events)
 {

@@ -77,6 +77,13 @@ void sm_virtio_mmio_access(void *dev, uint64_t offset, uint8_t *data, uint32_t l
 /* Tell the driver that used buffers are ready (lock held). */
 void sm_virtio_used_interrupt(sm_virtio_device *d);
 
+/* Serve every available request of a queue (lock held): fn gets each
+ * valid chain and returns how many bytes it wrote into it; malformed ones
+ * go back empty; a corrupt ring stops the queue. One interrupt at the
+ * end, if the driver wants it. */
+typedef uint32_t sm_virtio_request_fn(sm_virtio_device *d, const sm_vq_chain *c);
+void sm_virtio_serve_queue(sm_virtio_device *d, unsigned queue, sm_virtio_request_fn *fn);
+
 /* Give back a malformed request and mark a corrupt ring (lock held). */
 void sm_virtio_handle_bad(sm_virtio_device *d, sm_vq *q, sm_vq_pop_result r, uint16_t head);
 

@@ -251,28 +251,20 @@ static bool packet_ok(const sm_virtio_vsock *v, const sm_vq_chain *ch, sm_vsock_
            h->len <= ch->read_len - HDR && (h->op == SM_VSOCK_OP_RW || h->len == 0);
 }
 
+static uint32_t serve_tx(sm_virtio_device *d, const sm_vq_chain *ch)
+{
+    sm_virtio_vsock *v = d->priv;
+    sm_vsock_hdr h;
+    if (packet_ok(v, ch, &h))
+        handle_packet(v, &h, ch);
+    else
+        sm_debug("virtio-vsock: malformed packet dropped");
+    return 0;
+}
+
 static void process_tx(sm_virtio_vsock *v)
 {
-    sm_virtio_device *d = &v->dev;
-    sm_vq *q = &d->queues[Q_TX];
-    sm_vq_chain ch;
-    sm_vq_pop_result r;
-    bool used = false;
-    while ((r = sm_vq_pop(q, d->env.mem, &ch)) != SM_VQ_EMPTY) {
-        if (r == SM_VQ_BROKEN) {
-            sm_virtio_handle_bad(d, q, r, 0);
-            break;
-        }
-        sm_vsock_hdr h;
-        if (r == SM_VQ_CHAIN && packet_ok(v, &ch, &h))
-            handle_packet(v, &h, &ch);
-        else
-            sm_debug("virtio-vsock: malformed packet dropped");
-        sm_vq_push(q, d->env.mem, ch.head, 0);
-        used = true;
-    }
-    if (used && sm_vq_should_notify(q, d->env.mem))
-        sm_virtio_used_interrupt(d);
+    sm_virtio_serve_queue(&v->dev, Q_TX, serve_tx);
     pump_rx(v);
 }
 
