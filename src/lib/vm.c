@@ -18,19 +18,20 @@
 #include "lib/vm_int.h"
 #include "supermachine.h"
 #include "util/error.h"
+#include "vmm/machine.h"
 
 #define DEFAULT_START_TIMEOUT_MS 120000
 #define STOP_GRACE_MS 5000
 #define READY_FD 3
 #define LIFELINE_FD 4
-#define MAX_ARGS (32 + 2 * 8)
+#define MAX_ARGS (32 + 2 * SM_MACHINE_MAX_DISKS)
 
 extern char **environ;
 
 typedef struct worker_args {
     char *argv[MAX_ARGS];
     char nums[4][16];
-    char disks[8][4200];
+    char disks[SM_MACHINE_MAX_DISKS][4200];
     int n;
 } worker_args;
 
@@ -58,7 +59,7 @@ static void build_args(worker_args *a, const char *exe, const char *dir, const s
         snprintf(a->nums[3], 16, "%u", c->cpus);
         add(a, "--cpus"), add(a, a->nums[3]);
     }
-    for (unsigned i = 0; i < c->ndisks && i < 8; i++) {
+    for (unsigned i = 0; i < c->ndisks; i++) {
         snprintf(a->disks[i], sizeof a->disks[i], "%s%s", c->disks[i].path,
                  c->disks[i].read_only ? ":ro" : "");
         add(a, "--disk"), add(a, a->disks[i]);
@@ -152,6 +153,10 @@ int sm_vm_start(const sm_vm_config *config, sm_vm **out)
         return sm_fail(EINVAL, "sm_vm_start: config and out are required");
     size_t size = config->size ? config->size : sizeof c;
     memcpy(&c, config, size < sizeof c ? size : sizeof c);
+    /* Checked here, not in the worker: extra disks must not vanish quietly. */
+    if (c.ndisks > SM_MACHINE_MAX_DISKS)
+        return sm_fail(EINVAL, "%u disks: at most %d can be attached", c.ndisks,
+                       SM_MACHINE_MAX_DISKS);
     sm_vm *vm = calloc(1, sizeof *vm);
     if (!vm)
         return sm_fail(ENOMEM, "out of memory");

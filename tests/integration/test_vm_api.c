@@ -292,6 +292,19 @@ static void reads_ext4_over_virtio_blk(void **state)
     sm_exec_result_free(&r);
 }
 
+static void too_many_disks_refused(void **state)
+{
+    (void)state;
+    sm_disk d[9];
+    for (int i = 0; i < 9; i++)
+        d[i] = (sm_disk){.path = "/dev/null", .read_only = 1};
+    sm_vm *vm = NULL;
+    sm_vm_config c = {.size = sizeof c, .disks = d, .ndisks = 9};
+    assert_int_equal(sm_vm_start(&c, &vm), -EINVAL);
+    assert_null(vm);
+    assert_non_null(strstr(sm_last_error(), "at most 8"));
+}
+
 int main(void)
 {
     if (access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -310,6 +323,7 @@ int main(void)
         cmocka_unit_test(staged_file_then_exec),
         cmocka_unit_test(reads_ext4_over_virtio_blk),
         cmocka_unit_test(stdin_round_trip),
+        cmocka_unit_test(too_many_disks_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
