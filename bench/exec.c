@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     size_t mib = argc > 2 ? (size_t)atoi(argv[2]) : 32;
     sm_vm *vm;
     double t = now();
-    if (sm_vm_start(&(sm_vm_config){.start_timeout_ms = 600000}, &vm)) {
+    if (sm_vm_start(NULL, &(sm_vm_config){.start_timeout_ms = 600000}, &vm)) {
         fprintf(stderr, "bench/exec: %s\n", sm_last_error());
         return 1;
     }

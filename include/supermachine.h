@@ -87,6 +87,30 @@ SM_API int sm_boot(const sm_boot_config *config, sm_boot_result *result);
  * several threads may exec in one VM at once.
  */
 typedef struct sm_vm sm_vm;
+typedef struct sm_image sm_image;
+
+/* The VM's network. */
+typedef enum sm_network {
+    SM_NETWORK_DEFAULT = 0,     /* user-mode NAT for a VM with an image, else none */
+    SM_NETWORK_USER,            /* user-mode NAT (libslirp): 10.0.2.15, gateway and
+                                   host 10.0.2.2, DNS 10.0.2.3; no root needed */
+    SM_NETWORK_NONE,            /* no network interface but loopback */
+} sm_network;
+
+/* A guest port published on the host, as `-p [IP:]HOST:GUEST[/udp]`. */
+typedef struct sm_port {
+    const char *host_ip;        /* NULL: 127.0.0.1 */
+    uint16_t host_port;
+    uint16_t guest_port;
+    int udp;                    /* 0: TCP */
+} sm_port;
+
+/* A host file or directory shared with the guest, as `-v HOST:GUEST[:ro]`. */
+typedef struct sm_share {
+    const char *host_path;
+    const char *guest_path;     /* absolute, inside the image's root */
+    int read_only;
+} sm_share;
 
 typedef struct sm_vm_config {
     size_t size;                /* sizeof(sm_vm_config), or 0 for this header's */
@@ -98,10 +122,23 @@ typedef struct sm_vm_config {
     const sm_disk *disks;       /* ndisks entries (at most 8): vda, vdb, ... */
     unsigned ndisks;
     uint32_t start_timeout_ms;  /* until the agent answers; 0: 120 s */
+    /* Everything below needs sm_vm_start to be given an image. */
+    const char *hostname;       /* NULL: the first 12 hex digits of the VM's id */
+    sm_network network;
+    const sm_port *ports;       /* nports published ports */
+    unsigned nports;
+    const sm_share *shares;     /* nshares shared files and directories */
+    unsigned nshares;
+    /* A sparse ext4 file (created if missing) that holds the root's
+     * writable layer, so it survives the VM; NULL: a tmpfs in guest RAM. */
+    const char *upper_disk;
 } sm_vm_config;
 
-/* Boot a VM and wait until its agent listens. */
-SM_API int sm_vm_start(const sm_vm_config *config, sm_vm **out);
+/* Boot a VM and wait until its agent listens. With an image (from
+ * sm_image_open), its root is the image's read-only disk joined by
+ * overlayfs with a writable layer, set up as a container runtime does;
+ * without one (NULL), the root is the built-in initramfs. */
+SM_API int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out);
 
 /* Stop the VM, wait for its worker and free the handle. */
 SM_API int sm_vm_stop(sm_vm *vm);
@@ -317,6 +354,35 @@ typedef struct sm_gc_result {
 /* Delete blobs that no named image refers to, and leftovers of interrupted
  * downloads. Waits for running pulls and imports to finish. */
 SM_API int sm_image_gc(sm_gc_result *result);
+
+/*
+ * An image ready to run: in the store (pulled first if it is missing) and
+ * with its root filesystem built (a read-only ext4 image, cached by the
+ * image's layer chain so the next open reuses it).
+ */
+typedef enum sm_pull_policy {
+    SM_PULL_MISSING = 0,        /* pull when the store lacks it */
+    SM_PULL_ALWAYS,             /* pull to refresh the tag, then open */
+    SM_PULL_NEVER,              /* only what the store has */
+} sm_pull_policy;
+
+typedef struct sm_image_open_options {
+    size_t size;                    /* sizeof(sm_image_open_options), or 0 */
+    sm_pull_policy pull_policy;
+    const sm_pull_options *pull;    /* for the pull, if one happens; may be NULL */
+    /* Told once before the root filesystem is built (it is not when the
+     * cache has it): a long step for big images. May be NULL. */
+    void (*building)(const char *name, void *ctx);
+    void *building_ctx;
+} sm_image_open_options;
+
+SM_API int sm_image_open(const char *reference, const sm_image_open_options *opts,
+                         sm_image **out);
+/* What the image is (name, digest, config); valid until sm_image_close. */
+SM_API const sm_image_info *sm_image_get_info(const sm_image *image);
+/* The image's read-only root filesystem image (an ext4 file). */
+SM_API const char *sm_image_rootfs(const sm_image *image);
+SM_API void sm_image_close(sm_image *image);
 
 #ifdef __cplusplus
 }

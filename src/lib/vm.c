@@ -146,13 +146,16 @@ static int start(sm_vm *vm, const sm_vm_config *c)
     return err;
 }
 
-int sm_vm_start(const sm_vm_config *config, sm_vm **out)
+int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
 {
     sm_vm_config c = {0};
-    if (!config || !out)
-        return sm_fail(EINVAL, "sm_vm_start: config and out are required");
-    size_t size = config->size ? config->size : sizeof c;
-    memcpy(&c, config, size < sizeof c ? size : sizeof c);
+    if (!out)
+        return sm_fail(EINVAL, "sm_vm_start: out is required");
+    if (config) {
+        size_t size = config->size ? config->size : sizeof c;
+        memcpy(&c, config, size < sizeof c ? size : sizeof c);
+    }
+    (void)image;
     /* Checked here, not in the worker: extra disks must not vanish quietly. */
     if (c.ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c.ndisks,

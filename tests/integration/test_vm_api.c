@@ -49,7 +49,7 @@ static int setup(void **state)
     sm_disk d = {.path = f.disk, .read_only = 1};
     sm_vm_config c = {.size = sizeof c, .disks = &d, .ndisks = 1, .cpus = 2,
                       .start_timeout_ms = 600000};
-    if (sm_vm_start(&c, &f.vm) != 0) {
+    if (sm_vm_start(NULL, &c, &f.vm) != 0) {
         fprintf(stderr, "sm_vm_start: %s\n", sm_last_error());
         return -1;
     }
@@ -300,7 +300,7 @@ static void too_many_disks_refused(void **state)
         d[i] = (sm_disk){.path = "/dev/null", .read_only = 1};
     sm_vm *vm = NULL;
     sm_vm_config c = {.size = sizeof c, .disks = d, .ndisks = 9};
-    assert_int_equal(sm_vm_start(&c, &vm), -EINVAL);
+    assert_int_equal(sm_vm_start(NULL, &c, &vm), -EINVAL);
     assert_null(vm);
     assert_non_null(strstr(sm_last_error(), "at most 8"));
 }

@@ -1,0 +1,98 @@
+/* sm_image_open: an image in the store, pulled if need be, with its root
+ * filesystem built (or found in the cache). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "oci/layers.h"
+#include "rootfs/rootfs.h"
+#include "supermachine.h"
+#include "util/error.h"
+
+struct sm_image {
+    sm_image_info *info;
+    char rootfs[PATH_MAX];
+};
+
+static int ensure_stored(const char *ref, const sm_image_open_options *o)
+{
+    sm_image_info *info = NULL;
+    int err = o->pull_policy == SM_PULL_ALWAYS ? -ENOENT : sm_image_inspect(ref, &info);
+    sm_image_info_free(info);
+    if (err != -ENOENT || o->pull_policy == SM_PULL_NEVER)
+        return err;
+    return sm_image_pull(ref, o->pull, NULL);
+}
+
+/* Takes the info from `l` (so it outlives the store lock). */
+static int build_rootfs(sm_image *img, sm_oci_layers *l, const sm_image_open_options *o)
+{
+    sm_rootfs_layer *layers = calloc(l->count + 1, sizeof *layers);
+    if (!layers)
+        return sm_fail(ENOMEM, "out of memory");
+    for (size_t i = 0; i < l->count; i++)
+        layers[i] = (sm_rootfs_layer){l->paths[i], l->info->layers[i].digest};
+    sm_rootfs_options ro = {.data_dir = l->store.root};
+    char key[65], probe[PATH_MAX];
+    int err = sm_rootfs_cache_key(layers, l->count, key);
+    if (!err && o->building) {
+        snprintf(probe, sizeof probe, "%s/rootfs/%s.ext4", l->store.root, key);
+        if (access(probe, R_OK) != 0)
+            o->building(l->info->name[0] ? l->info->name : l->info->digest, o->building_ctx);
+    }
+    if (!err)
+        err = sm_rootfs_get(layers, l->count, &ro, img->rootfs, sizeof img->rootfs);
+    free(layers);
+    img->info = l->info;
+    l->info = NULL;
+    return err;
+}
+
+int sm_image_open(const char *reference, const sm_image_open_options *opts, sm_image **out)
+{
+    sm_image_open_options o = {0};
+    if (!reference || !out)
+        return sm_fail(EINVAL, "sm_image_open: a reference and out are required");
+    if (opts) {
+        size_t size = opts->size ? opts->size : sizeof o;
+        memcpy(&o, opts, size < sizeof o ? size : sizeof o);
+    }
+    int err = ensure_stored(reference, &o);
+    if (err)
+        return err;
+    sm_image *img = calloc(1, sizeof *img);
+    if (!img)
+        return sm_fail(ENOMEM, "out of memory");
+    sm_oci_layers l;
+    if ((err = sm_oci_layers_open(reference, &l)) == 0) {
+        err = build_rootfs(img, &l, &o);
+        sm_oci_layers_close(&l);
+    }
+    if (err) {
+        sm_image_close(img);
+        return err;
+    }
+    *out = img;
+    return 0;
+}
+
+const sm_image_info *sm_image_get_info(const sm_image *image)
+{
+    return image ? image->info : NULL;
+}
+
+const char *sm_image_rootfs(const sm_image *image)
+{
+    return image ? image->rootfs : NULL;
+}
+
+void sm_image_close(sm_image *image)
+{
+    if (!image)
+        return;
+    sm_image_info_free(image->info);
+    free(image);
+}
