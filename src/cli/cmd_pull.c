@@ -14,7 +14,9 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: supermachine pull [OPTIONS] IMAGE...\n\n"
             "Download IMAGE (name[:tag] or name@sha256:...) from its registry into the\n"
-            "local image store, verifying every blob. Prints the name and digest.\n\n"
+            "local image store, verifying every blob, and build its root filesystem\n"
+            "(unless --no-rootfs) so that the first run need not. Prints the name and\n"
+            "digest.\n\n"
             "Options:\n"
             "  --platform OS/ARCH[/VARIANT]  which image of a multi-platform index\n"
             "                                (default linux/amd64)\n"
@@ -23,6 +25,8 @@ static void usage(FILE *f)
             "  --username USER               log in as USER, reading the password\n"
             "                                from standard input (default: the\n"
             "                                credentials of 'docker login')\n"
+            "  --no-rootfs                   only download; build the root filesystem\n"
+            "                                on first use instead\n"
             "  -q, --quiet                   no progress display\n"
             "  -h, --help                    show this help\n");
 }
@@ -36,6 +40,27 @@ static void show_progress(const sm_pull_progress *p, void *ctx)
     if (p->finished)
         fputs("\r\033[K", stderr);
     fflush(stderr);
+}
+
+static void show_building(const char *name, void *ctx)
+{
+    fprintf(stderr, "building root filesystem for %s\n", (const char *)ctx);
+    (void)name;
+}
+
+/* Build (or find in the cache) the root filesystem of the image just
+ * stored, as docker unpacks layers at pull time. Opened by digest: a
+ * concurrent pull may move the tag meanwhile. */
+static int build_rootfs(const sm_image_ref *ref, int show)
+{
+    sm_image *img;
+    sm_image_open_options oo = {.size = sizeof oo, .pull_policy = SM_PULL_NEVER,
+                                .building = show ? show_building : NULL,
+                                .building_ctx = (void *)(ref->name[0] ? ref->name : ref->digest)};
+    int err = sm_image_open(ref->digest, &oo, &img);
+    if (!err)
+        sm_image_close(img);
+    return err;
 }
 
 static int read_password(char *out, size_t len)
@@ -53,11 +78,12 @@ int sm_cmd_pull(int argc, char **argv)
         {"insecure-registry", required_argument, NULL, 'i'},
         {"username", required_argument, NULL, 'u'},
         {"quiet", no_argument, NULL, 'q'},
+        {"no-rootfs", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     const char *insecure[INSECURE_MAX + 1] = {0};
-    int n_insecure = 0, quiet = 0, o;
+    int n_insecure = 0, quiet = 0, rootfs = 1, o;
     char password[1024];
     sm_pull_options po = {.size = sizeof po, .insecure_registries = insecure};
     while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
@@ -70,6 +96,7 @@ int sm_cmd_pull(int argc, char **argv)
             break;
         case 'u': po.username = optarg; break;
         case 'q': quiet = 1; break;
+        case 'R': rootfs = 0; break;
         case 'h': usage(stdout); return 0;
         default: return sm_cli_usage_error("pull", "unknown option");
         }
@@ -79,11 +106,12 @@ int sm_cmd_pull(int argc, char **argv)
     if (po.username && read_password(password, sizeof password))
         return SM_CLI_EXIT_FAILURE;
     po.password = po.username ? password : NULL;
-    if (!quiet && isatty(STDERR_FILENO))
+    int show = !quiet && isatty(STDERR_FILENO);
+    if (show)
         po.progress = show_progress;
     for (int i = optind; i < argc; i++) {
         sm_image_ref ref;
-        if (sm_image_pull(argv[i], &po, &ref) < 0)
+        if (sm_image_pull(argv[i], &po, &ref) < 0 || (rootfs && build_rootfs(&ref, show) < 0))
             return sm_cli_fail();
         printf("%s %s\n", ref.name, ref.digest);
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "oci/cred_helper.h"
 #include "util/error.h"
 
 static const char *skip_space(const char *p)
@@ -139,6 +140,32 @@ static int from_entry(json_t *e, const char *path, sm_credentials *out)
     return 1;
 }
 
+/* The helper configured for `registry`, and which setting named it. */
+static const char *helper_for(json_t *root, const char *registry, const char **setting)
+{
+    const char *key;
+    json_t *e;
+    json_object_foreach(json_object_get(root, "credHelpers"), key, e) {
+        if (key_matches(key, registry) && json_string_value(e)) {
+            *setting = "credHelpers";
+            return json_string_value(e);
+        }
+    }
+    *setting = "credsStore";
+    const char *store = json_string_value(json_object_get(root, "credsStore"));
+    return store && *store ? store : NULL;
+}
+
+static int from_helper(const char *helper, const char *setting, const char *registry,
+                       const char *path, sm_credentials *out)
+{
+    char origin[4200];
+    snprintf(origin, sizeof origin, "\"%s\" in %s", setting, path);
+    /* The server names `docker login` stores credentials under. */
+    const char *server = strcmp(registry, "docker.io") ? registry : "https://index.docker.io/v1/";
+    return sm_cred_helper_get(helper, server, origin, out);
+}
+
 int sm_docker_credentials(const char *registry, sm_credentials *out)
 {
     char path[4096];
@@ -148,11 +175,17 @@ int sm_docker_credentials(const char *registry, sm_credentials *out)
     json_t *root = json_load_file(path, 0, &jerr);
     if (!root)
         return 0;   /* no file, or one docker itself would reject: no credentials */
-    json_t *auths = json_object_get(root, "auths");
+    const char *setting, *helper = helper_for(root, registry, &setting);
+    int found = 0;
+    if (helper) {
+        /* With a helper, "auths" entries are placeholders holding no secret. */
+        found = from_helper(helper, setting, registry, path, out);
+        json_decref(root);
+        return found;
+    }
     const char *key;
     json_t *e;
-    int found = 0;
-    json_object_foreach(auths, key, e) {
+    json_object_foreach(json_object_get(root, "auths"), key, e) {
         if (key_matches(key, registry) && (found = from_entry(e, path, out)) != 0)
             break;
     }
@@ -175,9 +208,10 @@ int sm_token_parse(const char *body, size_t len, const char *realm, char **token
 
 void sm_basic_authorization(const sm_credentials *c, char *out, size_t len)
 {
-    char plain[1400];
+    char plain[sizeof c->username + sizeof c->password + 1];
     int n = snprintf(plain, sizeof plain, "%s:%s", c->username, c->password);
-    unsigned char b64[2000];
+    unsigned char b64[(sizeof plain + 2) / 3 * 4 + 1];
+    _Static_assert(sizeof b64 + 6 <= SM_BASIC_AUTH_MAX, "Basic header too small");
     EVP_EncodeBlock(b64, (const unsigned char *)plain, n);
     snprintf(out, len, "Basic %s", b64);
 }

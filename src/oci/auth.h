@@ -3,6 +3,7 @@
 #ifndef SM_OCI_AUTH_H
 #define SM_OCI_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct sm_challenge {
@@ -17,18 +18,25 @@ int sm_challenge_parse(const char *header, sm_challenge *out);
 
 typedef struct sm_credentials {
     char username[256];
-    char password[1024];
+    char password[4096];
+    /* password is an OAuth2 refresh token (a helper's "<token>" user),
+     * traded at the token server rather than sent as a password. */
+    bool identity_token;
 } sm_credentials;
 
 /* Look `registry` (a reference's domain) up in $DOCKER_CONFIG/config.json or
- * ~/.docker/config.json. 1 found, 0 none, negative errno on a broken file. */
+ * ~/.docker/config.json as docker does: its "credHelpers" entry, else the
+ * "credsStore" helper, else its "auths" entry. 1 found, 0 none, negative
+ * errno when a helper is missing or fails. */
 int sm_docker_credentials(const char *registry, sm_credentials *out);
 
 /* The token of a token-server response ({"token": ...} or
  * {"access_token": ...}); *token is freed by the caller. */
 int sm_token_parse(const char *body, size_t len, const char *realm, char **token);
 
-/* "Basic <base64(user:password)>" into out. */
+/* "Basic <base64(user:password)>" into out (of SM_BASIC_AUTH_MAX bytes
+ * it always fits). */
+#define SM_BASIC_AUTH_MAX 6000
 void sm_basic_authorization(const sm_credentials *c, char *out, size_t len);
 
 #endif

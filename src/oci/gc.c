@@ -1,6 +1,7 @@
-/* sm_image_gc: delete blobs no named image refers to. Runs with the store
- * locked exclusively, so no pull or import is between writing its blobs and
- * naming its image. */
+/* sm_image_gc: delete blobs no named image refers to, and the root
+ * filesystems built from them. Runs with the store locked exclusively, so
+ * no pull or import is between writing its blobs and naming its image, and
+ * no root filesystem is being built (sm_image_open holds the lock shared). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,51 @@ static int sweep(const sm_store *s, const live_set *l, sm_gc_result *r)
     return 0;
 }
 
+/* Does every layer a root filesystem image lists (src/rootfs/cache.c's
+ * <key>.layers) still belong to some image? */
+static bool rootfs_live(const live_set *l, const char *list)
+{
+    FILE *f = fopen(list, "re");
+    char line[128];
+    bool live = f != NULL, any = false;
+    while (live && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        live = sm_digest_valid(line) &&
+               bsearch(line, l->digests, l->count, sizeof *l->digests, cmp) != NULL;
+        any = true;
+    }
+    if (f)
+        fclose(f);
+    return live && any;
+}
+
+/* Root filesystems built from layers nothing refers to any more. Images
+ * without a .layers list are left alone: nothing says what they hold. */
+static void sweep_rootfs(const sm_store *s, const live_set *l, sm_gc_result *r)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/rootfs", s->root);
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d)); ) {
+        size_t n = strlen(de->d_name);
+        if (n <= 7 || strcmp(de->d_name + n - 7, ".layers") != 0)
+            continue;
+        char list[PATH_MAX], image[PATH_MAX];
+        snprintf(list, sizeof list, "%s/%s", dir, de->d_name);
+        if (rootfs_live(l, list))
+            continue;
+        snprintf(image, sizeof image, "%s/%.*s.ext4", dir, (int)(n - 7), de->d_name);
+        struct stat st;
+        if (lstat(image, &st) == 0 && unlink(image) == 0) {
+            sm_debug("gc: removed %s", image);
+            r->bytes_freed += (uint64_t)st.st_blocks * 512;   /* the image is sparse */
+        }
+        unlink(list);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* A crash while the image list was being replaced leaves its temp file. */
 static void sweep_root(const sm_store *s)
 {
@@ -130,6 +176,7 @@ static int collect(const sm_store *s, sm_gc_result *r)
         qsort(l.digests, l.count, sizeof *l.digests, cmp);
         err = sweep(s, &l, r);
         sweep_root(s);
+        sweep_rootfs(s, &l, r);
     }
     free(l.digests);
     return err;

@@ -56,6 +56,7 @@ typedef struct transfer {
     size_t cap;
     bool sank;            /* body bytes went to the sink */
     int sink_err;
+    uint64_t resume_from; /* asked for the body from this offset on */
 } transfer;
 
 static int append(transfer *t, const char *data, size_t len, size_t max)
@@ -144,10 +145,32 @@ static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl
     return t->req->cancel && atomic_load(t->req->cancel) ? 1 : 0;
 }
 
+static CURLcode add_cas(CURL *curl, void *ssl_ctx, void *arg)
+{
+    (void)curl;
+    return sm_tls_add_cas(ssl_ctx, arg) ? CURLE_SSL_CACERT_BADFILE : CURLE_OK;
+}
+
+static void set_tls(CURL *c, const sm_tls *tls)
+{
+    if (tls && tls->ca_pem) {
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, add_cas);
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *)tls);
+    }
+    if (tls && tls->client_cert[0]) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, tls->client_cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, tls->client_key);
+    }
+}
+
 static void set_options(transfer *t, struct curl_slist *headers, char *errbuf)
 {
     CURL *c = t->curl;
     curl_easy_reset(c);
+    /* curl checks the answer's Content-Range, and fails with
+     * CURLE_RANGE_ERROR when the server sends the whole body instead. */
+    if (t->resume_from)
+        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->resume_from);
     curl_easy_setopt(c, CURLOPT_URL, t->req->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -168,6 +191,29 @@ static void set_options(transfer *t, struct curl_slist *headers, char *errbuf)
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+    if (t->req->post_form)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->req->post_form);
+    set_tls(c, t->req->tls);
+}
+
+/* A TLS failure says what the user can do about it. */
+static int tls_error(const sm_http_request *req, CURLcode rc, const char *detail)
+{
+    char host[256] = "";
+    CURLU *u = curl_url();
+    char *h = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, req->url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+        snprintf(host, sizeof host, "%s", h);
+    curl_free(h);
+    curl_url_cleanup(u);
+    const sm_tls *t = req->tls;
+    if (rc == CURLE_PEER_FAILED_VERIFICATION)
+        return sm_fail(EPERM, "the TLS certificate of %s does not verify (%s); if a private CA "
+                       "signed it, put that CA's certificate in %s/ca.crt", host, detail,
+                       t && t->dir[0] ? t->dir : SM_CERTS_DIR_DEFAULT "/HOST:PORT");
+    return sm_fail(EPERM, "cannot use the client certificate %s for %s: %s",
+                   t && t->client_cert[0] ? t->client_cert : "", host, detail);
 }
 
 static bool retryable_code(CURLcode rc)
@@ -205,12 +251,28 @@ static void backoff(int attempt)
         ;
 }
 
-/* One attempt: 1 to retry, 0 done, negative errno failed. */
+/* Where the next attempt starts its body: 0, or what the sink holds. */
+static uint64_t resume_point(const sm_http_request *req, bool can_resume)
+{
+    return can_resume && req->resume_offset ? req->resume_offset(req->ctx) : 0;
+}
+
+/* Before a retry: resume what the sink holds, or make it start over. */
+static int prepare_retry(const sm_http_request *req, bool sank, bool can_resume)
+{
+    if (resume_point(req, can_resume))
+        return 0;
+    return sank && req->restart ? req->restart(req->ctx) : 0;
+}
+
+/* One attempt: 1 to retry, 0 done, negative errno failed. can_resume:
+ * the sink's bytes may be resumed (cleared when the server refuses). */
 static int attempt(sm_http *h, const sm_http_request *req, sm_http_response *resp,
-                   struct curl_slist *headers, bool last)
+                   struct curl_slist *headers, bool last, bool *can_resume)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     transfer t = {.curl = h->curl, .req = req, .resp = resp};
+    t.resume_from = resume_point(req, *can_resume);
     sm_http_response_free(resp);
     set_options(&t, headers, errbuf);
     CURLcode rc = curl_easy_perform(h->curl);
@@ -220,13 +282,21 @@ static int attempt(sm_http *h, const sm_http_request *req, sm_http_response *res
         return t.sink_err;
     if (rc == CURLE_ABORTED_BY_CALLBACK)
         return sm_fail(ECANCELED, "cancelled");
+    if (rc == CURLE_RANGE_ERROR && t.resume_from && !last) {
+        sm_debug("%s ignores ranges; downloading it again", req->url);
+        *can_resume = false;
+        return req->restart && (err = req->restart(req->ctx)) < 0 ? err : 1;
+    }
     if (rc == CURLE_OK && !(retryable_status(resp->status) && !last))
         return 0;
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM)
+        return tls_error(req, rc, errbuf[0] ? errbuf : curl_easy_strerror(rc));
     if (rc != CURLE_OK && (!retryable_code(rc) || last))
         return sm_fail(errno_of(rc), "cannot reach %s: %s", req->url,
                        errbuf[0] ? errbuf : curl_easy_strerror(rc));
     sm_debug("retrying %s after %s", req->url, rc ? curl_easy_strerror(rc) : "a server error");
-    if (t.sank && req->restart && (err = req->restart(req->ctx)) < 0)
+    /* A server error's body went nowhere: the sink still holds a prefix. */
+    if ((err = prepare_retry(req, t.sank || t.resume_from, *can_resume)) < 0)
         return err;
     return 1;
 }
@@ -246,10 +316,11 @@ int sm_http_get(sm_http *h, const sm_http_request *req, sm_http_response *resp)
             headers = tmp;
     }
     int rc = 1;
+    bool can_resume = true;
     for (int i = 0; rc == 1 && i < SM_HTTP_ATTEMPTS; i++) {
         if (i)
             backoff(i - 1);
-        rc = attempt(h, req, resp, headers, i == SM_HTTP_ATTEMPTS - 1);
+        rc = attempt(h, req, resp, headers, i == SM_HTTP_ATTEMPTS - 1, &can_resume);
     }
     curl_slist_free_all(headers);
     return rc;

@@ -5,6 +5,9 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "oci/tls.h"
 
 #define SM_HTTP_ATTEMPTS 4
 
@@ -20,11 +23,19 @@ typedef struct sm_http_request {
     const char *url;
     const char *authorization;    /* the Authorization header's value, or NULL */
     const char *accept;           /* or NULL */
+    /* POST this application/x-www-form-urlencoded body; NULL: GET. */
+    const char *post_form;
+    const sm_tls *tls;            /* extra CAs, client certificate; may be NULL */
     /* Where the body of a 2xx response goes. Return 0, or a negative errno
      * (after sm_fail) to stop. NULL: into resp->body, at most max_body. */
     int (*sink)(void *ctx, const void *data, size_t len);
-    /* Called before a retry when some of the body already went to sink. */
+    /* Called before a retry when some of the body already went to sink
+     * and cannot be resumed. */
     int (*restart)(void *ctx);
+    /* May be NULL. Where a retry after a dropped connection may resume
+     * (an HTTP Range request for the rest), or 0 to start over; a server
+     * that ignores the range makes it start over too, through restart. */
+    uint64_t (*resume_offset)(void *ctx);
     void *ctx;
     size_t max_body;
     atomic_int *cancel;           /* stop early once this becomes non-zero */
@@ -40,7 +51,8 @@ typedef struct sm_http_response {
 } sm_http_response;
 
 /* 0 when a response arrived (whatever its status: after retries a 5xx is
- * returned as such); a negative errno when none did or sink failed. */
+ * returned as such); a negative errno when none did or sink failed.
+ * (Despite the name, a request with post_form is a POST.) */
 int sm_http_get(sm_http *h, const sm_http_request *req, sm_http_response *resp);
 void sm_http_response_free(sm_http_response *r);
 

@@ -51,14 +51,20 @@ int sm_registry_open(sm_registry *r, const sm_ref *ref, const char *const *insec
     r->plain_http_ok = sm_registry_is_loopback(ref->domain) || named_insecure(ref->domain, insecure);
     /* Docker Hub's API lives on another host than its name. */
     const char *api = strcmp(ref->domain, "docker.io") ? ref->domain : "registry-1.docker.io";
-    snprintf(r->base, sizeof r->base, "%s://%s", r->plain_http_ok ? "http" : "https", api);
+    int err = sm_tls_load(api, &r->tls);
+    if (err)
+        return err;
+    bool https = !r->plain_http_ok || r->tls.present;
+    snprintf(r->base, sizeof r->base, "%s://%s", https ? "https" : "http", api);
     if (creds) {
         r->creds = *creds;
         r->have_creds = true;
     } else {
         int found = sm_docker_credentials(ref->domain, &r->creds);
-        if (found < 0)
+        if (found < 0) {
+            sm_tls_free(&r->tls);
             return found;
+        }
         r->have_creds = found == 1;
     }
     pthread_mutex_init(&r->lock, NULL);
@@ -68,6 +74,7 @@ int sm_registry_open(sm_registry *r, const sm_ref *ref, const char *const *insec
 void sm_registry_close(sm_registry *r)
 {
     pthread_mutex_destroy(&r->lock);
+    sm_tls_free(&r->tls);
     free(r->authorization);
     r->authorization = NULL;
 }
@@ -92,6 +99,10 @@ static int token_url(sm_http *h, const sm_challenge *c, const char *scope, char 
 
 static int refused(const sm_registry *r, const char *by)
 {
+    if (r->have_creds && r->creds.identity_token)
+        return sm_fail(EACCES, "%s rejected the identity token for %s that the credential "
+                       "helper gave; run 'docker login %s' again", by, r->ref.domain,
+                       r->ref.domain);
     if (r->have_creds)
         return sm_fail(EACCES, "%s rejected the username or password for %s (user '%s'); "
                        "check the credentials", by, r->ref.domain, r->creds.username);
@@ -99,25 +110,52 @@ static int refused(const sm_registry *r, const char *by)
                    "and password", r->ref.domain, r->ref.domain);
 }
 
-/* Fetch a bearer token for pulling from our repository. */
+/* The OAuth2 form that trades an identity token (a refresh token from a
+ * credential helper) for an access token, as docker sends it. */
+static char *refresh_form(sm_http *h, const sm_challenge *c, const char *scope,
+                          const char *refresh_token)
+{
+    char *service = curl_easy_escape(h->curl, c->service, 0);
+    char *sc = curl_easy_escape(h->curl, scope, 0);
+    char *token = curl_easy_escape(h->curl, refresh_token, 0);
+    char *form = NULL;
+    if (service && sc && token &&
+        asprintf(&form, "grant_type=refresh_token&client_id=supermachine&service=%s&scope=%s"
+                 "&refresh_token=%s", service, sc, token) < 0)
+        form = NULL;
+    curl_free(service);
+    curl_free(sc);
+    curl_free(token);
+    return form;
+}
+
+/* Fetch a bearer token for pulling from our repository: a GET with the
+ * username and password (or none), or the OAuth2 POST of an identity token. */
 static int get_token(sm_registry *r, sm_http *h, const sm_challenge *c, char **token)
 {
-    char scope[SM_REF_NAME_MAX + 32], url[4096], basic[2048];
+    char scope[SM_REF_NAME_MAX + 32], url[4096], basic[SM_BASIC_AUTH_MAX];
     snprintf(scope, sizeof scope, "repository:%s:pull", r->ref.path);
-    int err = token_url(h, c, c->scope[0] ? c->scope : scope, url, sizeof url);
+    const char *want = c->scope[0] ? c->scope : scope;
+    bool oauth = r->have_creds && r->creds.identity_token;
+    int err = oauth ? (snprintf(url, sizeof url, "%s", c->realm), 0)
+                    : token_url(h, c, want, url, sizeof url);
     if (err)
         return err;
     bool send_creds = r->have_creds;
     if (send_creds && is_plain_http(c->realm) && !r->plain_http_ok)
         return sm_fail(EPERM, "the token server of %s is plain HTTP (%s); refusing to send "
                        "credentials there", r->ref.domain, c->realm);
-    if (send_creds)
+    if (send_creds && !oauth)
         sm_basic_authorization(&r->creds, basic, sizeof basic);
-    sm_http_request req = {.url = url, .authorization = send_creds ? basic : NULL,
-                           .accept = "application/json", .max_body = 1u << 20};
+    sm_http_request req = {.url = url, .authorization = send_creds && !oauth ? basic : NULL,
+                           .accept = "application/json", .max_body = 1u << 20,
+                           .tls = &r->tls};
+    if (oauth && !(req.post_form = refresh_form(h, c, want, r->creds.password)))
+        return sm_fail(ENOMEM, "out of memory");
     sm_http_response resp;
     err = sm_http_get(h, &req, &resp);
-    if (!err && (resp.status == 401 || resp.status == 403))
+    free((char *)req.post_form);
+    if (!err && (resp.status == 401 || resp.status == 403 || (oauth && resp.status == 400)))
         err = refused(r, "the token server");
     else if (!err && resp.status != 200) {
         char text[512];
@@ -143,9 +181,12 @@ static int authenticate(sm_registry *r, sm_http *h, const char *header)
     if (!strcasecmp(c.scheme, "basic")) {
         if (!r->have_creds || r->authorization)
             return refused(r, r->ref.domain);
-        if (!(value = malloc(2048)))
+        if (r->creds.identity_token)
+            return sm_fail(EACCES, "%s asks for a password, but the credential helper gave "
+                           "only an identity token for it", r->ref.domain);
+        if (!(value = malloc(SM_BASIC_AUTH_MAX)))
             return sm_fail(ENOMEM, "out of memory");
-        sm_basic_authorization(&r->creds, value, 2048);
+        sm_basic_authorization(&r->creds, value, SM_BASIC_AUTH_MAX);
     } else if (!strcasecmp(c.scheme, "bearer")) {
         char *token = NULL;
         if ((err = get_token(r, h, &c, &token)))
@@ -177,6 +218,7 @@ static int send_authorized(sm_registry *r, sm_http *h, sm_http_request *req,
         unsigned gen = r->auth_generation;
         pthread_mutex_unlock(&r->lock);
         req->authorization = auth;
+        req->tls = &r->tls;
         int err = sm_http_get(h, req, resp);
         req->authorization = NULL;
         free(auth);
@@ -294,6 +336,13 @@ static int sink_write(void *ctx, const void *data, size_t len)
     return err;
 }
 
+/* All of it received, yet dropped: nothing is left to ask a range for. */
+static uint64_t sink_offset(void *ctx)
+{
+    const sm_blob_writer *w = ((blob_sink *)ctx)->w;
+    return w->expect_size < 0 || w->written < (uint64_t)w->expect_size ? w->written : 0;
+}
+
 static int sink_restart(void *ctx)
 {
     blob_sink *b = ctx;
@@ -315,11 +364,12 @@ int sm_registry_get_blob(sm_registry *r, sm_http *h, const sm_store *s, const sm
     if ((err = sm_blob_writer_open(&w, s, what, d->digest, d->size)))
         return err;
     blob_sink sink = {.w = &w, .bytes_done = bytes_done};
-    sm_http_request req = {.url = url, .sink = sink_write, .restart = sink_restart, .ctx = &sink,
-                           .cancel = cancel};
+    sm_http_request req = {.url = url, .sink = sink_write, .restart = sink_restart,
+                           .resume_offset = sink_offset, .ctx = &sink, .cancel = cancel};
     sm_http_response resp;
     err = send_authorized(r, h, &req, &resp);
-    if (!err && resp.status != 200)
+    /* 206: the rest of a download resumed after a dropped connection. */
+    if (!err && resp.status != 200 && resp.status != 206)
         err = status_error(r, &resp, what);
     sm_http_response_free(&resp);
     if (err) {

@@ -15,11 +15,13 @@
 #include "oci/manifest.h"
 #include "oci/ref.h"
 #include "oci/store.h"
+#include "oci/tls.h"
 
 typedef struct sm_registry {
     sm_ref ref;
     char base[SM_REF_NAME_MAX + 16];  /* "https://registry-1.docker.io" */
     bool plain_http_ok;               /* loopback, or named insecure */
+    sm_tls tls;                       /* from /etc/docker/certs.d/<domain>/ */
     sm_credentials creds;
     bool have_creds;
     pthread_mutex_t lock;             /* guards what follows */
@@ -29,7 +31,9 @@ typedef struct sm_registry {
 } sm_registry;
 
 /* insecure: NULL-terminated hosts allowed plain HTTP; creds NULL: look in
- * Docker's config file. Makes no request yet. */
+ * Docker's config file. Makes no request yet. A registry with a
+ * certificates directory is reached over HTTPS even when it may be reached
+ * over plain HTTP (loopback, insecure). */
 int sm_registry_open(sm_registry *r, const sm_ref *ref, const char *const *insecure,
                      const sm_credentials *creds);
 void sm_registry_close(sm_registry *r);

@@ -45,6 +45,28 @@ static int make_dir(const char *path)
     return 0;
 }
 
+/* <key>.layers, written (atomically) before the image it describes. */
+static int write_layer_list(const char *dir, const char *key, const sm_rootfs_layer *layers,
+                            size_t n)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s.layers", dir, key);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        return sm_fail(errno, "cannot create '%s': %s", tmp, strerror(errno));
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\n", layers[i].digest);
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return sm_fail(e, "cannot write '%s': %s", path, strerror(e));
+    }
+    return 0;
+}
+
 /* One builder per image at a time: others wait on the lock, then find it. */
 static int build_locked(const sm_rootfs_layer *layers, size_t n, const char *dir,
                         const char *key, const char *image, const sm_rootfs_options *opts)
@@ -58,8 +80,11 @@ static int build_locked(const sm_rootfs_layer *layers, size_t n, const char *dir
     while (flock(fd, LOCK_EX) < 0 && !err)
         if (errno != EINTR)
             err = sm_fail(errno, "cannot lock '%s': %s", lock, strerror(errno));
-    if (!err && access(image, F_OK) != 0)
-        err = sm_rootfs_build(layers, n, image, opts);
+    if (!err && access(image, F_OK) != 0) {
+        err = write_layer_list(dir, key, layers, n);
+        if (!err)
+            err = sm_rootfs_build(layers, n, image, opts);
+    }
     if (!err)
         unlink(lock); /* a waiter holding the old inode finds the image anyway */
     close(fd);

@@ -43,7 +43,9 @@ int sm_rootfs_cache_key(const sm_rootfs_layer *layers, size_t n, char key[65]);
 
 /* The image for `layers` under opts->data_dir, built on first use and
  * reused after that; its path goes to `path`. Concurrent callers build it
- * once. */
+ * once. Next to <data_dir>/rootfs/<key>.ext4, <key>.layers lists its layer
+ * digests, one a line, so that the image store's gc can delete images
+ * whose layers no image has any more. */
 int sm_rootfs_get(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_options *opts,
                   char *path, size_t path_len);
 

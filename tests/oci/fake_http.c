@@ -20,7 +20,8 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-/* Read up to the blank line that ends a GET request's head. */
+/* Read up to the blank line that ends a request's head; a body that came
+ * along stays in buf after it. */
 static int read_head(int fd, char *buf, size_t len)
 {
     size_t got = 0;
@@ -82,21 +83,56 @@ static void stall(fake_http *f, int fd)
     }
 }
 
+/* The offset of "bytes=N-" when the route honours ranges, else 0. */
+static size_t range_start(const fake_route *r, size_t len)
+{
+    unsigned long long from;
+    if (!r || !r->ranges || r->status != 200 || sscanf(r->seen_range, "bytes=%llu-", &from) != 1)
+        return 0;
+    return from < len ? (size_t)from : 0;
+}
+
 static void answer(fake_http *f, int fd, const fake_route *r)
 {
     static const char not_found[] =
         "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"no route in the fake\"}]}";
     const char *body = r ? (r->body ? r->body : "") : not_found;
     size_t len = r && r->body_len ? r->body_len : strlen(body);
-    char head[4096];
+    size_t from = range_start(r, len);
+    char head[4096], range[128] = "";
+    if (from)
+        snprintf(range, sizeof range, "Content-Range: bytes %zu-%zu/%zu\r\n", from, len - 1, len);
+    body += from, len -= from;
     int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d Fake\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
-                     r ? r->status : 404, len, r && r->headers ? r->headers : "");
+                     "HTTP/1.1 %d Fake\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s\r\n",
+                     from ? 206 : r ? r->status : 404, len, range,
+                     r && r->headers ? r->headers : "");
     write_all(fd, head, (size_t)n);
     size_t send = r && r->send_only && r->send_only < len ? r->send_only : len;
     write_all(fd, body, send);
     if (r && r->send_only && r->stall)
         stall(f, fd);
+}
+
+/* Keep the start of a POST's body (Content-Length bytes after the head). */
+static void read_body(int fd, const char *head, char *body, size_t len)
+{
+    char cl[32];
+    header(head, "Content-Length", cl, sizeof cl);
+    size_t want = (size_t)strtoul(cl, NULL, 10), got;
+    if (want >= len)
+        want = len - 1;
+    const char *start = strstr(head, "\r\n\r\n") + 4;
+    got = strlen(start) < want ? strlen(start) : want;
+    memcpy(body, start, got);
+    while (got < want) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t n = poll(&p, 1, 2000) > 0 ? recv(fd, body + got, want - got, 0) : -1;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    body[got] = '\0';
 }
 
 static void serve(fake_http *f, int fd)
@@ -107,7 +143,13 @@ static void serve(fake_http *f, int fd)
         return;
     snprintf(f->last_target, sizeof f->last_target, "%s", target);
     header(head, "Authorization", auth, sizeof auth);
-    answer(f, fd, match(f, target, auth));
+    fake_route *r = match(f, target, auth);
+    if (r) {
+        snprintf(r->seen_method, sizeof r->seen_method, "%s", method);
+        header(head, "Range", r->seen_range, sizeof r->seen_range);
+        read_body(fd, head, r->seen_body, sizeof r->seen_body);
+    }
+    answer(f, fd, r);
 }
 
 static void *loop(void *arg)

@@ -19,7 +19,11 @@ typedef struct fake_route {
     size_t send_only;       /* >0: send just this much of the body, then close */
     int stall;              /* with send_only: stay silent until the client leaves */
     int times;              /* >0: answer this many times, then let later routes */
+    int ranges;             /* honour "Range: bytes=N-" with a 206 */
     atomic_int hits;
+    char seen_method[16];   /* of the last request this route answered */
+    char seen_body[1024];   /* its body (the start) */
+    char seen_range[64];    /* its Range header, or "" */
 } fake_route;
 
 typedef struct fake_http {

@@ -41,7 +41,8 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_registry [htpasswd-file]
+# start_registry [htpasswd-file]; with $tls set to a YAML mapping
+# ("{certificate: ..., key: ...}"), the registry serves HTTPS.
 start_registry() {
     port=$(free_port)
     reg=127.0.0.1:$port
@@ -49,13 +50,19 @@ start_registry() {
         echo "version: 0.1"
         echo "log: {level: error, accesslog: {disabled: true}}"
         echo "storage: {filesystem: {rootdirectory: $work/registry}}"
-        echo "http: {addr: $reg, secret: test}"
+        echo "http: {addr: $reg, secret: test${tls:+, tls: $tls}}"
         [ -n "${1:-}" ] && echo "auth: {htpasswd: {realm: test, path: $1}}"
     } >"$work/registry.yml"
     docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
     registry_pid=$!
     for _ in $(seq 100); do
-        curl -s -o /dev/null "http://$reg/v2/" && return 0
+        # Over TLS (perhaps wanting client certificates) a listening port
+        # is enough; over HTTP, an answer.
+        if [ -n "${tls:-}" ]; then
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        else
+            curl -s -o /dev/null "http://$reg/v2/" && return 0
+        fi
         sleep 0.05
     done
     fail "the registry did not start"
@@ -70,11 +77,12 @@ push() {
     local src="$transport:$dir"
     [ $transport = oci ] && src="$src:t"
     skopeo copy --all --preserve-digests --dest-tls-verify=false ${creds:+--dest-creds "$creds"} \
-        "$src" "docker://$reg/$ref" >"$work/skopeo.log" 2>&1 || { cat "$work/skopeo.log"; fail "skopeo push"; }
+        ${skopeo_certs:+--dest-cert-dir "$skopeo_certs"} "$src" "docker://$reg/$ref" >"$work/skopeo.log" 2>&1 || { cat "$work/skopeo.log"; fail "skopeo push"; }
 }
 
 skopeo_raw() {
-    skopeo inspect --raw --tls-verify=false ${creds:+--creds "$creds"} "docker://$reg/$1"
+    skopeo inspect --raw --tls-verify=false ${creds:+--creds "$creds"} \
+        ${skopeo_certs:+--cert-dir "$skopeo_certs"} "docker://$reg/$1"
 }
 
 # --- checks of the store ----------------------------------------------------
@@ -131,6 +139,42 @@ PY
 # inspect_field REF FIELD: a top-level field of `supermachine inspect`.
 inspect_field() {
     "$SM" inspect "$1" | python3 -c 'import json,sys; v=json.load(sys.stdin)[0]; print(eval(sys.argv[1]))' "$2"
+}
+
+# on_terminal CMD...: run CMD with stdout and stderr on a pseudo-terminal
+# (util-linux script), its output into $work/tty.
+on_terminal() {
+    command -v script >/dev/null || { echo "script (util-linux) is not installed"; exit 77; }
+    script -qec "$(printf '%q ' "$@")" /dev/null >"$work/tty" 2>&1 </dev/null
+}
+
+# make_ca NAME: a self-signed CA in $work/NAME.crt and .key.
+make_ca() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=supermachine test $1" \
+        -keyout "$work/$1.key" -out "$work/$1.crt" 2>/dev/null || fail "openssl: CA $1"
+}
+
+# make_cert NAME CA [SAN]: a certificate for NAME signed by CA.
+make_cert() {
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$work/$1.key" \
+        -out "$work/$1.csr" 2>/dev/null || fail "openssl: request $1"
+    printf '%s\n' "${3:-basicConstraints=CA:FALSE}" >"$work/$1.ext"
+    openssl x509 -req -in "$work/$1.csr" -CA "$work/$2.crt" -CAkey "$work/$2.key" \
+        -CAcreateserial -CAserial "$work/$2.srl" -days 2 -extfile "$work/$1.ext" \
+        -out "$work/$1.crt" 2>/dev/null || fail "openssl: sign $1"
+}
+
+# A registry serving HTTPS on 127.0.0.1 with a certificate from a private
+# CA ($work/ca.crt); extra YAML for its tls mapping in $1.
+start_tls_registry() {
+    command -v openssl >/dev/null || { echo "openssl is not installed"; exit 77; }
+    make_ca ca
+    make_cert server ca "subjectAltName=IP:127.0.0.1"
+    tls="{certificate: $work/server.crt, key: $work/server.key${1:+, $1}}"
+    start_registry
+    export SUPERMACHINE_CERTS_DIR=$work/certs.d
+    certs=$SUPERMACHINE_CERTS_DIR/$reg
+    mkdir -p "$certs"
 }
 
 # --- the cases ----------------------------------------------------------------
@@ -336,10 +380,16 @@ rmi_gc)
     zstd_layer=$(inspect_field "$reg/bb:zstd" 'v["Layers"][0]["Digest"]')
     gz_layer=$(inspect_field "$reg/bb:1" 'v["Layers"][0]["Digest"]')
     touch "$store/blobs/sha256/.partial-leftover"
+    # Each pull built a root filesystem, listed with its layers.
+    [ "$(ls "$store"/rootfs/*.ext4 | wc -l)" -eq 2 ] || fail "pull did not build 2 root filesystems"
+    zstd_rootfs=$(grep -lx "$zstd_layer" "$store"/rootfs/*.layers) || fail "no rootfs lists $zstd_layer"
+    zstd_rootfs=${zstd_rootfs%.layers}.ext4
     sm rmi "$reg/bb:zstd"
     expect_ok
     expect_absent "$reg/bb:zstd"
     has_blob "$zstd_layer" && fail "rmi left the zstd layer"
+    [ -e "$zstd_rootfs" ] && fail "rmi left the zstd image's root filesystem"
+    [ "$(ls "$store"/rootfs/*.ext4 | wc -l)" -eq 1 ] || fail "rmi deleted a root filesystem in use"
     has_blob "$gz_layer" || fail "rmi deleted a layer still in use"
     sm rmi "$reg/bb:zstd"
     expect_error "no image"
@@ -352,6 +402,149 @@ rmi_gc)
     sm gc
     expect_ok
     [ -z "$(ls "$store/blobs/sha256")" ] || fail "gc left blobs: $(ls "$store/blobs/sha256")"
+    [ -z "$(ls "$store/rootfs" | grep -v '\.lock$')" ] || fail "gc left root filesystems: $(ls "$store/rootfs")"
+    ;;
+cred_helper)
+    command -v htpasswd >/dev/null || { echo "htpasswd (apache2-utils) is not installed"; exit 77; }
+    htpasswd -Bbc "$work/htpasswd" alice s3cret 2>/dev/null || fail "htpasswd"
+    start_registry "$work/htpasswd"
+    creds=alice:s3cret
+    push private:1
+    # Fake helpers on PATH: "fake" answers with $work/answer and keeps what
+    # it was asked; "broken" fails as a locked keychain does.
+    mkdir -p "$work/bin" "$DOCKER_CONFIG"
+    printf '#!/bin/sh\necho "$*" >"%s/asked"\ncat >>"%s/asked"\ncat "%s/answer"\n' \
+        "$work" "$work" "$work" >"$work/bin/docker-credential-fake"
+    printf '#!/bin/sh\necho "error getting credentials: keychain is locked"\nexit 1\n' \
+        >"$work/bin/docker-credential-broken"
+    chmod +x "$work/bin"/*
+    export PATH="$work/bin:$PATH"
+    printf '{"ServerURL":"%s","Username":"alice","Secret":"s3cret"}' "$reg" >"$work/answer"
+    printf '{"auths":{"%s":{}},"credsStore":"fake"}' "$reg" >"$DOCKER_CONFIG/config.json"
+    verify_pull private:1
+    [ "$(cat "$work/asked")" = "get
+$reg" ] || fail "the helper was not asked 'get' with the registry on stdin: $(cat "$work/asked")"
+    rm -rf "$store"
+    printf '{"Username":"alice","Secret":"wrong"}' >"$work/answer"
+    sm pull "$reg/private:1"
+    expect_error "rejected the username or password"
+    # credHelpers names the helper of one registry, over credsStore.
+    printf '{"credsStore":"fake","credHelpers":{"%s":"missing"}}' "$reg" >"$DOCKER_CONFIG/config.json"
+    sm pull "$reg/private:1"
+    expect_error "docker-credential-missing"
+    expect_error "is not installed"
+    printf '{"credsStore":"broken"}' >"$DOCKER_CONFIG/config.json"
+    sm pull "$reg/private:1"
+    expect_error "docker-credential-broken"
+    expect_error "keychain is locked"
+    printf '{"credsStore":"fake","credHelpers":{"%s":"broken"}}' "other.example" >"$DOCKER_CONFIG/config.json"
+    printf '{"Username":"alice","Secret":"s3cret"}' >"$work/answer"
+    verify_pull private:1
+    ;;
+tls_private_ca)
+    start_tls_registry
+    push bb:1
+    # A CA that did not sign the registry's certificate.
+    make_ca other
+    cp "$work/other.crt" "$certs/ca.crt"
+    sm pull "$reg/bb:1"
+    expect_error "the TLS certificate of 127.0.0.1 does not verify"
+    expect_error "put that CA's certificate in $certs/ca.crt"
+    expect_absent "$reg/bb:1"
+    # docker's layout: any *.crt in the registry's directory is trusted.
+    mv "$certs/ca.crt" "$certs/other.crt"
+    cp "$work/ca.crt" "$certs/ca.crt"
+    verify_pull bb:1
+    echo "not a certificate" >"$certs/bad.crt"
+    sm pull "$reg/bb:1"
+    expect_error "bad.crt' holds no PEM certificate"
+    ;;
+tls_client_cert)
+    start_tls_registry "clientcas: [$work/ca.crt]"
+    make_cert client ca
+    skopeo_certs=$work/skopeo-certs
+    mkdir -p "$skopeo_certs"
+    cp "$work/client.crt" "$skopeo_certs/client.cert"
+    cp "$work/client.key" "$skopeo_certs/client.key"
+    push bb:1
+    cp "$work/ca.crt" "$certs/ca.crt"
+    cp "$work/client.crt" "$certs/client.cert"
+    sm pull "$reg/bb:1"
+    expect_error "'client.cert' has no matching 'client.key'"
+    cp "$work/client.key" "$certs/client.key"
+    verify_pull bb:1
+    ;;
+debian_minbase)
+    EXT4_MANIFEST=${EXT4_MANIFEST:?EXT4_MANIFEST must name the ext4_manifest helper}
+    command -v umoci >/dev/null || { echo "umoci is not installed"; exit 77; }
+    layout=$("$here/../fixtures/debian-image.sh" minbase) || exit $?
+    start_registry
+    skopeo copy --dest-tls-verify=false "oci:$layout" "docker://$reg/debian:minbase" \
+        >"$work/skopeo.log" 2>&1 || { cat "$work/skopeo.log"; fail "skopeo push"; }
+    verify_pull debian:minbase
+    # Not on a terminal, a pull says nothing on stderr.
+    [ ! -s "$work/err" ] || fail "pull wrote to stderr while not on a terminal"
+    skopeo inspect --tls-verify=false "docker://$reg/debian:minbase" >"$work/skopeo.json" ||
+        fail "skopeo inspect"
+    python3 - "$work/skopeo.json" <("$SM" inspect "$reg/debian:minbase") "$pulled_digest" <<'PY' ||
+import json, sys
+s = json.load(open(sys.argv[1]))
+m = json.load(open(sys.argv[2]))[0]
+assert s["Digest"] == sys.argv[3], (s["Digest"], sys.argv[3])
+assert m["Digest"] == s["Digest"], (m["Digest"], s["Digest"])
+assert [l["Digest"] for l in m["Layers"]] == s["Layers"], (m["Layers"], s["Layers"])
+assert len(s["Layers"]) == 2, s["Layers"]
+assert m["Config"]["Cmd"] == ["/bin/bash"], m["Config"]
+PY
+        fail "the pulled image differs from what skopeo inspect reports"
+    # The pull built the root filesystem: the tree of umoci unpack.
+    images=("$store"/rootfs/*.ext4)
+    [ ${#images[@]} -eq 1 ] && [ -f "${images[0]}" ] || fail "pull did not build one rootfs: ${images[*]}"
+    e2fsck -fn "${images[0]}" >"$work/fsck" 2>&1 || { cat "$work/fsck"; fail "e2fsck"; }
+    umoci unpack --image "$layout" "$work/bundle" >/dev/null 2>&1 || fail "umoci unpack"
+    python3 "$here/../rootfs/manifest.py" "$work/bundle/rootfs" >"$work/want" || fail "manifest.py"
+    "$EXT4_MANIFEST" "${images[0]}" >"$work/got" || fail "ext4_manifest"
+    diff -u "$work/want" "$work/got" >"$work/diff" ||
+        { head -40 "$work/diff"; fail "the rootfs differs from umoci unpack"; }
+    grep -q '^\./etc/supermachine-fixture file ' "$work/got" || fail "layer 2 is missing"
+    ! grep -q '^\./usr/share/doc ' "$work/got" || fail "the whiteout of /usr/share/doc was not applied"
+    [ "$(wc -l <"$work/got")" -gt 3000 ] || fail "a Debian tree has more than $(wc -l <"$work/got") paths"
+    # On a terminal: the build is announced, and not when the cache has it.
+    on_terminal "$SM" pull "$reg/debian:minbase"
+    ! grep -q "building root filesystem" "$work/tty" || fail "announced a build the cache had"
+    rm -rf "$store/rootfs"
+    on_terminal "$SM" pull "$reg/debian:minbase"
+    grep -q "building root filesystem for $reg/debian:minbase" "$work/tty" ||
+        fail "no 'building root filesystem' on a terminal: $(cat "$work/tty")"
+    [ -f "${images[0]}" ] || fail "the rebuilt rootfs has another name"
+    # --no-rootfs only downloads.
+    rm -rf "$store"
+    sm pull --no-rootfs "$reg/debian:minbase"
+    expect_ok
+    [ -z "$(ls "$store/rootfs" 2>/dev/null)" ] || fail "--no-rootfs built a rootfs"
+    ;;
+debian_nginx)
+    # The nginx fixture that run tests publish with -p 8080:80: its config
+    # and its page, as pulled.
+    EXT4_MANIFEST=${EXT4_MANIFEST:?EXT4_MANIFEST must name the ext4_manifest helper}
+    command -v debugfs >/dev/null || { echo "debugfs (e2fsprogs) is not installed"; exit 77; }
+    fixture=$here/../fixtures/debian-image.sh
+    layout=$("$fixture" nginx) || exit $?
+    start_registry
+    skopeo copy --dest-tls-verify=false "oci:$layout" "docker://$reg/debian:nginx" \
+        >"$work/skopeo.log" 2>&1 || { cat "$work/skopeo.log"; fail "skopeo push"; }
+    verify_pull debian:nginx
+    [ "$(inspect_field "$reg/debian:nginx" 'len(v["Layers"])')" = 3 ] || fail "not 3 layers"
+    [ "$(inspect_field "$reg/debian:nginx" 'v["Config"]["Cmd"]')" = "['nginx', '-g', 'daemon off;']" ] ||
+        fail "wrong Cmd"
+    [ "$(inspect_field "$reg/debian:nginx" 'list(v["Config"]["ExposedPorts"])')" = "['80/tcp']" ] ||
+        fail "wrong ExposedPorts: $(inspect_field "$reg/debian:nginx" 'v["Config"]')"
+    image=$(ls "$store"/rootfs/*.ext4) || fail "no rootfs"
+    debugfs -R "cat /var/www/html/index.html" "$image" 2>/dev/null | grep -qF "$("$fixture" --marker)" ||
+        fail "the page does not hold the marker"
+    "$EXT4_MANIFEST" "$image" >"$work/got" || fail "ext4_manifest"
+    grep -q '^\./usr/sbin/nginx file 0755 0 0 ' "$work/got" || fail "no /usr/sbin/nginx"
+    grep -q '^\./etc/nginx/sites-enabled/default symlink ' "$work/got" || fail "no default site"
     ;;
 *)
     echo "unknown case $1"

@@ -242,6 +242,42 @@ static void docker_config_credentials_go_to_the_token_server(void **state)
     expect_pulled(f);
 }
 
+/* A credential helper that gives "<token>": the identity token is traded
+ * for an access token with docker's OAuth2 POST, never sent as a password. */
+static void identity_token_from_a_helper_is_traded_by_oauth(void **state)
+{
+    fx *f = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/docker-credential-fake", f->dir);
+    FILE *h = fopen(path, "w");
+    fputs("#!/bin/sh\necho '{\"Username\":\"<token>\",\"Secret\":\"REFRESH+1\"}'\n", h);
+    fclose(h);
+    chmod(path, 0755);
+    char *old_path = strdup(getenv("PATH"));
+    setenv("PATH", fmt(f, "%s:%s", f->dir, old_path), 1);
+    snprintf(path, sizeof path, "%s/docker", f->dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/docker/config.json", f->dir);
+    h = fopen(path, "w");
+    fputs("{\"credsStore\":\"fake\"}", h);
+    fclose(h);
+    image_routes(f, "Bearer ACCESS");
+    bearer_challenge(f);
+    fake_route *token = route(f, "/token", 200, "{\"access_token\":\"ACCESS\"}");
+    sm_image_ref out;
+    int err = sm_image_pull(f->ref, NULL, &out);
+    setenv("PATH", old_path, 1);
+    free(old_path);
+    if (err)
+        fail_msg("pull failed: %s", sm_last_error());
+    assert_int_equal(atomic_load(&token->hits), 1);
+    assert_string_equal(token->seen_method, "POST");
+    assert_string_equal(token->seen_body, "grant_type=refresh_token&client_id=supermachine"
+                        "&service=fake.registry&scope=repository%3Atest%3Apull"
+                        "&refresh_token=REFRESH%2B1");
+    assert_string_equal(out.digest, f->manifest_digest);
+}
+
 static void wrong_password_is_one_clear_error(void **state)
 {
     fx *f = *state;
@@ -276,16 +312,54 @@ static void retries_server_errors(void **state)
     assert_int_equal(atomic_load(&busy->hits), 2);
 }
 
-static void retries_a_dropped_connection(void **state)
+static void keep_last(const sm_pull_progress *p, void *ctx)
 {
-    fx *f = *state;
-    fake_route *drop = route(f, fmt(f, "/v2/test/blobs/%s", f->layer_digest[1]), 200, f->layer[1]);
+    *(sm_pull_progress *)ctx = *p;
+}
+
+static fake_route *dropping_route(fx *f, int layer)
+{
+    fake_route *drop = route(f, fmt(f, "/v2/test/blobs/%s", f->layer_digest[layer]), 200,
+                             f->layer[layer]);
     drop->body_len = LAYER_SIZE;
     drop->send_only = LAYER_SIZE / 3;
     drop->times = 1;
+    return drop;
+}
+
+/* A server that ignores Range: the retry asks for the rest, gets the
+ * whole blob, and starts over. */
+static void retries_a_dropped_connection(void **state)
+{
+    fx *f = *state;
+    fake_route *drop = dropping_route(f, 1);
     image_routes(f, NULL);
     expect_pulled(f);
     assert_int_equal(atomic_load(&drop->hits), 1);
+    fake_route *full = &f->routes[f->n - LAYERS + 1];
+    assert_int_equal(atomic_load(&full->hits), 2);
+    assert_string_equal(full->seen_range, "");   /* the last request had no range */
+}
+
+/* A server that honours Range: only the missing part is sent again. */
+static void resumes_a_dropped_download_with_a_range(void **state)
+{
+    fx *f = *state;
+    fake_route *drop = dropping_route(f, 1);
+    fake_route *rest = route(f, fmt(f, "/v2/test/blobs/%s", f->layer_digest[1]), 200, f->layer[1]);
+    rest->body_len = LAYER_SIZE;
+    rest->ranges = 1;
+    image_routes(f, NULL);
+    sm_pull_progress last = {0};
+    sm_pull_options o = {.size = sizeof o, .progress = keep_last, .progress_ctx = &last};
+    assert_int_equal(sm_image_pull(f->ref, &o, NULL), 0);
+    expect_pulled(f);
+    assert_int_equal(atomic_load(&drop->hits), 1);
+    assert_int_equal(atomic_load(&rest->hits), 1);
+    char want[64];
+    snprintf(want, sizeof want, "bytes=%d-", LAYER_SIZE / 3);
+    assert_string_equal(rest->seen_range, want);
+    assert_int_equal(last.bytes_done, (uint64_t)LAYERS * LAYER_SIZE);
 }
 
 static void gives_up_after_repeated_server_errors(void **state)
@@ -348,11 +422,6 @@ static void unknown_tag(void **state)
     route(f, "/v2/test/manifests/1", 404,
           "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}");
     expect_failure(f, "tag '1' not found");
-}
-
-static void keep_last(const sm_pull_progress *p, void *ctx)
-{
-    *(sm_pull_progress *)ctx = *p;
 }
 
 static void progress_counts_every_byte(void **state)
@@ -433,9 +502,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(token_request_names_service_and_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(docker_config_credentials_go_to_the_token_server, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_password_is_one_clear_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(identity_token_from_a_helper_is_traded_by_oauth, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(basic_auth_with_given_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(retries_server_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(retries_a_dropped_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(resumes_a_dropped_download_with_a_range, setup, teardown),
         cmocka_unit_test_setup_teardown(gives_up_after_repeated_server_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(manifest_that_is_not_json, setup, teardown),
         cmocka_unit_test_setup_teardown(manifest_not_matching_its_digest_header, setup, teardown),

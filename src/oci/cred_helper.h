@@ -1,0 +1,19 @@
+/* Docker credential helpers (`credsStore`, `credHelpers` in config.json):
+ * `docker-credential-NAME get` is given the server on stdin and answers
+ * {"ServerURL":..., "Username":..., "Secret":...} on stdout. */
+#ifndef SM_OCI_CRED_HELPER_H
+#define SM_OCI_CRED_HELPER_H
+
+#include "oci/auth.h"
+
+/* Ask helper NAME for the credentials of `server`. `origin` says where the
+ * helper was named (for errors: "\"credsStore\" in /x/config.json").
+ * 1 found, 0 the helper has none, negative errno when the helper is missing,
+ * fails or answers nonsense. */
+int sm_cred_helper_get(const char *name, const char *server, const char *origin,
+                       sm_credentials *out);
+
+/* How long a helper may take (it may be waiting for a keyring to unlock). */
+#define SM_CRED_HELPER_TIMEOUT_MS 60000
+
+#endif
