@@ -1,0 +1,118 @@
+/* MOUNT: a host directory or file shared over virtio-9p, mounted where the
+ * host asks. A single-file share is mounted out of sight, its one entry
+ * bound onto the target, and the share's own mount dropped again, so the
+ * guest keeps no path to the share's root (which holds only that entry
+ * anyway: the host serves nothing else). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_int.h"
+#include "devices/p9/p9_proto.h"
+
+/* cache=mmap: reads and writes go to the host at once (the host's changes
+ * show at once too), yet shared writable mappings still work. */
+#define OPTIONS_FMT "trans=virtio,version=9p2000.L,msize=%u,cache=mmap,access=client"
+#define STAGING "/dev/.sm-share-XXXXXX"
+
+static int mkdir_p(const char *path)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
+        return -ENAMETOOLONG;
+    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *s = '/';
+    }
+    return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int mount_9p(const sm_agent_mount *m, const char *at)
+{
+    char opts[128];
+    snprintf(opts, sizeof opts, OPTIONS_FMT, SM_P9_MAX_MSIZE);
+    unsigned long flags = m->read_only ? MS_RDONLY : 0;
+    return mount(m->tag, at, "9p", flags, opts) < 0 ? -errno : 0;
+}
+
+static int mount_dir(const sm_agent_mount *m)
+{
+    int err = mkdir_p(m->path);
+    return err ? err : mount_9p(m, m->path);
+}
+
+/* An empty file to bind onto, with its parents; an existing directory
+ * cannot take a file. */
+static int file_target(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return S_ISDIR(st.st_mode) ? -EISDIR : 0;
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        int err = mkdir_p(parent);
+        if (err)
+            return err;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
+static int bind_entry(const sm_agent_mount *m, const char *staging)
+{
+    char src[4096];
+    if (snprintf(src, sizeof src, "%s/%s", staging, m->entry) >= (int)sizeof src)
+        return -ENAMETOOLONG;
+    int err = file_target(m->path);
+    if (err)
+        return err;
+    if (mount(src, m->path, NULL, MS_BIND, NULL) < 0)
+        return -errno;
+    if (m->read_only &&
+        mount(NULL, m->path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+        err = -errno;
+        umount2(m->path, MNT_DETACH);
+    }
+    return err;
+}
+
+static int mount_file(const sm_agent_mount *m)
+{
+    char staging[] = STAGING;
+    if (!mkdtemp(staging))
+        return -errno;
+    int err = mount_9p(m, staging);
+    if (!err) {
+        err = bind_entry(m, staging);
+        umount2(staging, MNT_DETACH);
+    }
+    rmdir(staging);
+    return err;
+}
+
+int mount_begin(conn *c, const sm_agent_frame *f)
+{
+    sm_agent_mount m;
+    const char *why = "";
+    if (sm_agent_decode_mount(f, &m, &why) < 0)
+        return conn_fail(c, EBADMSG, "bad MOUNT: %s", why);
+    int err = m.entry ? mount_file(&m) : mount_dir(&m);
+    if (err)
+        return conn_reply_error(c, -err, "cannot mount share %s at %s: %s", m.tag, m.path,
+                                strerror(-err));
+    sm_agent_encode_ok(&c->out, 0);
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* The MOUNT message of the agent protocol (see protocol.h): its encoder
+ * and decoder, kept beside protocol.c's with the same rules (known tags
+ * once each and of the right shape, unknown tags skipped). */
+#include <errno.h>
+#include <string.h>
+
+#include "agent/protocol.h"
+
+#define TAG_MAX 31
+
+int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m)
+{
+    sm_agent_frame_begin(b, SM_AGENT_MOUNT, m->read_only ? SM_AGENT_F_RDONLY : 0);
+    sm_agent_put_str(b, SM_AGENT_T_SHARE_TAG, m->tag ? m->tag : "");
+    sm_agent_put_str(b, SM_AGENT_T_PATH, m->path ? m->path : "");
+    if (m->entry)
+        sm_agent_put_str(b, SM_AGENT_T_SHARE_ENTRY, m->entry);
+    return sm_agent_frame_end(b);
+}
+
+static int bad(const char **why, const char *reason)
+{
+    *why = reason;
+    return -EBADMSG;
+}
+
+/* A non-empty string of at most max bytes, NUL-terminated once. */
+static bool one_string(const uint8_t *v, uint32_t n, size_t max)
+{
+    return n >= 2 && n - 1 <= max && v[n - 1] == 0 && !memchr(v, 0, n - 1);
+}
+
+static int take(const char **slot, const uint8_t *v, uint32_t n, size_t max, const char **why)
+{
+    if (*slot)
+        return bad(why, "a field appears twice");
+    if (!one_string(v, n, max))
+        return bad(why, "a string field is empty, too long or not one NUL-terminated string");
+    *slot = (const char *)v;
+    return 0;
+}
+
+int sm_agent_decode_mount(const sm_agent_frame *f, sm_agent_mount *m, const char **why)
+{
+    if (f->type != SM_AGENT_MOUNT)
+        return bad(why, "unexpected frame type");
+    *m = (sm_agent_mount){.read_only = f->flags & SM_AGENT_F_RDONLY};
+    sm_agent_tlv_iter it = {f->payload, f->len};
+    uint16_t tag;
+    const uint8_t *v;
+    uint32_t n;
+    int r = 0, err = 0;
+    while (!err && (r = sm_agent_tlv_next(&it, &tag, &v, &n)) > 0) {
+        if (tag == SM_AGENT_T_SHARE_TAG)
+            err = take(&m->tag, v, n, TAG_MAX, why);
+        else if (tag == SM_AGENT_T_PATH)
+            err = take(&m->path, v, n, 4095, why);
+        else if (tag == SM_AGENT_T_SHARE_ENTRY)
+            err = take(&m->entry, v, n, 255, why);
+    }
+    if (err)
+        return err;
+    if (r < 0)
+        return bad(why, "a field overruns the frame");
+    if (!m->tag || !m->path)
+        return bad(why, "MOUNT needs a share tag and a path");
+    if (m->path[0] != '/')
+        return bad(why, "MOUNT needs an absolute path");
+    if (m->entry && (strchr(m->entry, '/') || !strcmp(m->entry, ".") || !strcmp(m->entry, "..")))
+        return bad(why, "a share entry is one file name");
+    return 0;
+}

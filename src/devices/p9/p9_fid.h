@@ -1,0 +1,52 @@
+/*
+ * The fid table of one 9P session: the guest's 32-bit handles mapped to
+ * host file descriptors. Bounded (a guest cannot exhaust the worker's fds
+ * through it beyond SM_P9_MAX_FIDS) and hashed, since the guest chooses
+ * the numbers.
+ */
+#ifndef SM_DEVICES_P9_P9_FID_H
+#define SM_DEVICES_P9_P9_FID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SM_P9_MAX_FIDS 4096
+#define SM_P9_FID_BUCKETS 1024
+
+typedef enum sm_p9_fid_kind {
+    SM_P9_FID_NODE,     /* a file, directory or symlink of the export */
+    SM_P9_FID_VROOT,    /* the synthetic root of a single-file export */
+    SM_P9_FID_XATTR,    /* from Txattrwalk: reads as an empty attribute list */
+} sm_p9_fid_kind;
+
+typedef struct sm_p9_fid {
+    struct sm_p9_fid *next;
+    uint32_t id;
+    sm_p9_fid_kind kind;
+    int fd;             /* O_PATH, never followed through a symlink; -1 for VROOT/XATTR */
+    int parent_fd;      /* O_PATH of the directory it was reached from; -1 at the root */
+    char *name;         /* its name in parent_fd (Tremove, Trename) */
+    int ofd;            /* opened by Tlopen/Tlcreate, else -1 */
+    bool opened;        /* VROOT can be opened without an fd */
+    bool writable;      /* opened for writing */
+} sm_p9_fid;
+
+typedef struct sm_p9_fids {
+    sm_p9_fid *buckets[SM_P9_FID_BUCKETS];
+    unsigned count;
+} sm_p9_fids;
+
+sm_p9_fid *sm_p9_fid_get(sm_p9_fids *t, uint32_t id);
+
+/* A new, empty fid (fds -1): NULL with -EBADF if id is NOFID or in use,
+ * -EMFILE when the table is full. */
+sm_p9_fid *sm_p9_fid_add(sm_p9_fids *t, uint32_t id, int *err);
+
+/* Close its fds and forget it. */
+void sm_p9_fid_remove(sm_p9_fids *t, uint32_t id);
+void sm_p9_fid_clear(sm_p9_fids *t);
+
+/* Replace a fid's location (takes ownership of fd, parent_fd and name). */
+void sm_p9_fid_set(sm_p9_fid *f, int fd, int parent_fd, char *name);
+
+#endif

@@ -1,0 +1,101 @@
+/* The MOUNT message's codec: what the host sends round-trips, and what a
+ * broken or hostile peer sends is refused. (The agent's mount itself needs
+ * a VM: tests/integration/test_shares.c.) */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/protocol.h"
+
+static int decode(sm_agent_wbuf *b, sm_agent_mount *m, const char **why)
+{
+    sm_agent_frame f;
+    size_t need;
+    int n = sm_agent_frame_parse(b->data, b->len, &f, &need, why);
+    assert_true(n > 0);
+    return sm_agent_decode_mount(&f, m, why);
+}
+
+static void round_trip(void **state)
+{
+    (void)state;
+    sm_agent_wbuf b = {.grow = true};
+    sm_agent_mount m;
+    const char *why = "";
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){
+        .tag = "smshare3", .path = "/etc/x.conf", .entry = "x.conf", .read_only = true}), 0);
+    assert_int_equal(decode(&b, &m, &why), 0);
+    assert_string_equal(m.tag, "smshare3");
+    assert_string_equal(m.path, "/etc/x.conf");
+    assert_string_equal(m.entry, "x.conf");
+    assert_true(m.read_only);
+    b.len = 0;
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){.tag = "t", .path = "/mnt"}), 0);
+    assert_int_equal(decode(&b, &m, &why), 0);
+    assert_null(m.entry);
+    assert_false(m.read_only);
+    sm_agent_wbuf_free(&b);
+}
+
+static void refuses_bad_mounts(void **state)
+{
+    (void)state;
+    sm_agent_wbuf b = {.grow = true};
+    sm_agent_mount m;
+    const char *why = "";
+    const sm_agent_mount bad[] = {
+        {.tag = "t", .path = "relative"},
+        {.tag = "", .path = "/mnt"},
+        {.tag = "t", .path = ""},
+        {.tag = "a-tag-that-is-longer-than-31-bytes", .path = "/mnt"},
+        {.tag = "t", .path = "/mnt", .entry = "../passwd"},
+        {.tag = "t", .path = "/mnt", .entry = ".."},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        b.len = 0;
+        assert_int_equal(sm_agent_encode_mount(&b, &bad[i]), 0);
+        assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    }
+    /* A repeated tag, and a missing one. */
+    b.len = 0;
+    sm_agent_frame_begin(&b, SM_AGENT_MOUNT, 0);
+    sm_agent_put_str(&b, SM_AGENT_T_SHARE_TAG, "a");
+    sm_agent_put_str(&b, SM_AGENT_T_SHARE_TAG, "b");
+    sm_agent_put_str(&b, SM_AGENT_T_PATH, "/mnt");
+    assert_int_equal(sm_agent_frame_end(&b), 0);
+    assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    assert_string_equal(why, "a field appears twice");
+    b.len = 0;
+    sm_agent_frame_begin(&b, SM_AGENT_MOUNT, 0);
+    sm_agent_put_str(&b, SM_AGENT_T_PATH, "/mnt");
+    assert_int_equal(sm_agent_frame_end(&b), 0);
+    assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    /* A string without its NUL. */
+    b.len = 0;
+    sm_agent_frame_begin(&b, SM_AGENT_MOUNT, 0);
+    sm_agent_put_tlv(&b, SM_AGENT_T_SHARE_TAG, "abc", 3);
+    sm_agent_put_str(&b, SM_AGENT_T_PATH, "/mnt");
+    assert_int_equal(sm_agent_frame_end(&b), 0);
+    assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    /* A flag MOUNT does not have. */
+    b.len = 0;
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){.tag = "t", .path = "/m"}), 0);
+    b.data[6] = 0x2;
+    sm_agent_frame f;
+    size_t need;
+    assert_int_equal(sm_agent_frame_parse(b.data, b.len, &f, &need, &why), -EBADMSG);
+    sm_agent_wbuf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(refuses_bad_mounts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
