@@ -1,6 +1,6 @@
 # Thin wrapper over Meson: the commands a new user types.
 #   make          build everything (installs missing Debian packages first)
-#   make demo     boot the built-in guest and show it runs its own kernel
+#   make demo     build the demo image and run it in a microVM
 #   make check    all tests: unit (also under ASan+UBSan) and KVM integration
 #   make bench    benchmarks against peers measured in the same run
 #   make deps     install the Debian packages the build and tests need
@@ -8,7 +8,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZERS    := tests/fuzz/fuzz_virtqueue tests/agent/fuzz_agent_frame
+FUZZERS    := tests/fuzz/fuzz_virtqueue tests/agent/fuzz_agent_frame tests/fuzz/fuzz_p9
 KERNEL_SH  := guest/kernel/build.sh
 
 .PHONY: all deps build kernel demo check unit-asan fuzz bench clean
@@ -58,6 +58,8 @@ bench: build
 	@tools/install-deps.sh bench
 	@bench/boot $(BUILD)
 	@$(BUILD)/bench/exec
+	@bench/pull $(BUILD)
+	@bench/run $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

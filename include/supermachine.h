@@ -132,6 +132,14 @@ typedef struct sm_vm_config {
     /* A sparse ext4 file (created if missing) that holds the root's
      * writable layer, so it survives the VM; NULL: a tmpfs in guest RAM. */
     const char *upper_disk;
+    /* A unique name by which sm_vm_open (and `supermachine ps`, `stop`,
+     * `logs`, `rm`) find the VM; NULL: its id only. */
+    const char *name;
+    /* The VM outlives its handle and this process: it runs until its main
+     * process (sm_vm_start_main) ends or it is stopped, and its record
+     * (log, exit status) stays until sm_vm_remove. */
+    int detached;
+    int auto_remove;            /* detached: forget the record when it ends */
 } sm_vm_config;
 
 /* Boot a VM and wait until its agent listens. With an image (from
@@ -140,8 +148,12 @@ typedef struct sm_vm_config {
  * without one (NULL), the root is the built-in initramfs. */
 SM_API int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out);
 
-/* Stop the VM, wait for its worker and free the handle. */
+/* Stop the VM, wait for its worker and free the handle. A VM that is not
+ * detached is forgotten with it; a detached one keeps its record. */
 SM_API int sm_vm_stop(sm_vm *vm);
+
+/* The VM's id: 64 hex digits (the first 12 name it in `ps`). */
+SM_API const char *sm_vm_id(const sm_vm *vm);
 
 /* The VM's runtime directory (console.log, worker.log, vsock sockets). */
 SM_API const char *sm_vm_dir(const sm_vm *vm);
@@ -185,6 +197,21 @@ typedef struct sm_exec {
     size_t max_output;
     const sm_file *files;       /* staged before the command starts */
     unsigned nfiles;
+    /* The user to run as: "name", "uid", "name:group" or "uid:gid", found
+     * in the guest's own /etc/passwd and /etc/group as runc does; it sets
+     * the uid, gid, supplementary groups and (unless env has one) HOME.
+     * NULL: uid and gid above (or the image's User with from_image). */
+    const char *user;
+    /* Docker's run/exec semantics, for a VM started from an image: what is
+     * not given here comes from the image config. argv NULL: entrypoint
+     * (when has_entrypoint; else the image's Entrypoint) followed by cmd
+     * (else the image's Cmd, unless has_entrypoint); env: PATH, HOSTNAME,
+     * the image's Env, then env here, each NAME replacing an earlier one;
+     * cwd NULL: WorkingDir; user NULL: User. */
+    int from_image;
+    const char *const *entrypoint;
+    int has_entrypoint;         /* entrypoint replaces the image's (NULL: none) */
+    const char *const *cmd;
 } sm_exec;
 
 typedef struct sm_exec_result {
@@ -210,8 +237,11 @@ SM_API int sm_exec_signal(sm_exec_handle *h, int signo);
 SM_API int sm_exec_resize(sm_exec_handle *h, uint16_t rows, uint16_t cols);
 SM_API int sm_exec_write_stdin(sm_exec_handle *h, const void *data, size_t len);
 SM_API int sm_exec_close_stdin(sm_exec_handle *h);
-/* Wait for the end (pumping stdin and output) and free the handle. */
+/* Wait for the end (pumping stdin and output). Afterwards the calls above
+ * return -ESRCH; free the handle with sm_exec_free once no other thread
+ * uses it. */
 SM_API int sm_exec_wait(sm_exec_handle *h, sm_exec_result *result);
+SM_API void sm_exec_free(sm_exec_handle *h);
 
 /* Files in the guest. A missing file is -ENOENT. */
 #define SM_FILE_MKDIRS 1        /* create missing parent directories */
@@ -383,6 +413,43 @@ SM_API const sm_image_info *sm_image_get_info(const sm_image *image);
 /* The image's read-only root filesystem image (an ext4 file). */
 SM_API const char *sm_image_rootfs(const sm_image *image);
 SM_API void sm_image_close(sm_image *image);
+
+/*
+ * Detached VMs. start_main starts the VM's main process (docker's run
+ * semantics with exec->from_image), supervised by the VM's worker: its
+ * stdout and stderr go to the VM's log, and its end ends the VM. */
+SM_API int sm_vm_start_main(sm_vm *vm, const sm_exec *exec);
+/* A handle on a running or ended detached VM, by name, id or unique id
+ * prefix; -ENOENT if there is none. */
+SM_API int sm_vm_open(const char *name_or_id, sm_vm **out);
+/* Free the handle and leave the VM as it is. */
+SM_API void sm_vm_release(sm_vm *vm);
+/* Stop gracefully: signo (0: the image's StopSignal, else SIGTERM) to the
+ * main process, up to timeout_ms for it to end, then the VM is stopped.
+ * The handle stays valid. */
+SM_API int sm_vm_shutdown(sm_vm *vm, int signo, uint32_t timeout_ms);
+
+typedef struct sm_vm_info {
+    char id[65];
+    char name[128];
+    char image[SM_IMAGE_NAME_MAX];
+    char command[512];          /* the main process, as a shell would quote it */
+    char ports[512];            /* "127.0.0.1:8080->80/tcp, ..." */
+    int64_t created;            /* unix time */
+    int running;
+    int detached;
+    int exit_status;            /* ended: the main process's (128+N: signal N), or -1 */
+} sm_vm_info;
+
+/* Every VM of this user, newest first; records of VMs whose owner died
+ * without stopping them are cleaned up on the way. Free with free(). */
+SM_API int sm_vm_list(sm_vm_info **out, size_t *count);
+/* Forget an ended VM (its log, exit status and name); a running one only
+ * with force, which stops it first. */
+SM_API int sm_vm_remove(const char *name_or_id, int force);
+/* Copy a detached VM's process output to the two fds, each stream to its
+ * own; with follow, until the VM ends. */
+SM_API int sm_vm_logs(const char *name_or_id, int follow, int stdout_fd, int stderr_fd);
 
 #ifdef __cplusplus
 }

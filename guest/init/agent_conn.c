@@ -117,6 +117,10 @@ static int on_idle(conn *c, const sm_agent_frame *f)
     case SM_AGENT_FILE_READ:
     case SM_AGENT_FILE_WRITE:
         return files_begin(c, f);
+    case SM_AGENT_SYSTEM:
+        return system_begin(c, f);
+    case SM_AGENT_MOUNT:
+        return mount_begin(c, f);
     default:
         return conn_fail(c, EPROTO, "unexpected %s frame", sm_agent_type_name(f->type));
     }

@@ -140,6 +140,12 @@ pid_t agent_spawn(const sm_agent_exec_req *r, const spawn_io *io);
 
 /* agent_files.c */
 int files_begin(conn *c, const sm_agent_frame *f);
+
+/* agent_system.c */
+int system_begin(conn *c, const sm_agent_frame *f);
+
+/* agent_mount.c */
+int mount_begin(conn *c, const sm_agent_frame *f);
 int files_frame(conn *c, const sm_agent_frame *f);
 bool files_pump(conn *c);
 void files_free(conn *c);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -93,6 +94,24 @@ static void child_ids(const sm_agent_exec_req *r)
         die("cannot set the user id for", r->argv[0]);
 }
 
+/* mkdir -p: errors show up as chdir's. */
+static void make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(buf, 0755);
+        *p = '/';
+    }
+    mkdir(buf, 0755);
+}
+
 static __attribute__((noreturn)) void child(const sm_agent_exec_req *r, char **env,
                                             const spawn_io *io)
 {
@@ -104,6 +123,8 @@ static __attribute__((noreturn)) void child(const sm_agent_exec_req *r, char **e
         child_pty(io->in);
     else
         child_pipes(io);
+    if (r->cwd && r->mkcwd)
+        make_dirs(r->cwd);
     if (r->cwd && chdir(r->cwd) < 0)
         die("cannot change to directory", r->cwd);
     child_ids(r);

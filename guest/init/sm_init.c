@@ -1,6 +1,7 @@
 /*
- * sm-init: PID 1 inside the microVM. It sets up the kernel filesystems,
- * then either
+ * sm-init: PID 1 inside the microVM. It enters the image's root when the
+ * host attached one (root_setup.c), sets up the kernel filesystems, then
+ * either
  *  - runs the command the host gave it (SM_BOOT_ARGV_PATH in the
  *    initramfs), reaps every orphan, reports how the command ended on the
  *    boot channel (COM2) and resets the VM; or, without a command,
@@ -26,7 +27,8 @@
 #include "agent/boot_channel.h"
 #include "agent.h"
 #include "agent/protocol.h"
-#include "agent.h"
+#include "net_setup.h"
+#include "root_setup.h"
 
 #define CHANNEL_TTY "/dev/ttyS1"
 #define MAX_ARGV_BYTES (1 << 20)
@@ -49,15 +51,18 @@ static void mount_fs(const char *type, const char *dir, unsigned long flags, con
     }
 }
 
-static void mount_all(void)
+/* In an image's root the container's view follows what docker sets up:
+ * /tmp stays the image's own directory there. */
+static void mount_all(bool image_root)
 {
     const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    mount_fs("devtmpfs", "/dev", MS_NOSUID, "mode=0755");
     mount_fs("proc", "/proc", nodev, NULL);
     mount_fs("sysfs", "/sys", nodev, NULL);
-    mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
-    mount_fs("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666");
+    if (!image_root)
+        mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
+    mount_fs("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666");
     mount_fs("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
+    mount_fs("mqueue", "/dev/mqueue", nodev, NULL);
 }
 
 /* Raw output: the host must see exactly the bytes the command wrote, not
@@ -161,7 +166,14 @@ int main(void)
     if (channel >= 0)
         make_raw(channel);
     send_event(channel, SM_BOOT_EVENT_START, 0);
-    mount_all();
+    mount_fs("devtmpfs", "/dev", MS_NOSUID, "mode=0755");
+    int image_root = sm_init_root_setup();
+    if (image_root < 0) {
+        send_event(channel, SM_BOOT_EVENT_EXIT, 125);
+        reboot(RB_AUTOBOOT);
+    }
+    mount_all(image_root == 1);
+    sm_init_net_up(); /* network (helper) */
     make_raw(STDOUT_FILENO);
 
     static char *fallback[] = {"/bin/sh", NULL};

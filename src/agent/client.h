@@ -27,12 +27,19 @@ typedef struct sm_agent_conn sm_agent_conn;
  * write, so that a request costs the guest one wakeup. */
 int sm_agent_conn_open(int fd, sm_agent_conn **out);
 void sm_agent_conn_close(sm_agent_conn *c);
+/* Break the connection from another thread: whatever waits on it returns
+ * an error. The handle stays to be closed by its owner. */
+void sm_agent_conn_abort(sm_agent_conn *c);
 
 /* Receives a chunk of a stream; a non-zero return (a negative errno) stops
  * the operation and is returned by it. */
 typedef int (*sm_agent_sink)(void *ctx, const void *data, size_t len);
 
 /* ---- files ---- */
+
+/* Hostname, wall clock and RNG seed of the guest; fields left empty in m
+ * stay as they are. */
+int sm_agent_system_set(sm_agent_conn *c, const sm_agent_system *m);
 
 int sm_agent_stat(sm_agent_conn *c, const char *path, bool nofollow, sm_agent_stat_reply *out);
 

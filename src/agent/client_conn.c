@@ -241,3 +241,9 @@ int sm_agent_conn_unexpected(sm_agent_conn *c, const sm_agent_frame *f, const ch
     return sm_fail(EPROTO, "%s: the agent sent an unexpected %s frame", what,
                    sm_agent_type_name(f->type));
 }
+
+void sm_agent_conn_abort(sm_agent_conn *c)
+{
+    if (c && c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+}

@@ -50,7 +50,7 @@ static const struct type_info {
     [SM_AGENT_HELLO] = {"HELLO", 0, false},
     [SM_AGENT_ERROR] = {"ERROR", 0, false},
     [SM_AGENT_OK] = {"OK", 0, false},
-    [SM_AGENT_EXEC] = {"EXEC", SM_AGENT_F_STDIN | SM_AGENT_F_PTY, false},
+    [SM_AGENT_EXEC] = {"EXEC", SM_AGENT_F_STDIN | SM_AGENT_F_PTY | SM_AGENT_F_MKCWD, false},
     [SM_AGENT_STARTED] = {"STARTED", 0, false},
     [SM_AGENT_STDIN] = {"STDIN", SM_AGENT_F_EOF, true},
     [SM_AGENT_STDOUT] = {"STDOUT", SM_AGENT_F_EOF, true},
@@ -63,6 +63,8 @@ static const struct type_info {
     [SM_AGENT_FILE_DATA] = {"FILE_DATA", SM_AGENT_F_EOF, true},
     [SM_AGENT_STAT] = {"STAT", SM_AGENT_F_NOFOLLOW, false},
     [SM_AGENT_STAT_REPLY] = {"STAT_REPLY", 0, false},
+    [SM_AGENT_MOUNT] = {"MOUNT", SM_AGENT_F_RDONLY, false},
+    [SM_AGENT_SYSTEM] = {"SYSTEM", 0, false},
 };
 
 static const struct type_info *type_info(uint16_t type)
@@ -264,7 +266,8 @@ int sm_agent_encode_ok(sm_agent_wbuf *b, uint64_t size)
 
 int sm_agent_encode_exec(sm_agent_wbuf *b, const sm_agent_exec_req *m)
 {
-    uint16_t flags = (m->stdin_pipe ? SM_AGENT_F_STDIN : 0) | (m->pty ? SM_AGENT_F_PTY : 0);
+    uint16_t flags = (m->stdin_pipe ? SM_AGENT_F_STDIN : 0) | (m->pty ? SM_AGENT_F_PTY : 0) |
+                     (m->mkcwd ? SM_AGENT_F_MKCWD : 0);
     sm_agent_frame_begin(b, SM_AGENT_EXEC, flags);
     for (size_t i = 0; m->argv && m->argv[i]; i++)
         sm_agent_put_str(b, SM_AGENT_T_ARG, m->argv[i]);
@@ -407,7 +410,7 @@ int sm_agent_tlv_next(sm_agent_tlv_iter *it, uint16_t *tag, const uint8_t **val,
     return 1;
 }
 
-enum kind { K_NONE, K_U32, K_U64, K_STR, K_U32S };
+enum kind { K_NONE, K_U32, K_U64, K_STR, K_U32S, K_BYTES };
 
 static const uint8_t tag_kind[] = {
     [SM_AGENT_T_VERSION] = K_U32,   [SM_AGENT_T_ERRNO] = K_U32,
@@ -422,6 +425,8 @@ static const uint8_t tag_kind[] = {
     [SM_AGENT_T_STIME_US] = K_U64,  [SM_AGENT_T_PATH] = K_STR,
     [SM_AGENT_T_MODE] = K_U32,      [SM_AGENT_T_SIZE] = K_U64,
     [SM_AGENT_T_MTIME] = K_U64,     [SM_AGENT_T_MTIME_NSEC] = K_U32,
+    [SM_AGENT_T_HOSTNAME] = K_STR,  [SM_AGENT_T_REALTIME_NS] = K_U64,
+    [SM_AGENT_T_SEED] = K_BYTES,
 };
 #define NTAGS (sizeof tag_kind / sizeof tag_kind[0])
 
@@ -588,6 +593,7 @@ int sm_agent_decode_exec(const sm_agent_frame *f, sm_agent_exec_req *m, const ch
         .timeout_ms = u64(&fs, SM_AGENT_T_TIMEOUT_MS, 0),
         .stdin_pipe = f->flags & SM_AGENT_F_STDIN,
         .pty = f->flags & SM_AGENT_F_PTY,
+        .mkcwd = f->flags & SM_AGENT_F_MKCWD,
         .rows = (uint16_t)rows,
         .cols = (uint16_t)cols,
     };
@@ -707,5 +713,38 @@ int sm_agent_decode_stat_reply(const sm_agent_frame *f, sm_agent_stat_reply *m, 
     };
     if (m->mtime_nsec >= 1000000000u)
         return bad(why, "STAT_REPLY with nanoseconds out of range");
+    return 0;
+}
+
+int sm_agent_encode_system(sm_agent_wbuf *b, const sm_agent_system *m)
+{
+    sm_agent_frame_begin(b, SM_AGENT_SYSTEM, 0);
+    if (m->hostname)
+        sm_agent_put_str(b, SM_AGENT_T_HOSTNAME, m->hostname);
+    if (m->realtime_ns)
+        sm_agent_put_u64(b, SM_AGENT_T_REALTIME_NS, m->realtime_ns);
+    if (m->seed)
+        sm_agent_put_tlv(b, SM_AGENT_T_SEED, m->seed, m->seed_len);
+    return sm_agent_frame_end(b);
+}
+
+int sm_agent_decode_system(const sm_agent_frame *f, sm_agent_system *m, const char **why)
+{
+    fields fs;
+    int err = expect_type(f, SM_AGENT_SYSTEM, why);
+    if (err || (err = collect(f, 0, &fs, why)))
+        return err;
+    /* 64: the kernel's __NEW_UTS_LEN; with the NUL, 65. */
+    if (has(&fs, SM_AGENT_T_HOSTNAME) && (fs.len[SM_AGENT_T_HOSTNAME] < 2 ||
+                                          fs.len[SM_AGENT_T_HOSTNAME] > 65))
+        return bad(why, "a hostname must have 1 to 64 bytes");
+    if (fs.len[SM_AGENT_T_SEED] > SM_AGENT_SEED_MAX)
+        return bad(why, "a seed of more than 512 bytes");
+    *m = (sm_agent_system){
+        .hostname = str(&fs, SM_AGENT_T_HOSTNAME),
+        .realtime_ns = u64(&fs, SM_AGENT_T_REALTIME_NS, 0),
+        .seed = has(&fs, SM_AGENT_T_SEED) ? fs.val[SM_AGENT_T_SEED] : NULL,
+        .seed_len = fs.len[SM_AGENT_T_SEED],
+    };
     return 0;
 }

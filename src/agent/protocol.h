@@ -67,16 +67,27 @@ typedef enum sm_agent_type {
     SM_AGENT_FILE_DATA = 34,  /* both: data, F_EOF */
     SM_AGENT_STAT = 35,       /* host: F_NOFOLLOW; PATH */
     SM_AGENT_STAT_REPLY = 36, /* agent: MODE SIZE UID GID MTIME MTIME_NSEC */
+    /* host: F_RDONLY; SHARE_TAG PATH SHARE_ENTRY?; answered by OK or ERROR.
+     * Mount a virtio-9p share at PATH; with SHARE_ENTRY (a single-file
+     * share) bind only that entry of the share onto PATH. Codec in
+     * protocol_mount.c. */
+    SM_AGENT_MOUNT = 48,
+    /* host: HOSTNAME? REALTIME_NS? SEED?; answered by OK or ERROR. The
+     * per-VM settings of the guest system, sent after boot (and, later,
+     * after every restore of a snapshot). */
+    SM_AGENT_SYSTEM = 80,
 } sm_agent_type;
 
 /* Flags, by frame type. */
 #define SM_AGENT_F_EOF 0x1u       /* data frames */
 #define SM_AGENT_F_STDIN 0x1u     /* EXEC: stdin streams from the host, else /dev/null */
 #define SM_AGENT_F_PTY 0x2u       /* EXEC: run on a pseudo-terminal */
+#define SM_AGENT_F_MKCWD 0x4u     /* EXEC: create CWD (and parents) if missing */
 #define SM_AGENT_F_GROUP 0x1u     /* SIGNAL: to the process group */
 #define SM_AGENT_F_TIMED_OUT 0x1u /* EXIT: killed by its timeout */
 #define SM_AGENT_F_MKDIRS 0x1u    /* FILE_WRITE: create missing parent dirs */
 #define SM_AGENT_F_NOFOLLOW 0x1u  /* STAT: lstat */
+#define SM_AGENT_F_RDONLY 0x1u    /* MOUNT: read-only */
 
 typedef enum sm_agent_tag {
     SM_AGENT_T_VERSION = 1, /* u32 */
@@ -103,6 +114,13 @@ typedef enum sm_agent_tag {
     SM_AGENT_T_SIZE,        /* u64 */
     SM_AGENT_T_MTIME,       /* u64, seconds since the epoch (two's complement) */
     SM_AGENT_T_MTIME_NSEC,  /* u32 */
+    /* Explicit numbers: these belong to SYSTEM. */
+    SM_AGENT_T_HOSTNAME = 40,    /* string, 1-64 bytes */
+    SM_AGENT_T_REALTIME_NS = 41, /* u64, wall clock: ns since the epoch */
+    SM_AGENT_T_SEED = 42,        /* bytes (at most 512): mixed into the guest's RNG */
+    /* These belong to MOUNT. */
+    SM_AGENT_T_SHARE_TAG = 48,   /* string: the 9p mount tag */
+    SM_AGENT_T_SHARE_ENTRY = 49, /* string: the one entry of a single-file share */
 } sm_agent_tag;
 
 /* ---- frames ---- */
@@ -191,6 +209,7 @@ typedef struct sm_agent_exec_req {
     uint64_t timeout_ms;      /* 0: none; then the process group gets SIGKILL */
     bool stdin_pipe;          /* stdin streams from the host; else /dev/null */
     bool pty;                 /* stdin/stdout/stderr on a pty; output comes as STDOUT */
+    bool mkcwd;               /* create cwd first, as docker creates WorkingDir */
     uint16_t rows, cols;      /* pty window size; 0 means 24x80 */
 } sm_agent_exec_req;
 
@@ -227,6 +246,15 @@ typedef struct sm_agent_stat_reply {
     uint32_t mtime_nsec;
 } sm_agent_stat_reply;
 
+#define SM_AGENT_SEED_MAX 512
+
+typedef struct sm_agent_system {
+    const char *hostname;       /* NULL: unchanged */
+    uint64_t realtime_ns;       /* 0: unchanged */
+    const uint8_t *seed;        /* NULL: none */
+    uint32_t seed_len;
+} sm_agent_system;
+
 int sm_agent_encode_hello(sm_agent_wbuf *b, const sm_agent_hello *m);
 int sm_agent_encode_error(sm_agent_wbuf *b, const sm_agent_error *m);
 int sm_agent_encode_ok(sm_agent_wbuf *b, uint64_t size);
@@ -258,5 +286,16 @@ int sm_agent_decode_resize(const sm_agent_frame *f, sm_agent_winsize *m, const c
 int sm_agent_decode_exit(const sm_agent_frame *f, sm_agent_exit *m, const char **why);
 int sm_agent_decode_file_req(const sm_agent_frame *f, sm_agent_file_req *m, const char **why);
 int sm_agent_decode_stat_reply(const sm_agent_frame *f, sm_agent_stat_reply *m, const char **why);
+typedef struct sm_agent_mount {
+    const char *tag;          /* 1-31 bytes */
+    const char *path;         /* absolute */
+    const char *entry;        /* NULL: mount the whole share at path */
+    bool read_only;
+} sm_agent_mount;
+
+int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m);
+int sm_agent_decode_mount(const sm_agent_frame *f, sm_agent_mount *m, const char **why);
+int sm_agent_encode_system(sm_agent_wbuf *b, const sm_agent_system *m);
+int sm_agent_decode_system(const sm_agent_frame *f, sm_agent_system *m, const char **why);
 
 #endif

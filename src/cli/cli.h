@@ -14,6 +14,12 @@ int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 int sm_cmd_boot(int argc, char **argv);
+int sm_cmd_run(int argc, char **argv);
+int sm_cmd_ps(int argc, char **argv);
+int sm_cmd_exec(int argc, char **argv);
+int sm_cmd_logs(int argc, char **argv);
+int sm_cmd_stop(int argc, char **argv);
+int sm_cmd_rm(int argc, char **argv);
 int sm_cmd_worker(int argc, char **argv);
 int sm_cmd_pull(int argc, char **argv);
 int sm_cmd_import(int argc, char **argv);

@@ -13,6 +13,12 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"run", sm_cmd_run, "run an image's process in a new microVM"},
+    {"ps", sm_cmd_ps, "list VMs"},
+    {"exec", sm_cmd_exec, "run a command in a running VM"},
+    {"logs", sm_cmd_logs, "print a detached VM's output"},
+    {"stop", sm_cmd_stop, "stop VMs gracefully"},
+    {"rm", sm_cmd_rm, "remove ended VMs"},
     {"boot", sm_cmd_boot, "boot a kernel and initramfs and run one command (low level)"},
     {"pull", sm_cmd_pull, "download an image from a registry"},
     {"import", sm_cmd_import, "import images from a docker save or OCI archive or layout"},

@@ -35,7 +35,7 @@ int sm_find_guest_file(const char *name, const char *env_var, char *out, size_t 
     if (own_dir(dir, sizeof dir) < 0)
         return sm_fail(ENOENT, "cannot locate the built-in %s; set %s", name, env_var);
     snprintf(tried[0], sizeof tried[0], "%s/guest/%s", dir, name);
-    snprintf(tried[1], sizeof tried[1], "%s/../share/supermachine/%s", dir, name);
+    snprintf(tried[1], sizeof tried[1], "%s/%s", SM_INSTALL_DATADIR, name);
     for (int i = 0; i < 2; i++) {
         if (access(tried[i], R_OK) == 0) {
             snprintf(out, len, "%s", tried[i]);
@@ -57,7 +57,7 @@ int sm_find_worker(char *out, size_t len)
     if (own_dir(dir, sizeof dir) < 0)
         return sm_fail(ENOENT, "cannot locate the supermachine binary; set SUPERMACHINE_WORKER");
     snprintf(tried[0], sizeof tried[0], "%s/supermachine", dir);
-    snprintf(tried[1], sizeof tried[1], "%s/../bin/supermachine", dir);
+    snprintf(tried[1], sizeof tried[1], "%s/supermachine", SM_INSTALL_BINDIR);
     for (int i = 0; i < 2; i++) {
         if (access(tried[i], X_OK) == 0) {
             snprintf(out, len, "%s", tried[i]);

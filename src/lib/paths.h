@@ -10,7 +10,7 @@
 int sm_find_guest_file(const char *name, const char *env_var, char *out, size_t len);
 
 /* The supermachine binary that hosts VM workers: $SUPERMACHINE_WORKER,
- * else next to this code, else in ../bin from it. */
+ * else next to this code, else where `meson install` put it. */
 int sm_find_worker(char *out, size_t len);
 
 #endif

@@ -15,7 +15,12 @@
 
 #include "lib/paths.h"
 #include "lib/vm_dir.h"
+#include "lib/vm_image.h"
+#include "lib/vm_record.h"
+#include "lib/vm_registry.h"
+#include "lib/vsock_dial.h"
 #include "lib/vm_int.h"
+#include "lib/vm_shares.h"
 #include "supermachine.h"
 #include "util/error.h"
 #include "vmm/machine.h"
@@ -24,14 +29,18 @@
 #define STOP_GRACE_MS 5000
 #define READY_FD 3
 #define LIFELINE_FD 4
-#define MAX_ARGS (32 + 2 * SM_MACHINE_MAX_DISKS)
+#define LOCK_FD 5
+#define MAX_ARGS (32 + 2 * SM_MACHINE_MAX_DISKS + 2 + 2 * SM_NET_MAX_PORTS + \
+                  2 * SM_MACHINE_MAX_SHARES)
 
 extern char **environ;
 
 typedef struct worker_args {
     char *argv[MAX_ARGS];
-    char nums[4][16];
+    char nums[5][16];
     char disks[SM_MACHINE_MAX_DISKS][4200];
+    char shares[SM_MACHINE_MAX_SHARES][SM_VM_SHARE_ARG_MAX];
+    char ports[SM_NET_MAX_PORTS][INET6_ADDRSTRLEN + 32];
     int n;
 } worker_args;
 
@@ -41,13 +50,62 @@ static void add(worker_args *a, const char *s)
         a->argv[a->n++] = (char *)s;
 }
 
+/* The worker's --publish word for p, checked as the worker will parse it. */
+static int publish_arg(const sm_port *p, char *buf, size_t len)
+{
+    sm_net_port np = {.host_port = p->host_port, .guest_port = p->guest_port, .udp = p->udp};
+    sm_net_port parsed;
+    if (p->host_ip && snprintf(np.host_ip, sizeof np.host_ip, "%s", p->host_ip) >=
+                          (int)sizeof np.host_ip)
+        return sm_fail(EINVAL, "cannot publish host port %u: '%s' is not an IP address",
+                       p->host_port, p->host_ip);
+    if (sm_net_port_format(&np, buf, len) < 0)
+        return sm_fail(EINVAL, "cannot publish host port %u", p->host_port);
+    return sm_net_port_parse(buf, &parsed);
+}
+
+static int check_network(const sm_vm_config *c)
+{
+    char word[INET6_ADDRSTRLEN + 32];
+    if (c->nports && c->network != SM_NETWORK_USER)
+        return sm_fail(EINVAL, "ports can only be published on a VM with a network: "
+                       "set network to SM_NETWORK_USER");
+    if (c->nports > SM_NET_MAX_PORTS)
+        return sm_fail(EINVAL, "%u published ports: at most %d", c->nports, SM_NET_MAX_PORTS);
+    for (unsigned i = 0; i < c->nports; i++) {
+        int err = publish_arg(&c->ports[i], word, sizeof word);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+static void add_network(worker_args *a, const sm_vm_config *c)
+{
+    if (c->network != SM_NETWORK_USER)
+        return;
+    add(a, "--net"), add(a, "user");
+    for (unsigned i = 0; i < c->nports && i < SM_NET_MAX_PORTS; i++) {
+        publish_arg(&c->ports[i], a->ports[i], sizeof a->ports[i]);
+        add(a, "--publish"), add(a, a->ports[i]);
+    }
+}
+
 static void build_args(worker_args *a, const char *exe, const char *dir, const sm_vm_config *c)
 {
     memset(a, 0, sizeof *a);
     add(a, exe), add(a, "__worker"), add(a, "--dir"), add(a, dir);
     snprintf(a->nums[0], 16, "%d", READY_FD);
     snprintf(a->nums[1], 16, "%d", LIFELINE_FD);
-    add(a, "--ready-fd"), add(a, a->nums[0]), add(a, "--lifeline-fd"), add(a, a->nums[1]);
+    snprintf(a->nums[4], 16, "%d", LOCK_FD);
+    add(a, "--ready-fd"), add(a, a->nums[0]), add(a, "--lock-fd"), add(a, a->nums[4]);
+    /* A detached VM has no owner whose end should stop it. */
+    if (!c->detached)
+        add(a, "--lifeline-fd"), add(a, a->nums[1]);
+    else
+        add(a, "--detach");
+    if (c->detached && c->auto_remove)
+        add(a, "--rm");
     if (c->kernel) add(a, "--kernel"), add(a, c->kernel);
     if (c->initrd) add(a, "--initrd"), add(a, c->initrd);
     if (c->cmdline) add(a, "--cmdline"), add(a, c->cmdline);
@@ -64,9 +122,26 @@ static void build_args(worker_args *a, const char *exe, const char *dir, const s
                  c->disks[i].read_only ? ":ro" : "");
         add(a, "--disk"), add(a, a->disks[i]);
     }
+    add_network(a, c);
+    for (unsigned i = 0; i < c->nshares && i < SM_MACHINE_MAX_SHARES; i++) {
+        sm_vm_share_arg(c, i, a->shares[i], sizeof a->shares[i]);
+        add(a, "--share"), add(a, a->shares[i]);
+    }
 }
 
-static int spawn_worker(sm_vm *vm, const sm_vm_config *c, int ready_w, int lifeline_r)
+/* The child's dup2s put fds at 3, 4 and 5: a source there already would
+ * be overwritten before its own turn. Sources move above them first. */
+static int above_targets(int fd)
+{
+    if (fd > LOCK_FD)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, LOCK_FD + 1);
+    close(fd);
+    return moved;
+}
+
+static int spawn_worker(sm_vm *vm, const sm_vm_config *c, int ready_w, int lifeline_r,
+                        int lock_fd)
 {
     char exe[4096], log[4200];
     int err = sm_find_worker(exe, sizeof exe);
@@ -81,7 +156,9 @@ static int spawn_worker(sm_vm *vm, const sm_vm_config *c, int ready_w, int lifel
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawn_file_actions_adddup2(&fa, ready_w, READY_FD);
-    posix_spawn_file_actions_adddup2(&fa, lifeline_r, LIFELINE_FD);
+    if (!c->detached)
+        posix_spawn_file_actions_adddup2(&fa, lifeline_r, LIFELINE_FD);
+    posix_spawn_file_actions_adddup2(&fa, lock_fd, LOCK_FD);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     /* Its own process group: a Ctrl-C meant for the caller's terminal is
@@ -99,7 +176,12 @@ static int worker_failed(sm_vm *vm, const char *why)
 {
     char line[1024];
     int status = 0;
-    if (vm->pid > 0) {
+    if (vm->detached && vm->pid <= 0)
+        sm_vm_read_worker_pid(vm);
+    if (vm->pid > 0 && vm->detached) {
+        kill(vm->pid, SIGKILL);
+        vm->pid = 0;
+    } else if (vm->pid > 0) {
         kill(vm->pid, SIGKILL);
         waitpid(vm->pid, &status, 0);
         vm->pid = 0;
@@ -125,23 +207,39 @@ static int wait_ready(sm_vm *vm, int ready_r, uint32_t timeout_ms)
 
 static int start(sm_vm *vm, const sm_vm_config *c)
 {
-    int ready[2], lifeline[2];
-    int err = sm_vm_dir_create(vm->dir, sizeof vm->dir);
-    if (err)
+    int ready[2], lifeline[2], err;
+    int lock = vm->lock_fd;
+    vm->lock_fd = -1;
+    if ((err = sm_vm_record(vm, c)) != 0) {
+        close(lock);
         return err;
+    }
     if (pipe2(ready, O_CLOEXEC) < 0)
         return sm_fail(errno, "pipe: %s", strerror(errno));
     if (pipe2(lifeline, O_CLOEXEC) < 0) {
-        close(ready[0]), close(ready[1]);
+        close(ready[0]), close(ready[1]), close(lock);
         return sm_fail(errno, "pipe: %s", strerror(errno));
     }
+    ready[1] = above_targets(ready[1]);
+    lifeline[0] = above_targets(lifeline[0]);
+    lock = above_targets(lock);
     vm->lifeline_fd = lifeline[1];
-    err = spawn_worker(vm, c, ready[1], lifeline[0]);
+    vm->detached = c->detached;
+    err = spawn_worker(vm, c, ready[1], lifeline[0], lock);
     close(ready[1]);
     close(lifeline[0]);
+    close(lock);   /* the worker's copy holds it now */
+    /* A detached worker forks away from us at once (so that we need not
+     * reap it); its pid is in worker.pid after it is ready. */
+    if (!err && vm->detached) {
+        waitpid(vm->pid, NULL, 0);
+        vm->pid = 0;
+    }
     if (!err)
         err = wait_ready(vm, ready[0],
                          c->start_timeout_ms ? c->start_timeout_ms : DEFAULT_START_TIMEOUT_MS);
+    if (!err && vm->detached)
+        err = sm_vm_read_worker_pid(vm);
     close(ready[0]);
     return err;
 }
@@ -155,29 +253,53 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
         size_t size = config->size ? config->size : sizeof c;
         memcpy(&c, config, size < sizeof c ? size : sizeof c);
     }
-    (void)image;
+
     /* Checked here, not in the worker: extra disks must not vanish quietly. */
     if (c.ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c.ndisks,
                        SM_MACHINE_MAX_DISKS);
     sm_vm *vm = calloc(1, sizeof *vm);
-    if (!vm)
-        return sm_fail(ENOMEM, "out of memory");
-    vm->lifeline_fd = -1;
-    int err = start(vm, &c);
-    if (err) {
-        sm_vm_stop(vm);
+    sm_vm_image_boot *boot = calloc(1, sizeof *boot);
+    int err = vm && boot ? 0 : sm_fail(ENOMEM, "out of memory");
+    if (vm)
+        vm->lifeline_fd = vm->lock_fd = -1;
+    /* The id first: it names the directory and, as in docker, the host. */
+    if (!err && (err = sm_vm_dir_new(vm->dir, sizeof vm->dir, vm->id, &vm->lock_fd)) == 0)
+        vm->owned = 1;
+    if (!err && image)
+        err = sm_vm_image_prepare(vm, image, &c, boot);
+    if (!err)
+        err = check_network(&c);
+    if (!err)
+        err = sm_vm_shares_check(&c);
+    if (!err)
+        err = start(vm, &c);
+    if (!err && image)
+        err = sm_vm_image_setup(vm, &c);
+    if (!err)
+        err = sm_vm_shares_mount(vm, &c);
+    free(boot);
+    if (err && vm) {
+        /* A VM that never started leaves no record, detached or not. */
+        sm_vm_kill_worker(vm);
+        if (vm->owned) {
+            sm_vm_forget(vm->dir);
+        }
+        sm_vm_free(vm);
         return err;
     }
+    if (err)
+        return err;
     *out = vm;
     return 0;
 }
 
-/* Wait up to ms for the worker; true when it has been reaped. */
-static bool reap_within(pid_t pid, int ms)
+/* Wait up to ms for the worker to end: reaped if it is our child, else
+ * gone when its lock is free. */
+static bool gone_within(const sm_vm *vm, int ms)
 {
     for (int waited = 0; waited <= ms; waited += 10) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
+        if (vm->detached ? !sm_vm_alive(vm->dir) : waitpid(vm->pid, NULL, WNOHANG) == vm->pid)
             return true;
         struct timespec t = {0, 10 * 1000 * 1000};
         nanosleep(&t, NULL);
@@ -185,22 +307,43 @@ static bool reap_within(pid_t pid, int ms)
     return false;
 }
 
+void sm_vm_kill_worker(sm_vm *vm)
+{
+    if (vm->pid <= 0 || (vm->detached && !sm_vm_alive(vm->dir)))
+        return;
+    kill(vm->pid, SIGTERM);
+    if (!gone_within(vm, STOP_GRACE_MS)) {
+        kill(vm->pid, SIGKILL);
+        if (!vm->detached)
+            waitpid(vm->pid, NULL, 0);
+        else
+            gone_within(vm, STOP_GRACE_MS);
+    }
+    vm->pid = 0;
+}
+
+void sm_vm_free(sm_vm *vm)
+{
+    if (vm->lifeline_fd >= 0)
+        close(vm->lifeline_fd);
+    if (vm->lock_fd >= 0)
+        close(vm->lock_fd);
+    sm_image_info_free(vm->image);
+    free(vm);
+}
+
+/* A VM this handle started and that is not detached lives only as long as
+ * the handle: stopping it forgets it. A detached VM is stopped and its
+ * record (log, exit status) kept for `ps -a`, `logs` and `rm`. */
 int sm_vm_stop(sm_vm *vm)
 {
     if (!vm)
         return 0;
-    if (vm->pid > 0) {
-        kill(vm->pid, SIGTERM);
-        if (!reap_within(vm->pid, STOP_GRACE_MS)) {
-            kill(vm->pid, SIGKILL);
-            waitpid(vm->pid, NULL, 0);
-        }
+    sm_vm_kill_worker(vm);
+    if (vm->dir[0] && vm->owned && !vm->detached) {
+        sm_vm_forget(vm->dir);
     }
-    if (vm->lifeline_fd >= 0)
-        close(vm->lifeline_fd);
-    if (vm->dir[0])
-        sm_vm_dir_remove(vm->dir);
-    free(vm);
+    sm_vm_free(vm);
     return 0;
 }
 
@@ -209,41 +352,7 @@ const char *sm_vm_dir(const sm_vm *vm)
     return vm->dir;
 }
 
-static int read_reply(int fd, char *line, size_t len)
-{
-    size_t n = 0;
-    while (n + 1 < len) {
-        ssize_t r = read(fd, line + n, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        if (line[n++] == '\n')
-            break;
-    }
-    line[n] = '\0';
-    return n && line[n - 1] == '\n' ? 0 : -1;
-}
-
 int sm_vm_connect(sm_vm *vm, uint32_t port, int *out)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s/vsock.sock", vm->dir);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        int err = sm_fail(errno, "cannot reach the VM's vsock (is it running?): %s",
-                          strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return err;
-    }
-    char line[64];
-    int n = snprintf(line, sizeof line, "CONNECT %u\n", port);
-    if (write(fd, line, (size_t)n) != n || read_reply(fd, line, sizeof line) < 0 ||
-        strncmp(line, "OK ", 3) != 0) {
-        close(fd);
-        return sm_fail(ECONNREFUSED, "nothing listens on guest vsock port %u", port);
-    }
-    *out = fd;
-    return 0;
+    return sm_vsock_dial(vm->dir, port, out);
 }

@@ -4,10 +4,6 @@
 
 #include <stddef.h>
 
-/* Create a fresh private directory for a VM under
- * $XDG_RUNTIME_DIR/supermachine (or /tmp/supermachine-<uid>). */
-int sm_vm_dir_create(char *out, size_t len);
-
 /* Remove it and what the VMM left in it (flat: sockets and logs). */
 void sm_vm_dir_remove(const char *dir);
 

@@ -1,9 +1,12 @@
 /* Exec and files in a VM: the agent protocol over a vsock stream. */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/client.h"
 #include "agent/protocol.h"
+#include "lib/exec_spec.h"
 #include "lib/vm_int.h"
 #include "supermachine.h"
 #include "util/error.h"
@@ -18,6 +21,10 @@ typedef struct out_buf {
 } out_buf;
 
 struct sm_exec_handle {
+    /* Guards `finished` and the agent objects, so that a signal sent from
+     * another thread never meets them freed. */
+    pthread_mutex_t lock;
+    bool finished;
     sm_agent_conn *conn;
     sm_agent_exec *exec;
     sm_exec ex;
@@ -55,14 +62,23 @@ static int stage_files(sm_agent_conn *c, const sm_exec *ex)
     return 0;
 }
 
-static sm_agent_exec_req agent_request(const sm_exec *ex)
+static int begin(sm_vm *vm, sm_exec_handle *h)
 {
-    bool as_root = ex->uid == 0 && ex->gid == 0;
-    return (sm_agent_exec_req){
-        .argv = ex->argv, .env = ex->env, .cwd = ex->cwd,
-        .uid = as_root ? -1 : (int64_t)ex->uid, .gid = as_root ? -1 : (int64_t)ex->gid,
-        .timeout_ms = ex->timeout_ms, .pty = ex->pty, .rows = ex->rows, .cols = ex->cols,
-        .stdin_pipe = ex->stdin_data || ex->has_stdin_fd || ex->stdin_stream};
+    sm_exec_spec spec;
+    int err = open_agent(vm, &h->conn);
+    if (!err)
+        err = sm_exec_spec_build(vm, h->conn, &h->ex, h->ex.pty, &spec);
+    if (err)
+        return err;
+    if (!spec.argv[0])
+        err = sm_fail(EINVAL, "exec: argv needs at least a program name");
+    if (!err)
+        err = stage_files(h->conn, &h->ex);
+    sm_agent_exec_req req = sm_exec_spec_request(&h->ex, &spec);
+    if (!err)
+        err = sm_agent_exec_start(h->conn, &req, &h->exec);
+    sm_exec_spec_free(&spec);
+    return err;
 }
 
 int sm_vm_exec_start(sm_vm *vm, const sm_exec *exec, sm_exec_handle **out)
@@ -70,45 +86,48 @@ int sm_vm_exec_start(sm_vm *vm, const sm_exec *exec, sm_exec_handle **out)
     sm_exec_handle *h = calloc(1, sizeof *h);
     if (!h)
         return sm_fail(ENOMEM, "out of memory");
+    pthread_mutex_init(&h->lock, NULL);
     copy_sized(&h->ex, sizeof h->ex, exec, exec->size);
     int err = 0;
-    if (!h->ex.argv || !h->ex.argv[0])
+    if ((!h->ex.argv || !h->ex.argv[0]) && !h->ex.from_image)
         err = sm_fail(EINVAL, "exec: argv needs at least a program name");
     if (!err)
-        err = open_agent(vm, &h->conn);
-    if (!err)
-        err = stage_files(h->conn, &h->ex);
-    sm_agent_exec_req req = agent_request(&h->ex);
-    if (!err)
-        err = sm_agent_exec_start(h->conn, &req, &h->exec);
+        err = begin(vm, h);
     if (err) {
-        if (h->conn)
-            sm_agent_conn_close(h->conn);
-        free(h);
+        sm_exec_free(h);
         return err;
     }
     *out = h;
     return 0;
 }
 
+/* Runs op on the agent exec unless it has ended. */
+#define WHILE_RUNNING(h, call)                                                    \
+    do {                                                                          \
+        pthread_mutex_lock(&(h)->lock);                                           \
+        int err_ = (h)->finished ? sm_fail(ESRCH, "the command has ended") : (call); \
+        pthread_mutex_unlock(&(h)->lock);                                         \
+        return err_;                                                              \
+    } while (0)
+
 int sm_exec_signal(sm_exec_handle *h, int signo)
 {
-    return sm_agent_exec_signal(h->exec, signo, false);
+    WHILE_RUNNING(h, sm_agent_exec_signal(h->exec, signo, false));
 }
 
 int sm_exec_resize(sm_exec_handle *h, uint16_t rows, uint16_t cols)
 {
-    return sm_agent_exec_resize(h->exec, rows, cols);
+    WHILE_RUNNING(h, sm_agent_exec_resize(h->exec, rows, cols));
 }
 
 int sm_exec_write_stdin(sm_exec_handle *h, const void *data, size_t len)
 {
-    return sm_agent_exec_write_stdin(h->exec, data, len);
+    WHILE_RUNNING(h, sm_agent_exec_write_stdin(h->exec, data, len));
 }
 
 int sm_exec_close_stdin(sm_exec_handle *h)
 {
-    return sm_agent_exec_close_stdin(h->exec);
+    WHILE_RUNNING(h, sm_agent_exec_close_stdin(h->exec));
 }
 
 static int keep(void *ctx, const void *data, size_t len)
@@ -192,19 +211,40 @@ int sm_exec_wait(sm_exec_handle *h, sm_exec_result *result)
     int err = sm_agent_exec_wait(h->exec, &io, &x);
     if (!err && result)
         fill_result(h, &x, result);
+    pthread_mutex_lock(&h->lock);
+    h->finished = true;
     sm_agent_exec_free(h->exec);
     sm_agent_conn_close(h->conn);
+    h->exec = NULL;
+    h->conn = NULL;
+    pthread_mutex_unlock(&h->lock);
     free(h->out.data);
     free(h->err.data);
-    free(h);
+    h->out.data = h->err.data = NULL;
     return err;
+}
+
+void sm_exec_free(sm_exec_handle *h)
+{
+    if (!h)
+        return;
+    if (!h->finished) {
+        sm_agent_exec_free(h->exec);
+        sm_agent_conn_close(h->conn);
+    }
+    pthread_mutex_destroy(&h->lock);
+    free(h);
 }
 
 int sm_vm_exec(sm_vm *vm, const sm_exec *exec, sm_exec_result *result)
 {
     sm_exec_handle *h;
     int err = sm_vm_exec_start(vm, exec, &h);
-    return err ? err : sm_exec_wait(h, result);
+    if (err)
+        return err;
+    err = sm_exec_wait(h, result);
+    sm_exec_free(h);
+    return err;
 }
 
 void sm_exec_result_free(sm_exec_result *r)

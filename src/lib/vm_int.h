@@ -4,10 +4,25 @@
 
 #include <sys/types.h>
 
+#include "supermachine.h"
+
 struct sm_vm {
     pid_t pid;              /* the worker */
     int lifeline_fd;        /* its end closing tells the worker to stop */
     char dir[4096];
+    sm_image_info *image;   /* the image's config, when started from one */
+    char hostname[65];
+    char id[65];
+    int detached;           /* outlives this handle; pid is not our child */
+    int owned;              /* this handle started it: stopping it forgets it */
+    int lock_fd;            /* the registry lock until the worker holds it */
 };
+
+/* The worker's pid from <dir>/worker.pid (a detached worker's). */
+int sm_vm_read_worker_pid(sm_vm *vm);
+/* SIGTERM, then SIGKILL after a grace period; waits for its end. */
+void sm_vm_kill_worker(sm_vm *vm);
+/* Free the handle only. */
+void sm_vm_free(sm_vm *vm);
 
 #endif

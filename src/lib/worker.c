@@ -5,6 +5,8 @@
  *
  *   __worker --dir DIR --ready-fd N --lifeline-fd N [--kernel K] [--initrd I]
  *            [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[:ro]]...
+ *            [--net user] [--publish IP:HOSTPORT:GUESTPORT[/udp]]...
+ *            [--share HOSTPATH:TAG[:ro]]...
  *
  * The guest's console goes to DIR/console.log and its vsock lives in DIR.
  * "ready\n" on the ready fd says the agent listens. The worker stops the
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #include "lib/launch.h"
+#include "lib/vm_registry.h"
+#include "lib/worker_control.h"
 #include "supermachine.h"
 #include "util/error.h"
 #include "vmm/machine.h"
@@ -32,10 +36,44 @@ typedef struct worker {
     const char *kernel, *initrd, *cmdline;
     uint32_t memory_mib, cpus;
     int ready_fd, lifeline_fd, sig_fd;
+    int auto_remove;            /* --rm: forget the VM when it ends */
+    int detach;                 /* --detach: leave the caller's process tree */
     unsigned ndisks;
     sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
+    unsigned nshares;
+    sm_machine_share shares[SM_MACHINE_MAX_SHARES];
+    int net_user;
+    unsigned nports;
+    sm_net_port ports[SM_NET_MAX_PORTS];
     sm_machine *machine;
 } worker;
+
+static int add_port(worker *w, const char *spec)
+{
+    if (w->nports == SM_NET_MAX_PORTS)
+        return sm_fail(EINVAL, "too many published ports (at most %d)", SM_NET_MAX_PORTS);
+    int err = sm_net_port_parse(spec, &w->ports[w->nports]);
+    if (!err)
+        w->nports++;
+    return err;
+}
+
+/* HOSTPATH:TAG[:ro], split from the right: a host path may hold ':'. */
+static int add_share(worker *w, char *spec)
+{
+    if (w->nshares == SM_MACHINE_MAX_SHARES)
+        return sm_fail(EINVAL, "too many shares (at most %d)", SM_MACHINE_MAX_SHARES);
+    size_t len = strlen(spec);
+    int ro = len > 3 && !strcmp(spec + len - 3, ":ro");
+    if (ro)
+        spec[len - 3] = '\0';
+    char *tag = strrchr(spec, ':');
+    if (!tag || tag == spec || !tag[1])
+        return sm_fail(EINVAL, "worker: --share takes HOSTPATH:TAG[:ro], not '%s'", spec);
+    *tag++ = '\0';
+    w->shares[w->nshares++] = (sm_machine_share){spec, tag, ro};
+    return 0;
+}
 
 static int parse_args(worker *w, int argc, char **argv)
 {
@@ -44,7 +82,11 @@ static int parse_args(worker *w, int argc, char **argv)
         {"lifeline-fd", required_argument, NULL, 'l'}, {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'}, {"cmdline", required_argument, NULL, 'c'},
         {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, 'n'},
-        {"disk", required_argument, NULL, 'b'}, {0},
+        {"disk", required_argument, NULL, 'b'}, {"net", required_argument, NULL, 'N'},
+        {"publish", required_argument, NULL, 'p'}, {"share", required_argument, NULL, 's'},
+        {"lock-fd", required_argument, NULL, 'L'}, {"rm", no_argument, NULL, 'R'},
+        {"detach", no_argument, NULL, 'D'},
+        {0},
     };
     int o;
     optind = 1;
@@ -66,6 +108,27 @@ static int parse_args(worker *w, int argc, char **argv)
             if (ro)
                 optarg[len - 3] = '\0';
             w->disks[w->ndisks++] = (sm_machine_disk){optarg, ro};
+            break;
+        }
+        /* The registry's lock, inherited: held for as long as this lives. */
+        case 'L': fcntl(atoi(optarg), F_SETFD, FD_CLOEXEC); break;
+        case 'R': w->auto_remove = 1; break;
+        case 'D': w->detach = 1; break;
+        case 'N':
+            if (strcmp(optarg, "user"))
+                return sm_fail(EINVAL, "worker: --net takes 'user', not '%s'", optarg);
+            w->net_user = 1;
+            break;
+        case 'p': {
+            int err = add_port(w, optarg);
+            if (err)
+                return err;
+            break;
+        }
+        case 's': {
+            int err = add_share(w, optarg);
+            if (err)
+                return err;
             break;
         }
         default: return sm_fail(EINVAL, "worker: bad arguments");
@@ -112,19 +175,29 @@ static int run(worker *w, const sm_launch *l, int console)
     sm_machine_config mc = {
         .memory_mib = w->memory_mib ? w->memory_mib : SM_DEFAULT_MEMORY_MIB,
         .cpus = w->cpus ? w->cpus : 1, .console_fd = console, .vsock_dir = w->dir,
-        .ndisks = w->ndisks, .on_ready = on_ready, .ready_ctx = w};
+        .ndisks = w->ndisks, .on_ready = on_ready, .ready_ctx = w,
+        .net_user = w->net_user, .nports = w->nports, .ports = w->ports};
     memcpy(mc.disks, w->disks, sizeof w->disks);
+    mc.nshares = w->nshares;
+    memcpy(mc.shares, w->shares, sizeof w->shares);
     sm_launch_fill(l, &mc);
     int err = sm_machine_create(&mc, &w->machine);
     if (err)
         return err;
     pthread_t dog;
     sm_machine_result r;
+    sm_worker_control *control = NULL;
+    if ((err = sm_worker_control_start(w->dir, w->machine, &control)) != 0) {
+        sm_machine_destroy(w->machine);
+        return err;
+    }
     if ((err = pthread_create(&dog, NULL, watchdog, w)) != 0) {
+        sm_worker_control_stop(control);
         sm_machine_destroy(w->machine);
         return sm_fail(err, "cannot start the worker's watchdog: %s", strerror(err));
     }
     err = sm_machine_run(w->machine, &r);
+    sm_worker_control_stop(control);
     if (!err && r.stop == SM_MACHINE_FAILED)
         err = sm_fail(EIO, "the VM failed: %s", r.error);
     else if (!err && r.stop != SM_MACHINE_STOPPED)
@@ -135,6 +208,37 @@ static int run(worker *w, const sm_launch *l, int console)
     pthread_join(dog, NULL);
     sm_machine_destroy(w->machine);
     return err;
+}
+
+/* Leave the caller's process tree (it need not reap us, and its end or
+ * its terminal's must not reach us). Before any thread exists, so fork
+ * is safe. */
+static int detach(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return sm_fail(errno, "cannot fork the worker: %s", strerror(errno));
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    return 0;
+}
+
+/* For `stop` and `rm` from other processes. */
+static int write_pid(const worker *w)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof path, "%s/worker.pid", w->dir);
+    int n = snprintf(text, sizeof text, "%d\n", (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, text, (size_t)n) != n) {
+        int err = sm_fail(errno, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return err;
+    }
+    close(fd);
+    return 0;
 }
 
 int sm__worker_main(int argc, char **argv)
@@ -151,6 +255,10 @@ int sm__worker_main(int argc, char **argv)
     sm_launch l;
     int console = -1;
     int err = parse_args(&w, argc, argv);
+    if (!err && w.detach)
+        err = detach();
+    if (!err)
+        err = write_pid(&w);
     if (!err && (err = sm_launch_prepare(&l, w.kernel, w.initrd, w.cmdline, NULL)) == 0) {
         if ((console = open_console(&w)) < 0)
             err = console;
@@ -160,5 +268,8 @@ int sm__worker_main(int argc, char **argv)
     }
     if (err)
         fprintf(stderr, "supermachine worker: %s\n", sm_last_error());
+    if (w.auto_remove) {
+        sm_vm_forget(w.dir);
+    }
     return err ? 1 : 0;
 }

@@ -49,11 +49,23 @@ int sm_event_loop_new(sm_event_loop **out)
     return 0;
 }
 
+/* A deleted watch is reused rather than freed: an event fetched for it
+ * before the delete may still be handled, and then reaches the new fd's
+ * handler as a spurious wakeup, which every handler tolerates (their fds
+ * are non-blocking). Without reuse, each connection would leak one. */
 static watch *find_or_make(sm_event_loop *l, int fd)
 {
-    for (watch *w = l->watches; w; w = w->next)
+    watch *dead = NULL;
+    for (watch *w = l->watches; w; w = w->next) {
         if (w->fd == fd)
             return w;
+        if (w->fd == -1 && !dead)
+            dead = w;
+    }
+    if (dead) {
+        dead->fd = fd;
+        return dead;
+    }
     watch *w = calloc(1, sizeof *w);
     if (w) {
         w->fd = fd;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/net_slirp.h"
+
 typedef struct sm_machine sm_machine;
 
 typedef struct sm_machine_disk {
@@ -14,6 +16,15 @@ typedef struct sm_machine_disk {
 } sm_machine_disk;
 
 #define SM_MACHINE_MAX_DISKS 8
+
+/* A host directory or file served to the guest over virtio-9p. */
+typedef struct sm_machine_share {
+    const char *path;
+    const char *tag;           /* the guest mounts it by this tag */
+    int read_only;
+} sm_machine_share;
+
+#define SM_MACHINE_MAX_SHARES 8
 
 typedef struct sm_machine_config {
     const uint8_t *kernel;
@@ -30,6 +41,11 @@ typedef struct sm_machine_config {
     sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
     const char *vsock_dir;     /* NULL: no vsock device */
     uint32_t guest_cid;        /* 0: 3 */
+    unsigned nshares;          /* virtio-9p devices */
+    sm_machine_share shares[SM_MACHINE_MAX_SHARES];
+    int net_user;              /* a virtio-net NIC behind user-mode NAT (libslirp) */
+    unsigned nports;           /* guest ports published on the host (needs net_user) */
+    const sm_net_port *ports;
     /* Called once, on a vCPU thread, when sm-init's agent listens. */
     void (*on_ready)(void *ctx);
     void *ready_ctx;

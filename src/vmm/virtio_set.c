@@ -66,6 +66,69 @@ static int add_vsock(sm_virtio_set *s, const sm_machine_config *cfg, const sm_vi
     return declare(s, &s->vsock.dev, bus, cmdline, len);
 }
 
+/* As slirp4netns: near the 64 KiB IP limit, so bulk data crosses in few
+ * large frames; per-frame work dominates both slirp and the guest. */
+#define NET_MTU 65520
+
+static int deliver_to_guest(void *net, const void *frame, size_t len)
+{
+    return sm_virtio_net_receive(net, frame, len);
+}
+
+static void resume_guest_tx(void *net)
+{
+    sm_virtio_net_tx_resume(net);
+}
+
+/* The NIC and its user-mode NAT; a published port the host cannot give
+ * fails the machine here, before it boots. */
+static int add_net(sm_virtio_set *s, const sm_machine_config *cfg, const sm_virtio_env *env,
+                   sm_mmio_bus *bus, char *cmdline, size_t len)
+{
+    /* Locally administered, and the same for every VM: each has a
+     * network of its own. */
+    static const uint8_t mac[6] = {0x02, 0x53, 0x4d, 0x00, 0x00, 0x01};
+    uint64_t base = 0;
+    uint32_t irq = 0;
+    int err = next_slot(s, &base, &irq);
+    if (!err)
+        err = sm_net_slirp_new(cfg->ports, cfg->nports, NET_MTU, &s->slirp);
+    if (err)
+        return err;
+    sm_net_backend backend = {.send = sm_net_slirp_send, .ctx = s->slirp};
+    if ((err = sm_virtio_net_init(&s->net, mac, NET_MTU, &backend, env,
+                                  base, irq)) != 0)
+        return err;
+    s->has_net = 1;
+    if ((err = declare(s, &s->net.dev, bus, cmdline, len)) != 0)
+        return err;
+    sm_net_slirp_peer peer = {.deliver = deliver_to_guest, .resume = resume_guest_tx,
+                              .ctx = &s->net};
+    return sm_net_slirp_start(s->slirp, &peer);
+}
+
+static int add_shares(sm_virtio_set *s, const sm_machine_config *cfg, const sm_virtio_env *env,
+                      sm_mmio_bus *bus, char *cmdline, size_t len)
+{
+    if (cfg->nshares > SM_MACHINE_MAX_SHARES)
+        return sm_fail(EINVAL, "at most %d shared directories or files", SM_MACHINE_MAX_SHARES);
+    for (unsigned i = 0; i < cfg->nshares; i++) {
+        const sm_machine_share *sh = &cfg->shares[i];
+        uint64_t base = 0;
+        uint32_t irq = 0;
+        int err = next_slot(s, &base, &irq);
+        if (!err)
+            err = sm_virtio_9p_init(&s->shares[i], sh->path, sh->tag, sh->read_only, env, base,
+                                    irq);
+        if (err)
+            return err;
+        s->nshares++;
+        if ((err = declare(s, &s->shares[i].dev, bus, cmdline, len)) != 0)
+            return err;
+    }
+    return 0;
+}
+
 int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
                          const sm_virtio_env *env, sm_mmio_bus *bus, char *cmdline,
                          size_t cmdline_len)
@@ -86,6 +149,10 @@ int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
     }
     if (!err && cfg->vsock_dir)
         err = add_vsock(s, cfg, env, bus, cmdline, cmdline_len);
+    if (!err)
+        err = add_shares(s, cfg, env, bus, cmdline, cmdline_len);
+    if (!err && cfg->net_user)
+        err = add_net(s, cfg, env, bus, cmdline, cmdline_len);
     return err;
 }
 
@@ -97,5 +164,11 @@ void sm_virtio_set_destroy(sm_virtio_set *s)
         sm_virtio_mmio_destroy(&s->rng);
     if (s->has_vsock)
         sm_virtio_vsock_destroy(&s->vsock);
+    for (unsigned i = 0; i < s->nshares; i++)
+        sm_virtio_9p_destroy(&s->shares[i]);
+    /* The network thread delivers into the NIC: it goes first. */
+    sm_net_slirp_free(s->slirp);
+    if (s->has_net)
+        sm_virtio_net_destroy(&s->net);
     memset(s, 0, sizeof *s);
 }

@@ -6,8 +6,10 @@
 #include <stddef.h>
 
 #include "devices/mmio_bus.h"
+#include "devices/virtio/virtio_9p.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_vsock.h"
 #include "vmm/machine.h"
 
@@ -24,6 +26,11 @@ typedef struct sm_virtio_set {
     int has_rng;
     sm_virtio_vsock vsock;
     int has_vsock;
+    unsigned nshares;
+    sm_virtio_9p shares[SM_MACHINE_MAX_SHARES];
+    sm_virtio_net net;
+    sm_net_slirp *slirp;
+    int has_net;
     unsigned count;           /* devices placed so far */
 } sm_virtio_set;
 

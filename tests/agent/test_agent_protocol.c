@@ -203,6 +203,39 @@ static size_t raw(uint8_t *buf, uint32_t len, uint16_t type, uint16_t flags, con
     return 8 + plen;
 }
 
+static void system_round_trip_and_limits(void **state)
+{
+    (void)state;
+    uint8_t seed[SM_AGENT_SEED_MAX + 1] = {1, 2, 3};
+    char long_name[80];
+    memset(long_name, 'h', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    enc e;
+    enc_init(&e);
+    sm_agent_system in = {.hostname = "vm-1", .realtime_ns = 1234567890123456789ull,
+                          .seed = seed, .seed_len = 3};
+    assert_int_equal(sm_agent_encode_system(&e.b, &in), 0);
+    parse_one(&e);
+    sm_agent_system out;
+    const char *why = NULL;
+    assert_int_equal(sm_agent_decode_system(&e.f, &out, &why), 0);
+    assert_string_equal(out.hostname, "vm-1");
+    assert_true(out.realtime_ns == in.realtime_ns);
+    assert_int_equal(out.seed_len, 3);
+    assert_memory_equal(out.seed, seed, 3);
+    sm_agent_wbuf_free(&e.b);
+    /* A hostname over the kernel's 64 bytes and an oversized seed are refused. */
+    sm_agent_system bad[] = {{.hostname = long_name}, {.seed = seed, .seed_len = sizeof seed}};
+    for (size_t i = 0; i < 2; i++) {
+        enc_init(&e);
+        assert_int_equal(sm_agent_encode_system(&e.b, &bad[i]), 0);
+        parse_one(&e);
+        assert_int_equal(sm_agent_decode_system(&e.f, &out, &why), -EBADMSG);
+        assert_non_null(why);
+        sm_agent_wbuf_free(&e.b);
+    }
+}
+
 static void header_errors(void **state)
 {
     (void)state;
@@ -238,7 +271,7 @@ static void header_errors(void **state)
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
     raw(buf, 0, SM_AGENT_STDIN, 2, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
-    raw(buf, 0, SM_AGENT_EXEC, 4, "", 0);
+    raw(buf, 0, SM_AGENT_EXEC, 8, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
 }
 
@@ -404,6 +437,7 @@ int main(void)
         cmocka_unit_test(hello_round_trip),
         cmocka_unit_test(exec_round_trip),
         cmocka_unit_test(small_messages_round_trip),
+        cmocka_unit_test(system_round_trip_and_limits),
         cmocka_unit_test(header_errors),
         cmocka_unit_test(tlv_errors),
         cmocka_unit_test(writer_limits),

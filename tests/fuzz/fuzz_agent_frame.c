@@ -23,6 +23,8 @@ static void decode(const sm_agent_frame *f)
         sm_agent_exit ex;
         sm_agent_file_req fr;
         sm_agent_stat_reply st;
+        sm_agent_system sys;
+        sm_agent_mount mnt;
         uint64_t size;
         uint32_t pid;
     } m;
@@ -42,6 +44,17 @@ static void decode(const sm_agent_frame *f)
         r = sm_agent_decode_file_req(f, &m.fr, &why);
         if (r == 0)
             assert(strlen(m.fr.path) > 0);
+        break;
+    case SM_AGENT_SYSTEM:
+        r = sm_agent_decode_system(f, &m.sys, &why);
+        if (r == 0)
+            assert((!m.sys.hostname || strlen(m.sys.hostname) <= 64) &&
+                   m.sys.seed_len <= SM_AGENT_SEED_MAX);
+        break;
+    case SM_AGENT_MOUNT:
+        r = sm_agent_decode_mount(f, &m.mnt, &why);
+        if (r == 0)
+            assert(m.mnt.tag && m.mnt.path && strlen(m.mnt.path) > 0);
         break;
     case SM_AGENT_EXEC:
         r = sm_agent_decode_exec(f, &m.x, &why);

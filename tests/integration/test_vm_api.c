@@ -153,6 +153,10 @@ static void receives_sigterm(void **state)
     assert_int_equal(w.r.signal, SIGTERM);
     assert_int_equal(w.r.exit_status, 143);
     assert_false(w.r.timed_out);
+    /* A late signal from another thread finds the command ended, safely. */
+    assert_int_equal(sm_exec_signal(w.h, SIGTERM), -ESRCH);
+    sm_exec_free(w.h);
+    sm_exec_result_free(&w.r);
 }
 
 typedef struct hasher {

@@ -46,8 +46,16 @@ static void watch(sm_virtio_vsock *v, sm_vsock_conn *c, bool readable_known)
         ev |= EPOLLIN;
     if (c->pending_len)
         ev |= EPOLLOUT;
+    /* Out of the loop while nothing is wanted: epoll reports a hung-up
+     * socket even with no events asked for, and would spin on it. */
     if (ev != c->events) {
-        sm_event_loop_mod(v->dev.env.loop, c->fd, ev, conn_event, c);
+        sm_event_loop *l = v->dev.env.loop;
+        if (!ev)
+            sm_event_loop_del(l, c->fd);
+        else if (!c->events)
+            sm_event_loop_add(l, c->fd, ev, conn_event, c);
+        else
+            sm_event_loop_mod(l, c->fd, ev, conn_event, c);
         c->events = ev;
     }
 }
@@ -61,7 +69,7 @@ static sm_vsock_conn *conn_new(sm_virtio_vsock *v, int fd, sm_vsock_conn_state s
     c->fd = fd;
     c->state = state;
     c->events = state == SM_VSOCK_AWAIT_CONNECT_LINE ? EPOLLIN : 0;
-    if (sm_event_loop_add(v->dev.env.loop, fd, c->events, conn_event, c) < 0) {
+    if (c->events && sm_event_loop_add(v->dev.env.loop, fd, c->events, conn_event, c) < 0) {
         free(c);
         return NULL;
     }

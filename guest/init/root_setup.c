@@ -1,0 +1,95 @@
+/*
+ * The image's root, as a container runtime sets one up: the image's
+ * read-only disk (sm_root=/dev/vdX on the kernel command line) joined by
+ * overlayfs with a writable layer (a tmpfs, or the ext4 disk named by
+ * sm_upper=/dev/vdY), then made the root of everything that runs after.
+ *
+ * pivot_root(2) cannot take the initramfs away (the kernel refuses to
+ * unmount rootfs), so this moves the new root over / and chroots into it,
+ * as switch_root does. The initramfs keeps only sm-init, so nothing of
+ * value stays reachable below.
+ */
+#include "root_setup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOWER "/sm/lower"
+#define RW "/sm/rw"
+#define ROOT "/sm/root"
+
+static int fail(const char *what, const char *path)
+{
+    int err = errno;
+    char msg[320];
+    snprintf(msg, sizeof msg, "sm-init: %s %s: %s\n", what, path, strerror(err));
+    ssize_t n = write(STDERR_FILENO, msg, strlen(msg));
+    (void)n;
+    return -err;
+}
+
+static int mount_at(const char *src, const char *dir, const char *type, unsigned long flags,
+                    const char *opts)
+{
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return fail("cannot create", dir);
+    if (mount(src, dir, type, flags, opts) < 0)
+        return fail("cannot mount", dir);
+    return 0;
+}
+
+/* The writable layer: upper and work directories on one filesystem, as
+ * overlayfs requires. A persistent upper disk is formatted by the host. */
+static int mount_rw(const char *upper_dev)
+{
+    int err = upper_dev ? mount_at(upper_dev, RW, "ext4", MS_NOATIME, NULL)
+                        : mount_at("tmpfs", RW, "tmpfs", 0, "mode=0755");
+    if (err)
+        return err;
+    if ((mkdir(RW "/upper", 0755) < 0 && errno != EEXIST) ||
+        (mkdir(RW "/work", 0755) < 0 && errno != EEXIST))
+        return fail("cannot create", RW "/upper");
+    return 0;
+}
+
+/* Moves the initramfs's /dev along, so the boot channel and console
+ * nodes stay where they are. */
+static int switch_root(void)
+{
+    if (mkdir(ROOT "/dev", 0755) < 0 && errno != EEXIST)
+        return fail("cannot create", ROOT "/dev");
+    if (mount("/dev", ROOT "/dev", NULL, MS_MOVE, NULL) < 0)
+        return fail("cannot move /dev to", ROOT "/dev");
+    if (chdir(ROOT) < 0)
+        return fail("cannot enter", ROOT);
+    if (mount(ROOT, "/", NULL, MS_MOVE, NULL) < 0)
+        return fail("cannot move the root from", ROOT);
+    if (chroot(".") < 0 || chdir("/") < 0)
+        return fail("cannot enter", "the image's root");
+    return 0;
+}
+
+int sm_init_root_setup(void)
+{
+    const char *root_dev = getenv("sm_root");
+    if (!root_dev)
+        return 0;
+    const char *upper_dev = getenv("sm_upper");
+    /* ext4 with the read-only feature flag cannot be mounted rw; the image
+     * is shared by every VM, so it must not be anyway. */
+    int err = mount_at(root_dev, LOWER, "ext4", MS_RDONLY | MS_NOATIME, NULL);
+    if (!err)
+        err = mount_rw(upper_dev);
+    if (!err)
+        err = mount_at("overlay", ROOT, "overlay", 0,
+                       "lowerdir=" LOWER ",upperdir=" RW "/upper,workdir=" RW "/work");
+    if (!err)
+        err = switch_root();
+    return err ? err : 1;
+}

@@ -1,0 +1,235 @@
+/* supermachine run: an image's process in a microVM of its own, with
+ * docker's run semantics. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/run.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: supermachine run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+            "Run IMAGE's process in a new microVM (pulling the image first if it is\n"
+            "not stored), as 'docker run' runs a container: COMMAND replaces the\n"
+            "image's Cmd, and the exit status is the process's.\n\n"
+            "Options:\n"
+            "  -i, --interactive          keep standard input open to the process\n"
+            "  -t, --tty                  give the process a terminal\n"
+            "  -d, --detach               run in the background; print the VM's id\n"
+            "      --rm                   remove the VM when it ends\n"
+            "      --name NAME            name the VM\n"
+            "  -e, --env NAME[=VALUE]     set an environment variable\n"
+            "      --env-file FILE        read NAME=VALUE lines from FILE\n"
+            "  -w, --workdir DIR          working directory in the VM\n"
+            "  -u, --user USER[:GROUP]    user to run as (name or id)\n"
+            "      --entrypoint CMD       replace the image's entrypoint\n"
+            "  -m, --memory MIB           guest memory in MiB (default 128)\n"
+            "      --cpus N               vCPUs (default 1)\n"
+            "  -p, --publish [IP:]HOST:GUEST[/udp]  publish a guest port on the host\n"
+            "                             (IP defaults to 127.0.0.1)\n"
+            "      --network user|none    user-mode NAT (default) or no network\n"
+            "  -v, --volume HOST:GUEST[:ro]  share a host file or directory\n"
+            "  -h, --hostname NAME        the VM's hostname (default: its id)\n"
+            "      --disk FILE            keep the writable layer in FILE (sparse ext4,\n"
+            "                             created if missing) instead of in memory\n"
+            "      --pull missing|always|never  when to pull (default missing)\n"
+            "  -q, --quiet                no progress display\n"
+            "      --help                 show this help\n\n"
+            "Exit status: the process's (128+N when killed by signal N); 125 when\n"
+            "supermachine itself failed.\n");
+}
+
+enum { O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_CPUS, O_NETWORK, O_DISK, O_PULL, O_HELP };
+
+static int number(const char *opt, const char *s, uint32_t max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
+        return sm_cli_usage_error("run", "%s wants a number from 1 to %u, not '%s'", opt,
+                                  max, s);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int choice(const char *opt, const char *s, const char *const *names, int *out)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return 0;
+        }
+    return sm_cli_usage_error("run", "%s: unknown value '%s'", opt, s);
+}
+
+static int option(sm_run_opts *o, int c, char *arg)
+{
+    static const char *const nets[] = {"user", "none", NULL};
+    static const char *const pulls[] = {"missing", "always", "never", NULL};
+    int v = 0, err = 0;
+    switch (c) {
+    case 'i': o->interactive = 1; return 0;
+    case 't': o->tty = 1; return 0;
+    case 'd': o->detach = 1; return 0;
+    case 'q': o->quiet = 1; return 0;
+    case O_RM: o->rm = 1; return 0;
+    case O_NAME: o->name = arg; return 0;
+    case 'e': return sm_run_add_env(o, arg);
+    case O_ENV_FILE: return sm_run_add_env_file(o, arg);
+    case 'w': o->workdir = arg; return 0;
+    case 'u': o->user = arg; return 0;
+    case 'h': o->hostname = arg; return 0;
+    case O_ENTRYPOINT:
+        o->has_entrypoint = 1;
+        o->entrypoint[0] = *arg ? arg : NULL;
+        return 0;
+    case 'm': return number("--memory", arg, 1u << 20, &o->memory_mib);
+    case O_CPUS: return number("--cpus", arg, 64, &o->cpus);
+    case 'p': return sm_run_add_port(o, arg);
+    case 'v': return sm_run_add_share(o, arg);
+    case O_NETWORK:
+        err = choice("--network", arg, nets, &v);
+        o->network = v ? SM_NETWORK_NONE : SM_NETWORK_USER;
+        return err;
+    case O_DISK: o->upper_disk = arg; return 0;
+    case O_PULL:
+        err = choice("--pull", arg, pulls, &v);
+        o->pull = (sm_pull_policy)v;
+        return err;
+    default: return SM_CLI_EXIT_FAILURE;
+    }
+}
+
+static int parse(sm_run_opts *o, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
+        {"detach", no_argument, NULL, 'd'}, {"rm", no_argument, NULL, O_RM},
+        {"name", required_argument, NULL, O_NAME}, {"env", required_argument, NULL, 'e'},
+        {"env-file", required_argument, NULL, O_ENV_FILE},
+        {"workdir", required_argument, NULL, 'w'}, {"user", required_argument, NULL, 'u'},
+        {"entrypoint", required_argument, NULL, O_ENTRYPOINT},
+        {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, O_CPUS},
+        {"publish", required_argument, NULL, 'p'},
+        {"network", required_argument, NULL, O_NETWORK},
+        {"volume", required_argument, NULL, 'v'}, {"hostname", required_argument, NULL, 'h'},
+        {"disk", required_argument, NULL, O_DISK}, {"pull", required_argument, NULL, O_PULL},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, O_HELP}, {0},
+    };
+    int c;
+    optind = 1;
+    /* "+": options end at the image name; the rest is the command. */
+    while ((c = getopt_long(argc, argv, "+itdqe:w:u:m:p:v:h:", opts, NULL)) != -1) {
+        if (c == O_HELP) {
+            usage(stdout);
+            return -1;
+        }
+        if (c == '?')
+            return sm_cli_usage_error("run", "unknown option");
+        int err = option(o, c, optarg);
+        if (err)
+            return err;
+    }
+    if (optind >= argc)
+        return sm_cli_usage_error("run", "which image? 'supermachine run IMAGE [COMMAND]'");
+    o->image = argv[optind];
+    o->cmd = optind + 1 < argc ? argv + optind + 1 : NULL;
+    return 0;
+}
+
+static void show_pull(const sm_pull_progress *p, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "\r\033[Kpulling %s: %u/%u layers, %.1f/%.1f MiB", p->name,
+            p->layers_done, p->layers, (double)p->bytes_done / (1 << 20),
+            (double)p->bytes / (1 << 20));
+    if (p->finished)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static void show_building(const char *name, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "building root filesystem for %s\n", name);
+}
+
+static int open_image(const sm_run_opts *o, sm_image **img)
+{
+    int show = !o->quiet && isatty(STDERR_FILENO);
+    sm_pull_options po = {.size = sizeof po, .progress = show ? show_pull : NULL};
+    sm_image_open_options io = {.size = sizeof io, .pull_policy = o->pull, .pull = &po,
+                                .building = show ? show_building : NULL};
+    return sm_image_open(o->image, &io, img);
+}
+
+static sm_vm_config vm_config(const sm_run_opts *o)
+{
+    return (sm_vm_config){
+        .size = sizeof(sm_vm_config), .memory_mib = o->memory_mib, .cpus = o->cpus,
+        .hostname = o->hostname, .network = o->network, .ports = o->ports,
+        .nports = o->nports, .shares = o->shares, .nshares = o->nshares,
+        .upper_disk = o->upper_disk, .name = o->name, .detached = o->detach,
+        .auto_remove = o->rm};
+}
+
+static sm_exec exec_config(const sm_run_opts *o)
+{
+    return (sm_exec){
+        .size = sizeof(sm_exec), .from_image = 1, .cmd = (const char *const *)o->cmd,
+        .entrypoint = o->entrypoint, .has_entrypoint = o->has_entrypoint,
+        .env = (const char *const *)o->env, .cwd = o->workdir, .user = o->user,
+        .pty = o->tty, .has_stdin_fd = o->interactive, .stdin_fd = STDIN_FILENO,
+        .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO};
+}
+
+/* docker run -d: the worker runs the process; we print the id and go. */
+static int detached(sm_vm *vm, sm_exec *ex)
+{
+    ex->has_stdin_fd = 0;
+    ex->stdout_fd = ex->stderr_fd = 0;
+    if (sm_vm_start_main(vm, ex) != 0) {
+        int status = sm_cli_fail();
+        char id[65];
+        snprintf(id, sizeof id, "%s", sm_vm_id(vm));
+        sm_vm_stop(vm);
+        sm_vm_remove(id, 1);  /* it never ran: leave no record */
+        return status;
+    }
+    printf("%s\n", sm_vm_id(vm));
+    sm_vm_release(vm);
+    return 0;
+}
+
+int sm_cmd_run(int argc, char **argv)
+{
+    sm_run_opts o = {0};
+    int err = parse(&o, argc, argv);
+    if (err) {
+        sm_run_opts_free(&o);
+        return err < 0 ? 0 : err;
+    }
+    sm_image *img = NULL;
+    sm_vm *vm = NULL;
+    int status = SM_CLI_EXIT_FAILURE;
+    sm_vm_config vc = vm_config(&o);
+    sm_exec ex = exec_config(&o);
+    if (open_image(&o, &img) != 0 || sm_vm_start(img, &vc, &vm) != 0) {
+        status = sm_cli_fail();
+    } else if (o.detach) {
+        status = detached(vm, &ex);
+        vm = NULL;
+    } else {
+        status = sm_run_attached(vm, &ex);
+    }
+    sm_vm_stop(vm);
+    sm_image_close(img);
+    sm_run_opts_free(&o);
+    return status;
+}

@@ -1,0 +1,45 @@
+/* What `supermachine run` (and its siblings) parse from the command line
+ * and how they attach the terminal to a process in the VM. */
+#ifndef SM_CLI_RUN_H
+#define SM_CLI_RUN_H
+
+#include <stddef.h>
+
+#include "supermachine.h"
+
+#define SM_RUN_MAX_LIST 64
+
+typedef struct sm_run_opts {
+    int interactive, tty, rm, detach, quiet;
+    const char *name, *workdir, *user, *hostname, *upper_disk, *image;
+    int has_entrypoint;
+    const char *entrypoint[2];
+    char *env[SM_RUN_MAX_LIST * 4 + 1];     /* "NAME=value", owned */
+    size_t nenv, nfile_env;
+    sm_port ports[SM_RUN_MAX_LIST];
+    unsigned nports;
+    sm_share shares[8];
+    unsigned nshares;
+    sm_network network;
+    sm_pull_policy pull;
+    uint32_t memory_mib, cpus;
+    char **cmd;                             /* NULL-terminated; NULL: the image's Cmd */
+} sm_run_opts;
+
+/* -e NAME=value, or -e NAME: the value from our environment, else skipped
+ * (as docker does). */
+int sm_run_add_env(sm_run_opts *o, const char *arg);
+/* --env-file: NAME=value or NAME lines; blank lines and # comments skipped. */
+int sm_run_add_env_file(sm_run_opts *o, const char *path);
+/* -p [IP:]HOST:GUEST[/tcp|/udp] */
+int sm_run_add_port(sm_run_opts *o, char *arg);
+/* -v HOST:GUEST[:ro|:rw] */
+int sm_run_add_share(sm_run_opts *o, char *arg);
+void sm_run_opts_free(sm_run_opts *o);
+
+/* Runs the exec on this terminal: stdin with -i, a raw tty and window-size
+ * changes with -t, our signals forwarded. Returns the process's exit
+ * status (128+N for signal N), or SM_CLI_EXIT_FAILURE. */
+int sm_run_attached(sm_vm *vm, const sm_exec *ex);
+
+#endif

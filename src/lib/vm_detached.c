@@ -1,0 +1,199 @@
+/* Detached VMs: a main process supervised by the worker, and handles on
+ * VMs other processes started (open, shutdown, list, remove, logs). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "agent/client.h"
+#include "agent/protocol.h"
+#include "lib/exec_spec.h"
+#include "lib/vm_int.h"
+#include "lib/vm_log.h"
+#include "lib/vm_record.h"
+#include "lib/vm_registry.h"
+#include "lib/vsock_dial.h"
+#include "util/error.h"
+
+#define GRACE_MS 5000
+
+const char *sm_vm_id(const sm_vm *vm)
+{
+    return vm ? vm->id : NULL;
+}
+
+int sm_vm_read_worker_pid(sm_vm *vm)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/worker.pid", vm->dir);
+    FILE *f = fopen(path, "r");
+    int pid = 0;
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    vm->pid = pid;
+    return pid > 0 ? 0 : sm_fail(ENOENT, "the VM's worker left no pid in %s", path);
+}
+
+/* One request on the worker's control socket (see worker_control.h). */
+static int control(const sm_vm *vm, const char *request)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/control.sock", vm->dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int err = sm_fail(errno, "cannot reach the VM's worker: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return err;
+    }
+    char line[600] = {0};
+    size_t n = 0;
+    int err = write(fd, request, strlen(request)) == (ssize_t)strlen(request) ? 0 : -EIO;
+    while (!err && n + 1 < sizeof line && read(fd, line + n, 1) == 1 && line[n] != '\n')
+        n++;
+    close(fd);
+    line[n] = '\0';
+    if (err || n == 0)
+        return sm_fail(EIO, "the VM's worker did not answer");
+    return strcmp(line, "OK") == 0 ? 0 : sm_fail(EIO, "%s", line + (n > 4 ? 4 : 0));
+}
+
+static int write_request(const sm_vm *vm, const sm_agent_exec_req *req)
+{
+    sm_agent_wbuf b = {.grow = true};
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/main.exec", vm->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int err = sm_agent_encode_exec(&b, req);
+    if (err) {
+        sm_agent_wbuf_free(&b);
+        return sm_fail(err, "the main process's request is too large");
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || close(fd) < 0 ||
+        rename(tmp, path) < 0)
+        err = sm_fail(errno ? errno : EIO, "cannot write %s", path);
+    sm_agent_wbuf_free(&b);
+    return err;
+}
+
+int sm_vm_start_main(sm_vm *vm, const sm_exec *exec)
+{
+    if (!vm->detached)
+        return sm_fail(EINVAL, "sm_vm_start_main is for detached VMs; use sm_vm_exec");
+    sm_exec ex = {0};
+    size_t size = exec->size ? exec->size : sizeof ex;
+    memcpy(&ex, exec, size < sizeof ex ? size : sizeof ex);
+    ex.stdin_data = NULL, ex.has_stdin_fd = 0, ex.stdin_stream = 0;
+    int fd;
+    sm_agent_conn *c;
+    int err = sm_vsock_dial(vm->dir, SM_AGENT_PORT, &fd);
+    if (err || (err = sm_agent_conn_open(fd, &c)) != 0)
+        return sm_fail_context(err, "the VM's agent is not answering");
+    sm_exec_spec spec;
+    err = sm_exec_spec_build(vm, c, &ex, ex.pty, &spec);
+    sm_agent_conn_close(c);
+    if (err)
+        return err;
+    sm_agent_exec_req req = sm_exec_spec_request(&ex, &spec);
+    err = write_request(vm, &req);
+    if (!err)
+        sm_vm_record_command(vm, (const char *const *)spec.argv);
+    sm_exec_spec_free(&spec);
+    return err ? err : control(vm, "RUN\n");
+}
+
+int sm_vm_open(const char *name_or_id, sm_vm **out)
+{
+    sm_vm *vm = calloc(1, sizeof *vm);
+    if (!vm)
+        return sm_fail(ENOMEM, "out of memory");
+    vm->lifeline_fd = vm->lock_fd = -1;
+    sm_vm_meta m;
+    int err = sm_vm_find(name_or_id, vm->dir, sizeof vm->dir);
+    if (!err)
+        err = sm_vm_meta_read(vm->dir, &m);
+    if (err) {
+        free(vm);
+        return err;
+    }
+    snprintf(vm->id, sizeof vm->id, "%s", m.id);
+    snprintf(vm->hostname, sizeof vm->hostname, "%s", m.hostname);
+    /* Not our child either way: wait on the lock, never waitpid. */
+    vm->detached = 1;
+    if (sm_vm_alive(vm->dir))
+        sm_vm_read_worker_pid(vm);
+    if (m.image_digest[0] && sm_image_inspect(m.image_digest, &vm->image) != 0)
+        vm->image = NULL;  /* removed since: exec works, minus the image's defaults */
+    *out = vm;
+    return 0;
+}
+
+void sm_vm_release(sm_vm *vm)
+{
+    if (vm)
+        sm_vm_free(vm);
+}
+
+static int wait_gone(const sm_vm *vm, uint32_t ms)
+{
+    for (uint32_t waited = 0; waited <= ms; waited += 20) {
+        if (!sm_vm_alive(vm->dir))
+            return 1;
+        usleep(20 * 1000);
+    }
+    return 0;
+}
+
+int sm_vm_shutdown(sm_vm *vm, int signo, uint32_t timeout_ms)
+{
+    if (!sm_vm_alive(vm->dir))
+        return 0;
+    if (!signo) {
+        sm_vm_meta m;
+        signo = sm_vm_meta_read(vm->dir, &m) == 0 && m.stop_signal ? m.stop_signal : SIGTERM;
+    }
+    char req[64];
+    snprintf(req, sizeof req, "STOP %d %u\n", signo, timeout_ms);
+    /* A worker that cannot answer is stopped the hard way below. */
+    if (control(vm, req) == 0 && wait_gone(vm, timeout_ms + GRACE_MS))
+        return 0;
+    if (vm->pid <= 0)
+        sm_vm_read_worker_pid(vm);
+    sm_vm_kill_worker(vm);
+    return 0;
+}
+
+int sm_vm_logs(const char *name_or_id, int follow, int stdout_fd, int stderr_fd)
+{
+    char dir[4096];
+    int err = sm_vm_find(name_or_id, dir, sizeof dir);
+    return err ? err : sm_vm_log_copy(dir, follow, stdout_fd, stderr_fd);
+}
+
+int sm_vm_remove(const char *name_or_id, int force)
+{
+    sm_vm *vm;
+    int err = sm_vm_open(name_or_id, &vm);
+    if (err)
+        return err;
+    if (sm_vm_alive(vm->dir) && !force) {
+        sm_vm_release(vm);
+        return sm_fail(EBUSY, "VM %s is running: stop it first, or remove it with force "
+                       "(rm -f)", name_or_id);
+    }
+    sm_vm_kill_worker(vm);
+    sm_vm_forget(vm->dir);
+    sm_vm_release(vm);
+    return 0;
+}

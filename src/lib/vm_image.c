@@ -1,0 +1,122 @@
+/* Booting a VM from an image, and setting it up as a container runtime
+ * sets up a container: its own hostname and /etc/hosts, and the DNS of
+ * its network. */
+#include "lib/vm_image.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "agent/client.h"
+#include "lib/paths.h"
+#include "lib/upper_disk.h"
+#include "util/error.h"
+
+#define SLIRP_GUEST_IP "10.0.2.15"
+#define SLIRP_DNS "10.0.2.3"
+
+static int pick_hostname(sm_vm *vm, const char *given)
+{
+    if (given) {
+        size_t n = strlen(given);
+        if (n == 0 || n > 63 || strchr(given, '/') || strchr(given, ' '))
+            return sm_fail(EINVAL, "hostname '%s' is not a valid host name", given);
+        snprintf(vm->hostname, sizeof vm->hostname, "%s", given);
+        return 0;
+    }
+    /* As docker does: the first 12 hex digits of the VM's id. */
+    snprintf(vm->hostname, sizeof vm->hostname, "%.12s", vm->id);
+    return 0;
+}
+
+static int add_disk(sm_vm_image_boot *b, unsigned *n, const char *path, int ro)
+{
+    if (*n == SM_MACHINE_MAX_DISKS)
+        return sm_fail(EINVAL, "a VM from an image takes at most %d more disks",
+                       SM_MACHINE_MAX_DISKS - 2);
+    b->disks[(*n)++] = (sm_disk){path, ro};
+    return 0;
+}
+
+int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_image_boot *b)
+{
+    const sm_image_info *info = sm_image_get_info(img);
+    int err = pick_hostname(vm, c->hostname);
+    if (!err)
+        err = sm_image_inspect(info->digest, &vm->image);
+    unsigned n = 0;
+    if (!err)
+        err = add_disk(b, &n, sm_image_rootfs(img), 1);
+    if (!err && c->upper_disk && (err = sm_upper_disk_ensure(c->upper_disk)) == 0)
+        err = add_disk(b, &n, c->upper_disk, 0);
+    for (unsigned i = 0; !err && i < c->ndisks; i++)
+        err = add_disk(b, &n, c->disks[i].path, c->disks[i].read_only);
+    if (!err && !c->initrd)
+        err = sm_find_guest_file("initramfs-image.cpio", "SUPERMACHINE_IMAGE_INITRD", b->initrd,
+                                 sizeof b->initrd);
+    if (err)
+        return err;
+    int len = snprintf(b->cmdline, sizeof b->cmdline, "sm_root=/dev/vda%s%s%s",
+                       c->upper_disk ? " sm_upper=/dev/vdb" : "", c->cmdline ? " " : "",
+                       c->cmdline ? c->cmdline : "");
+    if (len < 0 || (size_t)len >= sizeof b->cmdline)
+        return sm_fail(E2BIG, "the kernel command line is too long");
+    c->disks = b->disks;
+    c->ndisks = n;
+    c->cmdline = b->cmdline;
+    if (!c->initrd)
+        c->initrd = b->initrd;
+    if (c->network == SM_NETWORK_DEFAULT)
+        c->network = SM_NETWORK_USER;
+    return 0;
+}
+
+static int put(sm_agent_conn *a, const char *path, const char *text)
+{
+    sm_agent_file_req req = {.path = path, .mode = 0644, .mkdirs = true, .uid = -1, .gid = -1};
+    int err = sm_agent_write_file(a, &req, text, strlen(text));
+    return err ? sm_fail_context(err, "writing the guest's %s", path) : 0;
+}
+
+static int write_etc(sm_vm *vm, sm_agent_conn *a, const sm_vm_config *c)
+{
+    char hosts[512], hostname[80];
+    int net = c->network == SM_NETWORK_USER;
+    snprintf(hostname, sizeof hostname, "%s\n", vm->hostname);
+    snprintf(hosts, sizeof hosts,
+             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+             "ff02::2\tip6-allrouters\n%s%s%s%s",
+             net ? SLIRP_GUEST_IP : "", net ? "\t" : "", net ? vm->hostname : "",
+             net ? "\n" : "");
+    int err = put(a, "/etc/hostname", hostname);
+    if (!err)
+        err = put(a, "/etc/hosts", hosts);
+    if (!err && net)
+        err = put(a, "/etc/resolv.conf", "nameserver " SLIRP_DNS "\n");
+    return err;
+}
+
+int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c)
+{
+    uint8_t seed[64];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        return sm_fail(errno, "getrandom: %s", strerror(errno));
+    int fd;
+    sm_agent_conn *a;
+    int err = sm_vm_connect(vm, SM_AGENT_PORT, &fd);
+    if (err || (err = sm_agent_conn_open(fd, &a)) != 0)
+        return sm_fail_context(err, "the VM's agent is not answering");
+    sm_agent_system sys = {
+        .hostname = vm->hostname, .seed = seed, .seed_len = sizeof seed,
+        .realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec};
+    err = sm_agent_system_set(a, &sys);
+    if (!err)
+        err = write_etc(vm, a, c);
+    sm_agent_conn_close(a);
+    return err;
+}

@@ -1,0 +1,258 @@
+/* The worker's control socket and the supervisor of a detached VM's main
+ * process (see worker_control.h). */
+#include "lib/worker_control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/client.h"
+#include "agent/protocol.h"
+#include "lib/vm_log.h"
+#include "lib/vm_registry.h"
+#include "lib/vsock_dial.h"
+#include "util/error.h"
+#include "util/file.h"
+
+struct sm_worker_control {
+    char dir[4096];
+    sm_machine *machine;
+    int listen_fd;
+    pthread_t server, main_thread;
+    bool has_main_thread;
+    pthread_mutex_t lock;
+    pthread_cond_t ended_cv;
+    sm_agent_conn *conn;
+    sm_agent_exec *exec;
+    int log_fd;
+    bool ended;
+};
+
+/* ---- the main process ---- */
+
+static int to_log(void *ctx, int stream, const void *data, size_t len)
+{
+    sm_worker_control *c = ctx;
+    sm_vm_log_append(c->log_fd, stream, data, len);
+    return 0;  /* a full disk must not kill the process; its output is lost */
+}
+
+static int log_out(void *ctx, const void *d, size_t n) { return to_log(ctx, 1, d, n); }
+static int log_err(void *ctx, const void *d, size_t n) { return to_log(ctx, 2, d, n); }
+
+static void *supervise(void *arg)
+{
+    sm_worker_control *c = arg;
+    sm_agent_exec_io io = SM_AGENT_EXEC_IO_INIT;
+    io.on_stdout = log_out;
+    io.on_stderr = log_err;
+    io.ctx = c;
+    sm_agent_exit x = {0};
+    if (sm_agent_exec_wait(c->exec, &io, &x) == 0)
+        sm_vm_exit_write(c->dir, x.termsig ? 128 + x.termsig : x.status);
+    else if (sm_vm_exit_read(c->dir) < 0)
+        /* The VM went away under it (killed, or the guest died). */
+        sm_vm_exit_write(c->dir, 128 + SIGKILL);
+    pthread_mutex_lock(&c->lock);
+    c->ended = true;
+    pthread_cond_broadcast(&c->ended_cv);
+    /* As a container stops when its process ends. */
+    if (c->machine)
+        sm_machine_stop(c->machine);
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static int load_request(const char *dir, sm_mapped_file *f, sm_agent_exec_req *req)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/main.exec", dir);
+    int err = sm_file_map(path, "the main process's request", f);
+    sm_agent_frame fr;
+    size_t need;
+    const char *why = "";
+    if (!err && (sm_agent_frame_parse(f->data, f->len, &fr, &need, &why) <= 0 ||
+                 sm_agent_decode_exec(&fr, req, &why) < 0))
+        err = sm_fail(EBADMSG, "%s is not an EXEC request: %s", path, why);
+    return err;
+}
+
+static int start_main(sm_worker_control *c)
+{
+    if (c->has_main_thread)
+        return sm_fail(EBUSY, "the main process was started already");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" SM_VM_LOG_NAME, c->dir);
+    c->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (c->log_fd < 0)
+        return sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
+    sm_mapped_file f = {0};
+    sm_agent_exec_req req;
+    int fd = -1;
+    int err = load_request(c->dir, &f, &req);
+    if (!err) {
+        if ((err = sm_vsock_dial(c->dir, SM_AGENT_PORT, &fd)) == 0 &&
+            (err = sm_agent_conn_open(fd, &c->conn)) == 0)
+            err = sm_agent_exec_start(c->conn, &req, &c->exec);
+        sm_agent_exec_req_release(&req);
+    }
+    sm_file_unmap(&f);
+    if (!err && (err = pthread_create(&c->main_thread, NULL, supervise, c)) != 0)
+        err = sm_fail(err, "cannot start the supervisor: %s", strerror(err));
+    c->has_main_thread = !err;
+    return err;
+}
+
+/* ---- stop ---- */
+
+static void wait_ended(sm_worker_control *c, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&c->lock);
+    while (!c->ended && pthread_cond_timedwait(&c->ended_cv, &c->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int stop(sm_worker_control *c, int signo, int timeout_ms)
+{
+    if (signo < 1 || signo > 64 || timeout_ms < 0)
+        return sm_fail(EINVAL, "STOP wants a signal number and a timeout");
+    pthread_mutex_lock(&c->lock);
+    bool running = c->has_main_thread && !c->ended;
+    if (running)
+        sm_agent_exec_signal(c->exec, signo, false);
+    pthread_mutex_unlock(&c->lock);
+    if (running)
+        wait_ended(c, timeout_ms);
+    pthread_mutex_lock(&c->lock);
+    if (running && !c->ended)
+        sm_vm_exit_write(c->dir, 128 + SIGKILL);  /* what docker reports then */
+    if (c->machine)
+        sm_machine_stop(c->machine);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+/* ---- the socket ---- */
+
+static void answer(int fd, int err)
+{
+    char line[600];
+    int n = err ? snprintf(line, sizeof line, "ERR %s\n", sm_last_error())
+                : snprintf(line, sizeof line, "OK\n");
+    if (n > 0 && write(fd, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1)) < 0)
+        return;
+}
+
+static void serve_one(sm_worker_control *c, int fd)
+{
+    char line[128] = {0};
+    size_t n = 0;
+    /* A bounded wait: a client that never sends must not block stops. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (n + 1 < sizeof line && poll(&p, 1, 5000) == 1) {
+        ssize_t r = read(fd, line + n, 1);
+        if (r <= 0 || line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    int signo = 0, timeout = 0, err;
+    if (!strcmp(line, "RUN"))
+        err = start_main(c);
+    else if (sscanf(line, "STOP %d %d", &signo, &timeout) == 2)
+        err = stop(c, signo, timeout);
+    else
+        err = sm_fail(EINVAL, "unknown control request");
+    answer(fd, err);
+}
+
+static void *server(void *arg)
+{
+    sm_worker_control *c = arg;
+    for (;;) {
+        int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0 && errno == EINTR)
+            continue;
+        if (fd < 0)
+            return NULL;
+        /* Cancelled only between requests, never holding the lock. */
+        int old;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+        serve_one(c, fd);
+        close(fd);
+        pthread_setcancelstate(old, NULL);
+    }
+}
+
+int sm_worker_control_start(const char *dir, sm_machine *m, sm_worker_control **out)
+{
+    sm_worker_control *c = calloc(1, sizeof *c);
+    if (!c)
+        return sm_fail(ENOMEM, "out of memory");
+    snprintf(c->dir, sizeof c->dir, "%s", dir);
+    c->machine = m;
+    c->log_fd = -1;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->ended_cv, NULL);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/control.sock", dir);
+    unlink(a.sun_path);
+    c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int err = 0;
+    if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        listen(c->listen_fd, 8) < 0)
+        err = sm_fail(errno, "cannot listen on %s: %s", a.sun_path, strerror(errno));
+    if (!err && (err = pthread_create(&c->server, NULL, server, c)) != 0)
+        err = sm_fail(err, "cannot start the control thread: %s", strerror(err));
+    if (err) {
+        if (c->listen_fd >= 0)
+            close(c->listen_fd);
+        free(c);
+        return err;
+    }
+    *out = c;
+    return 0;
+}
+
+void sm_worker_control_stop(sm_worker_control *c)
+{
+    if (!c)
+        return;
+    pthread_cancel(c->server);
+    pthread_join(c->server, NULL);
+    close(c->listen_fd);
+    /* Called once the machine has stopped: nothing may stop it again, and
+     * the supervisor, still waiting on the agent, is cut loose. */
+    pthread_mutex_lock(&c->lock);
+    c->machine = NULL;
+    if (c->conn)
+        sm_agent_conn_abort(c->conn);
+    pthread_mutex_unlock(&c->lock);
+    if (c->has_main_thread)
+        pthread_join(c->main_thread, NULL);
+    if (c->exec)
+        sm_agent_exec_free(c->exec);
+    if (c->conn)
+        sm_agent_conn_close(c->conn);
+    if (c->log_fd >= 0)
+        close(c->log_fd);
+    free(c);
+}
