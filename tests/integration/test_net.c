@@ -26,7 +26,7 @@
 #include "supermachine.h"
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__, NULL})
-#define BULK (2u << 20)
+#define BULK (1u << 20)
 #define GUEST_HTTP 80
 #define GUEST_SINK 81
 
@@ -213,7 +213,7 @@ static void guest_to_host_bulk(void **state)
     close(s.fd);
     assert_int_equal(r.exit_status, 0);
     assert_int_equal(s.bulk, BULK);
-    printf("guest -> host (nc to 10.0.2.2): %u MiB in %.2f s, %.1f MiB/s\n", BULK >> 20,
+    printf("guest -> host (nc to 10.0.2.2): %u MiB in %.2f s, %.3f MiB/s\n", BULK >> 20,
            s.t_end - s.t_first, (BULK >> 20) / (s.t_end - s.t_first));
     sm_exec_result_free(&r);
 }
@@ -295,7 +295,7 @@ static void host_to_guest_bulk(void **state)
     assert_int_equal(w.err, 0);
     assert_int_equal(w.r.exit_status, 0);
     assert_int_equal(strtoul(w.r.stdout_data, NULL, 10), BULK);
-    printf("host -> guest (published port): %u MiB in %.2f s, %.1f MiB/s\n", BULK >> 20, secs,
+    printf("host -> guest (published port): %u MiB in %.2f s, %.3f MiB/s\n", BULK >> 20, secs,
            (BULK >> 20) / secs);
     sm_exec_free(w.h);
     sm_exec_result_free(&w.r);

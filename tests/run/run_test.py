@@ -225,7 +225,8 @@ def case_detached(tmp):
     rows = ps_rows()
     check(len(rows) == 1 and rows[0].startswith(vid[:12]) and " Up " in rows[0] and
           rows[0].rstrip().endswith("web"), "ps shows it up, by id and name", rows)
-    wait_for("its first output", lambda: "started" in sm("logs", "web")[1])
+    # The two streams reach the log separately: wait for both.
+    wait_for("its first output", lambda: sm("logs", "web")[1:] == ("started\n", "warned\n"))
     rc, o, e = sm("logs", "web")
     check(o == "started\n" and e == "warned\n", "logs keeps stdout and stderr apart", o, e)
     rc, o, e = sm("exec", "web", "sh", "-c", "echo $HOSTNAME; cat /etc/hostname; exit 3")
