@@ -122,7 +122,7 @@ typedef struct sm_vm_config {
     const sm_disk *disks;       /* ndisks entries (at most 8): vda, vdb, ... */
     unsigned ndisks;
     uint32_t start_timeout_ms;  /* until the agent answers; 0: 120 s */
-    /* Everything below needs sm_vm_start to be given an image. */
+    /* hostname and upper_disk need sm_vm_start to be given an image. */
     const char *hostname;       /* NULL: the first 12 hex digits of the VM's id */
     sm_network network;
     const sm_port *ports;       /* nports published ports */
@@ -158,9 +158,20 @@ SM_API const char *sm_vm_id(const sm_vm *vm);
 /* The VM's runtime directory (console.log, worker.log, vsock sockets). */
 SM_API const char *sm_vm_dir(const sm_vm *vm);
 
-/* A connected stream socket to a vsock port inside the guest (the caller
- * owns and closes it). -ECONNREFUSED when nothing listens there. */
-SM_API int sm_vm_connect(sm_vm *vm, uint32_t port, int *fd);
+/* A connected stream socket to a TCP port of the guest's loopback (the
+ * caller owns and closes it), carried over vsock by the agent, so it works
+ * with any network setting. -ECONNREFUSED when nothing listens there. */
+SM_API int sm_vm_connect(sm_vm *vm, uint16_t guest_port, int *fd);
+
+/* The same for a vsock port inside the guest. */
+SM_API int sm_vm_connect_vsock(sm_vm *vm, uint32_t port, int *fd);
+
+/* Listen on host_ip:host_port (NULL: 127.0.0.1; port 0: any, stored back
+ * in *host_port) and forward each connection to guest_port as
+ * sm_vm_connect does, from a thread of the calling process, until the VM
+ * is stopped or released. Works with SM_NETWORK_NONE too. */
+SM_API int sm_vm_expose_tcp(sm_vm *vm, const char *host_ip, uint16_t *host_port,
+                            uint16_t guest_port);
 
 /* A file placed in the guest before a command runs (same request). */
 typedef struct sm_file {

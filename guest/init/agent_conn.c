@@ -45,6 +45,7 @@ void conn_free(conn *c)
 {
     exec_free(c);
     files_free(c);
+    proxy_free(c);
     agent_close(c->a, &c->fd);
     if (c->in_cap == AGENT_BUF_SIZE)
         agent_buf_put(c->a, c->in);
@@ -121,6 +122,8 @@ static int on_idle(conn *c, const sm_agent_frame *f)
         return system_begin(c, f);
     case SM_AGENT_MOUNT:
         return mount_begin(c, f);
+    case SM_AGENT_TCP_CONNECT:
+        return proxy_begin(c, f);
     default:
         return conn_fail(c, EPROTO, "unexpected %s frame", sm_agent_type_name(f->type));
     }
@@ -135,7 +138,8 @@ static int dispatch(conn *c, const sm_agent_frame *f)
     case S_READ: return 1;  /* the answer is still going out */
     case S_EXEC:
     case S_DONE: return exec_frame(c, f);
-    case S_CLOSING: return 1;
+    case S_CLOSING:
+    case S_PROXY: return 1;
     }
     return 1;
 }
@@ -169,7 +173,8 @@ static int make_room(conn *c, size_t need)
 static int handle_frames(conn *c, bool *blocked)
 {
     int progress = 0;
-    while (c->state != S_CLOSING) {
+    /* After TCP_CONNECT what follows is no longer frames. */
+    while (c->state != S_CLOSING && c->state != S_PROXY) {
         sm_agent_frame f;
         size_t need;
         const char *why = "";
@@ -209,7 +214,7 @@ static bool conn_input(conn *c)
     for (;;) {
         bool blocked = false;
         progress |= handle_frames(c, &blocked);
-        if (c->state == S_CLOSING || c->dead)
+        if (c->state == S_CLOSING || c->state == S_PROXY || c->dead)
             return true;
         if (blocked) {
             if (c->hup && c->state == S_EXEC)
@@ -287,6 +292,11 @@ void conn_run(conn *c)
 {
     int rounds = 0;
     while (!c->dead) {
+        if (c->state == S_PROXY) {
+            proxy_run(c);
+            if (c->state == S_PROXY)  /* else the connect failed: frames again */
+                break;
+        }
         if (++rounds > MAX_ROUNDS) {
             c->again = c->a->again = true;
             break;

@@ -6,6 +6,7 @@
  *   agent_exec.c   a running command: stdin, stdout/stderr, signals, EXIT
  *   agent_spawn.c  starting a command (the child side of fork)
  *   agent_files.c  STAT, FILE_READ, FILE_WRITE
+ *   agent_proxy.c  TCP_CONNECT: the connection becomes a pipe to a TCP port
  *
  * Every fd is non-blocking and registered edge-triggered once, so the loop
  * never calls epoll_ctl to pause a source: it remembers readiness in flags
@@ -32,7 +33,7 @@
 typedef struct agent agent;
 typedef struct conn conn;
 
-enum watch_kind { W_LISTEN, W_SIGNAL, W_SOCK, W_STDIN, W_STDOUT, W_STDERR, W_PTY };
+enum watch_kind { W_LISTEN, W_SIGNAL, W_SOCK, W_STDIN, W_STDOUT, W_STDERR, W_PTY, W_TCP };
 
 typedef struct watch {
     uint8_t kind;
@@ -75,7 +76,10 @@ enum conn_state {
     S_EXEC,     /* a command runs */
     S_DONE,     /* EXIT (or the EXEC's ERROR) sent; waiting for the close */
     S_CLOSING,  /* protocol error: flush the ERROR and close */
+    S_PROXY,    /* TCP_CONNECT: connecting, then raw bytes (agent_proxy.c) */
 };
+
+typedef struct proxy proxy;
 
 struct conn {
     agent *a;
@@ -91,6 +95,7 @@ struct conn {
     sm_agent_wbuf out;
     size_t out_off;             /* flushed bytes at the front of out */
     exec_state *x;
+    proxy *proxy;
     struct {
         int fd;
         bool failed;            /* an ERROR went out: drop the rest */
@@ -143,6 +148,13 @@ int files_begin(conn *c, const sm_agent_frame *f);
 
 /* agent_system.c */
 int system_begin(conn *c, const sm_agent_frame *f);
+
+/* agent_proxy.c: in S_PROXY, conn_run hands the connection to proxy_run,
+ * which uses `in` for host->guest bytes and `out` for guest->host ones. */
+int proxy_begin(conn *c, const sm_agent_frame *f);
+void proxy_event(conn *c, bool in, bool out, bool hup);
+void proxy_run(conn *c);
+void proxy_free(conn *c);
 
 /* agent_mount.c */
 int mount_begin(conn *c, const sm_agent_frame *f);

@@ -118,6 +118,9 @@ static void on_event(agent *a, const struct epoll_event *ev)
         c->x->in_ready |= out;
         c->x->out_ready |= in;
         break;
+    case W_TCP:
+        proxy_event(c, in, out, ev->events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR));
+        break;
     }
     conn_run(c);
 }

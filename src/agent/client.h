@@ -56,6 +56,28 @@ int sm_agent_read_file(sm_agent_conn *c, const char *path, sm_agent_sink sink, v
 int sm_agent_read_file_buf(sm_agent_conn *c, const char *path, size_t max, uint8_t **data,
                            size_t *len);
 
+/* ---- TCP ---- */
+
+/* A TCP connection to `port` on the guest's loopback, over `fd`: a fresh
+ * stream to the agent, not an sm_agent_conn, since after the agent's OK it
+ * carries the guest socket's bytes. HELLO and TCP_CONNECT go out; then the
+ * agent's HELLO and its OK or ERROR are read and not one byte more, so
+ * what the guest's server sends first (a banner) stays in fd for the
+ * caller. -ECONNREFUSED when nothing listens there. fd stays the caller's. */
+int sm_agent_tcp_open(int fd, uint16_t port);
+
+/* The same in two steps, for a poll loop over a non-blocking fd: send,
+ * then call sm_agent_tcp_reply_read each time fd is readable: 1 once connected,
+ * 0 while it waits for more, or a negative errno. */
+typedef struct sm_agent_tcp_reply {
+    uint16_t port;
+    bool hello_seen;
+    size_t have;
+    uint8_t buf[4096];  /* one frame: the agent's answers are short */
+} sm_agent_tcp_reply;
+int sm_agent_tcp_send(int fd, uint16_t port, sm_agent_tcp_reply *r);
+int sm_agent_tcp_reply_read(int fd, sm_agent_tcp_reply *r);
+
 /* ---- exec ---- */
 
 typedef struct sm_agent_exec sm_agent_exec;

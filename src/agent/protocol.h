@@ -28,6 +28,8 @@
  *   EXEC  -> STARTED, then STDOUT/STDERR as produced, then EXIT.
  *            Meanwhile the host may send STDIN (if EXEC asked for it),
  *            SIGNAL and RESIZE (pty mode).
+ *   TCP_CONNECT port -> OK, then the guest socket's raw bytes both ways
+ *                       (this too ends the conversation) | ERROR
  *
  * An ERROR answering an operation leaves the connection usable; a
  * malformed or unexpected frame makes the agent send ERROR and close that
@@ -72,6 +74,13 @@ typedef enum sm_agent_type {
      * share) bind only that entry of the share onto PATH. Codec in
      * protocol_mount.c. */
     SM_AGENT_MOUNT = 48,
+    /* host: PORT; answered by OK or ERROR. Connect to that TCP port on the
+     * guest's loopback (127.0.0.1, then ::1). After OK the connection is
+     * a raw byte pipe to the guest's socket in both directions, with no
+     * more frames; a half close on one side is passed on as one; ERROR
+     * leaves the connection usable. Codec in protocol_tcp.c; types and
+     * tags 64-79 belong to it. */
+    SM_AGENT_TCP_CONNECT = 64,
     /* host: HOSTNAME? REALTIME_NS? SEED?; answered by OK or ERROR. The
      * per-VM settings of the guest system, sent after boot (and, later,
      * after every restore of a snapshot). */
@@ -121,6 +130,8 @@ typedef enum sm_agent_tag {
     /* These belong to MOUNT. */
     SM_AGENT_T_SHARE_TAG = 48,   /* string: the 9p mount tag */
     SM_AGENT_T_SHARE_ENTRY = 49, /* string: the one entry of a single-file share */
+    /* These belong to TCP_CONNECT. */
+    SM_AGENT_T_PORT = 64,        /* u32, 1-65535 */
 } sm_agent_tag;
 
 /* ---- frames ---- */
@@ -295,6 +306,13 @@ typedef struct sm_agent_mount {
 
 int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m);
 int sm_agent_decode_mount(const sm_agent_frame *f, sm_agent_mount *m, const char **why);
+typedef struct sm_agent_tcp_connect {
+    uint16_t port;            /* 1-65535 */
+} sm_agent_tcp_connect;
+
+int sm_agent_encode_tcp_connect(sm_agent_wbuf *b, const sm_agent_tcp_connect *m);
+int sm_agent_decode_tcp_connect(const sm_agent_frame *f, sm_agent_tcp_connect *m,
+                                const char **why);
 int sm_agent_encode_system(sm_agent_wbuf *b, const sm_agent_system *m);
 int sm_agent_decode_system(const sm_agent_frame *f, sm_agent_system *m, const char **why);
 

@@ -324,6 +324,7 @@ void sm_vm_kill_worker(sm_vm *vm)
 
 void sm_vm_free(sm_vm *vm)
 {
+    sm_vm_tcp_unexpose_all(vm);
     if (vm->lifeline_fd >= 0)
         close(vm->lifeline_fd);
     if (vm->lock_fd >= 0)
@@ -352,7 +353,7 @@ const char *sm_vm_dir(const sm_vm *vm)
     return vm->dir;
 }
 
-int sm_vm_connect(sm_vm *vm, uint32_t port, int *out)
+int sm_vm_connect_vsock(sm_vm *vm, uint32_t port, int *out)
 {
     return sm_vsock_dial(vm->dir, port, out);
 }

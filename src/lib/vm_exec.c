@@ -35,7 +35,7 @@ struct sm_exec_handle {
 static int open_agent(sm_vm *vm, sm_agent_conn **out)
 {
     int fd;
-    int err = sm_vm_connect(vm, SM_AGENT_PORT, &fd);
+    int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
     if (err)
         return sm_fail_context(err, "the VM's agent is not answering");
     return sm_agent_conn_open(fd, out);

@@ -108,7 +108,7 @@ int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c)
         return sm_fail(errno, "getrandom: %s", strerror(errno));
     int fd;
     sm_agent_conn *a;
-    int err = sm_vm_connect(vm, SM_AGENT_PORT, &fd);
+    int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
     if (err || (err = sm_agent_conn_open(fd, &a)) != 0)
         return sm_fail_context(err, "the VM's agent is not answering");
     sm_agent_system sys = {

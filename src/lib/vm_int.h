@@ -16,12 +16,15 @@ struct sm_vm {
     int detached;           /* outlives this handle; pid is not our child */
     int owned;              /* this handle started it: stopping it forgets it */
     int lock_fd;            /* the registry lock until the worker holds it */
+    struct sm_tcp_exposure *tcp_exposures;  /* sm_vm_expose_tcp's (vm_tcp.c) */
 };
 
 /* The worker's pid from <dir>/worker.pid (a detached worker's). */
 int sm_vm_read_worker_pid(sm_vm *vm);
 /* SIGTERM, then SIGKILL after a grace period; waits for its end. */
 void sm_vm_kill_worker(sm_vm *vm);
+/* Stop and join the forwarding threads of sm_vm_expose_tcp. */
+void sm_vm_tcp_unexpose_all(sm_vm *vm);
 /* Free the handle only. */
 void sm_vm_free(sm_vm *vm);
 

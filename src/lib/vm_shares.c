@@ -96,7 +96,7 @@ int sm_vm_shares_mount(sm_vm *vm, const sm_vm_config *c)
         return 0;
     int fd;
     sm_agent_conn *conn;
-    int err = sm_vm_connect(vm, SM_AGENT_PORT, &fd);
+    int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
     if (err)
         return sm_fail_context(err, "mounting shares: the VM's agent is not answering");
     if ((err = sm_agent_conn_open(fd, &conn)) != 0)

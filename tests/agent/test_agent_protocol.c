@@ -431,6 +431,61 @@ static void stream_of_frames(void **state)
     sm_agent_wbuf_free(&b);
 }
 
+/* TCP_CONNECT's decoder on a hand-made frame. */
+static int decode_tcp(uint16_t type, const void *p, size_t plen, sm_agent_tcp_connect *m)
+{
+    uint8_t buf[64];
+    size_t n = raw(buf, (uint32_t)plen, type, 0, p, plen);
+    sm_agent_frame f;
+    size_t need;
+    const char *why = NULL;
+    assert_int_equal(sm_agent_frame_parse(buf, n, &f, &need, &why), (int)n);
+    int r = sm_agent_decode_tcp_connect(&f, m, &why);
+    if (r)
+        assert_non_null(why);
+    return r;
+}
+
+static void tcp_connect_round_trip_and_errors(void **state)
+{
+    (void)state;
+    enc e;
+    enc_init(&e);
+    assert_int_equal(sm_agent_encode_tcp_connect(&e.b, &(sm_agent_tcp_connect){65535}), 0);
+    parse_one(&e);
+    assert_int_equal(e.f.type, SM_AGENT_TCP_CONNECT);
+    assert_string_equal(sm_agent_type_name(SM_AGENT_TCP_CONNECT), "TCP_CONNECT");
+    sm_agent_tcp_connect m = {0};
+    const char *why = NULL;
+    assert_int_equal(sm_agent_decode_tcp_connect(&e.f, &m, &why), 0);
+    assert_int_equal(m.port, 65535);
+    sm_agent_wbuf_free(&e.b);
+    /* On the wire: one u32 PORT (tag 64), unknown tags skipped. */
+    const uint8_t ok[] = {TLV(999, 1), 'x', TLV(SM_AGENT_T_PORT, 4), 0x90, 0x1f, 0, 0};
+    assert_int_equal(decode_tcp(SM_AGENT_TCP_CONNECT, ok, sizeof ok, &m), 0);
+    assert_int_equal(m.port, 8080);
+    /* No port, port 0, a port over 65535, a port twice, a short port. */
+    assert_int_equal(decode_tcp(SM_AGENT_TCP_CONNECT, "", 0, &m), -EBADMSG);
+    const uint8_t zero[] = {TLV(SM_AGENT_T_PORT, 4), 0, 0, 0, 0};
+    assert_int_equal(decode_tcp(SM_AGENT_TCP_CONNECT, zero, sizeof zero, &m), -EBADMSG);
+    const uint8_t big[] = {TLV(SM_AGENT_T_PORT, 4), 0, 0, 1, 0};
+    assert_int_equal(decode_tcp(SM_AGENT_TCP_CONNECT, big, sizeof big, &m), -EBADMSG);
+    const uint8_t twice[] = {TLV(SM_AGENT_T_PORT, 4), 80, 0, 0, 0, TLV(SM_AGENT_T_PORT, 4), 81, 0, 0, 0};
+    assert_int_equal(decode_tcp(SM_AGENT_TCP_CONNECT, twice, sizeof twice, &m), -EBADMSG);
+    const uint8_t shortp[] = {TLV(SM_AGENT_T_PORT, 2), 80, 0};
+    assert_int_equal(decode_tcp(SM_AGENT_TCP_CONNECT, shortp, sizeof shortp, &m), -EBADMSG);
+    const uint8_t overrun[] = {TLV(SM_AGENT_T_PORT, 40), 80, 0, 0, 0};
+    assert_int_equal(decode_tcp(SM_AGENT_TCP_CONNECT, overrun, sizeof overrun, &m), -EBADMSG);
+    /* Another type's frame, and flags TCP_CONNECT does not allow. */
+    const uint8_t port80[] = {TLV(SM_AGENT_T_PORT, 4), 80, 0, 0, 0};
+    assert_int_equal(decode_tcp(SM_AGENT_MOUNT, port80, sizeof port80, &m), -EBADMSG);
+    uint8_t buf[32];
+    size_t n = raw(buf, sizeof port80, SM_AGENT_TCP_CONNECT, 1, port80, sizeof port80);
+    sm_agent_frame f;
+    size_t need;
+    assert_int_equal(sm_agent_frame_parse(buf, n, &f, &need, &why), -EBADMSG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +497,7 @@ int main(void)
         cmocka_unit_test(tlv_errors),
         cmocka_unit_test(writer_limits),
         cmocka_unit_test(stream_of_frames),
+        cmocka_unit_test(tcp_connect_round_trip_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

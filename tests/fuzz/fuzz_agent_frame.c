@@ -25,6 +25,7 @@ static void decode(const sm_agent_frame *f)
         sm_agent_stat_reply st;
         sm_agent_system sys;
         sm_agent_mount mnt;
+        sm_agent_tcp_connect tcp;
         uint64_t size;
         uint32_t pid;
     } m;
@@ -55,6 +56,11 @@ static void decode(const sm_agent_frame *f)
         r = sm_agent_decode_mount(f, &m.mnt, &why);
         if (r == 0)
             assert(m.mnt.tag && m.mnt.path && strlen(m.mnt.path) > 0);
+        break;
+    case SM_AGENT_TCP_CONNECT:
+        r = sm_agent_decode_tcp_connect(f, &m.tcp, &why);
+        if (r == 0)
+            assert(m.tcp.port != 0);
         break;
     case SM_AGENT_EXEC:
         r = sm_agent_decode_exec(f, &m.x, &why);

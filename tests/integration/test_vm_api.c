@@ -1,9 +1,12 @@
 /*
  * The library surface against one real VM (booted once for the group):
  * exec, output, exit codes, timeouts, signals, stdin streaming, many execs
- * at once, files, and a disk over virtio-blk.
+ * at once, files, a disk over virtio-blk, and TCP into the guest without a
+ * network (sm_vm_connect, sm_vm_expose_tcp).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
@@ -15,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -25,6 +30,7 @@
 typedef struct fixture {
     sm_vm *vm;
     char disk[64];
+    uint16_t exposed_port;  /* a host port sm_vm_expose_tcp listens on */
 } fixture;
 
 /* An ext4 image holding /hello.txt, made with mke2fs -d. */
@@ -57,11 +63,20 @@ static int setup(void **state)
     return 0;
 }
 
+static int tcp_dial(uint16_t port);
+
 static int teardown(void **state)
 {
     fixture *f = *state;
     sm_vm_stop(f->vm);
     unlink(f->disk);
+    /* Stopping the VM closed what sm_vm_expose_tcp listened on. */
+    int fd = f->exposed_port ? tcp_dial(f->exposed_port) : -1;
+    if (fd >= 0) {
+        fprintf(stderr, "host port %u still accepts after sm_vm_stop\n", f->exposed_port);
+        close(fd);
+        return -1;
+    }
     return 0;
 }
 
@@ -296,6 +311,195 @@ static void reads_ext4_over_virtio_blk(void **state)
     sm_exec_result_free(&r);
 }
 
+/* ---- TCP into the guest ---- */
+
+/* A server started in the background in the guest, with a socket to it
+ * once it listens (the first successful connect is the server's). */
+static int guest_server(fixture *f, uint16_t port, const char *cmd)
+{
+    char sh[512];
+    snprintf(sh, sizeof sh, "%s </dev/null >/dev/null 2>&1 &", cmd);
+    sm_exec_result r = run(f, &(sm_exec){.argv = ARGV("sh", "-c", sh)});
+    assert_int_equal(r.exit_status, 0);
+    sm_exec_result_free(&r);
+    int fd = -1, err = -ECONNREFUSED;
+    for (int i = 0; i < 600 && err == -ECONNREFUSED; i++) {
+        err = sm_vm_connect(f->vm, port, &fd);
+        if (err == -ECONNREFUSED)
+            usleep(50000);
+    }
+    if (err)
+        fail_msg("sm_vm_connect to guest port %u: %s", port, sm_last_error());
+    return fd;
+}
+
+static void recv_timeout(int fd)
+{
+    struct timeval tv = {.tv_sec = 60};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+/* Exactly n bytes, or fewer at the end of the stream. */
+static size_t read_n(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    recv_timeout(fd);
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            fail_msg("read: %s", strerror(errno));
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+static void write_all(int fd, const void *data, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t w = send(fd, (const char *)data + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            fail_msg("write: %s", strerror(errno));
+        off += (size_t)w;
+    }
+}
+
+static int tcp_dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* The server speaks first: its banner must survive the agent's handshake;
+ * then our half close reaches it and its answer still comes back. */
+static void tcp_connect_banner_and_half_close(void **state)
+{
+    int fd = guest_server(*state, 7001,
+                          "nc -l -p 7001 -e sh -c 'echo banner; cat; echo done'");
+    char buf[64] = {0};
+    assert_int_equal(read_n(fd, buf, 7), 7);
+    assert_string_equal(buf, "banner\n");
+    write_all(fd, "ping\n", 5);
+    assert_int_equal(shutdown(fd, SHUT_WR), 0);
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(read_n(fd, buf, sizeof buf - 1), 10);
+    assert_string_equal(buf, "ping\ndone\n");
+    close(fd);
+}
+
+static void tcp_connect_refused(void **state)
+{
+    fixture *f = *state;
+    int fd = -1;
+    assert_int_equal(sm_vm_connect(f->vm, 7009, &fd), -ECONNREFUSED);
+    assert_int_equal(fd, -1);
+    assert_non_null(strstr(sm_last_error(), "port 7009"));
+    /* The agent is still there. */
+    sm_exec_result r = run(f, &(sm_exec){.argv = ARGV("true")});
+    assert_int_equal(r.exit_status, 0);
+}
+
+#define BULK (2u << 20)
+
+static uint8_t pattern(size_t i)
+{
+    return (uint8_t)((i * 2654435761u) >> 13);
+}
+
+static void *bulk_writer(void *arg)
+{
+    int fd = *(int *)arg;
+    static uint8_t chunk[1 << 16];
+    for (size_t off = 0; off < BULK; off += sizeof chunk) {
+        for (size_t i = 0; i < sizeof chunk; i++)
+            chunk[i] = pattern(off + i);
+        if (send(fd, chunk, sizeof chunk, MSG_NOSIGNAL) != (ssize_t)sizeof chunk)
+            break;
+    }
+    shutdown(fd, SHUT_WR);
+    return NULL;
+}
+
+/* Two host connections at once through one exposure to an echo server
+ * (busybox nc forks one cat per connection), then one of them carries
+ * more than any buffer both ways and ends with a half close. */
+static void expose_tcp_two_at_once(void **state)
+{
+    fixture *f = *state;
+    close(guest_server(f, 7002, "nc -ll -p 7002 -e cat"));
+    uint16_t port = 0;
+    assert_int_equal(sm_vm_expose_tcp(f->vm, NULL, &port, 7002), 0);
+    assert_true(port != 0);
+    f->exposed_port = port;
+    int a = tcp_dial(port), b = tcp_dial(port);
+    assert_true(a >= 0 && b >= 0);
+    write_all(a, "one", 3);
+    write_all(b, "two", 3);
+    char buf[4] = {0};
+    assert_int_equal(read_n(b, buf, 3), 3);
+    assert_string_equal(buf, "two");
+    assert_int_equal(read_n(a, buf, 3), 3);
+    assert_string_equal(buf, "one");
+    close(a);
+    pthread_t t;
+    pthread_create(&t, NULL, bulk_writer, &b);
+    static uint8_t in[1 << 16];
+    size_t got = 0, bad = 0, n;
+    while ((n = read_n(b, in, sizeof in)) > 0) {
+        for (size_t i = 0; i < n; i++)
+            bad += in[i] != pattern(got + i);
+        got += n;
+    }
+    pthread_join(t, NULL);
+    close(b);
+    assert_int_equal(got, BULK);
+    assert_int_equal(bad, 0);
+}
+
+/* With nothing listening in the guest the host's connection is reset. */
+static void expose_tcp_without_listener(void **state)
+{
+    fixture *f = *state;
+    uint16_t port = 0;
+    assert_int_equal(sm_vm_expose_tcp(f->vm, "127.0.0.1", &port, 7010), 0);
+    int fd = tcp_dial(port);
+    assert_true(fd >= 0);
+    recv_timeout(fd);
+    char c;
+    ssize_t n = read(fd, &c, 1);
+    assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+    close(fd);
+}
+
+static void expose_tcp_port_in_use(void **state)
+{
+    fixture *f = *state;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    uint16_t taken = ntohs(a.sin_port), port = taken;
+    assert_int_equal(sm_vm_expose_tcp(f->vm, "127.0.0.1", &port, 7002), -EADDRINUSE);
+    assert_int_equal(port, taken);
+    char want[32];
+    snprintf(want, sizeof want, "127.0.0.1:%u", taken);
+    assert_non_null(strstr(sm_last_error(), want));
+    close(l);
+    port = 0;
+    assert_int_equal(sm_vm_expose_tcp(f->vm, "localhost.invalid", &port, 7002), -EINVAL);
+}
+
 static void too_many_disks_refused(void **state)
 {
     (void)state;
@@ -326,6 +530,11 @@ int main(void)
         cmocka_unit_test(missing_file_is_enoent),
         cmocka_unit_test(staged_file_then_exec),
         cmocka_unit_test(reads_ext4_over_virtio_blk),
+        cmocka_unit_test(tcp_connect_banner_and_half_close),
+        cmocka_unit_test(tcp_connect_refused),
+        cmocka_unit_test(expose_tcp_two_at_once),
+        cmocka_unit_test(expose_tcp_without_listener),
+        cmocka_unit_test(expose_tcp_port_in_use),
         cmocka_unit_test(stdin_round_trip),
         cmocka_unit_test(too_many_disks_refused),
     };
