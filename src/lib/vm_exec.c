@@ -8,6 +8,7 @@
 #include "agent/protocol.h"
 #include "lib/exec_spec.h"
 #include "lib/vm_int.h"
+#include "lib/vm_record.h"
 #include "supermachine.h"
 #include "util/error.h"
 
@@ -77,6 +78,9 @@ static int begin(sm_vm *vm, sm_exec_handle *h)
     sm_agent_exec_req req = sm_exec_spec_request(&h->ex, &spec);
     if (!err)
         err = sm_agent_exec_start(h->conn, &req, &h->exec);
+    /* The image's own process (docker run, not exec): `ps` shows it. */
+    if (!err && h->ex.from_image && !h->ex.argv && vm->owned)
+        sm_vm_record_command(vm, (const char *const *)spec.argv);
     sm_exec_spec_free(&spec);
     return err;
 }

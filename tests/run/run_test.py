@@ -258,7 +258,9 @@ def case_orphan(tmp):
     p = subprocess.Popen([SM, "run", "--name", "orphan", "--network", "none", IMG + "plain",
                           "sh", "-c", "echo up; sleep 1000"], stdout=subprocess.PIPE)
     check(p.stdout.readline() == b"up\n", "the attached VM runs")
-    check(len(ps_rows()) == 1, "ps lists an attached VM")
+    rows = ps_rows()
+    check(len(rows) == 1 and 'sh -c "echo up; sleep' in rows[0] and "orphan" in rows[0],
+          "ps lists an attached VM with its command and name", rows)
     p.kill()
     p.wait()
     wait_for("the orphaned worker to stop", lambda: ps_rows("-a") == [])
