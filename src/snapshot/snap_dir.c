@@ -1,0 +1,181 @@
+#include "snapshot/snap_dir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "snapshot/atomic_file.h"
+#include "util/error.h"
+
+#define TEMP_MARK ".tmp-"
+
+int sm_snap_dir_begin(const char *final, sm_snap_dir_tx *tx)
+{
+    const char *slash = strrchr(final, '/');
+    int dirlen = slash ? (int)(slash - final + 1) : 0;
+    const char *base = slash ? slash + 1 : final;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return sm_fail(EINVAL, "snapshot path %s does not name a directory", final);
+    int n1 = snprintf(tx->final, sizeof tx->final, "%s", final);
+    int n2 = snprintf(tx->tmp, sizeof tx->tmp, "%.*s.%s" TEMP_MARK "XXXXXX", dirlen, final, base);
+    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof tx->final || (size_t)n2 >= sizeof tx->tmp)
+        return sm_fail(ENAMETOOLONG, "snapshot path too long: %s", final);
+    if (!mkdtemp(tx->tmp))
+        return sm_fail(errno, "cannot create a temporary snapshot directory next to %s: %s",
+                       final, strerror(errno));
+    return 0;
+}
+
+int sm_snap_dir_file(const sm_snap_dir_tx *tx, const char *name, char *out, size_t size)
+{
+    int n = snprintf(out, size, "%s/%s", tx->tmp, name);
+    if (n < 0 || (size_t)n >= size)
+        return sm_fail(ENAMETOOLONG, "snapshot path too long: %s/%s", tx->tmp, name);
+    return 0;
+}
+
+void sm_snap_dir_abort(sm_snap_dir_tx *tx)
+{
+    DIR *d = opendir(tx->tmp);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+    }
+    rmdir(tx->tmp);
+}
+
+static int fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return sm_fail(errno, "cannot open directory %s: %s", path, strerror(errno));
+    int rc = fsync(fd) < 0 ? sm_fail(errno, "cannot fsync %s: %s", path, strerror(errno)) : 0;
+    close(fd);
+    return rc;
+}
+
+int sm_snap_dir_commit(sm_snap_dir_tx *tx)
+{
+    int rc = fsync_dir(tx->tmp);
+    if (rc < 0)
+        goto fail;
+    /* NOREPLACE: of two concurrent bakes the first rename wins whole. */
+    if (renameat2(AT_FDCWD, tx->tmp, AT_FDCWD, tx->final, RENAME_NOREPLACE) < 0) {
+        int e = errno;
+        if (e == EINVAL || e == ENOSYS) {  /* filesystem without NOREPLACE */
+            struct stat st;
+            e = lstat(tx->final, &st) == 0 ? EEXIST
+                : rename(tx->tmp, tx->final) == 0 ? 0 : errno;
+        }
+        if (e == EEXIST || e == ENOTEMPTY) {
+            rc = sm_fail(EEXIST, "snapshot %s already exists", tx->final);
+            goto fail;
+        }
+        if (e) {
+            rc = sm_fail(e, "cannot rename %s to %s: %s", tx->tmp, tx->final, strerror(e));
+            goto fail;
+        }
+    }
+    return sm_snap_fsync_parent(tx->final);
+fail:
+    sm_snap_dir_abort(tx);
+    return rc;
+}
+
+int sm_snap_dir_is_temp_name(const char *name)
+{
+    return name[0] == '.' && strstr(name, TEMP_MARK) != NULL;
+}
+
+int sm_snap_dir_check(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (sm_snap_dir_is_temp_name(slash ? slash + 1 : path))
+        return sm_fail(ENOENT, "%s is an unfinished snapshot (left by an interrupted "
+                       "bake); remove it", path);
+    static const char *const names[] = {SM_SNAP_META_FILE, SM_SNAP_MEMORY_FILE,
+                                        SM_SNAP_STATE_FILE};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char p[PATH_MAX];
+        struct stat st;
+        if (snprintf(p, sizeof p, "%s/%s", path, names[i]) >= (int)sizeof p)
+            return sm_fail(ENAMETOOLONG, "snapshot path too long: %s", path);
+        if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+            return sm_fail(ENOENT, "%s is not a snapshot: %s is missing", path, names[i]);
+    }
+    return 0;
+}
+
+#define PAGE 4096u
+
+static int page_is_zero(const uint8_t *p, size_t n)
+{
+    return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
+static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off, const char *path)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sm_fail(errno, "cannot write %s: %s", path, strerror(errno));
+        p += n;
+        off += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes each run of non-zero pages with one pwrite; zero pages are never
+ * written, so they stay holes once the file is extended to its size. */
+static int write_runs(int fd, const uint8_t *ram, size_t len, const char *path)
+{
+    size_t off = 0;
+    while (off < len) {
+        size_t n = len - off < PAGE ? len - off : PAGE;
+        if (page_is_zero(ram + off, n)) {
+            off += n;
+            continue;
+        }
+        size_t end = off + n;
+        while (end < len) {
+            size_t m = len - end < PAGE ? len - end : PAGE;
+            if (page_is_zero(ram + end, m))
+                break;
+            end += m;
+        }
+        int rc = pwrite_all(fd, ram + off, end - off, (off_t)off, path);
+        if (rc < 0)
+            return rc;
+        off = end;
+    }
+    return ftruncate(fd, (off_t)len) < 0
+        ? sm_fail(errno, "cannot size %s: %s", path, strerror(errno)) : 0;
+}
+
+int sm_snap_memory_write(const char *path, const void *ram, size_t len, uint64_t *allocated)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
+    int rc = write_runs(fd, ram, len, path);
+    struct stat st;
+    if (rc == 0 && fsync(fd) < 0)
+        rc = sm_fail(errno, "cannot fsync %s: %s", path, strerror(errno));
+    if (rc == 0 && fstat(fd, &st) < 0)
+        rc = sm_fail(errno, "cannot stat %s: %s", path, strerror(errno));
+    if (rc == 0 && allocated)
+        *allocated = (uint64_t)st.st_blocks * 512;
+    close(fd);
+    return rc;
+}
