@@ -82,4 +82,11 @@ void sm_hv_vcpu_kick(sm_hv_vcpu *vcpu);
 /* A one-paragraph register dump for error reports. */
 void sm_hv_vcpu_describe(sm_hv_vcpu *vcpu, char *buf, size_t len);
 
+/* KVM only: the descriptors behind the handles, for the other KVM-specific
+ * files (hv_state.c saves and restores state through them). */
+int sm_hv_kvm_system_fd(const sm_hv *hv);
+int sm_hv_kvm_vm_fd(const sm_hv *hv);
+int sm_hv_kvm_vcpu_fd(const sm_hv_vcpu *vcpu);
+sm_hv *sm_hv_vcpu_owner(const sm_hv_vcpu *vcpu);
+
 #endif

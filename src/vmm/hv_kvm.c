@@ -383,3 +383,23 @@ void sm_hv_vcpu_describe(sm_hv_vcpu *v, char *buf, size_t len)
              v->index, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
              r.rdi, s.cs.selector, s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 }
+
+int sm_hv_kvm_system_fd(const sm_hv *hv)
+{
+    return hv->kvm_fd;
+}
+
+int sm_hv_kvm_vm_fd(const sm_hv *hv)
+{
+    return hv->vm_fd;
+}
+
+int sm_hv_kvm_vcpu_fd(const sm_hv_vcpu *v)
+{
+    return v->fd;
+}
+
+sm_hv *sm_hv_vcpu_owner(const sm_hv_vcpu *v)
+{
+    return v->hv;
+}
