@@ -21,6 +21,7 @@
 #include "lib/vm_registry.h"
 #include "lib/vsock_dial.h"
 #include "util/error.h"
+#include "util/file.h"
 
 #define GRACE_MS 5000
 
@@ -71,18 +72,13 @@ static int control(const sm_vm *vm, const char *request)
 static int write_request(const sm_vm *vm, const sm_agent_exec_req *req)
 {
     sm_agent_wbuf b = {.grow = true};
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/main.exec", vm->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int err = sm_agent_encode_exec(&b, req);
-    if (err) {
-        sm_agent_wbuf_free(&b);
-        return sm_fail(err, "the main process's request is too large");
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || close(fd) < 0 ||
-        rename(tmp, path) < 0)
-        err = sm_fail(errno ? errno : EIO, "cannot write %s", path);
+    if (err)
+        err = sm_fail(err, "the main process's request is too large");
+    else
+        err = sm_file_write_atomic(path, b.data, b.len, 0600);
     sm_agent_wbuf_free(&b);
     return err;
 }

@@ -11,23 +11,9 @@
 
 #include "lib/vm_registry.h"
 #include "util/error.h"
+#include "util/file.h"
 
 #define MAX_RECORD (1u << 20)
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -errno;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 int sm_vm_log_append(int fd, int stream, const void *data, size_t len)
 {
@@ -41,7 +27,7 @@ int sm_vm_log_append(int fd, int stream, const void *data, size_t len)
             return -ENOMEM;
         memcpy(rec, head, 5);
         memcpy(rec + 5, data, n);
-        int err = write_all(fd, rec, 5 + n);
+        int err = sm_write_all(fd, rec, 5 + n);
         free(rec);
         if (err)
             return err;
@@ -80,7 +66,7 @@ static int copy_record(int fd, int out_fd, int err_fd, uint8_t *buf)
         lseek(fd, at, SEEK_SET);
         return 0;
     }
-    int err = write_all(head[0] == '2' ? err_fd : out_fd, buf, len);
+    int err = sm_write_all(head[0] == '2' ? err_fd : out_fd, buf, len);
     return err == -EPIPE ? err : 1;
 }
 

@@ -17,6 +17,7 @@
 
 #include "lib/vm_dir.h"
 #include "util/error.h"
+#include "util/file.h"
 
 static int ensure_dir(const char *path)
 {
@@ -104,14 +105,14 @@ int sm_vm_meta_write(const char *dir, const sm_vm_meta *m)
     json_object_set_new(o, "detached", json_boolean(m->detached));
     json_object_set_new(o, "auto_remove", json_boolean(m->auto_remove));
     json_object_set_new(o, "stop_signal", json_integer(m->stop_signal));
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int rc = json_dump_file(o, tmp, JSON_INDENT(2));
+    char *text = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
-    if (rc != 0 || rename(tmp, path) < 0)
-        return sm_fail(EIO, "cannot write %s", path);
-    return 0;
+    int err = text ? sm_file_write_atomic(path, text, strlen(text), 0600)
+                   : sm_fail(ENOMEM, "out of memory");
+    free(text);
+    return err;
 }
 
 static void get_str(json_t *o, const char *k, char *out, size_t len)
@@ -292,14 +293,10 @@ int sm_vm_exit_read(const char *dir)
 
 int sm_vm_exit_write(const char *dir, int status)
 {
-    char path[4200], tmp[4300], text[16];
+    char path[4200], text[16];
     snprintf(path, sizeof path, "%s/exit", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int n = snprintf(text, sizeof text, "%d\n", status);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, text, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0)
-        return sm_fail(errno ? errno : EIO, "cannot record the exit status in %s", path);
-    return 0;
+    return sm_file_write_atomic(path, text, (size_t)n, 0600);
 }
 
 void sm_vm_forget(const char *dir)

@@ -29,6 +29,7 @@
 #include "lib/worker_control.h"
 #include "supermachine.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "vmm/machine.h"
 
 typedef struct worker {
@@ -230,15 +231,8 @@ static int write_pid(const worker *w)
     char path[4200], text[32];
     snprintf(path, sizeof path, "%s/worker.pid", w->dir);
     int n = snprintf(text, sizeof text, "%d\n", (int)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, text, (size_t)n) != n) {
-        int err = sm_fail(errno, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return err;
-    }
-    close(fd);
-    return 0;
+    /* Whole or absent: `stop` must never read half a pid. */
+    return sm_file_write_atomic(path, text, (size_t)n, 0600);
 }
 
 int sm__worker_main(int argc, char **argv)

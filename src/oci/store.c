@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 
 int sm_store_default_root(char *out, size_t len)
@@ -207,21 +208,6 @@ int sm_blob_writer_reset(sm_blob_writer *w)
     return 0;
 }
 
-static int fsync_dir_of(const char *path)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return sm_fail(errno, "cannot open directory '%s': %s", dir, strerror(errno));
-    int err = fsync(fd) < 0 ? sm_fail(errno, "cannot sync '%s': %s", dir, strerror(errno)) : 0;
-    close(fd);
-    return err;
-}
-
 static int verify(sm_blob_writer *w, char actual[SM_DIGEST_STR])
 {
     sm_hasher_final(&w->hash, actual);
@@ -249,7 +235,7 @@ int sm_blob_writer_commit(sm_blob_writer *w, char digest[SM_DIGEST_STR])
             w->tmp[0] = '\0';
     }
     if (!err)
-        err = fsync_dir_of(path);
+        err = sm_file_fsync_dir_of(path);
     if (!err && digest)
         memcpy(digest, actual, SM_DIGEST_STR);
     sm_blob_writer_abort(w);
@@ -282,30 +268,3 @@ int sm_store_put_blob(const sm_store *s, const char *what, const void *data, siz
     return sm_blob_writer_commit(&w, digest);
 }
 
-int sm_store_write_file_atomic(const char *path, const void *data, size_t len)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return sm_fail(errno, "cannot create '%s': %s", tmp, strerror(errno));
-    int err = 0;
-    const char *p = data;
-    while (!err && len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno != EINTR)
-            err = sm_fail(errno, "cannot write '%s': %s", tmp, strerror(errno));
-        else if (n > 0)
-            p += n, len -= (size_t)n;
-    }
-    if (!err && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
-        err = sm_fail(errno, "cannot sync '%s': %s", tmp, strerror(errno));
-    close(fd);
-    if (!err && rename(tmp, path) < 0)
-        err = sm_fail(errno, "cannot replace '%s': %s", path, strerror(errno));
-    if (err) {
-        unlink(tmp);
-        return err;
-    }
-    return fsync_dir_of(path);
-}

@@ -75,7 +75,5 @@ void sm_blob_writer_abort(sm_blob_writer *w);
 int sm_store_put_blob(const sm_store *s, const char *what, const void *data, size_t len,
                       const char *expect_digest, char digest[SM_DIGEST_STR]);
 
-/* Replace `path` atomically with `data`: temp file, fsync, rename, fsync dir. */
-int sm_store_write_file_atomic(const char *path, const void *data, size_t len);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/file.h"
 
 #define INDEX_MAX (64u << 20)
 
@@ -88,7 +89,7 @@ static int save_json(const sm_store *s, json_t *root)
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!text)
         return sm_fail(ENOMEM, "out of memory writing the image list");
-    int err = sm_store_write_file_atomic(path, text, strlen(text));
+    int err = sm_file_write_atomic(path, text, strlen(text), 0644);
     free(text);
     return err;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "snapshot/atomic_file.h"
+#include "util/file.h"
 #include "snapshot/state_file.h"
 #include "util/error.h"
 
@@ -63,7 +63,7 @@ int sm_snap_meta_write(const char *path, const sm_snap_meta *m)
         return sm_fail(ENOMEM, "cannot encode snapshot metadata");
     size_t len = strlen(text);
     text[len] = '\n';  /* the NUL's byte becomes the final newline */
-    rc = sm_snap_write_file_atomic(path, text, len + 1);
+    rc = sm_file_write_atomic(path, text, len + 1, 0644);
     free(text);
     return rc;
 }

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "snapshot/atomic_file.h"
+#include "util/file.h"
 #include "util/error.h"
 
 #define TEMP_MARK ".tmp-"
@@ -84,7 +84,7 @@ int sm_snap_dir_commit(sm_snap_dir_tx *tx)
             goto fail;
         }
     }
-    return sm_snap_fsync_parent(tx->final);
+    return sm_file_fsync_dir_of(tx->final);
 fail:
     sm_snap_dir_abort(tx);
     return rc;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot/atomic_file.h"
+#include "util/file.h"
 #include "snapshot/le.h"
 #include "snapshot/state_layout.h"
 #include "util/error.h"
@@ -154,7 +154,7 @@ int sm_snap_writer_finish_file(sm_snap_writer *w, const char *path)
 {
     int rc = seal(w);
     if (rc == 0)
-        rc = sm_snap_write_file_atomic(path, w->buf, w->len);
+        rc = sm_file_write_atomic(path, w->buf, w->len, 0644);
     sm_snap_writer_abort(w);
     return rc;
 }

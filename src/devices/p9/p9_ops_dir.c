@@ -151,16 +151,25 @@ int sm_p9_mknod(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
     return reply_entry_qid(s, d->fd, r->name, w);
 }
 
+/* Tlink and Trename: fid names an existing node, fid2 the directory that
+ * is to hold it under r->name. */
+static int node_and_new_dir(sm_p9_server *s, const sm_p9_req *r, sm_p9_fid **d,
+                            sm_p9_fid **f, struct stat *st)
+{
+    int err = sm_p9_dir_for_change(s, r->fid2, r->name, d);
+    if (!err)
+        err = sm_p9_node(s, r->fid, f);
+    if (!err)
+        err = sm_p9_located(*f, st);
+    return err;
+}
+
 int sm_p9_link(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
 {
     (void)w;
     sm_p9_fid *d, *f;
     struct stat st;
-    int err = sm_p9_dir_for_change(s, r->fid2, r->name, &d);
-    if (!err)
-        err = sm_p9_node(s, r->fid, &f);
-    if (!err)
-        err = sm_p9_located(f, &st);
+    int err = node_and_new_dir(s, r, &d, &f, &st);
     if (err)
         return err;
     if (S_ISDIR(st.st_mode))
@@ -196,11 +205,7 @@ int sm_p9_rename(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
     (void)w;
     sm_p9_fid *d, *f;
     struct stat st;
-    int err = sm_p9_dir_for_change(s, r->fid2, r->name, &d);
-    if (!err)
-        err = sm_p9_node(s, r->fid, &f);
-    if (!err)
-        err = sm_p9_located(f, &st);
+    int err = node_and_new_dir(s, r, &d, &f, &st);
     if (err)
         return err;
     int parent = dup(d->fd);

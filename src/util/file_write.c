@@ -1,0 +1,71 @@
+/* Writing whole files so that a crash leaves the old one or the new one,
+ * never a mix: one implementation for the store, snapshots and the VM
+ * registry. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/file.h"
+
+int sm_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int sm_file_fsync_dir_of(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    const char *d = slash ? (dir[0] ? dir : "/") : ".";
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return sm_fail(errno, "cannot open directory '%s': %s", d, strerror(errno));
+    int err = fsync(fd) < 0 ? sm_fail(errno, "cannot sync '%s': %s", d, strerror(errno)) : 0;
+    close(fd);
+    return err;
+}
+
+/* The temporary file sits next to `path` ("<path>.tmp-XXXXXX"), on the
+ * same filesystem, so the rename is atomic; the store's gc knows the
+ * pattern and removes leftovers. */
+int sm_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= sizeof tmp)
+        return sm_fail(ENAMETOOLONG, "path too long: %s", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return sm_fail(errno, "cannot create '%s': %s", tmp, strerror(errno));
+    int err = sm_write_all(fd, data, len);
+    if (err)
+        err = sm_fail(-err, "cannot write '%s': %s", tmp, strerror(-err));
+    if (!err && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
+        err = sm_fail(errno, "cannot sync '%s': %s", tmp, strerror(errno));
+    close(fd);
+    if (!err && rename(tmp, path) < 0)
+        err = sm_fail(errno, "cannot replace '%s': %s", path, strerror(errno));
+    if (err) {
+        unlink(tmp);
+        return err;
+    }
+    return sm_file_fsync_dir_of(path);
+}
