@@ -84,7 +84,7 @@ int conn_fail(conn *c, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vreply_error(c, err, fmt, ap);
     va_end(ap);
-    if (c->x && !c->x->reaped)
+    if (c->x && !c->x->reaped && !c->x->keep)
         kill(-c->x->pid, SIGKILL);
     c->state = S_CLOSING;
     return -1;
@@ -114,6 +114,8 @@ static int on_idle(conn *c, const sm_agent_frame *f)
     switch (f->type) {
     case SM_AGENT_EXEC:
         return exec_begin(c, f);
+    case SM_AGENT_ATTACH:
+        return keep_attach(c, f);
     case SM_AGENT_STAT:
     case SM_AGENT_FILE_READ:
     case SM_AGENT_FILE_WRITE:
@@ -139,7 +141,8 @@ static int dispatch(conn *c, const sm_agent_frame *f)
     case S_EXEC:
     case S_DONE: return exec_frame(c, f);
     case S_CLOSING:
-    case S_PROXY: return 1;
+    case S_PROXY:
+    case S_KEPT: return 1;
     }
     return 1;
 }
@@ -202,8 +205,9 @@ static int handle_frames(conn *c, bool *blocked)
 
 static void peer_closed(conn *c)
 {
-    /* The host went away: nobody will read the command's output. */
-    if (c->x && !c->x->reaped)
+    /* The host went away: nobody will read the command's output. A kept
+     * command runs on (conn_run's end hands it to keep_detach). */
+    if (c->x && !c->x->reaped && !c->x->keep)
         kill(-c->x->pid, SIGKILL);
     c->dead = true;
 }
@@ -290,6 +294,10 @@ static bool conn_output(conn *c)
 
 void conn_run(conn *c)
 {
+    if (c->state == S_KEPT) {
+        keep_run(c);
+        return;
+    }
     int rounds = 0;
     while (!c->dead) {
         if (c->state == S_PROXY) {
@@ -314,4 +322,6 @@ void conn_run(conn *c)
         conn_flush(c);
         c->dead = true;
     }
+    if (c->dead)
+        keep_detach(c);
 }

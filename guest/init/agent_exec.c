@@ -144,7 +144,7 @@ int exec_begin(conn *c, const sm_agent_frame *f)
         return conn_fail(c, ENOMEM, "no memory for the command");
     }
     *x = (exec_state){.in_fd = -1, .out_fd = -1, .err_fd = -1, .slave_fd = -1, .pty = r.pty,
-                      .stdin_allowed = r.stdin_pipe || r.pty};
+                      .stdin_allowed = r.stdin_pipe || r.pty, .keep = r.keep};
     c->x = x;
     c->w_in = (watch){W_STDIN, c};
     c->w_out = (watch){r.pty ? W_PTY : W_STDOUT, c};
@@ -165,6 +165,8 @@ int exec_begin(conn *c, const sm_agent_frame *f)
     if (r.timeout_ms)  /* at most a year: no overflow */
         x->deadline_ns = agent_now_ns() + (r.timeout_ms < MAX_TIMEOUT_MS ? r.timeout_ms : MAX_TIMEOUT_MS) * 1000000u;
     sm_agent_exec_req_release(&r);
+    if (x->keep)
+        keep_started(c);
     sm_agent_encode_started(&c->out, (uint32_t)x->pid);
     /* Output is reported by its first event; stdin has room. */
     x->in_ready = true;
@@ -188,6 +190,12 @@ static void stdin_close(conn *c)
     }
     agent_close(c->a, &x->in_fd);
     x->stdin_gone = true;
+}
+
+void exec_stdin_end(conn *c)
+{
+    if (c->x->stdin_allowed && !c->x->stdin_gone)
+        stdin_close(c);
 }
 
 static int on_stdin(conn *c, const sm_agent_frame *f)

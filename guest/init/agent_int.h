@@ -7,6 +7,7 @@
  *   agent_spawn.c  starting a command (the child side of fork)
  *   agent_files.c  STAT, FILE_READ, FILE_WRITE
  *   agent_proxy.c  TCP_CONNECT: the connection becomes a pipe to a TCP port
+ *   agent_keep.c   commands that outlive their connection (F_KEEP), ATTACH
  *
  * Every fd is non-blocking and registered edge-triggered once, so the loop
  * never calls epoll_ctl to pause a source: it remembers readiness in flags
@@ -66,6 +67,8 @@ typedef struct exec_state {
     bool stdin_allowed;         /* EXEC asked for stdin */
     bool stdin_gone;            /* the command closed it: drop input */
     bool stdin_eof;             /* the host sent EOF */
+    bool keep;                  /* F_KEEP: outlives its connection */
+    uint64_t detached_ns;       /* when its connection went (CLOCK_MONOTONIC) */
 } exec_state;
 
 enum conn_state {
@@ -77,6 +80,7 @@ enum conn_state {
     S_DONE,     /* EXIT (or the EXEC's ERROR) sent; waiting for the close */
     S_CLOSING,  /* protocol error: flush the ERROR and close */
     S_PROXY,    /* TCP_CONNECT: connecting, then raw bytes (agent_proxy.c) */
+    S_KEPT,     /* no socket: holds a kept command until ATTACH (agent_keep.c) */
 };
 
 typedef struct proxy proxy;
@@ -134,6 +138,8 @@ bool exec_pump(conn *c);
 void exec_reaped(conn *c, int status, const struct rusage *ru);
 void exec_timeout(conn *c);
 void exec_free(conn *c);
+/* Close the command's stdin as the host's EOF would. */
+void exec_stdin_end(conn *c);
 
 /* agent_spawn.c: fork and exec; the child's stdio fds (or the pty master)
  * are given; returns the pid or a negative errno. */
@@ -142,6 +148,14 @@ typedef struct spawn_io {
     int pty;           /* the pty's master, or -1 */
 } spawn_io;
 pid_t agent_spawn(const sm_agent_exec_req *r, const spawn_io *io);
+
+/* agent_keep.c: a connection whose kept command outlives it stays, without
+ * its socket and buffers, in state S_KEPT, where conn_run calls keep_run
+ * to read and drop the command's output. */
+void keep_detach(conn *c);  /* c is dead: keep its command, if kept */
+void keep_run(conn *c);
+void keep_started(conn *c);  /* a kept command started: forget stale records */
+int keep_attach(conn *c, const sm_agent_frame *f);
 
 /* agent_files.c */
 int files_begin(conn *c, const sm_agent_frame *f);

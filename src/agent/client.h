@@ -87,6 +87,14 @@ typedef struct sm_agent_exec sm_agent_exec;
  * and must outlive the handle; it is used up by the exec. */
 int sm_agent_exec_start(sm_agent_conn *c, const sm_agent_exec_req *req, sm_agent_exec **out);
 
+/* The same handle for a command started with req->keep whose connection
+ * has gone: its output from now on, its signals, its end (or, if it has
+ * ended already, just its exit status). Waits for the agent's answer:
+ * -ESRCH when the guest has no kept command with that pid, -EBUSY when
+ * another connection is attached to it; both leave c usable. No stdin:
+ * the agent ended it when the first connection went. */
+int sm_agent_exec_attach(sm_agent_conn *c, uint32_t pid, sm_agent_exec **out);
+
 /* Thread-safe, callable while another thread is in sm_agent_exec_wait.
  * write_stdin blocks while more than SM_AGENT_CLIENT_BACKLOG bytes wait to
  * be sent; without a concurrent wait() it can deadlock against a command
@@ -110,6 +118,9 @@ typedef struct sm_agent_exec_io {
     const void *stdin_data;
     size_t stdin_len;
     int stdin_fd;                        /* -1: none */
+    /* Called with the command's pid when the agent reports it started
+     * (not after sm_agent_exec_attach, which knows it already). */
+    void (*on_started)(void *ctx, uint32_t pid);
 } sm_agent_exec_io;
 #define SM_AGENT_EXEC_IO_INIT \
     ((sm_agent_exec_io){.stdout_fd = -1, .stderr_fd = -1, .stdin_fd = -1})

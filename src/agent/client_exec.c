@@ -32,6 +32,24 @@ struct sm_agent_exec {
     uint32_t pid;
 };
 
+static int exec_new(sm_agent_exec **out)
+{
+    sm_agent_exec *e = calloc(1, sizeof *e);
+    if (!e)
+        return sm_fail(ENOMEM, "out of memory");
+    e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (e->wake_fd < 0) {
+        int err = sm_fail(errno, "cannot create an eventfd: %s", strerror(errno));
+        free(e);
+        return err;
+    }
+    e->q.grow = true;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->cond, NULL);
+    *out = e;
+    return 0;
+}
+
 int sm_agent_exec_start(sm_agent_conn *c, const sm_agent_exec_req *req, sm_agent_exec **out)
 {
     if (!req->argv || !req->argv[0])
@@ -42,26 +60,58 @@ int sm_agent_exec_start(sm_agent_conn *c, const sm_agent_exec_req *req, sm_agent
     if ((err = sm_agent_encode_exec(&c->out, req)) < 0)
         return sm_fail(err, err == -EMSGSIZE ? "the command and its environment exceed the "
                                                "agent's 1 MiB frame" : "out of memory");
-    sm_agent_exec *e = calloc(1, sizeof *e);
-    if (!e)
-        return sm_fail(ENOMEM, "out of memory");
-    e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (e->wake_fd < 0) {
-        err = sm_fail(errno, "cannot create an eventfd: %s", strerror(errno));
-        free(e);
+    sm_agent_exec *e;
+    if ((err = exec_new(&e)) < 0)
         return err;
-    }
     if ((err = sm_agent_conn_send(c, NULL, 0)) < 0) {
-        close(e->wake_fd);
-        free(e);
+        sm_agent_exec_free(e);
         return err;
     }
     c->used = true;
     e->c = c;
-    e->q.grow = true;
     e->stdin_allowed = req->stdin_pipe || req->pty;
-    pthread_mutex_init(&e->lock, NULL);
-    pthread_cond_init(&e->cond, NULL);
+    *out = e;
+    return 0;
+}
+
+/* STARTED, or the ERROR that says why not. */
+static int attach_reply(sm_agent_conn *c, uint32_t pid)
+{
+    sm_agent_frame f;
+    const char *why = "";
+    uint32_t got = pid;
+    int err = sm_agent_conn_next(c, &f, false);
+    if (err < 0)
+        return err;
+    if (f.type == SM_AGENT_ERROR)
+        return sm_agent_conn_error(&f, "cannot attach to the guest's process");
+    if (f.type != SM_AGENT_STARTED)
+        return sm_agent_conn_unexpected(c, &f, "attach");
+    if (sm_agent_decode_started(&f, &got, &why) == 0 && got == pid)
+        return 0;
+    c->broken = true;
+    return sm_fail(EPROTO, "the agent sent a bad STARTED: %s", got != pid ? "another pid" : why);
+}
+
+int sm_agent_exec_attach(sm_agent_conn *c, uint32_t pid, sm_agent_exec **out)
+{
+    if (pid < 1 || pid > INT32_MAX)
+        return sm_fail(EINVAL, "%u is not a process id", pid);
+    int err = sm_agent_conn_begin(c);
+    if (err)
+        return err;
+    if ((err = sm_agent_encode_attach(&c->out, pid)) < 0)
+        return sm_fail(err, "out of memory");
+    sm_agent_exec *e;
+    if ((err = exec_new(&e)) < 0)
+        return err;
+    if ((err = sm_agent_conn_send(c, NULL, 0)) < 0 || (err = attach_reply(c, pid)) < 0) {
+        sm_agent_exec_free(e);
+        return err;
+    }
+    c->used = true;
+    e->c = c;
+    e->pid = pid;
     *out = e;
     return 0;
 }
@@ -282,6 +332,8 @@ static int on_frame(pump *p, const sm_agent_frame *f)
         if (sm_agent_decode_started(f, &pid, &why) < 0)
             break;
         __atomic_store_n(&p->e->pid, pid, __ATOMIC_RELAXED);
+        if (p->io && p->io->on_started)
+            p->io->on_started(p->io->ctx, pid);
         return 0;
     case SM_AGENT_EXIT:
         if (sm_agent_decode_exit(f, p->result, &why) < 0)
@@ -391,6 +443,10 @@ int sm_agent_exec_wait(sm_agent_exec *e, const sm_agent_exec_io *io, sm_agent_ex
     int err = check_open(e);
     e->pumping = true;
     pthread_mutex_unlock(&e->lock);
+    /* After an attach, frames may wait in the buffer already (EXIT with
+     * STARTED): poll() would not see them. */
+    if (!err && e->c->in_len > e->c->in_pos)
+        err = receive(&p);
     while (!err && !p.done)
         err = step(&p);
     pthread_mutex_lock(&e->lock);

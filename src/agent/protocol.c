@@ -50,7 +50,8 @@ static const struct type_info {
     [SM_AGENT_HELLO] = {"HELLO", 0, false},
     [SM_AGENT_ERROR] = {"ERROR", 0, false},
     [SM_AGENT_OK] = {"OK", 0, false},
-    [SM_AGENT_EXEC] = {"EXEC", SM_AGENT_F_STDIN | SM_AGENT_F_PTY | SM_AGENT_F_MKCWD, false},
+    [SM_AGENT_EXEC] = {"EXEC", SM_AGENT_F_STDIN | SM_AGENT_F_PTY | SM_AGENT_F_MKCWD | SM_AGENT_F_KEEP,
+                       false},
     [SM_AGENT_STARTED] = {"STARTED", 0, false},
     [SM_AGENT_STDIN] = {"STDIN", SM_AGENT_F_EOF, true},
     [SM_AGENT_STDOUT] = {"STDOUT", SM_AGENT_F_EOF, true},
@@ -58,6 +59,7 @@ static const struct type_info {
     [SM_AGENT_SIGNAL] = {"SIGNAL", SM_AGENT_F_GROUP, false},
     [SM_AGENT_RESIZE] = {"RESIZE", 0, false},
     [SM_AGENT_EXIT] = {"EXIT", SM_AGENT_F_TIMED_OUT, false},
+    [SM_AGENT_ATTACH] = {"ATTACH", 0, false},
     [SM_AGENT_FILE_WRITE] = {"FILE_WRITE", SM_AGENT_F_MKDIRS, false},
     [SM_AGENT_FILE_READ] = {"FILE_READ", 0, false},
     [SM_AGENT_FILE_DATA] = {"FILE_DATA", SM_AGENT_F_EOF, true},
@@ -268,7 +270,7 @@ int sm_agent_encode_ok(sm_agent_wbuf *b, uint64_t size)
 int sm_agent_encode_exec(sm_agent_wbuf *b, const sm_agent_exec_req *m)
 {
     uint16_t flags = (m->stdin_pipe ? SM_AGENT_F_STDIN : 0) | (m->pty ? SM_AGENT_F_PTY : 0) |
-                     (m->mkcwd ? SM_AGENT_F_MKCWD : 0);
+                     (m->mkcwd ? SM_AGENT_F_MKCWD : 0) | (m->keep ? SM_AGENT_F_KEEP : 0);
     sm_agent_frame_begin(b, SM_AGENT_EXEC, flags);
     for (size_t i = 0; m->argv && m->argv[i]; i++)
         sm_agent_put_str(b, SM_AGENT_T_ARG, m->argv[i]);
@@ -595,6 +597,7 @@ int sm_agent_decode_exec(const sm_agent_frame *f, sm_agent_exec_req *m, const ch
         .stdin_pipe = f->flags & SM_AGENT_F_STDIN,
         .pty = f->flags & SM_AGENT_F_PTY,
         .mkcwd = f->flags & SM_AGENT_F_MKCWD,
+        .keep = f->flags & SM_AGENT_F_KEEP,
         .rows = (uint16_t)rows,
         .cols = (uint16_t)cols,
     };
@@ -617,6 +620,27 @@ int sm_agent_decode_started(const sm_agent_frame *f, uint32_t *pid, const char *
     if (!has(&fs, SM_AGENT_T_PID))
         return bad(why, "STARTED without a pid");
     *pid = u32(&fs, SM_AGENT_T_PID, 0);
+    return 0;
+}
+
+int sm_agent_encode_attach(sm_agent_wbuf *b, uint32_t pid)
+{
+    sm_agent_frame_begin(b, SM_AGENT_ATTACH, 0);
+    sm_agent_put_u32(b, SM_AGENT_T_PID, pid);
+    return sm_agent_frame_end(b);
+}
+
+int sm_agent_decode_attach(const sm_agent_frame *f, uint32_t *pid, const char **why)
+{
+    fields fs;
+    int err = expect_type(f, SM_AGENT_ATTACH, why);
+    if (err || (err = collect(f, 0, &fs, why)))
+        return err;
+    uint32_t p = u32(&fs, SM_AGENT_T_PID, 0);
+    /* A pid is a positive pid_t: 0 and "negative" ones would name groups. */
+    if (p < 1 || p > INT32_MAX)
+        return bad(why, "ATTACH without a valid pid");
+    *pid = p;
     return 0;
 }
 

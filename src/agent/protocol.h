@@ -28,13 +28,22 @@
  *   EXEC  -> STARTED, then STDOUT/STDERR as produced, then EXIT.
  *            Meanwhile the host may send STDIN (if EXEC asked for it),
  *            SIGNAL and RESIZE (pty mode).
+ *   ATTACH pid -> the same stream for a command started with F_KEEP whose
+ *            connection closed: STARTED, its output from then on, EXIT
+ *            (at once if it has ended); SIGNAL and RESIZE work as for
+ *            EXEC, STDIN is dropped | ERROR (ESRCH: no kept command with
+ *            that pid; EBUSY: another connection has it), which leaves
+ *            the connection usable.
  *   TCP_CONNECT port -> OK, then the guest socket's raw bytes both ways
  *                       (this too ends the conversation) | ERROR
  *
  * An ERROR answering an operation leaves the connection usable; a
  * malformed or unexpected frame makes the agent send ERROR and close that
  * connection. The host closes the connection when it is done; if it does
- * so while a command runs, the agent kills the command's process group.
+ * so while a command runs, the agent kills the command's process group,
+ * unless EXEC set F_KEEP: then the command runs on with stdin at its end,
+ * its output is read and dropped, and its exit status waits for an ATTACH
+ * (the agent keeps the last SM_AGENT_KEPT_MAX ended ones at least).
  */
 #ifndef SM_AGENT_PROTOCOL_H
 #define SM_AGENT_PROTOCOL_H
@@ -51,12 +60,15 @@
 /* The largest data frame a sender produces; receivers accept up to
  * SM_AGENT_MAX_PAYLOAD. */
 #define SM_AGENT_CHUNK (64u << 10)
+/* Detached kept commands the agent holds; beyond it, ended ones are
+ * forgotten, oldest first. */
+#define SM_AGENT_KEPT_MAX 64
 
 typedef enum sm_agent_type {
     SM_AGENT_HELLO = 1,       /* both ways: VERSION */
     SM_AGENT_ERROR = 2,       /* agent: ERRNO, MESSAGE */
     SM_AGENT_OK = 3,          /* agent: FILE_WRITE succeeded: SIZE */
-    SM_AGENT_EXEC = 16,       /* host: F_STDIN, F_PTY; ARG+ ENV* CWD UID GID GROUPS TIMEOUT ROWS COLS */
+    SM_AGENT_EXEC = 16,       /* host: F_STDIN, F_PTY, F_MKCWD, F_KEEP; ARG+ ENV* CWD UID GID GROUPS TIMEOUT ROWS COLS */
     SM_AGENT_STARTED = 17,    /* agent: PID */
     SM_AGENT_STDIN = 18,      /* host: data, F_EOF */
     SM_AGENT_STDOUT = 19,     /* agent: data (the pty's output in pty mode) */
@@ -64,6 +76,7 @@ typedef enum sm_agent_type {
     SM_AGENT_SIGNAL = 21,     /* host: F_GROUP; SIGNO */
     SM_AGENT_RESIZE = 22,     /* host: ROWS COLS */
     SM_AGENT_EXIT = 23,       /* agent: F_TIMED_OUT; STATUS or TERMSIG, MAXRSS, UTIME, STIME */
+    SM_AGENT_ATTACH = 24,     /* host: PID of a kept command; answered as EXEC is */
     SM_AGENT_FILE_WRITE = 32, /* host: F_MKDIRS; PATH MODE UID GID */
     SM_AGENT_FILE_READ = 33,  /* host: PATH */
     SM_AGENT_FILE_DATA = 34,  /* both: data, F_EOF */
@@ -92,6 +105,7 @@ typedef enum sm_agent_type {
 #define SM_AGENT_F_STDIN 0x1u     /* EXEC: stdin streams from the host, else /dev/null */
 #define SM_AGENT_F_PTY 0x2u       /* EXEC: run on a pseudo-terminal */
 #define SM_AGENT_F_MKCWD 0x4u     /* EXEC: create CWD (and parents) if missing */
+#define SM_AGENT_F_KEEP 0x8u      /* EXEC: the command outlives its connection */
 #define SM_AGENT_F_GROUP 0x1u     /* SIGNAL: to the process group */
 #define SM_AGENT_F_TIMED_OUT 0x1u /* EXIT: killed by its timeout */
 #define SM_AGENT_F_MKDIRS 0x1u    /* FILE_WRITE: create missing parent dirs */
@@ -221,6 +235,7 @@ typedef struct sm_agent_exec_req {
     bool stdin_pipe;          /* stdin streams from the host; else /dev/null */
     bool pty;                 /* stdin/stdout/stderr on a pty; output comes as STDOUT */
     bool mkcwd;               /* create cwd first, as docker creates WorkingDir */
+    bool keep;                /* outlive the connection; see ATTACH */
     uint16_t rows, cols;      /* pty window size; 0 means 24x80 */
 } sm_agent_exec_req;
 
@@ -292,6 +307,9 @@ int sm_agent_decode_ok(const sm_agent_frame *f, uint64_t *size, const char **why
 int sm_agent_decode_exec(const sm_agent_frame *f, sm_agent_exec_req *m, const char **why);
 void sm_agent_exec_req_release(sm_agent_exec_req *m);
 int sm_agent_decode_started(const sm_agent_frame *f, uint32_t *pid, const char **why);
+/* ATTACH: pid is 1..INT32_MAX. */
+int sm_agent_encode_attach(sm_agent_wbuf *b, uint32_t pid);
+int sm_agent_decode_attach(const sm_agent_frame *f, uint32_t *pid, const char **why);
 int sm_agent_decode_signal(const sm_agent_frame *f, sm_agent_signal *m, const char **why);
 int sm_agent_decode_resize(const sm_agent_frame *f, sm_agent_winsize *m, const char **why);
 int sm_agent_decode_exit(const sm_agent_frame *f, sm_agent_exit *m, const char **why);

@@ -57,7 +57,7 @@ static void exec_round_trip(void **state)
     sm_agent_exec_req in = {.argv = argv, .env = env, .cwd = "/tmp", .uid = 1000, .gid = -1,
                             .groups = groups, .ngroups = 3, .has_groups = true,
                             .timeout_ms = 1500, .stdin_pipe = true, .pty = true,
-                            .rows = 50, .cols = 132};
+                            .keep = true, .rows = 50, .cols = 132};
     enc e;
     enc_init(&e);
     assert_int_equal(sm_agent_encode_exec(&e.b, &in), 0);
@@ -78,7 +78,9 @@ static void exec_round_trip(void **state)
     assert_int_equal(out.ngroups, 3);
     assert_int_equal(out.groups[2], 30);
     assert_int_equal(out.timeout_ms, 1500);
-    assert_true(out.stdin_pipe && out.pty);
+    assert_true(out.stdin_pipe && out.pty && out.keep);
+    assert_int_equal(e.f.flags, SM_AGENT_F_STDIN | SM_AGENT_F_PTY | SM_AGENT_F_KEEP);
+    assert_int_equal(SM_AGENT_F_KEEP, 0x8);
     assert_int_equal(out.rows, 50);
     assert_int_equal(out.cols, 132);
     sm_agent_exec_req_release(&out);
@@ -92,7 +94,8 @@ static void exec_round_trip(void **state)
     assert_null(out.env);
     assert_null(out.cwd);
     assert_int_equal(out.uid, -1);
-    assert_false(out.has_groups || out.stdin_pipe || out.pty);
+    assert_false(out.has_groups || out.stdin_pipe || out.pty || out.keep);
+    assert_int_equal(e.f.flags, 0);
     sm_agent_exec_req_release(&out);
     sm_agent_wbuf_free(&e.b);
 }
@@ -261,7 +264,7 @@ static void header_errors(void **state)
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), 0);
     assert_int_equal(need, 8 + SM_AGENT_MAX_PAYLOAD);
     /* Unknown types, including holes in the numbering. */
-    const uint16_t unknown[] = {0, 4, 15, 24, 31, 37, 0xffff};
+    const uint16_t unknown[] = {0, 4, 15, 25, 31, 37, 0xffff};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         raw(buf, 0, unknown[i], 0, "", 0);
         assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
@@ -271,7 +274,7 @@ static void header_errors(void **state)
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
     raw(buf, 0, SM_AGENT_STDIN, 2, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
-    raw(buf, 0, SM_AGENT_EXEC, 8, "", 0);
+    raw(buf, 0, SM_AGENT_EXEC, 0x10, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
 }
 
@@ -446,6 +449,71 @@ static int decode_tcp(uint16_t type, const void *p, size_t plen, sm_agent_tcp_co
     return r;
 }
 
+/* ATTACH's decoder on a hand-made frame. */
+static int decode_attach(uint16_t type, uint16_t flags, const void *p, size_t plen,
+                         uint32_t *pid)
+{
+    uint8_t buf[64];
+    size_t n = raw(buf, (uint32_t)plen, type, flags, p, plen);
+    sm_agent_frame f;
+    size_t need;
+    const char *why = NULL;
+    int r = sm_agent_frame_parse(buf, n, &f, &need, &why);
+    if (r < 0)
+        return r;
+    assert_int_equal(r, (int)n);
+    r = sm_agent_decode_attach(&f, pid, &why);
+    if (r)
+        assert_non_null(why);
+    return r;
+}
+
+static void attach_round_trip_and_errors(void **state)
+{
+    (void)state;
+    enc e;
+    enc_init(&e);
+    assert_int_equal(sm_agent_encode_attach(&e.b, 4321), 0);
+    parse_one(&e);
+    assert_int_equal(e.f.type, SM_AGENT_ATTACH);
+    assert_int_equal(SM_AGENT_ATTACH, 24);
+    assert_string_equal(sm_agent_type_name(SM_AGENT_ATTACH), "ATTACH");
+    assert_false(sm_agent_type_is_data(SM_AGENT_ATTACH));
+    uint32_t pid = 0;
+    const char *why = NULL;
+    assert_int_equal(sm_agent_decode_attach(&e.f, &pid, &why), 0);
+    assert_int_equal(pid, 4321);
+    /* Another type's frame does not decode as ATTACH, nor ATTACH as STARTED. */
+    assert_int_equal(sm_agent_decode_started(&e.f, &pid, &why), -EBADMSG);
+    sm_agent_wbuf_free(&e.b);
+    /* On the wire: one u32 PID (tag 13), unknown tags skipped. */
+    const uint8_t ok[] = {TLV(999, 1), 'x', TLV(SM_AGENT_T_PID, 4), 0xff, 0xff, 0xff, 0x7f};
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, ok, sizeof ok, &pid), 0);
+    assert_int_equal(pid, 0x7fffffff);
+    /* No pid, pid 0, a pid that is negative as a pid_t, twice, short, overrunning. */
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, "", 0, &pid), -EBADMSG);
+    const uint8_t zero[] = {TLV(SM_AGENT_T_PID, 4), 0, 0, 0, 0};
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, zero, sizeof zero, &pid), -EBADMSG);
+    const uint8_t neg[] = {TLV(SM_AGENT_T_PID, 4), 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, neg, sizeof neg, &pid), -EBADMSG);
+    const uint8_t twice[] = {TLV(SM_AGENT_T_PID, 4), 7, 0, 0, 0, TLV(SM_AGENT_T_PID, 4), 7, 0, 0, 0};
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, twice, sizeof twice, &pid), -EBADMSG);
+    const uint8_t shortp[] = {TLV(SM_AGENT_T_PID, 2), 7, 0};
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, shortp, sizeof shortp, &pid), -EBADMSG);
+    const uint8_t overrun[] = {TLV(SM_AGENT_T_PID, 40), 7, 0, 0, 0};
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, overrun, sizeof overrun, &pid), -EBADMSG);
+    /* ATTACH allows no flags; EXEC allows KEEP but no bit above it. */
+    const uint8_t pid7[] = {TLV(SM_AGENT_T_PID, 4), 7, 0, 0, 0};
+    assert_int_equal(decode_attach(SM_AGENT_ATTACH, 1, pid7, sizeof pid7, &pid), -EBADMSG);
+    uint8_t buf[32];
+    sm_agent_frame f;
+    size_t need;
+    size_t n = raw(buf, 0, SM_AGENT_EXEC, SM_AGENT_F_KEEP, "", 0);
+    assert_int_equal(sm_agent_frame_parse(buf, n, &f, &need, &why), (int)n);
+    n = raw(buf, 0, SM_AGENT_EXEC, 0x10, "", 0);
+    assert_int_equal(sm_agent_frame_parse(buf, n, &f, &need, &why), -EBADMSG);
+}
+
 static void tcp_connect_round_trip_and_errors(void **state)
 {
     (void)state;
@@ -498,6 +566,7 @@ int main(void)
         cmocka_unit_test(writer_limits),
         cmocka_unit_test(stream_of_frames),
         cmocka_unit_test(tcp_connect_round_trip_and_errors),
+        cmocka_unit_test(attach_round_trip_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

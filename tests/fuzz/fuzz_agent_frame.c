@@ -35,6 +35,11 @@ static void decode(const sm_agent_frame *f)
     case SM_AGENT_ERROR: r = sm_agent_decode_error(f, &m.e, &why); break;
     case SM_AGENT_OK: r = sm_agent_decode_ok(f, &m.size, &why); break;
     case SM_AGENT_STARTED: r = sm_agent_decode_started(f, &m.pid, &why); break;
+    case SM_AGENT_ATTACH:
+        r = sm_agent_decode_attach(f, &m.pid, &why);
+        if (r == 0)
+            assert(m.pid >= 1 && m.pid <= INT32_MAX);
+        break;
     case SM_AGENT_SIGNAL: r = sm_agent_decode_signal(f, &m.s, &why); break;
     case SM_AGENT_RESIZE: r = sm_agent_decode_resize(f, &m.w, &why); break;
     case SM_AGENT_EXIT: r = sm_agent_decode_exit(f, &m.ex, &why); break;

@@ -30,8 +30,9 @@ static void seeds(sm_agent_wbuf *b)
     sm_agent_encode_exec(b, &(sm_agent_exec_req){.argv = argv, .env = env, .cwd = "/", .uid = 1,
                                                  .gid = 2, .groups = groups, .ngroups = 2,
                                                  .has_groups = true, .timeout_ms = 5,
-                                                 .stdin_pipe = true, .pty = true, .rows = 3,
-                                                 .cols = 4});
+                                                 .stdin_pipe = true, .pty = true, .keep = true,
+                                                 .rows = 3, .cols = 4});
+    sm_agent_encode_attach(b, 7);
     sm_agent_encode_data(b, SM_AGENT_STDIN, "in", 2, true);
     sm_agent_encode_signal(b, &(sm_agent_signal){15, true});
     sm_agent_encode_resize(b, &(sm_agent_winsize){1, 2});
