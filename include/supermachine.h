@@ -140,6 +140,19 @@ typedef struct sm_vm_config {
      * (log, exit status) stays until sm_vm_remove. */
     int detached;
     int auto_remove;            /* detached: forget the record when it ends */
+    /* Resume the snapshot in this directory (sm_vm_snapshot's, or a bake's)
+     * instead of booting; image may then be NULL (the snapshot names its
+     * own). The snapshot fixes memory, vCPUs, network and disks; hostname,
+     * ports, name and detached are this VM's own. */
+    const char *snapshot;
+    /* Boot even when a baked snapshot of the image fits, and bake none.
+     * (Without it, a VM from an image resumes the image's baked snapshot
+     * when one fits its config, and the first VM of a config bakes it.) */
+    int no_snapshot;
+    /* Told of long steps as they begin: "booting" (no snapshot fits: a
+     * cold boot, which bakes one), "baking" (writing it). May be NULL. */
+    void (*progress)(const char *step, void *ctx);
+    void *progress_ctx;
 } sm_vm_config;
 
 /* Boot a VM and wait until its agent listens. With an image (from
@@ -151,6 +164,41 @@ SM_API int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm 
 /* Stop the VM, wait for its worker and free the handle. A VM that is not
  * detached is forgotten with it; a detached one keeps its record. */
 SM_API int sm_vm_stop(sm_vm *vm);
+
+/*
+ * Snapshots. A snapshot is a directory (docs/snapshot.md): the guest's RAM,
+ * sparse, and every vCPU and device state, written while the guest is
+ * paused for a moment; the VM then runs on. Restoring one (sm_vm_config's
+ * snapshot) maps its memory copy-on-write, so VMs restored from one
+ * snapshot share its pages. VMs with shares cannot be snapshotted.
+ */
+/* A full snapshot into dir, which must not exist (created atomically: a
+ * crash leaves no directory or a complete one). */
+SM_API int sm_vm_snapshot(sm_vm *vm, const char *dir);
+/* Only the memory changed since the VM was restored from its snapshot,
+ * which becomes the new one's parent (and must stay where it is). */
+SM_API int sm_vm_snapshot_diff(sm_vm *vm, const char *dir);
+/* Whether the VM was resumed from a snapshot (1) or booted (0). */
+SM_API int sm_vm_restored(const sm_vm *vm);
+
+typedef struct sm_bake_options {
+    size_t size;                /* sizeof(sm_bake_options), or 0 */
+    const sm_vm_config *vm;     /* the VM config to bake for (memory, cpus,
+                                   network); NULL: defaults */
+    int force;                  /* bake again even if a snapshot fits */
+    /* Told once before a boot is needed for the bake. May be NULL. */
+    void (*booting)(const char *name, void *ctx);
+    void *booting_ctx;
+} sm_bake_options;
+
+/* Boot the image once and snapshot it as soon as its agent is ready, so
+ * that every later sm_vm_start with a fitting config resumes it instead of
+ * booting. Snapshots live in the data directory's snapshots/, named by a
+ * fingerprint of everything that shapes them (image, kernel, init, memory,
+ * vCPUs, network, format version); dir (may be NULL) receives the path.
+ * Concurrent bakes of one fingerprint make one snapshot. */
+SM_API int sm_image_bake(const sm_image *image, const sm_bake_options *opts, char *dir,
+                         size_t dir_len);
 
 /* The VM's id: 64 hex digits (the first 12 name it in `ps`). */
 SM_API const char *sm_vm_id(const sm_vm *vm);
@@ -461,6 +509,26 @@ SM_API int sm_vm_remove(const char *name_or_id, int force);
 /* Copy a detached VM's process output to the two fds, each stream to its
  * own; with follow, until the VM ends. */
 SM_API int sm_vm_logs(const char *name_or_id, int follow, int stdout_fd, int stderr_fd);
+
+/*
+ * Dedup of baked snapshots: sibling snapshots (same image digest, memory
+ * size and snapshot format) share their identical memory pages on disk,
+ * on filesystems that can share extents (XFS with reflink=1, btrfs). The
+ * kernel compares and shares each range atomically: the files read the
+ * same bytes before, during and after, even if the call is interrupted.
+ */
+typedef struct sm_dedup_result {
+    size_t size;                /* sizeof(sm_dedup_result) */
+    uint64_t snapshots;         /* snapshots found */
+    uint64_t groups;            /* groups of siblings among them */
+    uint64_t bytes_compared;    /* bytes holding data in both files of a pair */
+    uint64_t bytes_shared;      /* bytes this call shared (not shared before) */
+} sm_dedup_result;
+
+/* Dedup the snapshots in `dir` (NULL: <data dir>/snapshots; 0 if it does
+ * not exist yet). -EOPNOTSUPP, with nothing changed, on a filesystem that
+ * cannot share extents (ext4, tmpfs, XFS made without reflink). */
+SM_API int sm_snapshot_dedup(const char *dir, sm_dedup_result *result);
 
 #ifdef __cplusplus
 }

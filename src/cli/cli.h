@@ -27,6 +27,9 @@ int sm_cmd_images(int argc, char **argv);
 int sm_cmd_inspect(int argc, char **argv);
 int sm_cmd_rmi(int argc, char **argv);
 int sm_cmd_gc(int argc, char **argv);
+int sm_cmd_bake(int argc, char **argv);
+int sm_cmd_snapshot(int argc, char **argv);
+int sm_cmd_dedup(int argc, char **argv);
 
 /* "12.3 MB": sizes as people read them (defined in cmd_images.c). */
 void sm_cli_human_size(uint64_t bytes, char *out, size_t len);

@@ -13,10 +13,12 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: supermachine run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+            "Usage: supermachine run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+            "       supermachine run [OPTIONS] --snapshot DIR [COMMAND [ARG...]]\n\n"
             "Run IMAGE's process in a new microVM (pulling the image first if it is\n"
             "not stored), as 'docker run' runs a container: COMMAND replaces the\n"
-            "image's Cmd, and the exit status is the process's.\n\n"
+            "image's Cmd, and the exit status is the process's. The first run of an\n"
+            "image boots it and bakes a snapshot; later runs resume that snapshot.\n\n"
             "Options:\n"
             "  -i, --interactive          keep standard input open to the process\n"
             "  -t, --tty                  give the process a terminal\n"
@@ -38,13 +40,18 @@ static void usage(FILE *f)
             "      --disk FILE            keep the writable layer in FILE (sparse ext4,\n"
             "                             created if missing) instead of in memory\n"
             "      --pull missing|always|never  when to pull (default missing)\n"
+            "      --snapshot DIR         resume this snapshot (from 'supermachine\n"
+            "                             snapshot') instead of an image; without\n"
+            "                             COMMAND, with -d, its main process runs on\n"
+            "      --no-snapshot          boot, and neither use nor bake a snapshot\n"
             "  -q, --quiet                no progress display\n"
             "      --help                 show this help\n\n"
             "Exit status: the process's (128+N when killed by signal N); 125 when\n"
             "supermachine itself failed.\n");
 }
 
-enum { O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_CPUS, O_NETWORK, O_DISK, O_PULL, O_HELP };
+enum { O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_CPUS, O_NETWORK, O_DISK, O_PULL, O_HELP,
+       O_SNAPSHOT, O_NO_SNAPSHOT };
 
 static int number(const char *opt, const char *s, uint32_t max, uint32_t *out)
 {
@@ -98,6 +105,8 @@ static int option(sm_run_opts *o, int c, char *arg)
         o->network = v ? SM_NETWORK_NONE : SM_NETWORK_USER;
         return err;
     case O_DISK: o->upper_disk = arg; return 0;
+    case O_SNAPSHOT: o->snapshot = arg; return 0;
+    case O_NO_SNAPSHOT: o->no_snapshot = 1; return 0;
     case O_PULL:
         err = choice("--pull", arg, pulls, &v);
         o->pull = (sm_pull_policy)v;
@@ -120,7 +129,9 @@ static int parse(sm_run_opts *o, int argc, char **argv)
         {"network", required_argument, NULL, O_NETWORK},
         {"volume", required_argument, NULL, 'v'}, {"hostname", required_argument, NULL, 'h'},
         {"disk", required_argument, NULL, O_DISK}, {"pull", required_argument, NULL, O_PULL},
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, O_HELP}, {0},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, O_HELP},
+        {"snapshot", required_argument, NULL, O_SNAPSHOT},
+        {"no-snapshot", no_argument, NULL, O_NO_SNAPSHOT}, {0},
     };
     int c;
     optind = 1;
@@ -135,6 +146,13 @@ static int parse(sm_run_opts *o, int argc, char **argv)
         int err = option(o, c, optarg);
         if (err)
             return err;
+    }
+    if (o->snapshot) {
+        /* The snapshot names its image: what follows is the command. */
+        if (o->no_snapshot)
+            return sm_cli_usage_error("run", "--snapshot and --no-snapshot contradict");
+        o->cmd = optind < argc ? argv + optind : NULL;
+        return 0;
     }
     if (optind >= argc)
         return sm_cli_usage_error("run", "which image? 'supermachine run IMAGE [COMMAND]'");
@@ -160,8 +178,18 @@ static void show_building(const char *name, void *ctx)
     fprintf(stderr, "building root filesystem for %s\n", name);
 }
 
+static void show_step(const char *step, void *ctx)
+{
+    const sm_run_opts *o = ctx;
+    if (!strcmp(step, "booting"))
+        fprintf(stderr, "booting %s once, to bake a snapshot that later runs resume\n",
+                o->image);
+}
+
 static int open_image(const sm_run_opts *o, sm_image **img)
 {
+    if (!o->image)
+        return 0;
     int show = !o->quiet && isatty(STDERR_FILENO);
     sm_pull_options po = {.size = sizeof po, .progress = show ? show_pull : NULL};
     sm_image_open_options io = {.size = sizeof io, .pull_policy = o->pull, .pull = &po,
@@ -169,9 +197,12 @@ static int open_image(const sm_run_opts *o, sm_image **img)
     return sm_image_open(o->image, &io, img);
 }
 
-static sm_vm_config vm_config(const sm_run_opts *o)
+static sm_vm_config vm_config(sm_run_opts *o)
 {
+    int show = !o->quiet && isatty(STDERR_FILENO);
     return (sm_vm_config){
+        .snapshot = o->snapshot, .no_snapshot = o->no_snapshot,
+        .progress = show ? show_step : NULL, .progress_ctx = o,
         .size = sizeof(sm_vm_config), .memory_mib = o->memory_mib, .cpus = o->cpus,
         .hostname = o->hostname, .network = o->network, .ports = o->ports,
         .nports = o->nports, .shares = o->shares, .nshares = o->nshares,
@@ -207,6 +238,15 @@ static int detached(sm_vm *vm, sm_exec *ex)
     return 0;
 }
 
+/* run -d --snapshot DIR: the snapshot's main process runs on (its
+ * worker supervises it again), or, if it had none, the VM just runs. */
+static int resumed_main(sm_vm *vm)
+{
+    printf("%s\n", sm_vm_id(vm));
+    sm_vm_release(vm);
+    return 0;
+}
+
 int sm_cmd_run(int argc, char **argv)
 {
     sm_run_opts o = {0};
@@ -222,6 +262,9 @@ int sm_cmd_run(int argc, char **argv)
     sm_exec ex = exec_config(&o);
     if (open_image(&o, &img) != 0 || sm_vm_start(img, &vc, &vm) != 0) {
         status = sm_cli_fail();
+    } else if (o.detach && o.snapshot && !o.cmd) {
+        status = resumed_main(vm);
+        vm = NULL;
     } else if (o.detach) {
         status = detached(vm, &ex);
         vm = NULL;

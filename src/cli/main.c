@@ -26,6 +26,9 @@ static const command commands[] = {
     {"inspect", sm_cmd_inspect, "describe stored images as JSON"},
     {"rmi", sm_cmd_rmi, "remove images"},
     {"gc", sm_cmd_gc, "delete blobs no image uses"},
+    {"bake", sm_cmd_bake, "boot an image once and snapshot it, for fast starts"},
+    {"snapshot", sm_cmd_snapshot, "write a snapshot of a running VM"},
+    {"dedup", sm_cmd_dedup, "share identical memory pages of sibling snapshots"},
 };
 
 int sm_cli_fail(void)

@@ -10,8 +10,8 @@
 #define SM_RUN_MAX_LIST 64
 
 typedef struct sm_run_opts {
-    int interactive, tty, rm, detach, quiet;
-    const char *name, *workdir, *user, *hostname, *upper_disk, *image;
+    int interactive, tty, rm, detach, quiet, no_snapshot;
+    const char *name, *workdir, *user, *hostname, *upper_disk, *image, *snapshot;
     int has_entrypoint;
     const char *entrypoint[2];
     char *env[SM_RUN_MAX_LIST * 4 + 1];     /* "NAME=value", owned */

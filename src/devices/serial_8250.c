@@ -1,5 +1,6 @@
 #include "devices/serial_8250.h"
 
+#include <errno.h>
 #include <string.h>
 
 enum { RBR_THR, IER, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
@@ -166,4 +167,31 @@ void sm_serial_pio(void *dev, uint16_t offset, uint8_t *data, uint8_t size, bool
         memset(data, 0, size);
         data[0] = sm_serial_read(dev, offset);
     }
+}
+
+void sm_serial_save(sm_serial *s, uint8_t out[SM_SERIAL_STATE_LEN])
+{
+    pthread_mutex_lock(&s->lock);
+    uint8_t regs[] = {s->ier, s->lcr, s->mcr, s->scr, s->fcr, s->dll, s->dlm,
+                      s->irq_level, (uint8_t)s->rx_head, (uint8_t)s->rx_count};
+    memcpy(out, regs, sizeof regs);
+    memcpy(out + sizeof regs, s->rx, SM_SERIAL_FIFO);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int sm_serial_restore(sm_serial *s, const uint8_t *in, size_t len)
+{
+    if (len != SM_SERIAL_STATE_LEN || in[7] > 1 || in[8] >= SM_SERIAL_FIFO ||
+        in[9] > SM_SERIAL_FIFO)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    s->ier = in[0], s->lcr = in[1], s->mcr = in[2], s->scr = in[3];
+    s->fcr = in[4], s->dll = in[5], s->dlm = in[6];
+    s->rx_head = in[8], s->rx_count = in[9];
+    memcpy(s->rx, in + 10, SM_SERIAL_FIFO);
+    /* The interrupt controllers were restored with the line's level;
+     * recompute ours so the next change is seen as one. */
+    s->irq_level = pending_iir(s) != IIR_NO_INT;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
 }

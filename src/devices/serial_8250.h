@@ -37,4 +37,10 @@ void sm_serial_pio(void *dev, uint16_t offset, uint8_t *data, uint8_t size, bool
 uint8_t sm_serial_read(sm_serial *s, uint16_t offset);
 void sm_serial_write(sm_serial *s, uint16_t offset, uint8_t value);
 
+/* The registers and receive FIFO, for snapshots. */
+#define SM_SERIAL_STATE_LEN (10 + SM_SERIAL_FIFO)
+void sm_serial_save(sm_serial *s, uint8_t out[SM_SERIAL_STATE_LEN]);
+/* -EINVAL for a payload that is not one a save could have made. */
+int sm_serial_restore(sm_serial *s, const uint8_t *in, size_t len);
+
 #endif

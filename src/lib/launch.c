@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/boot_payload.h"
+#include "lib/machine_file.h"
 #include "lib/paths.h"
 #include "util/error.h"
 #include "vmm/host_quirks.h"
@@ -45,6 +46,8 @@ int sm_launch_prepare(sm_launch *l, const char *kernel, const char *initrd,
         err = sm_file_map(l->kernel_path, "kernel", &l->kernel);
     if (!err)
         err = sm_file_map(ipath, "initramfs", &l->initrd);
+    if (!err)
+        err = sm_file_identity(ipath, l->initrd_id);
     if (!err)
         err = sm_boot_payload_build(l->initrd.data, l->initrd.len, argv, &l->payload,
                                     &l->payload_len);

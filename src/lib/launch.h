@@ -13,6 +13,7 @@
 
 typedef struct sm_launch {
     char kernel_path[4096];
+    char initrd_id[80];        /* sm_file_identity of the initramfs */
     sm_mapped_file kernel, initrd;
     uint8_t *payload;          /* initramfs, plus the command archive if any */
     size_t payload_len;

@@ -46,7 +46,7 @@ int sm_vm_read_worker_pid(sm_vm *vm)
 }
 
 /* One request on the worker's control socket (see worker_control.h). */
-static int control(const sm_vm *vm, const char *request)
+int sm_vm_control(const sm_vm *vm, const char *request)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s/control.sock", vm->dir);
@@ -106,7 +106,7 @@ int sm_vm_start_main(sm_vm *vm, const sm_exec *exec)
     if (!err)
         sm_vm_record_command(vm, (const char *const *)spec.argv);
     sm_exec_spec_free(&spec);
-    return err ? err : control(vm, "RUN\n");
+    return err ? err : sm_vm_control(vm, "RUN\n");
 }
 
 int sm_vm_open(const char *name_or_id, sm_vm **out)
@@ -162,7 +162,7 @@ int sm_vm_shutdown(sm_vm *vm, int signo, uint32_t timeout_ms)
     char req[64];
     snprintf(req, sizeof req, "STOP %d %u\n", signo, timeout_ms);
     /* A worker that cannot answer is stopped the hard way below. */
-    if (control(vm, req) == 0 && wait_gone(vm, timeout_ms + GRACE_MS))
+    if (sm_vm_control(vm, req) == 0 && wait_gone(vm, timeout_ms + GRACE_MS))
         return 0;
     if (vm->pid <= 0)
         sm_vm_read_worker_pid(vm);

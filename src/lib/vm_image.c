@@ -17,7 +17,7 @@
 #define SLIRP_GUEST_IP "10.0.2.15"
 #define SLIRP_DNS "10.0.2.3"
 
-static int pick_hostname(sm_vm *vm, const char *given)
+int sm_vm_pick_hostname(sm_vm *vm, const char *given)
 {
     if (given) {
         size_t n = strlen(given);
@@ -43,7 +43,7 @@ static int add_disk(sm_vm_image_boot *b, unsigned *n, const char *path, int ro)
 int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_image_boot *b)
 {
     const sm_image_info *info = sm_image_get_info(img);
-    int err = pick_hostname(vm, c->hostname);
+    int err = sm_vm_pick_hostname(vm, c->hostname);
     if (!err)
         err = sm_image_inspect(info->digest, &vm->image);
     unsigned n = 0;
@@ -99,7 +99,7 @@ static int write_etc(sm_vm *vm, sm_agent_conn *a, const sm_vm_config *c)
     return err;
 }
 
-int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c)
+int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc)
 {
     uint8_t seed[64];
     struct timespec now;
@@ -115,7 +115,7 @@ int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c)
         .hostname = vm->hostname, .seed = seed, .seed_len = sizeof seed,
         .realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec};
     err = sm_agent_system_set(a, &sys);
-    if (!err)
+    if (!err && with_etc)
         err = write_etc(vm, a, c);
     sm_agent_conn_close(a);
     return err;

@@ -20,7 +20,11 @@ typedef struct sm_vm_image_boot {
  * sm-init-only initramfs; sm_root= and sm_upper= on the command line. */
 int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_image_boot *b);
 
-/* Hostname, clock, RNG seed, /etc/hostname, /etc/hosts, /etc/resolv.conf. */
-int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c);
+/* Hostname, clock, RNG seed, and with_etc: /etc/hostname, /etc/hosts,
+ * /etc/resolv.conf. What makes a VM (booted or restored) its own. */
+int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc);
+
+/* The given hostname, checked, or the VM id's first 12 hex digits. */
+int sm_vm_pick_hostname(sm_vm *vm, const char *given);
 
 #endif

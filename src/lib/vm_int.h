@@ -17,6 +17,7 @@ struct sm_vm {
     int owned;              /* this handle started it: stopping it forgets it */
     int lock_fd;            /* the registry lock until the worker holds it */
     struct sm_tcp_exposure *tcp_exposures;  /* sm_vm_expose_tcp's (vm_tcp.c) */
+    int restored;           /* resumed from a snapshot rather than booted */
 };
 
 /* The worker's pid from <dir>/worker.pid (a detached worker's). */
@@ -25,6 +26,9 @@ int sm_vm_read_worker_pid(sm_vm *vm);
 void sm_vm_kill_worker(sm_vm *vm);
 /* Stop and join the forwarding threads of sm_vm_expose_tcp. */
 void sm_vm_tcp_unexpose_all(sm_vm *vm);
+/* One request line on the worker's control socket (worker_control.h):
+ * 0 for "OK", else -EIO with the worker's sentence. */
+int sm_vm_control(const sm_vm *vm, const char *request);
 /* Free the handle only. */
 void sm_vm_free(sm_vm *vm);
 

@@ -6,7 +6,12 @@
  *   __worker --dir DIR --ready-fd N --lifeline-fd N [--kernel K] [--initrd I]
  *            [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[:ro]]...
  *            [--net user] [--publish IP:HOSTPORT:GUESTPORT[/udp]]...
- *            [--share HOSTPATH:TAG[:ro]]...
+ *            [--share HOSTPATH:TAG[:ro]]... [--restore SNAPSHOT_DIR]
+ *
+ * With --restore the guest resumes from the snapshot instead of booting;
+ * the other arguments must describe the machine the snapshot was taken of
+ * (its machine.json), and <dir>/restore.timing gets "<open_ns> <entry_ns>
+ * <ready_ns>" (CLOCK_MONOTONIC) for benchmarks.
  *
  * The guest's console goes to DIR/console.log and its vsock lives in DIR.
  * "ready\n" on the ready fd says the agent listens. The worker stops the
@@ -21,10 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/launch.h"
+#include "lib/machine_file.h"
 #include "lib/vm_registry.h"
 #include "lib/worker_control.h"
 #include "supermachine.h"
@@ -46,6 +54,8 @@ typedef struct worker {
     int net_user;
     unsigned nports;
     sm_net_port ports[SM_NET_MAX_PORTS];
+    const char *restore;        /* --restore: the snapshot directory */
+    uint64_t t_open_ns;         /* when the restore began */
     sm_machine *machine;
 } worker;
 
@@ -86,7 +96,7 @@ static int parse_args(worker *w, int argc, char **argv)
         {"disk", required_argument, NULL, 'b'}, {"net", required_argument, NULL, 'N'},
         {"publish", required_argument, NULL, 'p'}, {"share", required_argument, NULL, 's'},
         {"lock-fd", required_argument, NULL, 'L'}, {"rm", no_argument, NULL, 'R'},
-        {"detach", no_argument, NULL, 'D'},
+        {"detach", no_argument, NULL, 'D'}, {"restore", required_argument, NULL, 'S'},
         {0},
     };
     int o;
@@ -115,6 +125,7 @@ static int parse_args(worker *w, int argc, char **argv)
         case 'L': fcntl(atoi(optarg), F_SETFD, FD_CLOEXEC); break;
         case 'R': w->auto_remove = 1; break;
         case 'D': w->detach = 1; break;
+        case 'S': w->restore = optarg; break;
         case 'N':
             if (strcmp(optarg, "user"))
                 return sm_fail(EINVAL, "worker: --net takes 'user', not '%s'", optarg);
@@ -138,9 +149,28 @@ static int parse_args(worker *w, int argc, char **argv)
     return w->dir[0] ? 0 : sm_fail(EINVAL, "worker: --dir is required");
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void write_timing(const worker *w)
+{
+    char path[4200], text[96];
+    snprintf(path, sizeof path, "%s/restore.timing", w->dir);
+    int n = snprintf(text, sizeof text, "%llu %llu %llu\n", (unsigned long long)w->t_open_ns,
+                     (unsigned long long)sm_machine_entry_ns(w->machine),
+                     (unsigned long long)now_ns());
+    sm_file_write_atomic(path, text, (size_t)n, 0600);
+}
+
 static void on_ready(void *ctx)
 {
     worker *w = ctx;
+    if (w->restore)
+        write_timing(w);
     if (w->ready_fd >= 0) {
         ssize_t n = write(w->ready_fd, "ready\n", 6);
         (void)n;
@@ -171,6 +201,36 @@ static int open_console(const worker *w)
     return fd;
 }
 
+/* What a snapshot of this VM must rebuild (lib/machine_file.h). */
+static int write_machine_file(const worker *w, const sm_machine_config *mc, const sm_launch *l)
+{
+    sm_machine_file f = {.memory_mib = mc->memory_mib, .vcpus = mc->cpus,
+                         .net_user = mc->net_user, .ndisks = mc->ndisks};
+    char path[4200], base[PATH_MAX];
+    int err = 0;
+    for (unsigned i = 0; i < mc->ndisks && !err; i++) {
+        if (!realpath(mc->disks[i].path, f.disks[i].path))
+            return sm_fail(errno, "disk %s: %s", mc->disks[i].path, strerror(errno));
+        f.disks[i].read_only = mc->disks[i].read_only;
+        err = sm_machine_file_stat_disk(&f.disks[i]);
+    }
+    if (!err && l && (err = sm_file_identity(l->kernel_path, f.kernel_id)) == 0)
+        snprintf(f.init_id, sizeof f.init_id, "%s", l->initrd_id);
+    if (!err && !l) {
+        /* A restored VM is the machine of its snapshot. */
+        sm_machine_file was;
+        snprintf(base, sizeof base, "%s/" SM_MACHINE_FILE, w->restore);
+        if ((err = sm_machine_file_read(base, &was)) == 0) {
+            memcpy(f.kernel_id, was.kernel_id, sizeof f.kernel_id);
+            memcpy(f.init_id, was.init_id, sizeof f.init_id);
+        }
+        if (!err && !realpath(w->restore, f.restored_from))
+            err = sm_fail(errno, "snapshot %s: %s", w->restore, strerror(errno));
+    }
+    snprintf(path, sizeof path, "%s/" SM_MACHINE_FILE, w->dir);
+    return err ? err : sm_machine_file_write(path, &f);
+}
+
 static int run(worker *w, const sm_launch *l, int console)
 {
     sm_machine_config mc = {
@@ -181,8 +241,12 @@ static int run(worker *w, const sm_launch *l, int console)
     memcpy(mc.disks, w->disks, sizeof w->disks);
     mc.nshares = w->nshares;
     memcpy(mc.shares, w->shares, sizeof w->shares);
-    sm_launch_fill(l, &mc);
-    int err = sm_machine_create(&mc, &w->machine);
+    if (l)
+        sm_launch_fill(l, &mc);
+    mc.restore_dir = w->restore;
+    int err = write_machine_file(w, &mc, l);
+    if (!err)
+        err = sm_machine_create(&mc, &w->machine);
     if (err)
         return err;
     pthread_t dog;
@@ -253,7 +317,14 @@ int sm__worker_main(int argc, char **argv)
         err = detach();
     if (!err)
         err = write_pid(&w);
-    if (!err && (err = sm_launch_prepare(&l, w.kernel, w.initrd, w.cmdline, NULL)) == 0) {
+    if (!err && w.restore) {
+        /* No kernel to load: everything is in the snapshot. */
+        w.t_open_ns = now_ns();
+        if ((console = open_console(&w)) < 0)
+            err = console;
+        else
+            err = run(&w, NULL, console);
+    } else if (!err && (err = sm_launch_prepare(&l, w.kernel, w.initrd, w.cmdline, NULL)) == 0) {
         if ((console = open_console(&w)) < 0)
             err = console;
         else

@@ -1,6 +1,7 @@
 /* The worker's control socket and the supervisor of a detached VM's main
  * process (see worker_control.h). */
 #include "lib/worker_control.h"
+#include "lib/worker_snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,12 +24,17 @@
 #include "util/error.h"
 #include "util/file.h"
 
+/* How long attach_main waits for a process to become free: 2 s. */
+#define ATTACH_TRIES 40
+#define ATTACH_PAUSE_US (50 * 1000)
+
 struct sm_worker_control {
     char dir[4096];
     sm_machine *machine;
     int listen_fd;
     pthread_t server, main_thread;
     bool has_main_thread;
+    bool main_claimed;       /* RUN or attach_main under way or done */
     pthread_mutex_t lock;
     pthread_cond_t ended_cv;
     sm_agent_conn *conn;
@@ -49,12 +55,26 @@ static int to_log(void *ctx, int stream, const void *data, size_t len)
 static int log_out(void *ctx, const void *d, size_t n) { return to_log(ctx, 1, d, n); }
 static int log_err(void *ctx, const void *d, size_t n) { return to_log(ctx, 2, d, n); }
 
+/* A restored VM finds its main process by this pid (attach_main). */
+static void save_pid(void *ctx, uint32_t pid)
+{
+    sm_worker_control *c = ctx;
+    char path[4200], text[16];
+    snprintf(path, sizeof path, "%s/main.pid", c->dir);
+    int n = snprintf(text, sizeof text, "%u\n", pid);
+    if (sm_file_write_atomic(path, text, (size_t)n, 0600) < 0) {
+        const char *msg = "supermachine: cannot record the main process's pid\n";
+        sm_vm_log_append(c->log_fd, 2, msg, strlen(msg));
+    }
+}
+
 static void *supervise(void *arg)
 {
     sm_worker_control *c = arg;
     sm_agent_exec_io io = SM_AGENT_EXEC_IO_INIT;
     io.on_stdout = log_out;
     io.on_stderr = log_err;
+    io.on_started = save_pid;
     io.ctx = c;
     sm_agent_exit x = {0};
     if (sm_agent_exec_wait(c->exec, &io, &x) == 0)
@@ -86,30 +106,95 @@ static int load_request(const char *dir, sm_mapped_file *f, sm_agent_exec_req *r
     return err;
 }
 
-static int start_main(sm_worker_control *c)
+/* One main process per worker: RUN and attach_main may race. */
+static int claim_main(sm_worker_control *c)
 {
-    if (c->has_main_thread)
-        return sm_fail(EBUSY, "the main process was started already");
+    pthread_mutex_lock(&c->lock);
+    bool taken = c->main_claimed;
+    c->main_claimed = true;
+    pthread_mutex_unlock(&c->lock);
+    return taken ? sm_fail(EBUSY, "the main process was started already") : 0;
+}
+
+static int open_log(sm_worker_control *c)
+{
+    if (c->log_fd >= 0)
+        return 0;
     char path[4200];
     snprintf(path, sizeof path, "%s/" SM_VM_LOG_NAME, c->dir);
     c->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (c->log_fd < 0)
         return sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int dial_agent(sm_worker_control *c)
+{
+    int fd = -1;
+    int err = sm_vsock_dial(c->dir, SM_AGENT_PORT, &fd);
+    if (!err && (err = sm_agent_conn_open(fd, &c->conn)) < 0)
+        close(fd);
+    return err;
+}
+
+/* With c->exec set up (err 0), start its supervisor; else give the claim
+ * back so that a later request may try again. */
+static int supervise_main(sm_worker_control *c, int err)
+{
+    if (!err && (err = pthread_create(&c->main_thread, NULL, supervise, c)) != 0)
+        err = sm_fail(err, "cannot start the supervisor: %s", strerror(err));
+    pthread_mutex_lock(&c->lock);
+    c->has_main_thread = !err;
+    c->main_claimed = !err;
+    if (err && c->exec) {
+        sm_agent_exec_free(c->exec);
+        c->exec = NULL;
+    }
+    if (err && c->conn) {
+        sm_agent_conn_close(c->conn);
+        c->conn = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+static int start_main(sm_worker_control *c)
+{
+    int err = claim_main(c);
+    if (err)
+        return err;
+    err = open_log(c);
     sm_mapped_file f = {0};
     sm_agent_exec_req req;
-    int fd = -1;
-    int err = load_request(c->dir, &f, &req);
-    if (!err) {
-        if ((err = sm_vsock_dial(c->dir, SM_AGENT_PORT, &fd)) == 0 &&
-            (err = sm_agent_conn_open(fd, &c->conn)) == 0)
+    if (!err && (err = load_request(c->dir, &f, &req)) == 0) {
+        /* A server outlives the connection, so that a VM restored from a
+         * snapshot of it serves at once (attach_main finds it again). */
+        req.keep = true;
+        if ((err = dial_agent(c)) == 0)
             err = sm_agent_exec_start(c->conn, &req, &c->exec);
         sm_agent_exec_req_release(&req);
     }
     sm_file_unmap(&f);
-    if (!err && (err = pthread_create(&c->main_thread, NULL, supervise, c)) != 0)
-        err = sm_fail(err, "cannot start the supervisor: %s", strerror(err));
-    c->has_main_thread = !err;
-    return err;
+    return supervise_main(c, err);
+}
+
+int sm_worker_control_attach_main(sm_worker_control *c, uint32_t pid)
+{
+    int err = claim_main(c);
+    if (err)
+        return err;
+    if ((err = open_log(c)) == 0)
+        err = dial_agent(c);
+    /* After a restore the agent may not have seen the old connection die
+     * yet: it answers EBUSY until it has. */
+    for (int i = 0; !err; i++) {
+        err = sm_agent_exec_attach(c->conn, pid, &c->exec);
+        if (err != -EBUSY || i == ATTACH_TRIES)
+            break;
+        err = 0;
+        usleep(ATTACH_PAUSE_US);
+    }
+    return supervise_main(c, err);
 }
 
 /* ---- stop ---- */
@@ -163,7 +248,7 @@ static void answer(int fd, int err)
 
 static void serve_one(sm_worker_control *c, int fd)
 {
-    char line[128] = {0};
+    char line[2 * 4096 + 32] = {0};
     size_t n = 0;
     /* A bounded wait: a client that never sends must not block stops. */
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -175,10 +260,15 @@ static void serve_one(sm_worker_control *c, int fd)
     }
     line[n] = '\0';
     int signo = 0, timeout = 0, err;
+    unsigned pid = 0;
     if (!strcmp(line, "RUN"))
         err = start_main(c);
     else if (sscanf(line, "STOP %d %d", &signo, &timeout) == 2)
         err = stop(c, signo, timeout);
+    else if (sscanf(line, "ATTACH %u", &pid) == 1)
+        err = sm_worker_control_attach_main(c, pid);
+    else if (!strncmp(line, "SNAPSHOT ", 9))
+        err = sm_worker_snapshot(c->machine, c->dir, line + 9);
     else
         err = sm_fail(EINVAL, "unknown control request");
     answer(fd, err);

@@ -2,10 +2,16 @@
  * VM, the supervisor of its main process. One line per request:
  *   RUN                      start the process whose EXEC frame the
  *                            library left in <dir>/main.exec; its output
- *                            goes to the VM's log, its exit status to
- *                            <dir>/exit, and its end stops the VM
+ *                            goes to the VM's log, its pid to
+ *                            <dir>/main.pid, its exit status to
+ *                            <dir>/exit, and its end stops the VM. It
+ *                            outlives its agent connection (F_KEEP), so
+ *                            it survives a snapshot and restore
  *   STOP <signo> <timeout_ms>  send signo to the process, give it
  *                            timeout_ms to end, then stop the VM
+ *   ATTACH <pid>             supervise the kept main process <pid> of a
+ *                            restored snapshot, as RUN does its own
+ *   SNAPSHOT <dir>[\t<parent>]  a live snapshot into dir (worker_snapshot.h)
  * Answers: "OK\n" or "ERR <sentence>\n". */
 #ifndef SM_LIB_WORKER_CONTROL_H
 #define SM_LIB_WORKER_CONTROL_H
@@ -15,6 +21,11 @@
 typedef struct sm_worker_control sm_worker_control;
 
 int sm_worker_control_start(const char *dir, sm_machine *m, sm_worker_control **out);
+/* After a restore: supervise the main process that RUN started before the
+ * snapshot (its pid is in <dir>/main.pid) as RUN does, logging its output
+ * from now on and recording its exit status. -ESRCH when the guest has no
+ * such process, -EBUSY when a main process is supervised already. */
+int sm_worker_control_attach_main(sm_worker_control *c, uint32_t pid);
 /* Stops serving; the main process (if any) is over once the VM stops. */
 void sm_worker_control_stop(sm_worker_control *c);
 

@@ -33,9 +33,9 @@ static int parse_time(const char *s, int64_t *out)
 
 static int check_fields(const sm_snap_meta *m)
 {
-    if (!m->image_ref[0] || !m->manifest_digest[0] || !m->kernel_id[0] ||
+    if (!m->image_ref[0] != !m->manifest_digest[0] || !m->kernel_id[0] ||
         !m->init_id[0] || !m->fingerprint[0])
-        return sm_fail(EINVAL, "snapshot metadata is missing an image, digest, kernel, "
+        return sm_fail(EINVAL, "snapshot metadata is missing an image digest, kernel, "
                        "init or fingerprint");
     if (!m->memory_mib || !m->vcpus)
         return sm_fail(EINVAL, "snapshot metadata needs non-zero memory and vCPUs");
@@ -50,13 +50,17 @@ int sm_snap_meta_write(const char *path, const sm_snap_meta *m)
         rc = format_time(m->created, created, sizeof created);
     if (rc < 0)
         return rc;
-    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:s?, s:s, s:s}",
+    json_t *o = json_pack("{s:i, s:s?, s:s?, s:s, s:s, s:i, s:i, s:s?, s:s, s:s, s:s?, s:i, "
+                          "s:s?}",
         "format_version", (json_int_t)SM_SNAP_FORMAT_VERSION,
-        "image", m->image_ref, "manifest_digest", m->manifest_digest,
+        "image", m->image_ref[0] ? m->image_ref : NULL,
+        "manifest_digest", m->manifest_digest[0] ? m->manifest_digest : NULL,
         "kernel_id", m->kernel_id, "init_id", m->init_id,
         "memory_mib", (json_int_t)m->memory_mib, "vcpus", (json_int_t)m->vcpus,
         "parent", m->parent[0] ? m->parent : NULL,
-        "created", created, "fingerprint", m->fingerprint);
+        "created", created, "fingerprint", m->fingerprint,
+        "kind", m->kind[0] ? m->kind : NULL, "main_pid", (json_int_t)m->main_pid,
+        "command", m->command[0] ? m->command : NULL);
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     if (!text)
@@ -94,6 +98,20 @@ static int get_u32(json_t *o, const char *key, uint32_t *out)
     return 0;
 }
 
+/* Optional: 0 (or absent) when no process was kept running. */
+static int get_pid(json_t *o, uint32_t *out)
+{
+    json_t *v = json_object_get(o, "main_pid");
+    *out = 0;
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > INT32_MAX)
+        return sm_fail(EPROTO, "snapshot metadata: \"main_pid\" is not a process id");
+    *out = (uint32_t)json_integer_value(v);
+    return 0;
+}
+
 static int decode(json_t *o, sm_snap_meta *m)
 {
     char created[64];
@@ -103,9 +121,12 @@ static int decode(json_t *o, sm_snap_meta *m)
                        "supermachine reads version %u: the snapshot was made by another "
                        "version and must be baked again", m->format_version,
                        SM_SNAP_FORMAT_VERSION);
-    if (rc == 0) rc = get_str(o, "image", m->image_ref, sizeof m->image_ref, 0);
+    if (rc == 0) rc = get_str(o, "image", m->image_ref, sizeof m->image_ref, 1);
     if (rc == 0) rc = get_str(o, "manifest_digest", m->manifest_digest,
-                              sizeof m->manifest_digest, 0);
+                              sizeof m->manifest_digest, 1);
+    if (rc == 0) rc = get_str(o, "kind", m->kind, sizeof m->kind, 1);
+    if (rc == 0) rc = get_pid(o, &m->main_pid);
+    if (rc == 0) rc = get_str(o, "command", m->command, sizeof m->command, 1);
     if (rc == 0) rc = get_str(o, "kernel_id", m->kernel_id, sizeof m->kernel_id, 0);
     if (rc == 0) rc = get_str(o, "init_id", m->init_id, sizeof m->init_id, 0);
     if (rc == 0) rc = get_u32(o, "memory_mib", &m->memory_mib);

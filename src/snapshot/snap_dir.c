@@ -90,6 +90,24 @@ fail:
     return rc;
 }
 
+int sm_snap_dir_remove(const char *path)
+{
+    sm_snap_dir_tx tx;
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    /* First out of sight under a temp name, in one step, so nobody finds
+     * a half-deleted snapshot; then the files. */
+    int n = snprintf(tx.tmp, sizeof tx.tmp, "%.*s.%s" TEMP_MARK "del%d", dirlen, path,
+                     slash ? slash + 1 : path, (int)getpid());
+    if (n < 0 || (size_t)n >= sizeof tx.tmp)
+        return sm_fail(ENAMETOOLONG, "snapshot path too long: %s", path);
+    if (rename(path, tx.tmp) < 0)
+        return errno == ENOENT ? 0 : sm_fail(errno, "cannot remove snapshot %s: %s", path,
+                                             strerror(errno));
+    sm_snap_dir_abort(&tx);
+    return 0;
+}
+
 int sm_snap_dir_is_temp_name(const char *name)
 {
     return name[0] == '.' && strstr(name, TEMP_MARK) != NULL;
@@ -136,20 +154,20 @@ static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off, const cha
     return 0;
 }
 
-/* Writes each run of non-zero pages with one pwrite; zero pages are never
- * written, so they stay holes once the file is extended to its size. */
-static int write_runs(int fd, const uint8_t *ram, size_t len, const char *path)
+/* Writes each run of non-zero pages of [off, stop) with one pwrite; zero
+ * pages are never written, so they stay holes once the file is sized. */
+static int write_nonzero(int fd, const uint8_t *ram, size_t off, size_t stop,
+                         const char *path)
 {
-    size_t off = 0;
-    while (off < len) {
-        size_t n = len - off < PAGE ? len - off : PAGE;
+    while (off < stop) {
+        size_t n = stop - off < PAGE ? stop - off : PAGE;
         if (page_is_zero(ram + off, n)) {
             off += n;
             continue;
         }
         size_t end = off + n;
-        while (end < len) {
-            size_t m = len - end < PAGE ? len - end : PAGE;
+        while (end < stop) {
+            size_t m = stop - end < PAGE ? stop - end : PAGE;
             if (page_is_zero(ram + end, m))
                 break;
             end += m;
@@ -159,16 +177,38 @@ static int write_runs(int fd, const uint8_t *ram, size_t len, const char *path)
             return rc;
         off = end;
     }
+    return 0;
+}
+
+static int write_runs(int fd, const uint8_t *ram, size_t len, const sm_snap_run *runs,
+                      size_t nruns, const char *path)
+{
+    int rc = 0;
+    if (!runs)
+        rc = write_nonzero(fd, ram, 0, len, path);
+    for (size_t i = 0; runs && i < nruns && !rc; i++) {
+        if (runs[i].off > len || runs[i].len > len - runs[i].off)
+            return sm_fail(EINVAL, "memory run %zu lies outside guest RAM", i);
+        rc = write_nonzero(fd, ram, runs[i].off, runs[i].off + runs[i].len, path);
+    }
+    if (rc)
+        return rc;
     return ftruncate(fd, (off_t)len) < 0
         ? sm_fail(errno, "cannot size %s: %s", path, strerror(errno)) : 0;
 }
 
 int sm_snap_memory_write(const char *path, const void *ram, size_t len, uint64_t *allocated)
 {
+    return sm_snap_memory_write_runs(path, ram, len, NULL, 0, allocated);
+}
+
+int sm_snap_memory_write_runs(const char *path, const void *ram, size_t len,
+                              const sm_snap_run *runs, size_t nruns, uint64_t *allocated)
+{
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
-    int rc = write_runs(fd, ram, len, path);
+    int rc = write_runs(fd, ram, len, runs, nruns, path);
     struct stat st;
     if (rc == 0 && fsync(fd) < 0)
         rc = sm_fail(errno, "cannot fsync %s: %s", path, strerror(errno));

@@ -29,6 +29,10 @@ int sm_snap_dir_commit(sm_snap_dir_tx *tx);
 /* Removes the temp dir and what was written in it. */
 void sm_snap_dir_abort(sm_snap_dir_tx *tx);
 
+/* Removes a snapshot directory (renamed out of the way first, so no
+ * reader ever sees it half gone). A missing one is not an error. */
+int sm_snap_dir_remove(const char *path);
+
 /* True for a name sm_snap_dir_begin uses for temp dirs: listings skip it. */
 int sm_snap_dir_is_temp_name(const char *name);
 /* 0 when `path` is a committed snapshot directory holding all three files;
@@ -39,5 +43,15 @@ int sm_snap_dir_check(const char *path);
  * page a hole, then fsyncs it. `allocated` (may be NULL) gets the bytes the
  * file really occupies on disk. */
 int sm_snap_memory_write(const char *path, const void *ram, size_t len, uint64_t *allocated);
+
+/* A page-aligned byte range of guest RAM (its host mapping). */
+typedef struct sm_snap_run {
+    uint64_t off, len;
+} sm_snap_run;
+
+/* The same for a diff snapshot: only the runs are written (their zero
+ * pages as holes too: a run says "take these bytes from this file"). */
+int sm_snap_memory_write_runs(const char *path, const void *ram, size_t len,
+                              const sm_snap_run *runs, size_t nruns, uint64_t *allocated);
 
 #endif

@@ -25,7 +25,8 @@ int sm_snap_section_type_known(uint32_t type)
     case SM_SNAP_VCPU_LAPIC: case SM_SNAP_VCPU_EVENTS: case SM_SNAP_VCPU_DEBUGREGS:
     case SM_SNAP_VCPU_MP_STATE: case SM_SNAP_VCPU_CPUID:
     case SM_SNAP_VM_PIC: case SM_SNAP_VM_IOAPIC: case SM_SNAP_VM_PIT:
-    case SM_SNAP_VM_CLOCK: case SM_SNAP_DEVICE:
+    case SM_SNAP_VM_CLOCK: case SM_SNAP_DEVICE: case SM_SNAP_SERIAL:
+    case SM_SNAP_MACHINE: case SM_SNAP_MEMORY_RUNS:
         return 1;
     default:
         return 0;

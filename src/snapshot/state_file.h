@@ -42,6 +42,9 @@ enum sm_snap_section_type {
     SM_SNAP_VM_PIT = 0x0203,         /* struct kvm_pit_state2 */
     SM_SNAP_VM_CLOCK = 0x0204,       /* struct kvm_clock_data */
     SM_SNAP_DEVICE = 0x0301,         /* docs/snapshot.md "Device sections" */
+    SM_SNAP_SERIAL = 0x0302,         /* 16550 registers and FIFO; index 0 COM1, 1 COM2 */
+    SM_SNAP_MACHINE = 0x0001,        /* u32 vCPUs, u32 devices, u64 memory bytes */
+    SM_SNAP_MEMORY_RUNS = 0x0401,    /* diff snapshot: u64 count, then {u64 offset, u64 len} */
 };
 
 /* True for the types this version of the format defines. */

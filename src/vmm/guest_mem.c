@@ -34,6 +34,25 @@ int sm_gmem_init(sm_gmem *m, uint64_t bytes)
     return 0;
 }
 
+int sm_gmem_map_run(sm_gmem *m, int fd, uint64_t off, uint64_t len)
+{
+    if (off % 4096 || len % 4096 || off > m->mapped || len > m->mapped - off)
+        return sm_fail(EINVAL, "snapshot memory run %#llx+%#llx lies outside guest RAM",
+                       (unsigned long long)off, (unsigned long long)len);
+    if (len == 0)
+        return 0;
+    void *p = mmap(m->base + off, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
+    if (p == MAP_FAILED)
+        return sm_fail(errno, "cannot map the snapshot's memory: %s", strerror(errno));
+    return 0;
+}
+
+int sm_gmem_map_file(sm_gmem *m, int fd)
+{
+    return sm_gmem_map_run(m, fd, 0, m->mapped);
+}
+
 void sm_gmem_free(sm_gmem *m)
 {
     if (m->base)

@@ -29,6 +29,15 @@ typedef struct sm_gmem {
 int sm_gmem_init(sm_gmem *m, uint64_t bytes);
 void sm_gmem_free(sm_gmem *m);
 
+/* Back all of guest RAM (its host mapping, byte for byte) with `fd` from
+ * offset 0, MAP_PRIVATE: pages load lazily from the page cache, which
+ * every VM mapping the same file shares until it writes. */
+int sm_gmem_map_file(sm_gmem *m, int fd);
+
+/* The same for one run [off, off+len) of the host mapping, from the same
+ * offset of `fd` (a diff snapshot over its parent). Page-aligned. */
+int sm_gmem_map_run(sm_gmem *m, int fd, uint64_t off, uint64_t len);
+
 /* The only way to turn a guest-physical address into a host pointer:
  * returns NULL unless [gpa, gpa+len) lies wholly inside one RAM region
  * (overflow-safe; len 0 is allowed and checks gpa alone). */

@@ -3,6 +3,7 @@
  * file, so its length is checked against the structure (or the count it
  * carries) before KVM sees it. */
 #include "vmm/hv_state.h"
+#include "vmm/host_quirks.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -304,6 +305,24 @@ static int save_msrs(sm_hv *hv, int fd, sm_snap_writer *w, uint16_t index)
     return rc;
 }
 
+#define MSR_IA32_TSC 0x10
+
+/* On real KVM the saved TSC is set back, so a guest clocked by its TSC
+ * (Linux prefers an invariant TSC to kvm-clock) carries on where it was.
+ * The PVM host runs guest user mode natively, where RDTSC reads the host's
+ * counter whatever offset KVM keeps for the guest kernel: a restored TSC
+ * splits the guest's clock in two (vDSO time stands still, sleeps never
+ * end). There the guest keeps the host's TSC, and its clocks jump forward
+ * by the time since the snapshot, as after a suspend. */
+static void drop_msr(struct kvm_msrs *m, uint32_t index)
+{
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < m->nmsrs; i++)
+        if (m->entries[i].index != index)
+            m->entries[j++] = m->entries[i];
+    m->nmsrs = j;
+}
+
 static int restore_msrs(int fd, const sm_snap_reader *r, uint16_t index)
 {
     const sm_snap_section *s;
@@ -315,6 +334,8 @@ static int restore_msrs(int fd, const sm_snap_reader *r, uint16_t index)
     if (!m)
         return sm_fail(ENOMEM, "out of memory restoring MSRs");
     memcpy(m, s->data, s->len);
+    if (sm_host_is_pvm())
+        drop_msr(m, MSR_IA32_TSC);
     int set = ioctl(fd, KVM_SET_MSRS, m);
     if (set < 0)
         rc = sm_fail(errno, "cannot restore the MSRs of vCPU %u: %s", index, strerror(errno));
@@ -357,7 +378,11 @@ int sm_hv_vcpu_save(sm_hv_vcpu *vcpu, sm_snap_writer *w, uint16_t index)
     return rc < 0 ? sm_fail_context(rc, "saving vCPU %u", index) : 0;
 }
 
-/* CPUID first: it decides which MSRs and XSAVE components KVM accepts. */
+/* CPUID first: it decides which MSRs and XSAVE components KVM accepts.
+ * The LAPIC before the MSRs: setting it arms its timer from its mode, and
+ * a change of mode (a fresh vCPU's one-shot to the guest's TSC-deadline)
+ * clears the deadline, so IA32_TSC_DEADLINE must come after it or the
+ * guest's timer never fires again. */
 int sm_hv_vcpu_restore(sm_hv_vcpu *vcpu, const sm_snap_reader *r, uint16_t index)
 {
     sm_hv *hv = sm_hv_vcpu_owner(vcpu);
@@ -368,8 +393,8 @@ int sm_hv_vcpu_restore(sm_hv_vcpu *vcpu, const sm_snap_reader *r, uint16_t index
     if (!rc) rc = restore_fixed(fd, &REGS, r, index);
     if (!rc) rc = restore_fpu(hv, fd, r, index);
     if (!rc) rc = restore_xcrs(hv, fd, r, index);
-    if (!rc) rc = restore_msrs(fd, r, index);
     if (!rc) rc = restore_fixed(fd, &LAPIC, r, index);
+    if (!rc) rc = restore_msrs(fd, r, index);
     if (!rc) rc = restore_fixed(fd, &EVENTS, r, index);
     if (!rc) rc = restore_fixed(fd, &DEBUGREGS, r, index);
     return rc < 0 ? sm_fail_context(rc, "restoring vCPU %u", index) : 0;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,52 +25,13 @@
 #include "vmm/virtio_set.h"
 #include "vmm/x86_boot.h"
 #include "vmm/x86_mptable.h"
+#include "vmm/machine_int.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
 #define COM2_BASE 0x2f8
 #define COM2_IRQ 3
 #define TAIL_LINES 12
-
-typedef struct vcpu_thread {
-    struct sm_machine *m;
-    sm_hv_vcpu *vcpu;
-    unsigned index;
-    pthread_t thread;
-    bool started;
-} vcpu_thread;
-
-typedef struct serial_port {
-    struct sm_machine *m;
-    uint32_t irq;
-    sm_serial uart;
-} serial_port;
-
-struct sm_machine {
-    sm_gmem mem;
-    sm_hv *hv;
-    sm_pio_bus pio;
-    sm_mmio_bus mmio;
-    sm_event_loop *loop;
-    sm_virtio_set virtio;
-    char cmdline[SM_X86_CMDLINE_MAX + 1024];
-    serial_port com1, com2;
-    sm_i8042 kbd;
-    int console_fd;
-    sm_console_tail tail;          /* written under com1.uart.lock */
-    sm_boot_channel channel;       /* written under com2.uart.lock */
-    uint64_t t_init_ns;            /* written under com2.uart.lock */
-    bool ready_sent;               /* written under com2.uart.lock */
-    void (*on_ready)(void *ctx);
-    void *ready_ctx;
-    unsigned ncpus;
-    vcpu_thread *vcpus;
-
-    pthread_mutex_t lock;
-    pthread_cond_t stopped_cond;
-    bool stopping;
-    sm_machine_result result;      /* under lock until the vCPUs are joined */
-};
 
 static uint64_t now_ns(void)
 {
@@ -116,6 +78,7 @@ static void request_stop(sm_machine *m, sm_machine_end why, int code, int sig,
         if (error)
             snprintf(m->result.error, sizeof m->result.error, "%s", error);
         pthread_cond_broadcast(&m->stopped_cond);
+        pthread_cond_broadcast(&m->park_cond);
     }
     kick_all(m);
     pthread_mutex_unlock(&m->lock);
@@ -257,6 +220,51 @@ static bool handle_exit(vcpu_thread *t, sm_hv_exit *e)
     return false;
 }
 
+/* A vCPU parks here between runs while a pause is asked for: outside
+ * KVM_RUN, with the exit it last took fully handled. */
+static void park_if_paused(sm_machine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->pausing && !m->stopping) {
+        m->parked++;
+        pthread_cond_broadcast(&m->park_cond);
+        while (m->pausing && !m->stopping)
+            pthread_cond_wait(&m->park_cond, &m->lock);
+        m->parked--;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void vcpu_done(sm_machine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->live_vcpus--;
+    pthread_cond_broadcast(&m->park_cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+int sm_machine_pause(sm_machine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->pausing = true;
+    kick_all(m);
+    while (!m->stopping && m->parked < m->live_vcpus)
+        pthread_cond_wait(&m->park_cond, &m->lock);
+    bool stopping = m->stopping;
+    if (stopping)
+        m->pausing = false;
+    pthread_mutex_unlock(&m->lock);
+    return stopping ? sm_fail(ESHUTDOWN, "the VM is stopping") : 0;
+}
+
+void sm_machine_resume(sm_machine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->pausing = false;
+    pthread_cond_broadcast(&m->park_cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
 static void *vcpu_main(void *arg)
 {
     vcpu_thread *t = arg;
@@ -266,6 +274,7 @@ static void *vcpu_main(void *arg)
     pthread_sigmask(SIG_SETMASK, &only_kick, NULL);
     sm_hv_exit e;
     while (!is_stopping(t->m)) {
+        park_if_paused(t->m);
         if (sm_hv_vcpu_run(t->vcpu, &e) < 0) {
             request_stop(t->m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
             break;
@@ -273,6 +282,7 @@ static void *vcpu_main(void *arg)
         if (!handle_exit(t, &e))
             break;
     }
+    vcpu_done(t->m);
     return NULL;
 }
 
@@ -301,7 +311,10 @@ static int create_vcpus(sm_machine *m, const sm_x86_boot_entry *entry)
             return err;
     }
     /* Only the boot CPU starts at the entry; the others wait for the
-     * guest's INIT/SIPI in the in-kernel LAPIC. */
+     * guest's INIT/SIPI in the in-kernel LAPIC. A restored guest has its
+     * registers from the snapshot instead. */
+    if (!entry)
+        return 0;
     return sm_hv_vcpu_set_entry32(m->vcpus[0].vcpu, entry->rip, entry->start_info);
 }
 
@@ -324,8 +337,39 @@ static int add_virtio(sm_machine *m, const sm_machine_config *cfg)
                                 sizeof m->cmdline);
 }
 
+/* The same machine as the snapshot's, its guest resumed from there. */
+static int build_restored(sm_machine *m, const sm_machine_config *cfg)
+{
+    m->restored = true;
+    m->ready_sent = true;  /* the agent listens already; see restore_finish */
+    if (!realpath(cfg->restore_dir, m->restore_dir))
+        return sm_fail(errno, "snapshot %s: %s", cfg->restore_dir, strerror(errno));
+    int err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
+    if (!err)
+        err = sm_machine_restore_memory(m, cfg);
+    if (!err)
+        err = sm_hv_open(cfg->hv_device, &m->hv);
+    if (!err)
+        err = map_memory(m);
+    if (!err)
+        err = sm_hv_create_platform(m->hv);
+    if (!err)
+        err = sm_event_loop_new(&m->loop);
+    if (!err)
+        err = add_devices(m);
+    if (!err)
+        err = add_virtio(m, cfg);
+    if (!err)
+        err = create_vcpus(m, NULL);
+    if (!err)
+        err = sm_machine_restore_state(m, cfg);
+    return err;
+}
+
 static int build(sm_machine *m, const sm_machine_config *cfg)
 {
+    if (cfg->restore_dir)
+        return build_restored(m, cfg);
     sm_x86_boot_input in = {
         .kernel = cfg->kernel, .kernel_len = cfg->kernel_len,
         .kernel_name = cfg->kernel_name, .initrd = cfg->initrd,
@@ -367,6 +411,7 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
     m->ready_ctx = cfg->ready_ctx;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->stopped_cond, NULL);
+    pthread_cond_init(&m->park_cond, NULL);
     int err = build(m, cfg);
     if (err) {
         sm_machine_destroy(m);
@@ -395,12 +440,15 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
         pthread_mutex_lock(&m->lock);
         int rc = pthread_create(&t->thread, NULL, vcpu_main, t);
         t->started = rc == 0;
+        m->live_vcpus += t->started;
         pthread_mutex_unlock(&m->lock);
         if (rc)
             err = sm_fail(rc, "cannot start vCPU thread %u: %s", i, strerror(rc));
     }
     if (err)
         request_stop(m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
+    else if (m->restored)
+        sm_machine_restore_finish(m);
     pthread_mutex_lock(&m->lock);
     while (!m->stopping)
         pthread_cond_wait(&m->stopped_cond, &m->lock);
@@ -412,6 +460,11 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     sm_event_loop_stop(m->loop);
     finish_result(m, res);
     return err;
+}
+
+uint64_t sm_machine_entry_ns(const sm_machine *m)
+{
+    return m->result.t_entry_ns;
 }
 
 void sm_machine_stop(sm_machine *m)
@@ -436,6 +489,7 @@ void sm_machine_destroy(sm_machine *m)
         sm_serial_destroy(&m->com2.uart);
     sm_gmem_free(&m->mem);
     pthread_cond_destroy(&m->stopped_cond);
+    pthread_cond_destroy(&m->park_cond);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }

@@ -46,7 +46,13 @@ typedef struct sm_machine_config {
     int net_user;              /* a virtio-net NIC behind user-mode NAT (libslirp) */
     unsigned nports;           /* guest ports published on the host (needs net_user) */
     const sm_net_port *ports;
-    /* Called once, on a vCPU thread, when sm-init's agent listens. */
+    /* Resume the snapshot in this directory instead of booting: kernel,
+     * initrd and cmdline are not used; everything else must describe the
+     * machine the snapshot was taken of (devices are checked). */
+    const char *restore_dir;
+    /* Called once when sm-init's agent listens: after the boot, on a vCPU
+     * thread; after a restore, once the guest dropped its old vsock
+     * connections, on the device thread. */
     void (*on_ready)(void *ctx);
     void *ready_ctx;
 } sm_machine_config;
@@ -81,5 +87,15 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res);
 void sm_machine_stop(sm_machine *m);
 
 void sm_machine_destroy(sm_machine *m);
+
+/* Write a snapshot of the running machine into the existing, empty
+ * directory `dir` (memory, state; no metadata.json), pausing the guest
+ * meanwhile; it then runs on. `parent`: a diff snapshot holding only the
+ * memory changed since this machine was restored from that snapshot
+ * directory (which must be the one it was restored from); NULL: full. */
+int sm_machine_snapshot(sm_machine *m, const char *dir, const char *parent);
+
+/* CLOCK_MONOTONIC ns when the vCPUs were started (0 before). */
+uint64_t sm_machine_entry_ns(const sm_machine *m);
 
 #endif

@@ -172,3 +172,27 @@ void sm_virtio_set_destroy(sm_virtio_set *s)
         sm_virtio_net_destroy(&s->net);
     memset(s, 0, sizeof *s);
 }
+
+unsigned sm_virtio_set_list(sm_virtio_set *s, sm_virtio_device **out)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->ndisks; i++)
+        out[n++] = &s->disks[i].dev;
+    if (s->has_rng)
+        out[n++] = &s->rng;
+    if (s->has_vsock)
+        out[n++] = &s->vsock.dev;
+    for (unsigned i = 0; i < s->nshares; i++)
+        out[n++] = &s->shares[i].dev;
+    if (s->has_net)
+        out[n++] = &s->net.dev;
+    /* Slots were handed out in creation order, which the list above
+     * follows; sort by window anyway so the order is the guest's. */
+    for (unsigned i = 1; i < n; i++)
+        for (unsigned j = i; j > 0 && out[j - 1]->base > out[j]->base; j--) {
+            sm_virtio_device *t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return n;
+}

@@ -41,4 +41,8 @@ int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
                          size_t cmdline_len);
 void sm_virtio_set_destroy(sm_virtio_set *s);
 
+/* The devices in slot order (the order the guest found them); returns
+ * how many (at most SM_VIRTIO_MAX_DEVICES). */
+unsigned sm_virtio_set_list(sm_virtio_set *s, sm_virtio_device **out);
+
 #endif

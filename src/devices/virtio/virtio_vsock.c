@@ -327,6 +327,10 @@ static bool fill_one(sm_virtio_vsock *v, const sm_vq_chain *ch, uint32_t *writte
         if (c->state == SM_VSOCK_ESTABLISHED && !c->host_eof && !(c->events & EPOLLIN) &&
             sm_vsock_peer_credit(c) && fill_from(v, c, ch, written))
             return true;
+    /* A host socket that closed left a SHUTDOWN or RST to send: send it
+     * now, not with whatever traffic comes next. */
+    if (v->ctrl_head)
+        return fill_one(v, ch, written);
     return false;
 }
 
@@ -466,10 +470,47 @@ static void vsock_reset(sm_virtio_device *d)
     drop_all(vsock_of(d));
 }
 
+/* Linux handles TRANSPORT_RESET by first reading the CID again and then
+ * resetting every connected socket: that read says the event arrived. */
 static void vsock_config_read(sm_virtio_device *d, uint32_t off, uint8_t *data, uint32_t len)
 {
-    uint64_t cid = vsock_of(d)->guest_cid;
+    sm_virtio_vsock *v = vsock_of(d);
+    uint64_t cid = v->guest_cid;
     memcpy(data, (uint8_t *)&cid + off, len);
+    if (v->reset_pending) {
+        v->reset_pending = false;
+        if (v->on_reset_seen)
+            v->on_reset_seen(v->reset_ctx);
+    }
+}
+
+#define EVENT_TRANSPORT_RESET 0
+
+int sm_virtio_vsock_transport_reset(sm_virtio_vsock *v, void (*seen)(void *ctx), void *ctx)
+{
+    sm_virtio_device *d = &v->dev;
+    sm_vq_chain ch;
+    int err = 0;
+    pthread_mutex_lock(&d->lock);
+    drop_all(v);
+    sm_vq *q = &d->queues[Q_EVENT];
+    sm_vq_pop_result r = q->ready && (d->status & SM_VIRTIO_STATUS_DRIVER_OK)
+                             ? sm_vq_pop(q, d->env.mem, &ch) : SM_VQ_EMPTY;
+    uint32_t id = EVENT_TRANSPORT_RESET;
+    if (r == SM_VQ_CHAIN && sm_vq_chain_write(&ch, 0, &id, sizeof id) == sizeof id) {
+        v->reset_pending = true;
+        v->on_reset_seen = seen;
+        v->reset_ctx = ctx;
+        sm_vq_push(q, d->env.mem, ch.head, sizeof id);
+        sm_virtio_used_interrupt(d);
+    } else {
+        if (r != SM_VQ_EMPTY)
+            sm_virtio_handle_bad(d, q, r, ch.head);
+        err = sm_fail(ENOBUFS, "virtio-vsock: the guest has no event buffer for the "
+                      "transport reset");
+    }
+    pthread_mutex_unlock(&d->lock);
+    return err;
 }
 
 static const sm_virtio_ops vsock_ops = {

@@ -29,10 +29,19 @@ typedef struct sm_virtio_vsock {
     sm_vsock_conn *conns;
     sm_vsock_ctrl *ctrl_head, **ctrl_tail;   /* packets waiting for rx buffers */
     uint32_t next_host_port;
+    bool reset_pending;                      /* a TRANSPORT_RESET not yet handled */
+    void (*on_reset_seen)(void *ctx);
+    void *reset_ctx;
 } sm_virtio_vsock;
 
 int sm_virtio_vsock_init(sm_virtio_vsock *v, uint64_t guest_cid, const char *dir,
                          const sm_virtio_env *env, uint64_t base, uint32_t irq);
 void sm_virtio_vsock_destroy(sm_virtio_vsock *v);
+
+/* After a restore: drop every host connection and tell the guest that all
+ * of its connections are gone (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET), so a
+ * stream from before the snapshot never talks to a stranger. `seen` runs
+ * (device lock held) once the guest has taken the event in. */
+int sm_virtio_vsock_transport_reset(sm_virtio_vsock *v, void (*seen)(void *ctx), void *ctx);
 
 #endif

@@ -1,0 +1,159 @@
+#include "devices/virtio/virtio_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "snapshot/le.h"
+#include "util/error.h"
+
+/* Offsets of the fixed part; docs/snapshot.md has the same table. */
+enum {
+    O_KIND = 0, O_BASE = 8, O_IRQ = 16, O_STATUS = 20, O_DEV_FEATURES = 24,
+    O_DRV_FEATURES = 32, O_INT_STATUS = 40, O_CONFIG_GEN = 44, O_QUEUE_SEL = 48,
+    O_DEV_FSEL = 52, O_DRV_FSEL = 56, O_NQUEUES = 60, O_QUEUES = 64,
+};
+#define QUEUE_LEN 40
+#define Q_BROKEN 1u
+#define MAX_CONFIG 256u
+
+static uint64_t offered(const sm_virtio_device *d)
+{
+    return d->ops->features | SM_VIRTIO_F_VERSION_1;
+}
+
+static void put_queue(uint8_t *p, const sm_vq *q)
+{
+    sm_le64_put(p, q->desc_gpa);
+    sm_le64_put(p + 8, q->avail_gpa);
+    sm_le64_put(p + 16, q->used_gpa);
+    sm_le16_put(p + 24, q->size);
+    sm_le16_put(p + 26, q->ready);
+    sm_le16_put(p + 28, q->last_avail);
+    sm_le16_put(p + 30, q->used_idx);
+    sm_le32_put(p + 32, q->broken ? Q_BROKEN : 0);
+    sm_le32_put(p + 36, 0);
+}
+
+int sm_virtio_state_save(sm_virtio_device *d, uint8_t **out, size_t *len)
+{
+    uint32_t clen = d->ops->config_len;
+    if (clen > MAX_CONFIG)
+        return sm_fail(EINVAL, "%s: config space too large to save", d->ops->name);
+    size_t n = O_QUEUES + (size_t)d->ops->nqueues * QUEUE_LEN + 4 + clen;
+    uint8_t *p = calloc(1, n);
+    if (!p)
+        return sm_fail(ENOMEM, "out of memory");
+    sm_le32_put(p + O_KIND, d->ops->device_id);
+    sm_le64_put(p + O_BASE, d->base);
+    sm_le32_put(p + O_IRQ, d->irq);
+    sm_le32_put(p + O_STATUS, d->status);
+    sm_le64_put(p + O_DEV_FEATURES, offered(d));
+    sm_le64_put(p + O_DRV_FEATURES, d->driver_features);
+    sm_le32_put(p + O_INT_STATUS, d->interrupt_status);
+    sm_le32_put(p + O_CONFIG_GEN, d->config_generation);
+    sm_le32_put(p + O_QUEUE_SEL, d->queue_sel);
+    sm_le32_put(p + O_DEV_FSEL, d->dev_features_sel);
+    sm_le32_put(p + O_DRV_FSEL, d->drv_features_sel);
+    sm_le32_put(p + O_NQUEUES, d->ops->nqueues);
+    for (unsigned i = 0; i < d->ops->nqueues; i++)
+        put_queue(p + O_QUEUES + i * QUEUE_LEN, &d->queues[i]);
+    uint8_t *c = p + O_QUEUES + d->ops->nqueues * QUEUE_LEN;
+    sm_le32_put(c, clen);
+    if (clen && d->ops->config_read)
+        d->ops->config_read(d, 0, c + 4, clen);
+    *out = p;
+    *len = n;
+    return 0;
+}
+
+static int mismatch(const sm_virtio_device *d, const char *what)
+{
+    return sm_fail(EINVAL, "the snapshot does not fit this VM: its %s at %#llx has another %s "
+                   "than when the snapshot was taken", d->ops->name,
+                   (unsigned long long)d->base, what);
+}
+
+/* The device this VM built must be the one the guest saw. */
+static int check_identity(const sm_virtio_device *d, const uint8_t *p, size_t len)
+{
+    if (len < O_QUEUES)
+        return sm_fail(EINVAL, "snapshot: a device section is truncated");
+    if (sm_le32_get(p + O_KIND) != d->ops->device_id)
+        return mismatch(d, "device kind");
+    if (sm_le64_get(p + O_BASE) != d->base || sm_le32_get(p + O_IRQ) != d->irq)
+        return mismatch(d, "address or interrupt line");
+    if (sm_le64_get(p + O_DEV_FEATURES) != offered(d))
+        return mismatch(d, "feature set");
+    if (sm_le32_get(p + O_NQUEUES) != d->ops->nqueues)
+        return mismatch(d, "number of queues");
+    size_t qend = O_QUEUES + (size_t)d->ops->nqueues * QUEUE_LEN;
+    if (len < qend + 4 || len - qend - 4 != sm_le32_get(p + qend) ||
+        sm_le32_get(p + qend) != d->ops->config_len)
+        return sm_fail(EINVAL, "snapshot: the section of %s has a bad length", d->ops->name);
+    uint8_t now[MAX_CONFIG];
+    uint32_t clen = d->ops->config_len;
+    if (clen > MAX_CONFIG)
+        return -EINVAL;
+    memset(now, 0, clen);
+    if (clen && d->ops->config_read)
+        d->ops->config_read((sm_virtio_device *)d, 0, now, clen);
+    if (memcmp(now, p + qend + 4, clen))
+        return mismatch(d, "configuration (disk size, MAC address, CID or tag)");
+    return 0;
+}
+
+static int get_queue(sm_virtio_device *d, unsigned i, const uint8_t *p)
+{
+    sm_vq q = {
+        .desc_gpa = sm_le64_get(p), .avail_gpa = sm_le64_get(p + 8),
+        .used_gpa = sm_le64_get(p + 16), .size = sm_le16_get(p + 24),
+        .ready = sm_le16_get(p + 26) != 0, .last_avail = sm_le16_get(p + 28),
+        .used_idx = sm_le16_get(p + 30), .broken = (sm_le32_get(p + 32) & Q_BROKEN) != 0,
+    };
+    if (sm_le16_get(p + 26) > 1 || (sm_le32_get(p + 32) & ~Q_BROKEN))
+        return sm_fail(EINVAL, "snapshot: queue %u of %s has unknown flags", i, d->ops->name);
+    if (q.ready && !sm_vq_valid(&q, d->env.mem))
+        return sm_fail(EINVAL, "snapshot: queue %u of %s lies outside guest memory", i,
+                       d->ops->name);
+    d->queues[i] = q;
+    return 0;
+}
+
+int sm_virtio_state_restore(sm_virtio_device *d, const uint8_t *p, size_t len)
+{
+    int err = check_identity(d, p, len);
+    if (err)
+        return err;
+    uint64_t drv = sm_le64_get(p + O_DRV_FEATURES);
+    if (drv & ~offered(d))
+        return sm_fail(EINVAL, "snapshot: %s has features the device never offered",
+                       d->ops->name);
+    for (unsigned i = 0; i < d->ops->nqueues; i++)
+        if ((err = get_queue(d, i, p + O_QUEUES + i * QUEUE_LEN)) != 0)
+            return err;
+    d->status = sm_le32_get(p + O_STATUS);
+    d->driver_features = drv;
+    d->interrupt_status = sm_le32_get(p + O_INT_STATUS);
+    d->config_generation = sm_le32_get(p + O_CONFIG_GEN);
+    d->queue_sel = sm_le32_get(p + O_QUEUE_SEL);
+    d->dev_features_sel = sm_le32_get(p + O_DEV_FSEL);
+    d->drv_features_sel = sm_le32_get(p + O_DRV_FSEL);
+    return 0;
+}
+
+void sm_virtio_state_resume(sm_virtio_device *d)
+{
+    pthread_mutex_lock(&d->lock);
+    if (d->interrupt_status) {
+        uint64_t one = 1;
+        if (d->irq_fd >= 0 && write(d->irq_fd, &one, sizeof one) < 0) {
+            /* The guest may miss one interrupt; its timeouts recover. */
+        }
+    }
+    for (unsigned q = 0; q < d->ops->nqueues; q++)
+        if (d->queues[q].ready && !d->queues[q].broken && d->ops->notify &&
+            (d->status & SM_VIRTIO_STATUS_DRIVER_OK))
+            d->ops->notify(d, q);
+    pthread_mutex_unlock(&d->lock);
+}

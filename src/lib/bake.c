@@ -1,0 +1,146 @@
+#include "lib/bake.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/machine_file.h"
+#include "lib/paths.h"
+#include "lib/vm_snapshot.h"
+#include "oci/store.h"
+#include "snapshot/dedup.h"
+#include "snapshot/snap_dir.h"
+#include "snapshot/state_file.h"
+#include "util/error.h"
+#include "util/log.h"
+
+int sm_bake_fits(const sm_image *image, const sm_vm_config *c)
+{
+    return image && !c->no_snapshot && !c->snapshot && !c->ndisks && !c->nshares &&
+           !c->upper_disk;
+}
+
+typedef struct key_builder {
+    EVP_MD_CTX *md;
+    int err;
+} key_builder;
+
+static void add_text(key_builder *k, const char *label, const char *value)
+{
+    if (k->err)
+        return;
+    if (!EVP_DigestUpdate(k->md, label, strlen(label) + 1) ||
+        !EVP_DigestUpdate(k->md, value ? value : "", strlen(value ? value : "") + 1))
+        k->err = sm_fail(EIO, "sha256 failed");
+}
+
+static void add_file(key_builder *k, const char *label, const char *path)
+{
+    char id[80];
+    if (!k->err && (k->err = sm_file_identity(path, id)) == 0)
+        add_text(k, label, id);
+}
+
+static void add_guest_file(key_builder *k, const char *given, const char *name,
+                           const char *env)
+{
+    char path[PATH_MAX];
+    if (given)
+        add_file(k, name, given);
+    else if (!k->err && (k->err = sm_find_guest_file(name, env, path, sizeof path)) == 0)
+        add_file(k, name, path);
+}
+
+static void add_config(key_builder *k, const sm_image *image, const sm_vm_config *c)
+{
+    char num[64], worker[PATH_MAX];
+    snprintf(num, sizeof num, "%u", SM_SNAP_FORMAT_VERSION);
+    add_text(k, "format", num);
+    add_text(k, "image", sm_image_get_info(image)->digest);
+    add_file(k, "rootfs", c->disks[0].path);
+    add_guest_file(k, c->kernel, "vmlinux", "SUPERMACHINE_KERNEL");
+    add_file(k, "initrd", c->initrd);
+    if (!k->err && (k->err = sm_find_worker(worker, sizeof worker)) == 0)
+        add_file(k, "worker", worker);
+    add_text(k, "cmdline", c->cmdline);
+    snprintf(num, sizeof num, "%u %u %d", c->memory_mib ? c->memory_mib : 128,
+             c->cpus ? c->cpus : 1, c->network == SM_NETWORK_USER);
+    add_text(k, "machine", num);
+}
+
+static int fingerprint(const sm_image *image, const sm_vm_config *c, char out[80])
+{
+    key_builder k = {.md = EVP_MD_CTX_new()};
+    unsigned char md[32];
+    unsigned len = 0;
+    if (!k.md || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL))
+        k.err = sm_fail(ENOMEM, "sha256 failed");
+    add_config(&k, image, c);
+    if (!k.err && !EVP_DigestFinal_ex(k.md, md, &len))
+        k.err = sm_fail(EIO, "sha256 failed");
+    EVP_MD_CTX_free(k.md);
+    for (unsigned i = 0; !k.err && i < len; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+    return k.err;
+}
+
+int sm_bake_locate(const sm_image *image, const sm_vm_config *c, char *dir, size_t len,
+                   char fp[80])
+{
+    char root[PATH_MAX];
+    int err = fingerprint(image, c, fp);
+    if (!err)
+        err = sm_store_default_root(root, sizeof root);
+    if (err)
+        return err;
+    if (snprintf(dir, len, "%s/snapshots/%s", root, fp) >= (int)len)
+        return sm_fail(ENAMETOOLONG, "the data directory's path is too long");
+    return 0;
+}
+
+static int ensure_parent(const char *dir)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+        return sm_fail(errno, "cannot create %s: %s", parent, strerror(errno));
+    return 0;
+}
+
+/* Sibling snapshots of one image share most pages; where the filesystem
+ * can share extents, the new one shares them at once. */
+static void auto_dedup(const char *dir)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    sm_snap_dedup_after_bake(parent, dir);
+}
+
+int sm_bake_take(sm_vm *vm, const char *dir, const char *fp)
+{
+    sm_snap_meta m = {0};
+    snprintf(m.fingerprint, sizeof m.fingerprint, "%s", fp);
+    strcpy(m.kind, "bake");
+    int err = ensure_parent(dir);
+    if (!err)
+        err = sm_vm_snapshot_write(vm, dir, &m, NULL);
+    if (err == -EEXIST)
+        return 0;  /* a concurrent bake of the same fingerprint won */
+    if (!err)
+        auto_dedup(dir);
+    return err;
+}
+
+void sm_bake_discard(const char *dir)
+{
+    sm_snap_dir_remove(dir);
+}

@@ -1,0 +1,81 @@
+/* The inside of sm_machine, shared by machine.c (boot, run, pause) and
+ * machine_snapshot.c / machine_restore.c. */
+#ifndef SM_VMM_MACHINE_INT_H
+#define SM_VMM_MACHINE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "agent/boot_channel.h"
+#include "devices/i8042.h"
+#include "devices/mmio_bus.h"
+#include "devices/pio_bus.h"
+#include "devices/serial_8250.h"
+#include "util/event_loop.h"
+#include "vmm/console_tail.h"
+#include "vmm/guest_mem.h"
+#include "vmm/hv.h"
+#include "vmm/machine.h"
+#include "vmm/virtio_set.h"
+#include "vmm/x86_boot.h"
+
+typedef struct vcpu_thread {
+    struct sm_machine *m;
+    sm_hv_vcpu *vcpu;
+    unsigned index;
+    pthread_t thread;
+    bool started;
+} vcpu_thread;
+
+typedef struct serial_port {
+    struct sm_machine *m;
+    uint32_t irq;
+    sm_serial uart;
+} serial_port;
+
+struct sm_machine {
+    sm_gmem mem;
+    sm_hv *hv;
+    sm_pio_bus pio;
+    sm_mmio_bus mmio;
+    sm_event_loop *loop;
+    sm_virtio_set virtio;
+    char cmdline[SM_X86_CMDLINE_MAX + 1024];
+    serial_port com1, com2;
+    sm_i8042 kbd;
+    int console_fd;
+    sm_console_tail tail;          /* written under com1.uart.lock */
+    sm_boot_channel channel;       /* written under com2.uart.lock */
+    uint64_t t_init_ns;            /* written under com2.uart.lock */
+    bool ready_sent;               /* written under com2.uart.lock */
+    void (*on_ready)(void *ctx);
+    void *ready_ctx;
+    unsigned ncpus;
+    vcpu_thread *vcpus;
+
+    pthread_mutex_t lock;
+    pthread_cond_t stopped_cond;
+    bool stopping;
+    /* Pausing (for a snapshot): vCPUs park at their next exit. */
+    pthread_cond_t park_cond;
+    bool pausing;
+    unsigned parked, live_vcpus;
+    bool restored;                 /* built from a snapshot, not booted */
+    char restore_dir[4096];        /* which one */
+    sm_machine_result result;      /* under lock until the vCPUs are joined */
+};
+
+/* Park every vCPU outside the guest (pending I/O completed) and return;
+ * -ESHUTDOWN when the machine is stopping instead. Resume lets them go. */
+int sm_machine_pause(sm_machine *m);
+void sm_machine_resume(sm_machine *m);
+
+/* src/snapshot/machine_restore.c: build m's guest from cfg->restore_dir instead of
+ * loading a kernel; the devices exist already. */
+int sm_machine_restore_state(sm_machine *m, const sm_machine_config *cfg);
+/* Map guest RAM from the snapshot's memory file(s). */
+int sm_machine_restore_memory(sm_machine *m, const sm_machine_config *cfg);
+/* After the vCPUs started: resume devices, reset vsock's transport. */
+void sm_machine_restore_finish(sm_machine *m);
+
+#endif

@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Bake, snapshot and restore, through the CLI as users drive it.
+
+snapshot_test.py CASE
+
+The cases share one data directory (images from tests/run/mkrunimage.py,
+baked once per test run under a lock), except those that need a bake of
+their own. What they hold us to:
+  - a run after a bake resumes the snapshot (the worker leaves
+    restore.timing) and execs work, again and again;
+  - a live snapshot keeps the files and processes of the moment it was
+    taken, and the VM it was taken of runs on;
+  - VMs resumed from one snapshot get their own RNG (uuid streams differ),
+    the current wall clock and their own hostname;
+  - a diff snapshot holds only what changed and restores to the same
+    state as a full one;
+  - a damaged snapshot (truncated, bit-flipped, another version, a
+    changed disk) is refused with a sentence saying what is wrong, and a
+    damaged baked snapshot is baked again rather than failing every run;
+  - a bake killed at any moment leaves no snapshot that loads, and
+    concurrent bakes of one image make one snapshot.
+"""
+import fcntl, glob, json, os, re, signal, subprocess, sys, tempfile, time, urllib.request
+
+SM = os.environ["SM"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+MKIMAGE = os.path.join(HERE, "..", "run", "mkrunimage.py")
+IMG = "localhost/runtest:plain"
+FIXTURE = os.environ.get("SM_SNAPSHOT_FIXTURE",
+                         os.path.join(tempfile.gettempdir(), "sm-snapshot-fixture"))
+
+
+def check(cond, what, *details):
+    if not cond:
+        print("FAIL:", what, *details, file=sys.stderr)
+        sys.exit(1)
+
+
+def sm(*args, timeout=600, ok=True):
+    p = subprocess.run([SM, *args], capture_output=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    if ok:
+        check(p.returncode == 0, f"supermachine {' '.join(args)}: exit {p.returncode}",
+              "\nstdout:", p.stdout.decode(), "\nstderr:", p.stderr.decode())
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def use_data(data):
+    os.environ["SUPERMACHINE_DATA_DIR"] = data
+
+
+def import_images(data):
+    layout = os.path.join(data, "layout")
+    if not os.path.isdir(layout):
+        subprocess.run([sys.executable, MKIMAGE, layout], check=True)
+    sm("import", layout)
+
+
+def shared_data():
+    """The data dir every case shares, baked once per test run."""
+    os.makedirs(FIXTURE, exist_ok=True)
+    use_data(FIXTURE)
+    st = os.stat(SM)
+    build = f"{SM} {st.st_size} {st.st_mtime_ns}\n"
+    ready = os.path.join(FIXTURE, "ready")
+    with open(os.path.join(FIXTURE, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(ready) or open(ready).read() != build:
+            import_images(FIXTURE)
+            sm("bake", "--network", "none", IMG)
+            with open(ready, "w") as f:
+                f.write(build)
+    return FIXTURE
+
+
+def private_data(tmp):
+    data = os.path.join(tmp, "data")
+    os.mkdir(data)
+    use_data(data)
+    import_images(data)
+    return data
+
+
+def vm_dir(vm_id):
+    return os.path.join(os.environ["XDG_RUNTIME_DIR"], "supermachine", vm_id[:12])
+
+
+def start(*args):
+    """run -d; returns the VM id and whether it was resumed from a snapshot."""
+    _, out, _ = sm("run", "-d", *args)
+    vm = out.strip()
+    return vm, os.path.exists(os.path.join(vm_dir(vm), "restore.timing"))
+
+
+def exec_out(vm, *cmd):
+    return sm("exec", vm, *cmd)[1]
+
+
+def snapshots(data):
+    d = os.path.join(data, "snapshots")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+# ---- cases ----
+
+def case_restore_exec(tmp):
+    shared_data()
+    for i in range(3):
+        vm, restored = start("--network", "none", IMG, "sleep", "600")
+        check(restored, "a run after the bake resumes the snapshot")
+        for j in range(4):
+            out = exec_out(vm, "echo", f"hello {i} {j}")
+            check(out == f"hello {i} {j}\n", "exec after restore", repr(out))
+        sm("rm", "-f", vm)
+    # Attached runs resume too and give the command's status.
+    rc, out, _ = sm("run", "--rm", "--network", "none", IMG, "sh", "-c", "echo hi; exit 3",
+                    ok=False)
+    check(rc == 3 and out == "hi\n", "attached run after a bake", rc, repr(out))
+
+
+def case_live_snapshot(tmp):
+    shared_data()
+    vm, _ = start("--network", "none", IMG, "sleep", "600")
+    exec_out(vm, "sh", "-c", "echo before-snapshot > /root/marker; "
+                             "setsid sleep 777 >/dev/null 2>&1 &")
+    snap = os.path.join(tmp, "live")
+    sm("snapshot", vm, snap)
+    # The VM it was taken of runs on, and changes after the snapshot stay its own.
+    exec_out(vm, "sh", "-c", "echo after-snapshot > /root/marker")
+    check(exec_out(vm, "cat", "/root/marker") == "after-snapshot\n", "the VM runs on")
+    for _ in range(2):
+        r, restored = start("--snapshot", snap)
+        check(restored, "run --snapshot resumes")
+        check(exec_out(r, "cat", "/root/marker") == "before-snapshot\n",
+              "a file written before the snapshot is there after restoring it")
+        check("sleep 777" in exec_out(r, "ps"), "a process of the moment runs on")
+        exec_out(r, "sh", "-c", "echo changed > /root/marker")
+        sm("rm", "-f", r)
+    rc, _, err = sm("snapshot", vm, snap, ok=False)
+    check(rc != 0 and "exists" in err, "a snapshot never overwrites a directory", err)
+    sm("rm", "-f", vm)
+
+
+def uuids(vm):
+    """Three uuids and 16 bytes of /dev/urandom, as four strings."""
+    out = exec_out(vm, "sh", "-c", "for i in 1 2 3; do cat /proc/sys/kernel/random/uuid; "
+                                   "done; head -c 16 /dev/urandom | od -An -tx1")
+    lines = out.split("\n")
+    return lines[:3] + ["".join(" ".join(lines[3:]).split())]
+
+
+def case_fresh_identity(tmp):
+    shared_data()
+    a, _ = start("--network", "none", IMG, "sleep", "600")
+    b, _ = start("--network", "none", IMG, "sleep", "600")
+    ua, ub = uuids(a), uuids(b)
+    check(not set(ua) & set(ub), "VMs from one snapshot have their own RNG", ua, ub)
+    for vm in (a, b):
+        guest = int(exec_out(vm, "date", "+%s"))
+        check(abs(guest - time.time()) < 5, "the wall clock is now", guest, time.time())
+        check(exec_out(vm, "hostname").strip() == vm[:12], "each VM has its own hostname")
+        check(exec_out(vm, "cat", "/etc/hostname").strip() == vm[:12], "/etc/hostname")
+    # Time goes on in the guest: sleeps end (timers survived the restore).
+    t = time.time()
+    exec_out(a, "sleep", "1")
+    check(time.time() - t < 30, "a sleep in a restored guest ends")
+    sm("rm", "-f", a, b)
+
+
+def allocated(path):
+    return os.stat(path).st_blocks * 512
+
+
+def case_diff_snapshot(tmp):
+    shared_data()
+    vm, _ = start("--network", "none", IMG, "sleep", "600")
+    exec_out(vm, "sh", "-c", "echo base > /root/base")
+    full = os.path.join(tmp, "full")
+    sm("snapshot", vm, full)
+    sm("rm", "-f", vm)
+    r, _ = start("--snapshot", full)
+    exec_out(r, "sh", "-c", "echo diff > /root/diff")
+    diff = os.path.join(tmp, "diff")
+    sm("snapshot", "--diff", r, diff)
+    sm("rm", "-f", r)
+    meta = json.load(open(os.path.join(diff, "metadata.json")))
+    check(meta["parent"] == os.path.realpath(full), "the diff names its parent", meta)
+    a_full, a_diff = allocated(os.path.join(full, "memory")), allocated(os.path.join(diff, "memory"))
+    print(f"full snapshot memory {a_full} bytes on disk, diff {a_diff}")
+    check(a_diff * 4 < a_full, "a diff snapshot is much smaller", a_full, a_diff)
+    for _ in range(2):
+        d, restored = start("--snapshot", diff)
+        check(restored, "a diff snapshot resumes")
+        check(exec_out(d, "cat", "/root/base", "/root/diff") == "base\ndiff\n",
+              "a diff snapshot restores the parent's and its own changes")
+        sm("rm", "-f", d)
+    # A booted VM has no parent to diff against.
+    vm, _ = start("--no-snapshot", "--network", "none", IMG, "sleep", "600")
+    rc, _, err = sm("snapshot", "--diff", vm, os.path.join(tmp, "x"), ok=False)
+    check(rc != 0 and "restored from a snapshot" in err, "diff of a booted VM", err)
+    sm("rm", "-f", vm)
+
+
+def damaged(tmp, src, name, how):
+    dst = os.path.join(tmp, name)
+    subprocess.run(["cp", "-a", "--sparse=always", src, dst], check=True)
+    how(dst)
+    return dst
+
+
+def truncate(path, size):
+    with open(path, "r+b") as f:
+        f.truncate(size)
+
+
+def flip(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x10]))
+
+
+def set_version(dst):
+    p = os.path.join(dst, "metadata.json")
+    m = json.load(open(p))
+    m["format_version"] = 99
+    json.dump(m, open(p, "w"))
+
+
+def case_damaged(tmp):
+    shared_data()
+    vm, _ = start("--network", "none", IMG, "sleep", "600")
+    good = os.path.join(tmp, "good")
+    sm("snapshot", vm, good)
+    sm("rm", "-f", vm)
+    size = os.path.getsize(os.path.join(good, "state"))
+    cases = {
+        "truncated-state": (lambda d: truncate(os.path.join(d, "state"), size // 2),
+                            "truncated"),
+        "flipped-state": (lambda d: flip(os.path.join(d, "state"), size - 100), "checksum"),
+        "flipped-header": (lambda d: flip(os.path.join(d, "state"), 9), "version"),
+        "wrong-version": (set_version, "another version"),
+        "truncated-memory": (lambda d: truncate(os.path.join(d, "memory"), 1 << 20), "memory"),
+        "no-state": (lambda d: os.unlink(os.path.join(d, "state")), "state"),
+    }
+    for name, (how, word) in cases.items():
+        d = damaged(tmp, good, name, how)
+        rc, out, err = sm("run", "-d", "--snapshot", d, ok=False)
+        check(rc == 125 and word in err.lower() and d in err,
+              f"{name}: refused with a sentence naming it ({word!r})", rc, err)
+        check(sm("ps", "-q")[1].strip() == "", f"{name}: no VM left behind")
+    # The good copy still works.
+    r, restored = start("--snapshot", good)
+    check(restored and exec_out(r, "echo", "ok") == "ok\n", "the undamaged snapshot")
+    sm("rm", "-f", r)
+
+
+def case_rebake_damaged(tmp):
+    data = private_data(tmp)
+    sm("bake", "--network", "none", IMG)
+    [fp] = snapshots(data)
+    flip(os.path.join(data, "snapshots", fp, "state"), 200)
+    # A damaged bake is a cache entry gone bad: the run boots and bakes again.
+    rc, out, _ = sm("run", "--rm", "--network", "none", IMG, "echo", "still-runs")
+    check(out == "still-runs\n", "a run over a damaged bake")
+    check(snapshots(data) == [fp], "baked again under the same name", snapshots(data))
+    vm, restored = start("--network", "none", IMG, "sleep", "600")
+    check(restored, "the new bake resumes")
+    sm("rm", "-f", vm)
+
+
+def case_kill_bake(tmp):
+    data = private_data(tmp)
+    snaps = os.path.join(data, "snapshots")
+    # Kill -9 the bake at the moment its snapshot is being written (its
+    # temporary directory exists), then at random points of the boot.
+    p = subprocess.Popen([SM, "bake", "--network", "none", IMG], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None:
+        if glob.glob(os.path.join(snaps, ".*.tmp-*")):
+            break
+        time.sleep(0.002)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    for s in snapshots(data):
+        if s.startswith("."):
+            continue
+        # Whatever survived is whole: it resumes.
+        vm, restored = start("--snapshot", os.path.join(snaps, s))
+        check(restored, "a committed snapshot after kill -9 is complete")
+        sm("rm", "-f", vm)
+    p = subprocess.Popen([SM, "bake", "--network", "none", IMG], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    # The next run bakes (or resumes a complete bake) and works.
+    rc, out, _ = sm("run", "--rm", "--network", "none", IMG, "echo", "after-kill")
+    check(out == "after-kill\n", "a run after a killed bake")
+    finals = [s for s in snapshots(data) if not s.startswith(".")]
+    check(len(finals) == 1, "one snapshot", snapshots(data))
+    vm, restored = start("--network", "none", IMG, "sleep", "600")
+    check(restored, "the bake after the kill resumes")
+    sm("rm", "-f", vm)
+
+
+def case_concurrent_bake(tmp):
+    data = private_data(tmp)
+    procs = [subprocess.Popen([SM, "bake", "--network", "none", IMG], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (o, e) in zip(procs, outs):
+        check(p.returncode == 0, "concurrent bake", o.decode(), e.decode())
+    dirs = {o.decode().strip() for o, _ in outs}
+    finals = [s for s in snapshots(data) if not s.startswith(".")]
+    check(len(dirs) == 1 and len(finals) == 1, "two bakes of one image make one snapshot",
+          dirs, snapshots(data))
+
+
+def case_http_server(tmp):
+    shared_data()
+    sm("bake", IMG)  # the default network
+    port = 20000 + os.getpid() % 20000
+    vm, restored = start("-p", f"127.0.0.1:{port}:80", IMG, "httpd", "-f", "-p", "80", "-h",
+                         "/etc")
+    check(restored, "a run with a published port resumes the bake")
+    snap = os.path.join(tmp, "web")
+    # Wait until the server answers inside, then snapshot it serving.
+    for _ in range(100):
+        if "hostname" in exec_out(vm, "sh", "-c", "wget -qO- 127.0.0.1/hostname >/dev/null "
+                                                  "&& echo hostname || true"):
+            break
+        time.sleep(0.2)
+    sm("snapshot", vm, snap)
+    sm("rm", "-f", vm)
+    r, restored = start("-p", f"127.0.0.1:{port + 1}:80", "--snapshot", snap)
+    check(restored, "the server's snapshot resumes")
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port + 1}/hostname", timeout=60).read()
+    check(body.decode().strip() == r[:12],
+          "the server that ran at the snapshot answers, with the new VM's hostname", body)
+    sm("rm", "-f", r)
+
+
+def case_resumed_main(tmp):
+    """A detached VM's main process runs on in VMs resumed from its snapshot,
+    supervised again: its output reaches their logs, `stop` ends it."""
+    shared_data()
+    vm, _ = start("--network", "none", IMG, "sh", "-c",
+                  "i=0; while true; i=$((i+1)); do echo tick $i; sleep 1; done")
+    for _ in range(100):
+        if "tick 2" in sm("logs", vm)[1]:
+            break
+        time.sleep(0.2)
+    snap = os.path.join(tmp, "ticking")
+    sm("snapshot", vm, snap)
+    sm("rm", "-f", vm)
+    r, restored = start("--snapshot", snap)
+    check(restored, "resumes")
+    seen = ""
+    for _ in range(150):
+        seen = sm("logs", r)[1]
+        if re.search(r"tick ([3-9]|\d\d)", seen):
+            break
+        time.sleep(0.2)
+    check(re.search(r"tick ([3-9]|\d\d)", seen), "the resumed main process logs on", seen)
+    check("while true" in sm("ps")[1], "ps shows the resumed main process's command")
+    sm("stop", r)
+    check("Exited (143)" in sm("ps", "-a")[1], "stop ends the resumed main process",
+          sm("ps", "-a")[1])
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    name = sys.argv[1]
+    with tempfile.TemporaryDirectory(prefix="sm-snap-case-") as tmp:
+        # A registry of VMs of this case's own: `ps` must see only them.
+        os.environ["XDG_RUNTIME_DIR"] = os.path.join(tmp, "run")
+        os.mkdir(os.environ["XDG_RUNTIME_DIR"], 0o700)
+        try:
+            CASES[name](tmp)
+        finally:
+            subprocess.run([SM, "rm", "-f", *sm("ps", "-aq", ok=False)[1].split()],
+                           capture_output=True)
+    print("ok", name)
