@@ -316,6 +316,52 @@ typedef struct sm_file_stat {
 } sm_file_stat;
 SM_API int sm_vm_stat(sm_vm *vm, const char *path, sm_file_stat *st);
 
+/*
+ * Pools: VMs started ahead of time so that sm_pool_acquire hands one out at
+ * once. A released VM is never reused: it is stopped in the background and
+ * a fresh one started in its place, so the next user sees nothing of the
+ * previous one's files or processes. The image must outlive the pool.
+ */
+typedef struct sm_pool sm_pool;
+typedef struct sm_pool_config {
+    size_t size;                  /* sizeof(sm_pool_config), or 0 for this header's */
+    unsigned min;                 /* VMs kept started and idle */
+    unsigned max;                 /* VMs at most, idle + acquired + starting;
+                                     0: min (at least 1) */
+    uint32_t idle_timeout_ms;     /* an idle VM above min is stopped after this; 0: never */
+    uint32_t acquire_timeout_ms;  /* how long sm_pool_acquire waits for a VM; 0: forever */
+    unsigned max_parallel_starts; /* VMs started at once; 0: 4 (at most max) */
+    /* How each VM is started (copied); NULL: defaults. Not detached, named,
+     * with an upper_disk, published ports or writable disks: a pool's VMs
+     * run side by side. */
+    const sm_vm_config *vm;
+} sm_pool_config;
+
+typedef struct sm_pool_stats {
+    size_t size;                /* sizeof(sm_pool_stats), or 0 for this header's */
+    unsigned idle, acquired, starting, stopping, waiting;  /* now */
+    uint64_t started;           /* VMs started since sm_pool_new */
+    uint64_t acquisitions;      /* sm_pool_acquire calls that got a VM */
+    uint64_t discarded;         /* VMs released (and so stopped) */
+    uint64_t expired;           /* idle VMs stopped after idle_timeout_ms */
+    uint64_t failed_starts;     /* VMs that failed to start */
+    uint64_t timeouts;          /* sm_pool_acquire calls that timed out */
+} sm_pool_stats;
+
+/* Start the pool's threads, which start `min` VMs in the background. */
+SM_API int sm_pool_new(const sm_image *image, const sm_pool_config *config, sm_pool **out);
+/* An idle VM at once, else one started or released within
+ * acquire_timeout_ms (-ETIMEDOUT after). A VM that fails to start while
+ * this waits fails it with that VM's error. */
+SM_API int sm_pool_acquire(sm_pool *pool, sm_vm **vm);
+/* Give an acquired VM back: it is stopped in the background (the handle is
+ * invalid from now on) and replaced. -EINVAL for a VM not acquired here. */
+SM_API int sm_pool_release(sm_pool *pool, sm_vm *vm);
+/* The counts now and since sm_pool_new. */
+SM_API int sm_pool_get_stats(sm_pool *pool, sm_pool_stats *stats);
+/* Stop every VM, acquired ones included, and join the pool's threads. */
+SM_API void sm_pool_free(sm_pool *pool);
+
 /* Not for embedders: the entry point of the per-VM worker process, run by
  * the supermachine binary's hidden "__worker" command. */
 SM_API int sm__worker_main(int argc, char **argv);
