@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,46 @@ static int add_seed(const uint8_t *seed, uint32_t len)
     return err;
 }
 
+/* Replaced whole (temp file and rename), so nothing in the guest reads
+ * half a file; /etc is made if the image lacks it, as docker does. */
+static int put_etc(const char *path, const char *text, size_t len)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s.sm-new", path);
+    if (mkdir("/etc", 0755) < 0 && errno != EEXIST)
+        return -errno;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return -errno;
+    int err = write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
+    close(fd);
+    if (!err && rename(tmp, path) < 0)
+        err = -errno;
+    if (err)
+        unlink(tmp);
+    return err;
+}
+
+static int write_etc(const sm_agent_system *m, const char **what)
+{
+    char line[80];
+    int err = 0;
+    if (m->etc_hostname) {
+        int n = snprintf(line, sizeof line, "%s\n", m->hostname);
+        *what = "write /etc/hostname";
+        err = put_etc("/etc/hostname", line, (size_t)n);
+    }
+    if (!err && m->etc_hosts) {
+        *what = "write /etc/hosts";
+        err = put_etc("/etc/hosts", m->etc_hosts, strlen(m->etc_hosts));
+    }
+    if (!err && m->resolv_conf) {
+        *what = "write /etc/resolv.conf";
+        err = put_etc("/etc/resolv.conf", m->resolv_conf, strlen(m->resolv_conf));
+    }
+    return err;
+}
+
 int system_begin(conn *c, const sm_agent_frame *f)
 {
     sm_agent_system m;
@@ -54,6 +95,8 @@ int system_begin(conn *c, const sm_agent_frame *f)
         what = "set the clock";
     if (!err && m.seed && (err = add_seed(m.seed, m.seed_len)) != 0)
         what = "seed the random number generator";
+    if (!err)
+        err = write_etc(&m, &what);
     if (err)
         return conn_reply_error(c, -err, "cannot %s: %s", what, strerror(-err));
     sm_agent_encode_ok(&c->out, 0);

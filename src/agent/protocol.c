@@ -67,7 +67,7 @@ static const struct type_info {
     [SM_AGENT_STAT_REPLY] = {"STAT_REPLY", 0, false},
     [SM_AGENT_MOUNT] = {"MOUNT", SM_AGENT_F_RDONLY, false},
     [SM_AGENT_TCP_CONNECT] = {"TCP_CONNECT", 0, false},
-    [SM_AGENT_SYSTEM] = {"SYSTEM", 0, false},
+    [SM_AGENT_SYSTEM] = {"SYSTEM", SM_AGENT_F_ETC_HOSTNAME, false},
 };
 
 static const struct type_info *type_info(uint16_t type)
@@ -429,7 +429,8 @@ static const uint8_t tag_kind[] = {
     [SM_AGENT_T_MODE] = K_U32,      [SM_AGENT_T_SIZE] = K_U64,
     [SM_AGENT_T_MTIME] = K_U64,     [SM_AGENT_T_MTIME_NSEC] = K_U32,
     [SM_AGENT_T_HOSTNAME] = K_STR,  [SM_AGENT_T_REALTIME_NS] = K_U64,
-    [SM_AGENT_T_SEED] = K_BYTES,
+    [SM_AGENT_T_SEED] = K_BYTES, [SM_AGENT_T_ETC_HOSTS] = K_STR,
+    [SM_AGENT_T_RESOLV_CONF] = K_STR,
 };
 #define NTAGS (sizeof tag_kind / sizeof tag_kind[0])
 
@@ -743,9 +744,13 @@ int sm_agent_decode_stat_reply(const sm_agent_frame *f, sm_agent_stat_reply *m, 
 
 int sm_agent_encode_system(sm_agent_wbuf *b, const sm_agent_system *m)
 {
-    sm_agent_frame_begin(b, SM_AGENT_SYSTEM, 0);
+    sm_agent_frame_begin(b, SM_AGENT_SYSTEM, m->etc_hostname ? SM_AGENT_F_ETC_HOSTNAME : 0);
     if (m->hostname)
         sm_agent_put_str(b, SM_AGENT_T_HOSTNAME, m->hostname);
+    if (m->etc_hosts)
+        sm_agent_put_str(b, SM_AGENT_T_ETC_HOSTS, m->etc_hosts);
+    if (m->resolv_conf)
+        sm_agent_put_str(b, SM_AGENT_T_RESOLV_CONF, m->resolv_conf);
     if (m->realtime_ns)
         sm_agent_put_u64(b, SM_AGENT_T_REALTIME_NS, m->realtime_ns);
     if (m->seed)
@@ -765,11 +770,19 @@ int sm_agent_decode_system(const sm_agent_frame *f, sm_agent_system *m, const ch
         return bad(why, "a hostname must have 1 to 64 bytes");
     if (fs.len[SM_AGENT_T_SEED] > SM_AGENT_SEED_MAX)
         return bad(why, "a seed of more than 512 bytes");
+    if (fs.len[SM_AGENT_T_ETC_HOSTS] > SM_AGENT_ETC_MAX + 1 ||
+        fs.len[SM_AGENT_T_RESOLV_CONF] > SM_AGENT_ETC_MAX + 1)
+        return bad(why, "an /etc file of more than 4 KiB");
+    if ((f->flags & SM_AGENT_F_ETC_HOSTNAME) && !has(&fs, SM_AGENT_T_HOSTNAME))
+        return bad(why, "/etc/hostname asked for without a hostname");
     *m = (sm_agent_system){
         .hostname = str(&fs, SM_AGENT_T_HOSTNAME),
         .realtime_ns = u64(&fs, SM_AGENT_T_REALTIME_NS, 0),
         .seed = has(&fs, SM_AGENT_T_SEED) ? fs.val[SM_AGENT_T_SEED] : NULL,
         .seed_len = fs.len[SM_AGENT_T_SEED],
+        .etc_hostname = (f->flags & SM_AGENT_F_ETC_HOSTNAME) != 0,
+        .etc_hosts = str(&fs, SM_AGENT_T_ETC_HOSTS),
+        .resolv_conf = str(&fs, SM_AGENT_T_RESOLV_CONF),
     };
     return 0;
 }

@@ -111,6 +111,7 @@ typedef enum sm_agent_type {
 #define SM_AGENT_F_MKDIRS 0x1u    /* FILE_WRITE: create missing parent dirs */
 #define SM_AGENT_F_NOFOLLOW 0x1u  /* STAT: lstat */
 #define SM_AGENT_F_RDONLY 0x1u    /* MOUNT: read-only */
+#define SM_AGENT_F_ETC_HOSTNAME 0x1u /* SYSTEM: also write /etc/hostname */
 
 typedef enum sm_agent_tag {
     SM_AGENT_T_VERSION = 1, /* u32 */
@@ -141,6 +142,8 @@ typedef enum sm_agent_tag {
     SM_AGENT_T_HOSTNAME = 40,    /* string, 1-64 bytes */
     SM_AGENT_T_REALTIME_NS = 41, /* u64, wall clock: ns since the epoch */
     SM_AGENT_T_SEED = 42,        /* bytes (at most 512): mixed into the guest's RNG */
+    SM_AGENT_T_ETC_HOSTS = 43,   /* string (at most 4 KiB): the new /etc/hosts */
+    SM_AGENT_T_RESOLV_CONF = 44, /* string (at most 4 KiB): the new /etc/resolv.conf */
     /* These belong to MOUNT. */
     SM_AGENT_T_SHARE_TAG = 48,   /* string: the 9p mount tag */
     SM_AGENT_T_SHARE_ENTRY = 49, /* string: the one entry of a single-file share */
@@ -273,12 +276,18 @@ typedef struct sm_agent_stat_reply {
 } sm_agent_stat_reply;
 
 #define SM_AGENT_SEED_MAX 512
+#define SM_AGENT_ETC_MAX 4096
 
+/* One request for all that makes a VM its own after a boot or a restore:
+ * one round trip matters when the guest's kernel is slow. */
 typedef struct sm_agent_system {
     const char *hostname;       /* NULL: unchanged */
     uint64_t realtime_ns;       /* 0: unchanged */
     const uint8_t *seed;        /* NULL: none */
     uint32_t seed_len;
+    bool etc_hostname;          /* also write hostname to /etc/hostname */
+    const char *etc_hosts;      /* NULL: /etc/hosts unchanged */
+    const char *resolv_conf;    /* NULL: /etc/resolv.conf unchanged */
 } sm_agent_system;
 
 int sm_agent_encode_hello(sm_agent_wbuf *b, const sm_agent_hello *m);

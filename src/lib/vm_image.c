@@ -13,6 +13,7 @@
 #include "lib/paths.h"
 #include "lib/upper_disk.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #define SLIRP_GUEST_IP "10.0.2.15"
 #define SLIRP_DNS "10.0.2.3"
@@ -73,30 +74,15 @@ int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_i
     return 0;
 }
 
-static int put(sm_agent_conn *a, const char *path, const char *text)
+/* docker's /etc/hosts for a container on a network of its own. */
+static void format_hosts(const sm_vm *vm, int net, char *out, size_t len)
 {
-    sm_agent_file_req req = {.path = path, .mode = 0644, .mkdirs = true, .uid = -1, .gid = -1};
-    int err = sm_agent_write_file(a, &req, text, strlen(text));
-    return err ? sm_fail_context(err, "writing the guest's %s", path) : 0;
-}
-
-static int write_etc(sm_vm *vm, sm_agent_conn *a, const sm_vm_config *c)
-{
-    char hosts[512], hostname[80];
-    int net = c->network == SM_NETWORK_USER;
-    snprintf(hostname, sizeof hostname, "%s\n", vm->hostname);
-    snprintf(hosts, sizeof hosts,
+    snprintf(out, len,
              "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
              "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
              "ff02::2\tip6-allrouters\n%s%s%s%s",
              net ? SLIRP_GUEST_IP : "", net ? "\t" : "", net ? vm->hostname : "",
              net ? "\n" : "");
-    int err = put(a, "/etc/hostname", hostname);
-    if (!err)
-        err = put(a, "/etc/hosts", hosts);
-    if (!err && net)
-        err = put(a, "/etc/resolv.conf", "nameserver " SLIRP_DNS "\n");
-    return err;
 }
 
 int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc)
@@ -111,12 +97,15 @@ int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc)
     int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
     if (err || (err = sm_agent_conn_open(fd, &a)) != 0)
         return sm_fail_context(err, "the VM's agent is not answering");
+    char hosts[512];
+    int net = c->network == SM_NETWORK_USER;
+    format_hosts(vm, net, hosts, sizeof hosts);
     sm_agent_system sys = {
         .hostname = vm->hostname, .seed = seed, .seed_len = sizeof seed,
-        .realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec};
+        .realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+        .etc_hostname = with_etc, .etc_hosts = with_etc ? hosts : NULL,
+        .resolv_conf = with_etc && net ? "nameserver " SLIRP_DNS "\n" : NULL};
     err = sm_agent_system_set(a, &sys);
-    if (!err && with_etc)
-        err = write_etc(vm, a, c);
     sm_agent_conn_close(a);
     return err;
 }

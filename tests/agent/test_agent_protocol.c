@@ -216,7 +216,9 @@ static void system_round_trip_and_limits(void **state)
     enc e;
     enc_init(&e);
     sm_agent_system in = {.hostname = "vm-1", .realtime_ns = 1234567890123456789ull,
-                          .seed = seed, .seed_len = 3};
+                          .seed = seed, .seed_len = 3, .etc_hostname = true,
+                          .etc_hosts = "127.0.0.1\tlocalhost\n",
+                          .resolv_conf = "nameserver 10.0.2.3\n"};
     assert_int_equal(sm_agent_encode_system(&e.b, &in), 0);
     parse_one(&e);
     sm_agent_system out;
@@ -226,10 +228,18 @@ static void system_round_trip_and_limits(void **state)
     assert_true(out.realtime_ns == in.realtime_ns);
     assert_int_equal(out.seed_len, 3);
     assert_memory_equal(out.seed, seed, 3);
+    assert_true(out.etc_hostname);
+    assert_string_equal(out.etc_hosts, in.etc_hosts);
+    assert_string_equal(out.resolv_conf, in.resolv_conf);
     sm_agent_wbuf_free(&e.b);
-    /* A hostname over the kernel's 64 bytes and an oversized seed are refused. */
-    sm_agent_system bad[] = {{.hostname = long_name}, {.seed = seed, .seed_len = sizeof seed}};
-    for (size_t i = 0; i < 2; i++) {
+    /* A hostname over the kernel's 64 bytes, an oversized seed or /etc file
+     * and /etc/hostname without a hostname are refused. */
+    static char big[SM_AGENT_ETC_MAX + 2];
+    memset(big, 'x', sizeof big - 1);
+    sm_agent_system bad[] = {{.hostname = long_name}, {.seed = seed, .seed_len = sizeof seed},
+                             {.etc_hosts = big}, {.resolv_conf = big},
+                             {.etc_hostname = true}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         enc_init(&e);
         assert_int_equal(sm_agent_encode_system(&e.b, &bad[i]), 0);
         parse_one(&e);
