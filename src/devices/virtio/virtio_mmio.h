@@ -41,6 +41,10 @@ typedef struct sm_virtio_ops {
     void (*notify)(sm_virtio_device *d, unsigned queue);
     void (*activate)(sm_virtio_device *d);
     void (*reset)(sm_virtio_device *d);
+    /* Device state beyond the transport's, for snapshots (both may be
+     * NULL: none). save returns the bytes written (at most max). */
+    size_t (*state_save)(sm_virtio_device *d, uint8_t *out, size_t max);
+    int (*state_restore)(sm_virtio_device *d, const uint8_t *in, size_t len);
 } sm_virtio_ops;
 
 /* What the VMM lends a device. hv may be NULL (unit tests): then

@@ -16,6 +16,7 @@ enum {
 #define QUEUE_LEN 40
 #define Q_BROKEN 1u
 #define MAX_CONFIG 256u
+#define MAX_EXTRA 256u
 
 static uint64_t offered(const sm_virtio_device *d)
 {
@@ -41,7 +42,7 @@ int sm_virtio_state_save(sm_virtio_device *d, uint8_t **out, size_t *len)
     if (clen > MAX_CONFIG)
         return sm_fail(EINVAL, "%s: config space too large to save", d->ops->name);
     size_t n = O_QUEUES + (size_t)d->ops->nqueues * QUEUE_LEN + 4 + clen;
-    uint8_t *p = calloc(1, n);
+    uint8_t *p = calloc(1, n + MAX_EXTRA);
     if (!p)
         return sm_fail(ENOMEM, "out of memory");
     sm_le32_put(p + O_KIND, d->ops->device_id);
@@ -62,6 +63,8 @@ int sm_virtio_state_save(sm_virtio_device *d, uint8_t **out, size_t *len)
     sm_le32_put(c, clen);
     if (clen && d->ops->config_read)
         d->ops->config_read(d, 0, c + 4, clen);
+    if (d->ops->state_save)
+        n += d->ops->state_save(d, p + n, MAX_EXTRA);
     *out = p;
     *len = n;
     return 0;
@@ -88,8 +91,8 @@ static int check_identity(const sm_virtio_device *d, const uint8_t *p, size_t le
     if (sm_le32_get(p + O_NQUEUES) != d->ops->nqueues)
         return mismatch(d, "number of queues");
     size_t qend = O_QUEUES + (size_t)d->ops->nqueues * QUEUE_LEN;
-    if (len < qend + 4 || len - qend - 4 != sm_le32_get(p + qend) ||
-        sm_le32_get(p + qend) != d->ops->config_len)
+    if (len < qend + 4 || sm_le32_get(p + qend) != d->ops->config_len ||
+        len - qend - 4 < d->ops->config_len)
         return sm_fail(EINVAL, "snapshot: the section of %s has a bad length", d->ops->name);
     uint8_t now[MAX_CONFIG];
     uint32_t clen = d->ops->config_len;
@@ -120,6 +123,17 @@ static int get_queue(sm_virtio_device *d, unsigned i, const uint8_t *p)
     return 0;
 }
 
+/* What follows the config space is the device's own. */
+static int restore_extra(sm_virtio_device *d, const uint8_t *p, size_t len)
+{
+    size_t at = O_QUEUES + (size_t)d->ops->nqueues * QUEUE_LEN + 4 + d->ops->config_len;
+    if (at == len)
+        return d->ops->state_restore ? d->ops->state_restore(d, p + at, 0) : 0;
+    if (!d->ops->state_restore)
+        return sm_fail(EINVAL, "snapshot: the section of %s has trailing bytes", d->ops->name);
+    return d->ops->state_restore(d, p + at, len - at);
+}
+
 int sm_virtio_state_restore(sm_virtio_device *d, const uint8_t *p, size_t len)
 {
     int err = check_identity(d, p, len);
@@ -139,7 +153,7 @@ int sm_virtio_state_restore(sm_virtio_device *d, const uint8_t *p, size_t len)
     d->queue_sel = sm_le32_get(p + O_QUEUE_SEL);
     d->dev_features_sel = sm_le32_get(p + O_DEV_FSEL);
     d->drv_features_sel = sm_le32_get(p + O_DRV_FSEL);
-    return 0;
+    return restore_extra(d, p, len);
 }
 
 void sm_virtio_state_resume(sm_virtio_device *d)

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "snapshot/le.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -383,6 +384,8 @@ static void read_connect_line(sm_virtio_vsock *v, sm_vsock_conn *c)
         if (r == 1) {
             c->guest_port = port;
             c->host_port = v->next_host_port++;
+            if (v->next_host_port < FIRST_HOST_PORT)
+                v->next_host_port = FIRST_HOST_PORT;  /* wrapped around */
             c->state = SM_VSOCK_AWAIT_RESPONSE;
             c->peer_buf_alloc = 0;
             send_op(v, c, SM_VSOCK_OP_REQUEST, 0);
@@ -444,6 +447,8 @@ static sm_virtio_vsock *vsock_of(sm_virtio_device *d)
     return d->priv;
 }
 
+static void event_returned(sm_virtio_vsock *v);
+
 static void vsock_notify(sm_virtio_device *d, unsigned queue)
 {
     sm_virtio_vsock *v = vsock_of(d);
@@ -451,6 +456,8 @@ static void vsock_notify(sm_virtio_device *d, unsigned queue)
         process_tx(v);
     else if (queue == Q_RX)
         pump_rx(v);
+    else if (queue == Q_EVENT)
+        event_returned(v);
 }
 
 static void drop_all(sm_virtio_vsock *v)
@@ -470,18 +477,22 @@ static void vsock_reset(sm_virtio_device *d)
     drop_all(vsock_of(d));
 }
 
-/* Linux handles TRANSPORT_RESET by first reading the CID again and then
- * resetting every connected socket: that read says the event arrived. */
 static void vsock_config_read(sm_virtio_device *d, uint32_t off, uint8_t *data, uint32_t len)
 {
-    sm_virtio_vsock *v = vsock_of(d);
-    uint64_t cid = v->guest_cid;
+    uint64_t cid = vsock_of(d)->guest_cid;
     memcpy(data, (uint8_t *)&cid + off, len);
-    if (v->reset_pending) {
-        v->reset_pending = false;
-        if (v->on_reset_seen)
-            v->on_reset_seen(v->reset_ctx);
-    }
+}
+
+/* Linux handles TRANSPORT_RESET by reading the CID again, resetting every
+ * connected socket and only then giving the event buffer back with a
+ * notification: after that, a new connection is safe from the reset. */
+static void event_returned(sm_virtio_vsock *v)
+{
+    if (!v->reset_pending)
+        return;
+    v->reset_pending = false;
+    if (v->on_reset_seen)
+        v->on_reset_seen(v->reset_ctx);
 }
 
 #define EVENT_TRANSPORT_RESET 0
@@ -513,10 +524,31 @@ int sm_virtio_vsock_transport_reset(sm_virtio_vsock *v, void (*seen)(void *ctx),
     return err;
 }
 
+/* The next host-side port goes into a snapshot: a resumed guest may still
+ * hold sockets of connections from before it (reset, but not yet closed by
+ * their owner), and a new stream reusing their port would hit one of them
+ * and be refused. */
+static size_t vsock_state_save(sm_virtio_device *d, uint8_t *out, size_t max)
+{
+    if (max < 4)
+        return 0;
+    sm_le32_put(out, vsock_of(d)->next_host_port);
+    return 4;
+}
+
+static int vsock_state_restore(sm_virtio_device *d, const uint8_t *in, size_t len)
+{
+    if (len != 4 || sm_le32_get(in) < FIRST_HOST_PORT)
+        return sm_fail(EINVAL, "snapshot: the vsock device's state is malformed");
+    vsock_of(d)->next_host_port = sm_le32_get(in);
+    return 0;
+}
+
 static const sm_virtio_ops vsock_ops = {
     .name = "virtio-vsock", .device_id = VIRTIO_ID_VSOCK, .nqueues = 3,
     .config_len = sizeof(uint64_t), .config_read = vsock_config_read,
     .notify = vsock_notify, .reset = vsock_reset,
+    .state_save = vsock_state_save, .state_restore = vsock_state_restore,
 };
 
 static int listen_on(sm_virtio_vsock *v)

@@ -41,7 +41,8 @@ void sm_virtio_vsock_destroy(sm_virtio_vsock *v);
 /* After a restore: drop every host connection and tell the guest that all
  * of its connections are gone (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET), so a
  * stream from before the snapshot never talks to a stranger. `seen` runs
- * (device lock held) once the guest has taken the event in. */
+ * (device lock held) once the guest has handled the event: then no new
+ * connection can be caught in the reset. */
 int sm_virtio_vsock_transport_reset(sm_virtio_vsock *v, void (*seen)(void *ctx), void *ctx);
 
 #endif
