@@ -60,6 +60,7 @@ bench: build
 	@$(BUILD)/bench/exec
 	@bench/pull $(BUILD)
 	@bench/run $(BUILD)
+	@bench/restore $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

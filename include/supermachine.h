@@ -149,6 +149,12 @@ typedef struct sm_vm_config {
      * (Without it, a VM from an image resumes the image's baked snapshot
      * when one fits its config, and the first VM of a config bakes it.) */
     int no_snapshot;
+    /* Detached VMs from an image: start the image's own process (its
+     * Entrypoint and Cmd, Env, User and WorkingDir, as sm_vm_start_main with
+     * from_image and nothing overridden) as the main process. The first
+     * such VM of a config bakes it running once the image's exposed TCP
+     * ports accept (within 60 s); later ones resume it already serving. */
+    int run_image_process;
     /* Told of long steps as they begin: "booting" (no snapshot fits: a
      * cold boot, which bakes one), "baking" (writing it). May be NULL. */
     void (*progress)(const char *step, void *ctx);

@@ -238,8 +238,9 @@ static int detached(sm_vm *vm, sm_exec *ex)
     return 0;
 }
 
-/* run -d --snapshot DIR: the snapshot's main process runs on (its
- * worker supervises it again), or, if it had none, the VM just runs. */
+/* run -d IMAGE and run -d --snapshot DIR: the library started the image's
+ * process or resumed the snapshot's (its worker supervises it); a
+ * snapshot without one just runs. */
 static int resumed_main(sm_vm *vm)
 {
     printf("%s\n", sm_vm_id(vm));
@@ -260,9 +261,13 @@ int sm_cmd_run(int argc, char **argv)
     int status = SM_CLI_EXIT_FAILURE;
     sm_vm_config vc = vm_config(&o);
     sm_exec ex = exec_config(&o);
+    /* docker run -d IMAGE, nothing overridden: the library starts the
+     * image's process itself, and resumes it serving once it was baked. */
+    vc.run_image_process = o.detach && o.image && !o.cmd && !o.has_entrypoint && !o.nenv &&
+                           !o.workdir && !o.user && !o.tty && !o.interactive;
     if (open_image(&o, &img) != 0 || sm_vm_start(img, &vc, &vm) != 0) {
         status = sm_cli_fail();
-    } else if (o.detach && o.snapshot && !o.cmd) {
+    } else if (o.detach && (vc.run_image_process || (o.snapshot && !o.cmd))) {
         status = resumed_main(vm);
         vm = NULL;
     } else if (o.detach) {

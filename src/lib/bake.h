@@ -20,9 +20,11 @@ int sm_bake_fits(const sm_image *image, const sm_vm_config *c);
 int sm_bake_locate(const sm_image *image, const sm_vm_config *c, char *dir, size_t len,
                    char fingerprint[80]);
 
-/* Take the bake of a VM that just booted (before anything made it its
- * own); losing a race to a concurrent bake is success. */
-int sm_bake_take(sm_vm *vm, const char *dir, const char *fingerprint);
+/* Take the bake of a VM (one that just booted, before anything made it its
+ * own; warm: after one exec of the image's shell, so that resumed VMs
+ * find it in their page cache); losing a race to a concurrent bake is
+ * success. */
+int sm_bake_take(sm_vm *vm, const char *dir, const char *fingerprint, int warm);
 
 /* Remove a baked snapshot that failed its checks, so it is baked again. */
 void sm_bake_discard(const char *dir);

@@ -13,12 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/bake.h"
 #include "lib/paths.h"
+#include "lib/start_plan.h"
 #include "lib/vm_dir.h"
-#include "lib/vm_image.h"
 #include "lib/vm_record.h"
-#include "lib/vm_restore.h"
 #include "lib/vm_registry.h"
 #include "lib/vsock_dial.h"
 #include "lib/vm_int.h"
@@ -248,77 +246,6 @@ static int start(sm_vm *vm, const sm_vm_config *c)
     return err;
 }
 
-/* Where a fitting baked snapshot exists and checks out, *c becomes the
- * config to resume it; where none exists, bake_dir says where the boot's
- * bake goes. A baked snapshot that fails its checks is removed and made
- * again: it is a cache. */
-static void choose_snapshot(sm_vm *vm, const sm_image *image, const sm_vm_config *given,
-                            sm_vm_config *c, sm_vm_restore_plan *plan, char *bake_dir,
-                            char fp[80])
-{
-    char dir[PATH_MAX];
-    if (sm_bake_locate(image, c, dir, sizeof dir, fp) < 0) {
-        sm_debug("no baked snapshot: %s", sm_last_error());
-        return;
-    }
-    if (access(dir, F_OK) != 0) {
-        snprintf(bake_dir, PATH_MAX, "%s", dir);
-        return;
-    }
-    sm_vm_config r = *given;
-    r.snapshot = dir;
-    if (sm_vm_restore_prepare(vm, image, &r, plan) == 0) {
-        *c = r;
-        return;
-    }
-    sm_debug("baked snapshot %s is unusable, baking it again: %s", dir, sm_last_error());
-    vm->restored = 0;
-    sm_bake_discard(dir);
-    snprintf(bake_dir, PATH_MAX, "%s", dir);
-}
-
-typedef struct start_plan {
-    sm_vm_image_boot boot;
-    sm_vm_restore_plan restore;
-    char bake_dir[PATH_MAX];
-    char fingerprint[80];
-} start_plan;
-
-static int prepare(sm_vm *vm, const sm_image *image, sm_vm_config *c, start_plan *p)
-{
-    sm_vm_config given = *c;
-    if (c->snapshot)
-        return sm_vm_restore_prepare(vm, image, c, &p->restore);
-    if (!image)
-        return 0;
-    int err = sm_vm_image_prepare(vm, image, c, &p->boot);
-    if (!err && sm_bake_fits(image, &given))
-        choose_snapshot(vm, image, &given, c, &p->restore, p->bake_dir, p->fingerprint);
-    return err;
-}
-
-/* The boot of a fitting config is baked before anything makes the VM its
- * own, so that the next VM resumes here. A failed bake costs only time. */
-static void tell(const sm_vm_config *c, const char *step)
-{
-    if (c->progress)
-        c->progress(step, c->progress_ctx);
-}
-
-static int finish(sm_vm *vm, const sm_image *image, const sm_vm_config *c, start_plan *p)
-{
-    if (p->bake_dir[0])
-        tell(c, "baking");
-    if (p->bake_dir[0] && sm_bake_take(vm, p->bake_dir, p->fingerprint) < 0)
-        sm_debug("bake into %s failed: %s", p->bake_dir, sm_last_error());
-    uint64_t t0 = sm_debug_now_ms();
-    int err = vm->restored ? sm_vm_restore_setup(vm, c, &p->restore)
-                           : image ? sm_vm_image_setup(vm, c, 1) : 0;
-    sm_debug("the VM's own settings took %llu ms",
-             (unsigned long long)(sm_debug_now_ms() - t0));
-    return err;
-}
-
 int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
 {
     sm_vm_config c = {0};
@@ -334,7 +261,7 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c.ndisks,
                        SM_MACHINE_MAX_DISKS);
     sm_vm *vm = calloc(1, sizeof *vm);
-    start_plan *plan = calloc(1, sizeof *plan);
+    sm_start_plan *plan = calloc(1, sizeof *plan);
     int err = vm && plan ? 0 : sm_fail(ENOMEM, "out of memory");
     if (vm)
         vm->lifeline_fd = vm->lock_fd = -1;
@@ -342,17 +269,17 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
     if (!err && (err = sm_vm_dir_new(vm->dir, sizeof vm->dir, vm->id, &vm->lock_fd)) == 0)
         vm->owned = 1;
     if (!err)
-        err = prepare(vm, image, &c, plan);
+        err = sm_start_plan_prepare(vm, image, &c, plan);
     if (!err)
         err = check_network(&c);
     if (!err)
         err = sm_vm_shares_check(&c);
-    if (!err && plan->bake_dir[0])
-        tell(&c, "booting");
+    if (!err && plan->bake_dir[0] && c.progress)
+        c.progress("booting", c.progress_ctx);
     if (!err)
         err = start(vm, &c);
     if (!err)
-        err = finish(vm, image, &c, plan);
+        err = sm_start_plan_finish(vm, image, &c, plan);
     if (!err)
         err = sm_vm_shares_mount(vm, &c);
     free(plan);

@@ -13,6 +13,8 @@ Tags (the image config each has is what the tests expect docker to do):
            also in group "extra" 2000)
   numeric  Cmd ["id"], User "1000:2000" (ids, no names)
   nowd     Cmd ["pwd"], WorkingDir /does/not/exist/yet
+  web      Cmd ["httpd", "-f", "-p", "80", "-h", "/etc"], ExposedPorts 80/tcp:
+           a server that serves /etc (/etc/hostname tells which VM answered)
 """
 import gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile
 
@@ -77,6 +79,7 @@ VARIANTS = {
                User="app"),
     "numeric": dict(Cmd=["id"], User="1000:2000"),
     "nowd": dict(Cmd=["pwd"], WorkingDir="/does/not/exist/yet"),
+    "web": dict(Cmd=["httpd", "-f", "-p", "80", "-h", "/etc"], ExposedPorts={"80/tcp": {}}),
 }
 
 

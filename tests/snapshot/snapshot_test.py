@@ -343,6 +343,27 @@ def case_http_server(tmp):
     sm("rm", "-f", r)
 
 
+def case_baked_server(tmp):
+    """`run -d -p` of a server image: the first VM bakes it serving (once its
+    exposed port accepts); the next ones resume it serving, each answering
+    with its own hostname, supervised (ps, stop)."""
+    shared_data()
+    web = "localhost/runtest:web"
+    port = 20000 + os.getpid() % 20000
+    first, _ = start("-p", f"127.0.0.1:{port}:80", web)
+    check(urllib.request.urlopen(f"http://127.0.0.1:{port}/hostname", timeout=60).read()
+          .decode().strip() == first[:12], "the first VM serves")
+    for i in (1, 2):
+        vm, restored = start("-p", f"127.0.0.1:{port + i}:80", web)
+        check(restored, "a later run -d of the server resumes a bake")
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port + i}/hostname",
+                                      timeout=60).read().decode().strip()
+        check(body == vm[:12], "it serves at once, as itself", body, vm)
+        check("httpd -f -p 80" in sm("ps")[1], "ps shows the image's process")
+    sm("stop", vm)
+    check("Exited (143)" in sm("ps", "-a")[1], "stop ends the resumed server")
+
+
 def case_resumed_main(tmp):
     """A detached VM's main process runs on in VMs resumed from its snapshot,
     supervised again: its output reaches their logs, `stop` ends it."""
