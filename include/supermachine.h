@@ -186,6 +186,12 @@ SM_API int sm_vm_snapshot(sm_vm *vm, const char *dir);
 SM_API int sm_vm_snapshot_diff(sm_vm *vm, const char *dir);
 /* Whether the VM was resumed from a snapshot (1) or booted (0). */
 SM_API int sm_vm_restored(const sm_vm *vm);
+/* Delete baked snapshots no VM will resume again (their image is gone,
+ * their root filesystem, kernel or sm-init changed, or they are damaged)
+ * and what interrupted bakes left. Snapshots elsewhere are not touched.
+ * Fills snapshots_removed and bytes_freed. */
+typedef struct sm_gc_result sm_gc_result;
+SM_API int sm_snapshot_gc(sm_gc_result *result);
 
 typedef struct sm_bake_options {
     size_t size;                /* sizeof(sm_bake_options), or 0 */
@@ -490,6 +496,7 @@ typedef struct sm_gc_result {
     size_t size;                /* sizeof(sm_gc_result) */
     uint64_t blobs_removed;
     uint64_t bytes_freed;
+    uint64_t snapshots_removed; /* sm_snapshot_gc */
 } sm_gc_result;
 
 /* Delete blobs that no named image refers to, and leftovers of interrupted

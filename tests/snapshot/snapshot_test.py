@@ -364,6 +364,34 @@ def case_baked_server(tmp):
     check("Exited (143)" in sm("ps", "-a")[1], "stop ends the resumed server")
 
 
+def case_gc(tmp):
+    """gc removes bakes no run can resume and old leftovers of interrupted
+    bakes, and keeps the rest (no VM needed: copies of the shared bake)."""
+    shared_data()
+    src = sm("bake", "--network", "none", IMG)[1].strip()  # baked already: its path
+    data = private_data(tmp)
+    snaps = os.path.join(data, "snapshots")
+    os.mkdir(snaps)
+    def copy(name):
+        subprocess.run(["cp", "-a", "--sparse=always", src, os.path.join(snaps, name)],
+                       check=True)
+        return os.path.join(snaps, name)
+    copy("good")
+    old_kernel = copy("old-kernel")
+    m = json.load(open(os.path.join(old_kernel, "machine.json")))
+    m["kernel_id"] = "sha256:" + "0" * 64
+    json.dump(m, open(os.path.join(old_kernel, "machine.json"), "w"))
+    flip(os.path.join(copy("damaged"), "state"), 100)
+    old_tmp, new_tmp = copy(".x.tmp-old"), copy(".y.tmp-new")
+    os.utime(old_tmp, (time.time() - 3600, time.time() - 3600))
+    os.utime(new_tmp)  # cp -a kept the bake's own time
+    out = sm("gc")[1]
+    check("Deleted 3 snapshots" in out, "gc reports what it removed", out)
+    check(sorted(os.listdir(snaps)) == [".y.tmp-new", "good"],
+          "gc keeps the usable bake and a bake in progress", os.listdir(snaps))
+    check(sm("gc")[1].endswith("Deleted 0 snapshots, 0 B\n"), "a second gc finds nothing")
+
+
 def case_resumed_main(tmp):
     """A detached VM's main process runs on in VMs resumed from its snapshot,
     supervised again: its output reaches their logs, `stop` ends it."""
