@@ -12,6 +12,8 @@
 int sm_cli_fail(void);
 int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A count from 1 to max for option opt of cmd, else a usage error. */
+int sm_cli_count(const char *cmd, const char *opt, const char *s, uint32_t max, uint32_t *out);
 
 int sm_cmd_boot(int argc, char **argv);
 int sm_cmd_run(int argc, char **argv);

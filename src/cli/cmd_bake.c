@@ -28,18 +28,6 @@ static void usage(FILE *f)
             "  -h, --help               show this help\n");
 }
 
-static int number(const char *opt, const char *s, uint32_t max, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
-        return sm_cli_usage_error("bake", "%s wants a number from 1 to %u, not '%s'", opt,
-                                  max, s);
-    *out = (uint32_t)v;
-    return 0;
-}
-
 static void show_boot(const char *name, void *ctx)
 {
     (void)ctx;
@@ -61,8 +49,8 @@ static int parse(bake_args *a, int argc, char **argv)
     int o, err = 0;
     while (!err && (o = getopt_long(argc, argv, "m:fqh", opts, NULL)) != -1) {
         switch (o) {
-        case 'm': err = number("--memory", optarg, 1u << 20, &a->vc.memory_mib); break;
-        case 'c': err = number("--cpus", optarg, 64, &a->vc.cpus); break;
+        case 'm': err = sm_cli_count("bake", "--memory", optarg, 1u << 20, &a->vc.memory_mib); break;
+        case 'c': err = sm_cli_count("bake", "--cpus", optarg, 64, &a->vc.cpus); break;
         case 'f': a->force = 1; break;
         case 'q': a->quiet = 1; break;
         case 'h': usage(stdout); return -1;

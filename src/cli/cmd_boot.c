@@ -31,18 +31,6 @@ static void usage(FILE *f)
             "VM could not run or the guest kernel panicked.\n");
 }
 
-static int parse_u32(const char *opt, const char *s, uint32_t max, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
-        return sm_cli_usage_error("boot", "%s wants a number from 1 to %u, not '%s'",
-                                  opt, max, s);
-    *out = (uint32_t)v;
-    return 0;
-}
-
 #define MAX_DISKS 8
 
 /* PATH or PATH:ro; the suffix is split off in place. */
@@ -114,8 +102,8 @@ int sm_cmd_boot(int argc, char **argv)
         case 'k': c.kernel = optarg; break;
         case 'i': c.initrd = optarg; break;
         case 'c': c.cmdline = optarg; break;
-        case 'm': bad = parse_u32("--memory", optarg, 1u << 20, &c.memory_mib); break;
-        case 'n': bad = parse_u32("--cpus", optarg, 254, &c.cpus); break;
+        case 'm': bad = sm_cli_count("boot", "--memory", optarg, 1u << 20, &c.memory_mib); break;
+        case 'n': bad = sm_cli_count("boot", "--cpus", optarg, 254, &c.cpus); break;
         case 't': timing = 1; break;
         case 'd': bad = add_disk(optarg, disks, &c.ndisks); break;
         case 'v': c.vsock_dir = optarg; break;

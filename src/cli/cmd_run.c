@@ -53,18 +53,6 @@ static void usage(FILE *f)
 enum { O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_CPUS, O_NETWORK, O_DISK, O_PULL, O_HELP,
        O_SNAPSHOT, O_NO_SNAPSHOT };
 
-static int number(const char *opt, const char *s, uint32_t max, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
-        return sm_cli_usage_error("run", "%s wants a number from 1 to %u, not '%s'", opt,
-                                  max, s);
-    *out = (uint32_t)v;
-    return 0;
-}
-
 static int choice(const char *opt, const char *s, const char *const *names, int *out)
 {
     for (int i = 0; names[i]; i++)
@@ -96,8 +84,8 @@ static int option(sm_run_opts *o, int c, char *arg)
         o->has_entrypoint = 1;
         o->entrypoint[0] = *arg ? arg : NULL;
         return 0;
-    case 'm': return number("--memory", arg, 1u << 20, &o->memory_mib);
-    case O_CPUS: return number("--cpus", arg, 64, &o->cpus);
+    case 'm': return sm_cli_count("run", "--memory", arg, 1u << 20, &o->memory_mib);
+    case O_CPUS: return sm_cli_count("run", "--cpus", arg, 64, &o->cpus);
     case 'p': return sm_run_add_port(o, arg);
     case 'v': return sm_run_add_share(o, arg);
     case O_NETWORK:

@@ -1,6 +1,8 @@
 #include <signal.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -46,6 +48,17 @@ int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "\nTry 'supermachine %s --help'.\n", cmd);
     va_end(ap);
     return SM_CLI_EXIT_FAILURE;
+}
+
+int sm_cli_count(const char *cmd, const char *opt, const char *s, uint32_t max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
+        return sm_cli_usage_error(cmd, "%s wants a number from 1 to %u, not '%s'", opt, max, s);
+    *out = (uint32_t)v;
+    return 0;
 }
 
 static void usage(FILE *f)

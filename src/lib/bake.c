@@ -101,13 +101,19 @@ int sm_bake_locate(const sm_image *image, const sm_vm_config *c, char *dir, size
     return 0;
 }
 
-static int ensure_parent(const char *dir)
+/* The snapshots directory a bake's directory sits in. */
+static void parent_of(const char *dir, char parent[PATH_MAX])
 {
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof parent, "%s", dir);
+    snprintf(parent, PATH_MAX, "%s", dir);
     char *slash = strrchr(parent, '/');
     if (slash)
         *slash = '\0';
+}
+
+static int ensure_parent(const char *dir)
+{
+    char parent[PATH_MAX];
+    parent_of(dir, parent);
     if (mkdir(parent, 0755) < 0 && errno != EEXIST)
         return sm_fail(errno, "cannot create %s: %s", parent, strerror(errno));
     return 0;
@@ -118,10 +124,7 @@ static int ensure_parent(const char *dir)
 static void auto_dedup(const char *dir)
 {
     char parent[PATH_MAX];
-    snprintf(parent, sizeof parent, "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (slash)
-        *slash = '\0';
+    parent_of(dir, parent);
     sm_snap_dedup_after_bake(parent, dir);
 }
 

@@ -337,6 +337,24 @@ static int add_virtio(sm_machine *m, const sm_machine_config *cfg)
                                 sizeof m->cmdline);
 }
 
+/* Everything between guest RAM and the vCPUs: the hypervisor, RAM mapped
+ * into it, interrupt controllers, device thread and devices. */
+static int build_platform(sm_machine *m, const sm_machine_config *cfg)
+{
+    int err = sm_hv_open(cfg->hv_device, &m->hv);
+    if (!err)
+        err = map_memory(m);
+    if (!err)
+        err = sm_hv_create_platform(m->hv);
+    if (!err)
+        err = sm_event_loop_new(&m->loop);
+    if (!err)
+        err = add_devices(m);
+    if (!err)
+        err = add_virtio(m, cfg);
+    return err;
+}
+
 /* The same machine as the snapshot's, its guest resumed from there. */
 static int build_restored(sm_machine *m, const sm_machine_config *cfg)
 {
@@ -348,17 +366,7 @@ static int build_restored(sm_machine *m, const sm_machine_config *cfg)
     if (!err)
         err = sm_machine_restore_memory(m, cfg);
     if (!err)
-        err = sm_hv_open(cfg->hv_device, &m->hv);
-    if (!err)
-        err = map_memory(m);
-    if (!err)
-        err = sm_hv_create_platform(m->hv);
-    if (!err)
-        err = sm_event_loop_new(&m->loop);
-    if (!err)
-        err = add_devices(m);
-    if (!err)
-        err = add_virtio(m, cfg);
+        err = build_platform(m, cfg);
     if (!err)
         err = create_vcpus(m, NULL);
     if (!err)
@@ -379,17 +387,7 @@ static int build(sm_machine *m, const sm_machine_config *cfg)
     if (!err)
         err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
     if (!err)
-        err = sm_hv_open(cfg->hv_device, &m->hv);
-    if (!err)
-        err = map_memory(m);
-    if (!err)
-        err = sm_hv_create_platform(m->hv);
-    if (!err)
-        err = sm_event_loop_new(&m->loop);
-    if (!err)
-        err = add_devices(m);
-    if (!err)
-        err = add_virtio(m, cfg);
+        err = build_platform(m, cfg);
     if (!err)
         err = sm_x86_boot_load(&m->mem, &in, &entry);
     if (!err)
