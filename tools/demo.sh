@@ -7,5 +7,5 @@ build=${1:-build}
 layout="$build/demo-image"
 python3 "$(dirname "$0")/mkdemoimage.py" "$layout"
 "$build/supermachine" import "$layout" >/dev/null
-echo "running supermachine/demo in a microVM (first start boots it)..."
+echo "running supermachine/demo in a microVM (the first run boots it and bakes a snapshot; later runs resume that)..."
 exec "$build/supermachine" run --rm -e HOST_KERNEL="$(uname -sr)" supermachine/demo
