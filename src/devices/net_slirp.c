@@ -16,6 +16,7 @@
 
 #include "util/error.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 /* Frames waiting for the slirp thread; past this the device keeps them
  * in its ring (back-pressure) instead of losing them. */
@@ -128,13 +129,6 @@ int sm_net_port_format(const sm_net_port *p, char *buf, size_t len)
 
 /* ---- slirp's callbacks ---- */
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 static void wake(sm_net_slirp *s)
 {
     uint64_t one = 1;
@@ -160,7 +154,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 static int64_t cb_clock_get_ns(void *opaque)
 {
     (void)opaque;
-    return now_ns();
+    return (int64_t)sm_now_ns();
 }
 
 static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
@@ -249,7 +243,7 @@ static int get_revents(int idx, void *opaque)
 /* Milliseconds until the next armed timer, at most `limit`. */
 static uint32_t next_timer_ms(const sm_net_slirp *s, uint32_t limit)
 {
-    int64_t now = now_ns() / 1000000;
+    int64_t now = (int64_t)sm_now_ns() / 1000000;
     for (const timer *t = s->timers; t; t = t->next) {
         if (t->expire_ms < 0)
             continue;
@@ -264,7 +258,7 @@ static uint32_t next_timer_ms(const sm_net_slirp *s, uint32_t limit)
 
 static void run_timers(sm_net_slirp *s)
 {
-    int64_t now = now_ns() / 1000000;
+    int64_t now = (int64_t)sm_now_ns() / 1000000;
     /* A callback may re-arm or free timers: restart after each one. */
     for (bool fired = true; fired;) {
         fired = false;

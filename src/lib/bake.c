@@ -1,7 +1,6 @@
 #include "lib/bake.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "lib/machine_file.h"
 #include "lib/paths.h"
 #include "lib/vm_snapshot.h"
+#include "oci/digest.h"
 #include "oci/store.h"
 #include "snapshot/dedup.h"
 #include "snapshot/snap_dir.h"
@@ -24,7 +24,7 @@ int sm_bake_fits(const sm_image *image, const sm_vm_config *c)
 }
 
 typedef struct key_builder {
-    EVP_MD_CTX *md;
+    sm_hasher h;
     int err;
 } key_builder;
 
@@ -32,9 +32,8 @@ static void add_text(key_builder *k, const char *label, const char *value)
 {
     if (k->err)
         return;
-    if (!EVP_DigestUpdate(k->md, label, strlen(label) + 1) ||
-        !EVP_DigestUpdate(k->md, value ? value : "", strlen(value ? value : "") + 1))
-        k->err = sm_fail(EIO, "sha256 failed");
+    sm_hasher_update(&k->h, label, strlen(label) + 1);
+    sm_hasher_update(&k->h, value ? value : "", strlen(value ? value : "") + 1);
 }
 
 static void add_file(key_builder *k, const char *label, const char *path)
@@ -71,19 +70,18 @@ static void add_config(key_builder *k, const sm_image *image, const sm_vm_config
     add_text(k, "machine", num);
 }
 
+/* The 64 hex digits of a SHA-256 over everything that shapes the bake. */
 static int fingerprint(const sm_image *image, const sm_vm_config *c, char out[80])
 {
-    key_builder k = {.md = EVP_MD_CTX_new()};
-    unsigned char md[32];
-    unsigned len = 0;
-    if (!k.md || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL))
-        k.err = sm_fail(ENOMEM, "sha256 failed");
+    key_builder k = {0};
+    char digest[SM_DIGEST_STR];
+    if ((k.err = sm_hasher_init(&k.h)) != 0)
+        return k.err;
     add_config(&k, image, c);
-    if (!k.err && !EVP_DigestFinal_ex(k.md, md, &len))
-        k.err = sm_fail(EIO, "sha256 failed");
-    EVP_MD_CTX_free(k.md);
-    for (unsigned i = 0; !k.err && i < len; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
+    sm_hasher_final(&k.h, digest);
+    sm_hasher_free(&k.h);
+    if (!k.err)
+        snprintf(out, 80, "%s", sm_digest_hex(digest));
     return k.err;
 }
 

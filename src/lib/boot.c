@@ -3,19 +3,12 @@
  * each VM in a worker process of its own. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/launch.h"
 #include "supermachine.h"
 #include "util/error.h"
 #include "vmm/machine.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 static void fill_result(const sm_machine_result *mr, sm_boot_result *r)
 {
@@ -73,7 +66,7 @@ int sm_boot(const sm_boot_config *c, sm_boot_result *r)
 {
     if (!c || c->size < sizeof *c || !r || r->size < sizeof *r)
         return sm_fail(EINVAL, "sm_boot: config and result need their size set");
-    r->t_call_ns = now_ns();
+    r->t_call_ns = sm_now_ns();
     static const char *const shell[] = {"/bin/sh", NULL};
     sm_launch l;
     int err = sm_launch_prepare(&l, c->kernel, c->initrd, c->cmdline,

@@ -2,11 +2,11 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "oci/digest.h"
 #include "util/error.h"
 #include "util/file.h"
 
@@ -42,17 +42,11 @@ int sm_file_identity(const char *path, char out[80])
 {
     struct stat st;
     char text[PATH_MAX + 96];
-    unsigned char md[32];
-    unsigned mdlen = 0;
     if (stat(path, &st) < 0)
         return sm_fail(errno, "cannot stat %s: %s", path, strerror(errno));
     int n = snprintf(text, sizeof text, "%s\n%lld\n%lld\n%llu", path, (long long)st.st_size,
                      (long long)mtime_ns(&st), (unsigned long long)st.st_ino);
-    if (!EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
-        return sm_fail(EIO, "sha256 failed");
-    strcpy(out, "sha256:");
-    for (unsigned i = 0; i < mdlen; i++)
-        sprintf(out + 7 + 2 * i, "%02x", md[i]);
+    sm_digest_of(text, (size_t)n, out);
     return 0;
 }
 

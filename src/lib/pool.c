@@ -10,14 +10,8 @@
 #include <time.h>
 
 #include "lib/pool.h"
+#include "util/clock.h"
 #include "util/error.h"
-
-uint64_t sm_pool_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 int sm_pool_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
 {
@@ -108,7 +102,7 @@ static int timed_out(sm_pool *p)
 static int wait_for_idle(sm_pool *p)
 {
     uint64_t deadline = p->cfg.acquire_timeout_ms
-                            ? sm_pool_now_ns() + p->cfg.acquire_timeout_ms * 1000000ull
+                            ? sm_now_ns() + p->cfg.acquire_timeout_ms * 1000000ull
                             : 0;
     uint64_t seen_failures = p->fail_seq;
     int err = 0;

@@ -55,7 +55,6 @@ struct sm_pool {
     sm_pool_stats counters;    /* the cumulative fields */
 };
 
-uint64_t sm_pool_now_ns(void);
 /* pthread_cond_timedwait on CLOCK_MONOTONIC until deadline_ns. */
 int sm_pool_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns);
 

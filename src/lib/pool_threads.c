@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/pool.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -39,7 +40,7 @@ static void start_failed(sm_pool *p, int err, const char *msg)
     p->fail_seq++;
     p->fail_err = err;
     snprintf(p->fail_msg, sizeof p->fail_msg, "%s", msg);
-    p->retry_at_ns = sm_pool_now_ns() + backoff_ns(p->consecutive_failures);
+    p->retry_at_ns = sm_now_ns() + backoff_ns(p->consecutive_failures);
     sm_debug("pool: a VM failed to start (%d in a row): %s", p->consecutive_failures, msg);
     pthread_cond_broadcast(&p->ready);   /* its waiters learn why */
 }
@@ -49,7 +50,7 @@ static void start_done(sm_pool *p, sm_pool_slot *s)
     p->counters.started++;
     p->consecutive_failures = 0;
     p->retry_at_ns = 0;
-    s->since_ns = sm_pool_now_ns();
+    s->since_ns = sm_now_ns();
     if (p->closing) {
         s->next = p->doomed, p->doomed = s;
     } else {
@@ -87,7 +88,7 @@ static void *starter(void *arg)
     while (!p->closing) {
         if (!wants_a_vm(p))
             pthread_cond_wait(&p->work, &p->lock);
-        else if (sm_pool_now_ns() < p->retry_at_ns)
+        else if (sm_now_ns() < p->retry_at_ns)
             sm_pool_wait_until(&p->work, &p->lock, p->retry_at_ns);
         else
             start_one(p);
@@ -137,7 +138,7 @@ static void *stopper(void *arg)
     sm_pool *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        uint64_t next = expire_idle(p, sm_pool_now_ns());
+        uint64_t next = expire_idle(p, sm_now_ns());
         if (p->doomed)
             stop_one(p);
         else if (p->starters_done)

@@ -1,15 +1,15 @@
 #include "lib/start_plan.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/bake.h"
+#include "oci/digest.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 /* How long the first VM of an image's process may take until its exposed
  * ports accept, for that moment to be baked. */
@@ -37,13 +37,10 @@ static int try_resume(sm_vm *vm, const sm_image *image, const sm_vm_config *give
 /* The bake with the image's process running sits next to the plain one. */
 static void main_bake_path(const char *dir, const char *fp, char *mdir, char mfp[80])
 {
-    unsigned char md[32];
-    unsigned n = 0;
-    char text[128];
-    snprintf(text, sizeof text, "%s\nmain: the image's own process", fp);
-    EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < n && i < 32; i++)
-        sprintf(mfp + 2 * i, "%02x", md[i]);
+    char text[128], digest[SM_DIGEST_STR];
+    int n = snprintf(text, sizeof text, "%s\nmain: the image's own process", fp);
+    sm_digest_of(text, (size_t)n, digest);
+    snprintf(mfp, 80, "%s", sm_digest_hex(digest));
     snprintf(mdir, PATH_MAX, "%.*s/%s", (int)(strrchr(dir, '/') - dir), dir, mfp);
 }
 
@@ -83,17 +80,10 @@ int sm_start_plan_prepare(sm_vm *vm, const sm_image *image, sm_vm_config *c,
     return err;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Every exposed TCP port accepts (through the agent, so with any network). */
 static int ports_accept(sm_vm *vm, const sm_image_info *info)
 {
-    uint64_t until = now_ms() + MAIN_READY_MS;
+    uint64_t until = sm_now_ns() / 1000000 + MAIN_READY_MS;
     for (size_t i = 0; info->exposed_ports && info->exposed_ports[i]; i++) {
         unsigned port = 0;
         char proto[8] = "tcp";
@@ -102,7 +92,7 @@ static int ports_accept(sm_vm *vm, const sm_image_info *info)
             continue;
         int fd = -1;
         while (sm_vm_connect(vm, (uint16_t)port, &fd) < 0) {
-            if (now_ms() > until)
+            if (sm_now_ns() / 1000000 > until)
                 return sm_fail(ETIMEDOUT, "port %u did not accept within %d s", port,
                                MAIN_READY_MS / 1000);
             usleep(100 * 1000);
@@ -135,11 +125,11 @@ int sm_start_plan_finish(sm_vm *vm, const sm_image *image, const sm_vm_config *c
         c->progress("baking", c->progress_ctx);
     if (p->bake_dir[0] && sm_bake_take(vm, p->bake_dir, p->fingerprint, 1) < 0)
         sm_debug("bake into %s failed: %s", p->bake_dir, sm_last_error());
-    uint64_t t0 = sm_debug_now_ms();
+    uint64_t t0 = sm_now_ns() / 1000000;
     int err = vm->restored ? sm_vm_restore_setup(vm, c, &p->restore)
                            : image ? sm_vm_image_setup(vm, c, 1) : 0;
     sm_debug("the VM's own settings took %llu ms",
-             (unsigned long long)(sm_debug_now_ms() - t0));
+             (unsigned long long)(sm_now_ns() / 1000000 - t0));
     if (!err && c->run_image_process && !p->main_resumed)
         err = start_image_process(vm, image, p);
     return err;

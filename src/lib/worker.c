@@ -28,7 +28,6 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/launch.h"
@@ -39,6 +38,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "vmm/machine.h"
+#include "util/clock.h"
 
 typedef struct worker {
     char dir[4096];
@@ -149,20 +149,13 @@ static int parse_args(worker *w, int argc, char **argv)
     return w->dir[0] ? 0 : sm_fail(EINVAL, "worker: --dir is required");
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void write_timing(const worker *w)
 {
     char path[4200], text[96];
     snprintf(path, sizeof path, "%s/restore.timing", w->dir);
     int n = snprintf(text, sizeof text, "%llu %llu %llu\n", (unsigned long long)w->t_open_ns,
                      (unsigned long long)sm_machine_entry_ns(w->machine),
-                     (unsigned long long)now_ns());
+                     (unsigned long long)sm_now_ns());
     sm_file_write_atomic(path, text, (size_t)n, 0600);
 }
 
@@ -319,7 +312,7 @@ int sm__worker_main(int argc, char **argv)
         err = write_pid(&w);
     if (!err && w.restore) {
         /* No kernel to load: everything is in the snapshot. */
-        w.t_open_ns = now_ns();
+        w.t_open_ns = sm_now_ns();
         if ((console = open_console(&w)) < 0)
             err = console;
         else

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Read the environment on each call instead of caching it: debug logging is
  * rare and this keeps the library free of global mutable state. */
@@ -24,11 +23,4 @@ void sm_debug(const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fprintf(stderr, "supermachine[debug]: %s\n", line);
-}
-
-uint64_t sm_debug_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -3,11 +3,8 @@
 #define SM_UTIL_LOG_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
 bool sm_log_debug_enabled(void);
 void sm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* CLOCK_MONOTONIC in ms, for timings in debug lines. */
-uint64_t sm_debug_now_ms(void);
 
 #endif

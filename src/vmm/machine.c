@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent/boot_channel.h"
@@ -15,30 +14,25 @@
 #include "devices/mmio_bus.h"
 #include "devices/pio_bus.h"
 #include "devices/serial_8250.h"
+#include "snapshot/state_file.h"
 #include "supermachine.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/event_loop.h"
 #include "util/log.h"
 #include "vmm/console_tail.h"
 #include "vmm/guest_mem.h"
 #include "vmm/hv.h"
+#include "vmm/machine_int.h"
 #include "vmm/virtio_set.h"
 #include "vmm/x86_boot.h"
 #include "vmm/x86_mptable.h"
-#include "vmm/machine_int.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
 #define COM2_BASE 0x2f8
 #define COM2_IRQ 3
 #define TAIL_LINES 12
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void kick_handler(int sig)
 {
@@ -74,7 +68,7 @@ static void request_stop(sm_machine *m, sm_machine_end why, int code, int sig,
         m->result.stop = why;
         m->result.exit_code = code;
         m->result.signal = sig;
-        m->result.t_stop_ns = now_ns();
+        m->result.t_stop_ns = sm_now_ns();
         if (error)
             snprintf(m->result.error, sizeof m->result.error, "%s", error);
         pthread_cond_broadcast(&m->stopped_cond);
@@ -119,7 +113,7 @@ static void channel_output(void *ctx, const uint8_t *buf, size_t len)
         int value = 0;
         sm_boot_event ev = sm_boot_channel_feed(&p->m->channel, buf[i], &value);
         if (ev == SM_BOOT_EVENT_START && !p->m->t_init_ns)
-            p->m->t_init_ns = now_ns();
+            p->m->t_init_ns = sm_now_ns();
         else if (ev == SM_BOOT_EVENT_READY && !p->m->ready_sent && p->m->on_ready) {
             p->m->ready_sent = true;
             p->m->on_ready(p->m->ready_ctx);
@@ -432,7 +426,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install_kick_handler);
     int err = sm_event_loop_start(m->loop);
-    m->result.t_entry_ns = now_ns();
+    m->result.t_entry_ns = sm_now_ns();
     for (unsigned i = 0; i < m->ncpus && !err; i++) {
         vcpu_thread *t = &m->vcpus[i];
         pthread_mutex_lock(&m->lock);
