@@ -81,7 +81,10 @@ static int attach_image(sm_vm *vm, const sm_image *image, const sm_snap_meta *me
     if (image && strcmp(sm_image_get_info(image)->digest, meta->manifest_digest))
         return sm_fail(EINVAL, "the snapshot was taken of image %s (%s), not of %s",
                        meta->image_ref, meta->manifest_digest, sm_image_get_info(image)->name);
-    sm_image_info_free(vm->image);  /* a boot's preparation may have set it */
+    /* A boot's preparation may have read it already. */
+    if (vm->image && !strcmp(vm->image->digest, meta->manifest_digest))
+        return 0;
+    sm_image_info_free(vm->image);
     vm->image = NULL;
     int err = sm_image_inspect(meta->manifest_digest, &vm->image);
     return err ? sm_fail_context(err, "the snapshot's image %s", meta->image_ref) : 0;

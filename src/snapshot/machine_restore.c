@@ -20,6 +20,8 @@
 /* Diff snapshots on diff snapshots: deeper chains are refused. */
 #define MAX_CHAIN 16
 
+static int map_parent(sm_machine *m, const char *dir, unsigned depth);
+
 static int open_memory(const char *dir, uint64_t want, int *fd_out)
 {
     char path[PATH_MAX];
@@ -28,7 +30,9 @@ static int open_memory(const char *dir, uint64_t want, int *fd_out)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return sm_fail(errno, "snapshot %s: cannot open its memory: %s", dir, strerror(errno));
-    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
+    if (fstat(fd, &st) < 0)
+        st.st_size = -1;
+    if ((uint64_t)st.st_size != want) {
         close(fd);
         return sm_fail(EINVAL, "snapshot %s: its memory file is %lld bytes, not the %llu "
                        "the VM has (truncated or made for another memory size)", dir,
@@ -60,40 +64,45 @@ static int map_runs(sm_machine *m, int fd, const sm_snap_section *s)
 }
 
 /* A full snapshot maps its file over all of RAM; a diff one maps its
- * parent (recursively) and then its own runs over it. */
-static int map_chain(sm_machine *m, const char *dir, unsigned depth)
+ * parent (recursively, each read here) and then its own runs over it. */
+static int map_chain(sm_machine *m, const char *dir, const sm_snap_reader *r, unsigned depth)
 {
     if (depth == MAX_CHAIN)
         return sm_fail(ELOOP, "snapshot %s: more than %d diff snapshots on top of each other",
                        dir, MAX_CHAIN);
-    sm_snap_reader *r;
-    int fd = -1, err = open_state(dir, &r);
-    if (err)
-        return err;
+    int fd = -1, err = 0;
     const sm_snap_section *runs = sm_snap_reader_find(r, SM_SNAP_MEMORY_RUNS, 0);
-    if (runs) {
-        char meta_path[PATH_MAX];
-        sm_snap_meta meta;
-        snprintf(meta_path, sizeof meta_path, "%s/" SM_SNAP_META_FILE, dir);
-        err = sm_snap_meta_read(meta_path, &meta);
-        if (!err && !meta.parent[0])
-            err = sm_fail(EINVAL, "snapshot %s is a diff snapshot without a parent", dir);
-        if (!err)
-            err = map_chain(m, meta.parent, depth + 1);
-    }
+    if (runs)
+        err = map_parent(m, dir, depth);
     if (!err)
         err = open_memory(dir, m->mem.mapped, &fd);
     if (!err)
         err = runs ? map_runs(m, fd, runs) : sm_gmem_map_file(&m->mem, fd);
     if (fd >= 0)
         close(fd);  /* the mappings keep the file */
-    sm_snap_reader_close(r);
     return err;
 }
 
-int sm_machine_restore_memory(sm_machine *m, const sm_machine_config *cfg)
+static int map_parent(sm_machine *m, const char *dir, unsigned depth)
 {
-    return map_chain(m, cfg->restore_dir, 0);
+    char meta_path[PATH_MAX];
+    sm_snap_meta meta;
+    sm_snap_reader *pr;
+    snprintf(meta_path, sizeof meta_path, "%s/" SM_SNAP_META_FILE, dir);
+    int err = sm_snap_meta_read(meta_path, &meta);
+    if (!err && !meta.parent[0])
+        err = sm_fail(EINVAL, "snapshot %s is a diff snapshot without a parent", dir);
+    if (err || (err = open_state(meta.parent, &pr)) != 0)
+        return err;
+    err = map_chain(m, meta.parent, pr, depth + 1);
+    sm_snap_reader_close(pr);
+    return err;
+}
+
+int sm_machine_restore_memory(sm_machine *m, const sm_machine_config *cfg,
+                              const sm_snap_reader *r)
+{
+    return map_chain(m, cfg->restore_dir, r, 0);
 }
 
 static int check_machine(const sm_machine *m, const sm_snap_reader *r, unsigned ndevs)
@@ -146,15 +155,11 @@ static int restore_devices(sm_virtio_device **devs, unsigned n, const sm_snap_re
     return 0;
 }
 
-int sm_machine_restore_state(sm_machine *m, const sm_machine_config *cfg)
+int sm_machine_restore_state(sm_machine *m, const sm_snap_reader *r)
 {
-    sm_snap_reader *r;
     sm_virtio_device *devs[SM_VIRTIO_MAX_DEVICES];
     unsigned n = sm_virtio_set_list(&m->virtio, devs);
-    int err = open_state(cfg->restore_dir, &r);
-    if (err)
-        return err;
-    err = check_machine(m, r, n);
+    int err = check_machine(m, r, n);
     if (!err)
         err = sm_hv_vm_restore(m->hv, r);
     for (unsigned i = 0; !err && i < m->ncpus; i++)
@@ -163,8 +168,12 @@ int sm_machine_restore_state(sm_machine *m, const sm_machine_config *cfg)
         err = restore_serials(m, r);
     if (!err)
         err = restore_devices(devs, n, r);
-    sm_snap_reader_close(r);
     return err;
+}
+
+int sm_machine_restore_open(const sm_machine_config *cfg, sm_snap_reader **r)
+{
+    return open_state(cfg->restore_dir, r);
 }
 
 static void agent_ready(void *ctx)

@@ -356,15 +356,20 @@ static int build_restored(sm_machine *m, const sm_machine_config *cfg)
     m->ready_sent = true;  /* the agent listens already; see restore_finish */
     if (!realpath(cfg->restore_dir, m->restore_dir))
         return sm_fail(errno, "snapshot %s: %s", cfg->restore_dir, strerror(errno));
-    int err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
+    sm_snap_reader *r;
+    int err = sm_machine_restore_open(cfg, &r);
+    if (err)
+        return err;
+    err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
     if (!err)
-        err = sm_machine_restore_memory(m, cfg);
+        err = sm_machine_restore_memory(m, cfg, r);
     if (!err)
         err = build_platform(m, cfg);
     if (!err)
         err = create_vcpus(m, NULL);
     if (!err)
-        err = sm_machine_restore_state(m, cfg);
+        err = sm_machine_restore_state(m, r);
+    sm_snap_reader_close(r);
     return err;
 }
 

@@ -70,11 +70,17 @@ struct sm_machine {
 int sm_machine_pause(sm_machine *m);
 void sm_machine_resume(sm_machine *m);
 
-/* src/snapshot/machine_restore.c: build m's guest from cfg->restore_dir instead of
- * loading a kernel; the devices exist already. */
-int sm_machine_restore_state(sm_machine *m, const sm_machine_config *cfg);
-/* Map guest RAM from the snapshot's memory file(s). */
-int sm_machine_restore_memory(sm_machine *m, const sm_machine_config *cfg);
+/* src/snapshot/machine_restore.c: build m's guest from cfg->restore_dir
+ * instead of loading a kernel. Its state file is read (and checked) once,
+ * by restore_open, for both steps. */
+struct sm_snap_reader;
+int sm_machine_restore_open(const sm_machine_config *cfg, struct sm_snap_reader **r);
+/* Map guest RAM from the snapshot's memory file(s), before the hypervisor
+ * maps it. */
+int sm_machine_restore_memory(sm_machine *m, const sm_machine_config *cfg,
+                              const struct sm_snap_reader *r);
+/* Hypervisor, UART and virtio state, once devices and vCPUs exist. */
+int sm_machine_restore_state(sm_machine *m, const struct sm_snap_reader *r);
 /* After the vCPUs started: resume devices, reset vsock's transport. */
 void sm_machine_restore_finish(sm_machine *m);
 
