@@ -15,6 +15,7 @@
 #include "agent/client.h"
 #include "agent/protocol.h"
 #include "lib/exec_spec.h"
+#include "lib/vm_dir.h"
 #include "lib/vm_int.h"
 #include "lib/vm_log.h"
 #include "lib/vm_record.h"
@@ -32,17 +33,10 @@ const char *sm_vm_id(const sm_vm *vm)
 
 int sm_vm_read_worker_pid(sm_vm *vm)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/worker.pid", vm->dir);
-    FILE *f = fopen(path, "r");
-    int pid = 0;
-    if (f) {
-        if (fscanf(f, "%d", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    vm->pid = pid;
-    return pid > 0 ? 0 : sm_fail(ENOENT, "the VM's worker left no pid in %s", path);
+    long pid = 0;
+    int err = sm_vm_dir_read_number(vm->dir, "worker.pid", &pid);
+    vm->pid = (pid_t)pid;
+    return err ? sm_fail(ENOENT, "the VM's worker left no pid in %s/worker.pid", vm->dir) : 0;
 }
 
 /* One request on the worker's control socket (see worker_control.h). */

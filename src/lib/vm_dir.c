@@ -36,3 +36,16 @@ void sm_vm_dir_last_line(const char *dir, const char *name, char *out, size_t le
     fclose(f);
     out[strcspn(out, "\n")] = '\0';
 }
+
+int sm_vm_dir_read_number(const char *dir, const char *name, long *out)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    long n = 0;
+    int ok = f && fscanf(f, "%ld", &n) == 1 && n > 0;
+    if (f)
+        fclose(f);
+    *out = ok ? n : 0;
+    return ok ? 0 : -ENOENT;
+}

@@ -10,4 +10,8 @@ void sm_vm_dir_remove(const char *dir);
 /* The last line of a log file in the directory, for error messages. */
 void sm_vm_dir_last_line(const char *dir, const char *name, char *out, size_t len);
 
+/* The decimal number a small file in the directory starts with (a pid);
+ * -ENOENT when it is missing or holds none. */
+int sm_vm_dir_read_number(const char *dir, const char *name, long *out);
+
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/machine_file.h"
+#include "lib/vm_dir.h"
 #include "lib/vm_registry.h"
 #include "snapshot/snap_dir.h"
 #include "util/error.h"
@@ -36,20 +37,6 @@ static int absolute(const char *dir, char *out, size_t len)
     return 0;
 }
 
-static uint32_t main_pid(const sm_vm *vm)
-{
-    char path[4200];
-    unsigned pid = 0;
-    snprintf(path, sizeof path, "%s/main.pid", vm->dir);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "%u", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    return pid;
-}
-
 static int finish_meta(const sm_vm *vm, const sm_snap_dir_tx *tx, sm_snap_meta *m)
 {
     char path[PATH_MAX];
@@ -68,7 +55,9 @@ static int finish_meta(const sm_vm *vm, const sm_snap_dir_tx *tx, sm_snap_meta *
     m->memory_mib = mf.memory_mib;
     m->vcpus = mf.vcpus;
     m->created = time(NULL);
-    m->main_pid = main_pid(vm);
+    long pid = 0;
+    sm_vm_dir_read_number(vm->dir, "main.pid", &pid);
+    m->main_pid = (uint32_t)pid;
     sm_vm_meta vm_meta;
     if (m->main_pid && sm_vm_meta_read(vm->dir, &vm_meta) == 0)
         memcpy(m->command, vm_meta.command, sizeof m->command);
