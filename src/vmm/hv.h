@@ -75,6 +75,12 @@ int sm_hv_vcpu_set_entry32(sm_hv_vcpu *vcpu, uint64_t rip, uint64_t rbx);
  * exit's data buffer before the next run. */
 int sm_hv_vcpu_run(sm_hv_vcpu *vcpu, sm_hv_exit *exit);
 
+/* Complete the I/O or MMIO access of the last exit without running any
+ * guest instruction, so that the vCPU's registers are those after it.
+ * Saving a vCPU's state needs this; a no-op when nothing is pending. Only
+ * for a vCPU that no thread runs at the moment. */
+int sm_hv_vcpu_settle(sm_hv_vcpu *vcpu);
+
 /* Make the next or current sm_hv_vcpu_run return SM_HV_EXIT_INTERRUPTED.
  * Callable from any thread; the caller also signals the vCPU's thread. */
 void sm_hv_vcpu_kick(sm_hv_vcpu *vcpu);

@@ -34,6 +34,7 @@ struct sm_hv_vcpu {
     int fd;
     unsigned index;
     struct kvm_run *run;
+    bool unsettled;     /* the last exit's I/O completes at the next KVM_RUN */
 };
 
 static int open_error(const char *dev, int err)
@@ -351,8 +352,10 @@ int sm_hv_vcpu_run(sm_hv_vcpu *v, sm_hv_exit *exit)
 {
     if (ioctl(v->fd, KVM_RUN, 0) < 0) {
         if (errno == EINTR || errno == EAGAIN) {
-            /* Whoever kicked us set its flag first; the caller reads it. */
+            /* Whoever kicked us set its flag first; the caller reads it.
+             * KVM completed any pending I/O before it returned. */
             __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+            v->unsettled = false;
             memset(exit, 0, sizeof *exit);
             exit->kind = SM_HV_EXIT_INTERRUPTED;
             return 0;
@@ -360,6 +363,25 @@ int sm_hv_vcpu_run(sm_hv_vcpu *v, sm_hv_exit *exit)
         return sm_fail(errno, "KVM_RUN on vCPU %u: %s", v->index, strerror(errno));
     }
     decode(v->run, exit);
+    v->unsettled = exit->kind == SM_HV_EXIT_IO || exit->kind == SM_HV_EXIT_MMIO;
+    return 0;
+}
+
+/* KVM finishes an I/O or MMIO instruction (stores an IN's data, moves RIP
+ * past it) only when KVM_RUN is entered again, and keeps that pending
+ * work where no state ioctl sees it. With immediate_exit set, KVM_RUN
+ * does the pending work and returns EINTR before any guest instruction. */
+int sm_hv_vcpu_settle(sm_hv_vcpu *v)
+{
+    if (!v->unsettled)
+        return 0;
+    __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    int rc = ioctl(v->fd, KVM_RUN, 0);
+    int err = errno;
+    __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    if (rc < 0 && err != EINTR && err != EAGAIN)
+        return sm_fail(err, "KVM_RUN to complete vCPU %u's I/O: %s", v->index, strerror(err));
+    v->unsettled = false;
     return 0;
 }
 

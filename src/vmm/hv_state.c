@@ -364,7 +364,8 @@ int sm_hv_vcpu_save(sm_hv_vcpu *vcpu, sm_snap_writer *w, uint16_t index)
 {
     sm_hv *hv = sm_hv_vcpu_owner(vcpu);
     int fd = sm_hv_kvm_vcpu_fd(vcpu);
-    int rc = save_cpuid(fd, w, index);
+    int rc = sm_hv_vcpu_settle(vcpu);
+    if (!rc) rc = save_cpuid(fd, w, index);
     if (!rc) rc = save_fixed(fd, &MP_STATE, w, index);
     if (!rc) rc = save_fixed(fd, &SREGS, w, index);
     if (!rc) rc = save_fixed(fd, &REGS, w, index);
