@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian packages the build and the tests need; quiet and quick
 # when everything is there. "bench" adds the peers the benchmarks measure.
+# qemu-system-x86 is the emulated KVM host of tools/kvm-host, where the VM
+# tests run on machines without KVM (and whose own tests run everywhere).
 set -eu
 
 pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
@@ -8,8 +10,8 @@ pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       linux-source-6.1 flex bison bc libelf-dev libssl-dev
       libcurl4-openssl-dev libjansson-dev docker-registry skopeo zstd apache2-utils curl
       libext2fs-dev e2fsprogs umoci libslirp-dev debootstrap openssl
-      mandoc groff-base xfsprogs"
-[ "${1:-}" = bench ] && pkgs="$pkgs qemu-system-x86 crun strace"
+      mandoc groff-base xfsprogs qemu-system-x86"
+[ "${1:-}" = bench ] && pkgs="$pkgs crun strace"
 
 missing=""
 for p in $pkgs; do
