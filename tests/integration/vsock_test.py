@@ -2,7 +2,8 @@
 """vsock integration tests: a real guest (sm-vsock-test in the test
 initramfs) against the host side of supermachine's user-space vsock.
 Usage: vsock_test.py CASE; SM and TEST_INITRD name the binary and initramfs.
-Exit 0 pass, 1 fail, 77 skip."""
+Exit 0 pass, 1 fail (run through tests/kvm_test.py, which skips it
+where no KVM can run it)."""
 import hashlib
 import os
 import socket
@@ -138,8 +139,15 @@ def refused_ports():
         fail(f"the device stopped answering: {line!r}")
     s.sendall(b"still works")
     s.shutdown(socket.SHUT_WR)
-    if s.recv(100) != b"still works":
-        fail("no echo after the refused attempts")
+    # A stream: the echo may come back in pieces, up to the guest's close.
+    got = b""
+    while len(got) < 100:
+        b = s.recv(100)
+        if not b:
+            break
+        got += b
+    if got != b"still works":
+        fail(f"no echo after the refused attempts: {got!r}")
     s.close()
     g.finish()
 
@@ -147,8 +155,5 @@ def refused_ports():
 CASES = {f.__name__: f for f in (echo_roundtrip, guest_connects_to_host, refused_ports)}
 
 if __name__ == "__main__":
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("no usable /dev/kvm")
-        sys.exit(77)
     CASES[sys.argv[1]]()
     print("ok:", sys.argv[1])
