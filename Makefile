@@ -37,8 +37,10 @@ kernel: deps $(BUILD)/build.ninja
 build: deps $(BUILD)/build.ninja kernel
 	@ninja -C $(BUILD) $(if $(V),,--quiet)
 
+# Without KVM, demo and the VM benchmarks run in an emulated KVM host
+# (tools/with-kvm says so first).
 demo: build
-	@tools/demo.sh $(BUILD)
+	@tools/with-kvm --data -- tools/demo.sh $(BUILD)
 
 unit-asan: deps $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) --quiet
@@ -57,11 +59,11 @@ check: build unit-asan fuzz
 
 bench: build
 	@tools/install-deps.sh bench
-	@bench/boot $(BUILD)
-	@$(BUILD)/bench/exec
+	@tools/with-kvm -- bench/boot $(BUILD)
+	@tools/with-kvm -- $(BUILD)/bench/exec
 	@bench/pull $(BUILD)
-	@bench/run $(BUILD)
-	@bench/restore $(BUILD)
+	@tools/with-kvm -- bench/run $(BUILD)
+	@tools/with-kvm -- bench/restore $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -44,6 +44,7 @@ mount -t overlay -o lowerdir=/mnt/host,upperdir=/mnt/upper/u,workdir=/mnt/upper/
 
 mount -t proc proc $new/proc
 mount -t sysfs sys $new/sys
+mount -t cgroup2 cgroup2 $new/sys/fs/cgroup
 mount -t devtmpfs dev $new/dev
 mkdir -p $new/dev/pts $new/dev/shm
 mount -t devpts -o ptmxmode=0666,newinstance devpts $new/dev/pts
