@@ -426,6 +426,17 @@ static void finish_result(sm_machine *m, sm_machine_result *res)
     res->kernel_panicked = sm_console_tail_contains(&m->tail, "Kernel panic");
 }
 
+/* A guest that powers off right after writing has its last packets in
+ * the rings, and the kick that announced them may still wait in the
+ * device thread's queue: serve them before the devices go. */
+static void drain_devices(sm_machine *m)
+{
+    sm_virtio_device *devs[SM_VIRTIO_MAX_DEVICES];
+    unsigned n = sm_virtio_set_list(&m->virtio, devs);
+    for (unsigned i = 0; i < n; i++)
+        sm_virtio_mmio_drain(devs[i]);
+}
+
 int sm_machine_run(sm_machine *m, sm_machine_result *res)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -454,6 +465,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     for (unsigned i = 0; i < m->ncpus; i++)
         if (m->vcpus[i].started)
             pthread_join(m->vcpus[i].thread, NULL);
+    drain_devices(m);
     sm_event_loop_stop(m->loop);
     finish_result(m, res);
     return err;

@@ -44,6 +44,17 @@ static int accept_one(unsigned port)
     return c;
 }
 
+/* Close and wait (lingering) until the host has taken every byte: the VM
+ * powers off as soon as this program exits, and bytes still queued in the
+ * guest kernel would go with it. */
+static int finish(int c, int status)
+{
+    struct linger l = {.l_onoff = 1, .l_linger = 30};
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(c);
+    return status;
+}
+
 static int echo(unsigned port)
 {
     int c = accept_one(port);
@@ -58,7 +69,7 @@ static int echo(unsigned port)
                 return die("write");
             off += w;
         }
-    return n < 0 ? die("read") : 0;
+    return finish(c, n < 0 ? die("read") : 0);
 }
 
 static int sink(unsigned port)
@@ -72,7 +83,7 @@ static int sink(unsigned port)
     while ((n = read(c, buf, sizeof buf)) > 0)
         total += (unsigned long long)n;
     dprintf(c, "%llu\n", total);
-    return 0;
+    return finish(c, 0);
 }
 
 static int send_text(unsigned port, const char *text)

@@ -91,7 +91,7 @@ def echo_roundtrip():
     s.shutdown(socket.SHUT_WR)   # half close: the echo must still come back
     t.join(BOOT_TIMEOUT)
     if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
-        fail(f"echo differs: sent {len(data)} bytes, got {len(got)}")
+        fail(f"echo differs: sent {len(data)} bytes, got {len(got)}\n--- guest\n{g.console()}")
     rc, out = g.finish()
     if rc != 0:
         fail(f"guest exited {rc}:\n{out}")
@@ -147,7 +147,7 @@ def refused_ports():
             break
         got += b
     if got != b"still works":
-        fail(f"no echo after the refused attempts: {got!r}")
+        fail(f"no echo after the refused attempts: {got!r}\n--- guest\n{g.console()}")
     s.close()
     g.finish()
 

@@ -294,6 +294,15 @@ void sm_virtio_mmio_destroy(sm_virtio_device *d)
     pthread_mutex_destroy(&d->lock);
 }
 
+void sm_virtio_mmio_drain(sm_virtio_device *d)
+{
+    pthread_mutex_lock(&d->lock);
+    for (unsigned q = 0; q < d->ops->nqueues; q++)
+        if (d->ops->notify && (d->status & SM_VIRTIO_STATUS_DRIVER_OK))
+            d->ops->notify(d, q);
+    pthread_mutex_unlock(&d->lock);
+}
+
 int sm_virtio_mmio_cmdline(const sm_virtio_device *d, char *buf, size_t len)
 {
     int n = snprintf(buf, len, "virtio_mmio.device=4K@0x%llx:%u",

@@ -75,6 +75,10 @@ int sm_virtio_mmio_init(sm_virtio_device *d, const sm_virtio_ops *ops, void *pri
                         const sm_virtio_env *env, uint64_t base, uint32_t irq);
 void sm_virtio_mmio_destroy(sm_virtio_device *d);
 
+/* Serve once every queue of a device whose guest has stopped: what it
+ * handed over before (vsock bytes, network frames) still goes out. */
+void sm_virtio_mmio_drain(sm_virtio_device *d);
+
 /* The sm_mmio_fn for the device's register window. */
 void sm_virtio_mmio_access(void *dev, uint64_t offset, uint8_t *data, uint32_t len, bool write);
 

@@ -32,7 +32,7 @@ static sm_vsock_conn *find(sm_virtio_vsock *v, uint32_t guest_port, uint32_t hos
 {
     for (sm_vsock_conn *c = v->conns; c; c = c->next)
         if (c->guest_port == guest_port && c->host_port == host_port &&
-            c->state != SM_VSOCK_AWAIT_CONNECT_LINE)
+            c->state != SM_VSOCK_AWAIT_CONNECT_LINE && c->state != SM_VSOCK_CLOSING)
             return c;
     return NULL;
 }
@@ -203,16 +203,28 @@ static void established(sm_virtio_vsock *v, sm_vsock_conn *c)
         watch(v, c, false);
 }
 
+/* The guest closed its socket and waits for our RST to finish. What it
+ * sent before may still sit in `pending` because the host reads slowly:
+ * that goes out first, and only then do the RST (a guest that lingers on
+ * close learns its bytes reached the host) and the close follow. */
+static void closed_by_guest(sm_virtio_vsock *v, sm_vsock_conn *c)
+{
+    if (sm_vsock_conn_flush(c) < 0 || !c->pending_len) {
+        reset_and_close(v, c);
+        return;
+    }
+    c->state = SM_VSOCK_CLOSING;
+    watch(v, c, false);
+}
+
 static void shutdown_from_guest(sm_virtio_vsock *v, sm_vsock_conn *c, uint32_t flags)
 {
     if (flags & SM_VSOCK_SHUTDOWN_SEND)
         c->guest_done_sending = true;
-    if ((flags & SM_VSOCK_SHUTDOWN_SEND) && (flags & SM_VSOCK_SHUTDOWN_RCV)) {
-        sm_vsock_conn_flush(c);
-        reset_and_close(v, c);
-    } else if (c->guest_done_sending && !c->pending_len) {
+    if ((flags & SM_VSOCK_SHUTDOWN_SEND) && (flags & SM_VSOCK_SHUTDOWN_RCV))
+        closed_by_guest(v, c);
+    else if (c->guest_done_sending && !c->pending_len)
         shutdown(c->fd, SHUT_WR);
-    }
 }
 
 static void handle_packet(sm_virtio_vsock *v, const sm_vsock_hdr *h, const sm_vq_chain *ch)
@@ -399,6 +411,11 @@ static void read_connect_line(sm_virtio_vsock *v, sm_vsock_conn *c)
 
 static void writable(sm_virtio_vsock *v, sm_vsock_conn *c)
 {
+    if (c->state == SM_VSOCK_CLOSING) {
+        if (sm_vsock_conn_flush(c) < 0 || !c->pending_len)
+            reset_and_close(v, c);
+        return;
+    }
     if (sm_vsock_conn_flush(c) < 0) {
         reset_and_close(v, c);
         return;
@@ -417,6 +434,9 @@ static void conn_event(void *ctx, uint32_t events)
     pthread_mutex_lock(&v->dev.lock);
     if (c->state == SM_VSOCK_AWAIT_CONNECT_LINE) {
         read_connect_line(v, c);
+    } else if (c->state == SM_VSOCK_CLOSING) {
+        writable(v, c); /* or hung up: the flush fails and the stream ends */
+        pump_rx(v);
     } else {
         if (events & EPOLLOUT)
             writable(v, c);
@@ -594,6 +614,9 @@ void sm_virtio_vsock_destroy(sm_virtio_vsock *v)
         snprintf(path, sizeof path, "%s/%s", v->dir, SM_VSOCK_LISTEN_NAME);
         unlink(path);
     }
+    /* Bytes of a guest that is gone reach a host that still reads. */
+    for (sm_vsock_conn *c = v->conns; c; c = c->next)
+        sm_vsock_conn_flush(c);
     drop_all(v);
     sm_virtio_mmio_destroy(&v->dev);
 }

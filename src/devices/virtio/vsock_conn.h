@@ -14,6 +14,8 @@ typedef enum sm_vsock_conn_state {
     SM_VSOCK_AWAIT_CONNECT_LINE,  /* host client has not said "CONNECT P" yet */
     SM_VSOCK_AWAIT_RESPONSE,      /* we sent REQUEST to the guest */
     SM_VSOCK_ESTABLISHED,
+    SM_VSOCK_CLOSING,             /* the guest closed: held bytes still go to
+                                     the host, then the socket closes */
 } sm_vsock_conn_state;
 
 typedef struct sm_vsock_conn {
