@@ -9,8 +9,12 @@ kvm_host_test.py CASE   (KVM_HOST names the tool)
                      /dev/kvm works there (a KVM VM can be created)
   timeout            a command that hangs is ended at --timeout: status
                      124, one line that says so, no QEMU left
-  caller_killed      kill -9 of kvm-host mid-run leaves no QEMU behind
+  caller_killed      kill -9 of kvm-host mid-run leaves no QEMU behind, and
+                     the next kvm-host removes the working directory it left
   interrupted        SIGINT (Ctrl-C) ends it: status 130, no QEMU left
+  host_hangs         a host that falls silent (its QEMU paused) is ended
+                     once the silence limit passes: 125, one line
+  host_crashes       a host whose kernel panics: 125, the panic's lines
   missing_package    a kernel package apt does not know: status 125 and
                      one line naming it, nothing cached
   missing_qemu       no qemu-system-x86_64 on PATH: status 125, one line
@@ -117,15 +121,37 @@ def _start_sleeper(work):
                             cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _working_dirs(work):
+    """kvm-host's working directories that hold a QEMU started in `work`."""
+    top = tempfile.gettempdir()
+    found = []
+    for name in os.listdir(top):
+        try:
+            with open(os.path.join(top, name, "ctl", "shares")) as f:
+                if os.path.realpath(work) in f.read():
+                    found.append(name)
+        except OSError:
+            pass
+    return found
+
+
 def caller_killed(work):
     proc = _start_sleeper(work)
     _started(work, proc)
+    left = _working_dirs(work)
     proc.kill()
     proc.wait()
     if not wait_gone(work, 10):
         for pid in qemus(work):
             os.kill(pid, signal.SIGKILL)
         fail("QEMU outlived a kvm-host killed with SIGKILL")
+    if len(left) != 1:
+        fail(f"expected one working directory of the killed kvm-host, found {left}")
+    p = host("--prepare", cwd=work)
+    if p.returncode != 0:
+        fail("kvm-host --prepare failed", p)
+    if _working_dirs(work):
+        fail(f"the next kvm-host did not remove the dead one's {left}")
 
 
 def interrupted(work):
@@ -141,6 +167,45 @@ def interrupted(work):
         fail(f"status {proc.returncode} after SIGINT, wanted 130: {err.decode()}")
     if not wait_gone(work, 10):
         fail("a QEMU is still running after SIGINT")
+
+
+def _monitor(work, command):
+    """Sends one command to the QEMU monitor of the kvm-host in `work`."""
+    import socket
+    dirs = _working_dirs(work)
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.path.join(tempfile.gettempdir(), dirs[0], "monitor.sock"))
+    s.sendall(command.encode() + b"\n")
+    time.sleep(1)
+    s.close()
+
+
+def host_hangs(work):
+    env = dict(os.environ, SM_KVM_HOST_SILENCE_LIMIT="15")
+    proc = subprocess.Popen([sys.executable, TOOL, "--", "sh", "-c", "touch running; sleep 1000"],
+                            cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _started(work, proc)
+    _monitor(work, "stop")
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("kvm-host did not end a silent host")
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, "", err.decode())
+    if p.returncode != 125 or "stopped responding" not in p.stderr.splitlines()[-1]:
+        fail("a silent host did not end with 125 and 'stopped responding'", p)
+    if not wait_gone(work, 10):
+        fail("a QEMU is still running after a silent host was ended")
+
+
+def host_crashes(work):
+    p = host("--", "sh", "-c", "echo c >/proc/sysrq-trigger; sleep 1000", cwd=work)
+    if p.returncode != 125:
+        fail("a host whose kernel panicked did not give status 125", p)
+    if "stopped before the command finished" not in p.stderr.splitlines()[-1]:
+        fail("the last line does not say the host stopped", p)
+    if "Kernel panic" not in p.stderr:
+        fail("the host's last console lines (the panic) are not shown", p)
 
 
 def missing_package(work):
@@ -167,7 +232,7 @@ def missing_qemu(work):
 
 
 CASES = {f.__name__: f for f in (output_and_status, timeout, caller_killed, interrupted,
-                                 missing_package, missing_qemu)}
+                                 host_hangs, host_crashes, missing_package, missing_qemu)}
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="sm-kvm-host-test-") as work:

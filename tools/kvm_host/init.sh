@@ -8,8 +8,8 @@
 #   /proc /sys /dev /dev/pts /dev/shm /run /tmp: fresh
 #   the network: QEMU's user-mode NAT (10.0.2.15, DNS 10.0.2.3)
 # The command's stdout and stderr go to two virtio serial ports the caller
-# reads; its exit status goes into the control share (ctl), as does a
-# sentence if this script itself fails.
+# reads, a heartbeat to a third; its exit status goes into the control
+# share (ctl), as does a sentence if this script itself fails.
 /bin/busybox mkdir -p /bin /proc /sys /dev /mnt/ctl
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -28,6 +28,7 @@ while read -r m; do
     insmod "/lib/modules/$m" || fail "cannot load the module $m"
 done </lib/modules/order
 p9 ctl /mnt/ctl cache=none || fail "cannot mount the control share"
+grep -q loglevel=7 /proc/cmdline && cat /proc/kallsyms >/mnt/ctl/kallsyms  # debugging
 ip link set lo up || fail "cannot bring the loopback interface up"
 # QEMU's user-mode NAT has fixed addresses: us, its gateway, its DNS.
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 &&
@@ -72,6 +73,13 @@ port() {
 }
 out=$(port out) || exit
 err=$(port err) || exit
+beat=$(port beat) || exit
+# A sign of life for kvm-host, which ends a host that falls silent.
+(while :; do echo; sleep 5; done) >"$beat" &
+if [ -d /sys/class/virtio-ports ] && grep -qx shell /sys/class/virtio-ports/*/name; then
+    sh=$(port shell)  # SM_KVM_HOST_DEBUG: shell.sock in kvm-host's directory
+    (while :; do chroot $new /bin/sh -i <"$sh" >"$sh" 2>&1; sleep 1; done) &
+fi
 
 echo "kvm-host init: running the command"
 chroot $new /usr/bin/env -i /bin/sh /run/kvm-host/run.sh <$new/dev/null >"$out" 2>"$err"

@@ -6,6 +6,7 @@ and we decide), dies with us (PR_SET_PDEATHSIG), and we die with our
 caller; a timeout, a signal or the caller's death all end in SIGKILL to
 QEMU's process group."""
 import ctypes
+import fcntl
 import os
 import re
 import selectors
@@ -93,12 +94,22 @@ def _listen(path):
     return s
 
 
+# The host's init writes to the port "beat" every few seconds. A host whose
+# CPUs all stopped (seen: both spinning with interrupts off inside the
+# emulated machine's kernel) says nothing else; this much silence ends it.
+SILENCE_LIMIT = float(os.environ.get("SM_KVM_HOST_SILENCE_LIMIT") or 120)
+BOOT_LIMIT = max(300, SILENCE_LIMIT)
+
+
 class _Relay:
-    """Copies the guest's two serial ports to our stdout and stderr."""
+    """Copies the guest's serial ports "out" and "err" to our stdout and
+    stderr, and notes when "beat" last spoke."""
 
     def __init__(self, listeners):
         self.sel = selectors.DefaultSelector()
-        self.out = {"out": sys.stdout.buffer, "err": sys.stderr.buffer}
+        self.out = {"out": sys.stdout.buffer, "err": sys.stderr.buffer, "beat": None}
+        self.started = self.last_beat = time.monotonic()
+        self.beating = False
         for name, s in listeners.items():
             self.sel.register(s, selectors.EVENT_READ, ("listen", name))
 
@@ -125,8 +136,17 @@ class _Relay:
             self.sel.unregister(conn)
             conn.close()
             return
+        if self.out[name] is None:
+            self.last_beat, self.beating = time.monotonic(), True
+            return
         self.out[name].write(data)
         self.out[name].flush()
+
+    def silent(self):
+        """Seconds of silence past what a live host allows, or 0."""
+        limit = SILENCE_LIMIT if self.beating else BOOT_LIMIT
+        quiet = time.monotonic() - self.last_beat
+        return quiet if quiet > limit else 0
 
     def drain(self):
         """Whatever the ports still hold, up to their end."""
@@ -140,6 +160,51 @@ class _Relay:
                     self._copy(conn, key.data[1])
             except BlockingIOError:
                 pass
+
+
+TMP_PREFIX = "sm-kvm-host-"
+
+
+def _claim(tmp):
+    """The working directory's lock, held while we live. It is locked
+    before it gets its name, so a sweep never sees it free."""
+    lock = open(os.path.join(tmp, ".lock-new"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    os.rename(os.path.join(tmp, ".lock-new"), os.path.join(tmp, "lock"))
+    return lock
+
+
+def sweep_stale():
+    """Working directories of kvm-hosts killed with SIGKILL (their QEMU
+    died with them): nobody holds their lock any more."""
+    top = tempfile.gettempdir()
+    for name in os.listdir(top):
+        path = os.path.join(top, name)
+        if not name.startswith(TMP_PREFIX) or os.stat(path).st_uid != os.getuid():
+            continue
+        try:
+            with open(os.path.join(path, "lock")) as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass  # in use, or not ours to judge
+
+
+def _console_story(path):
+    """What the host's console said last: from its last alarm (a panic, an
+    oops, a lockup) when there is one near the end, else the last lines."""
+    lines = _tail(path, 120).splitlines(keepends=True)
+    alarms = [i for i, l in enumerate(lines)
+              if re.search(r"Kernel panic|BUG:|Oops|watchdog:|INFO: rcu|rcu: INFO", l)]
+    first = alarms[0] if alarms else max(0, len(lines) - 25)
+    return "".join(lines[first:first + 60])
+
+
+def _qemu_story(path):
+    """QEMU's own messages, without the expected list of CPU features TCG
+    leaves out."""
+    return "".join(l for l in _tail(path, 200).splitlines(keepends=True)
+                   if "TCG doesn't support requested feature" not in l)
 
 
 def _tail(path, n=25):
@@ -177,13 +242,15 @@ class Host:
                             "qemu-system-x86 (make deps does)")
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
             signal.signal(sig, self._on_signal)
-        with tempfile.TemporaryDirectory(prefix="sm-kvm-host-") as tmp:
-            try:
-                return self._run_in(tmp, argv, cwd)
-            finally:
-                self._kill()
-                if self.proc:
-                    self.proc.wait()
+        sweep_stale()
+        with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as tmp:
+            with _claim(tmp):
+                try:
+                    return self._run_in(tmp, argv, cwd)
+                finally:
+                    self._kill()
+                    if self.proc:
+                        self.proc.wait()
 
     def _run_in(self, tmp, argv, cwd):
         ctl = os.path.join(tmp, "ctl")
@@ -193,24 +260,34 @@ class Host:
         _write(os.path.join(ctl, "run.sh"), _root_script(env, os.getuid(), os.getgid()))
         shares = [(f"share{i}", p) for i, p in enumerate([cwd] + self.shares)]
         _write(os.path.join(ctl, "shares"), "".join(f"{t} {p}\n" for t, p in shares))
-        socks = {n: os.path.join(tmp, n + ".sock") for n in ("out", "err")}
+        socks = {n: os.path.join(tmp, n + ".sock") for n in ("out", "err", "beat")}
         listeners = {n: _listen(p) for n, p in socks.items()}
         console = os.path.join(tmp, "console.log")
+        if os.environ.get("SM_KVM_HOST_DEBUG"):
+            print(f"kvm-host: console log, QEMU log, monitor and shell sockets in {tmp}",
+                  file=sys.stderr, flush=True)
         qlog = open(os.path.join(tmp, "qemu.log"), "wb")
         relay = _Relay(listeners)
         self.proc = subprocess.Popen(
-            qemu.argv(self.image_dir, ctl, socks, shares, console, self.memory, self.cpus),
+            qemu.argv(self.image_dir, ctl, socks, shares, console,
+                      os.path.join(tmp, "monitor.sock"), self.memory, self.cpus),
             stdin=subprocess.DEVNULL, stdout=qlog, stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=lambda: _prctl_pdeathsig(signal.SIGKILL))
         relay.add_process(os.pidfd_open(self.proc.pid))
         deadline = time.monotonic() + self.timeout if self.timeout else None
-        while not relay.step(1.0 if deadline is None else max(0, deadline - time.monotonic())):
+        while not relay.step(1.0):
             if deadline is not None and time.monotonic() >= deadline:
                 self._kill()
                 relay.drain()
                 raise HostError(f"the command did not finish within {self.timeout:g} s; "
                                 "the emulated KVM host was stopped", EXIT_TIMEOUT)
+            if relay.silent():
+                self._kill()
+                relay.drain()
+                raise HostError(f"the emulated KVM host stopped responding ({relay.silent():.0f} s "
+                                "without a sign of life) and was stopped", EXIT_FAILED,
+                                _console_story(console))
         self.proc.wait()
         relay.drain()
         return self._result(tmp, ctl, console)
@@ -225,7 +302,7 @@ class Host:
         except (OSError, ValueError):
             pass
         why = _tail(os.path.join(ctl, "error"), 1).strip()
-        detail = _tail(console) + _tail(os.path.join(tmp, "qemu.log"))
+        detail = _console_story(console) + _qemu_story(os.path.join(tmp, "qemu.log"))
         if why:
             raise HostError(f"the emulated KVM host failed: {why}", EXIT_FAILED, detail)
         raise HostError("the emulated KVM host stopped before the command finished "

@@ -130,8 +130,9 @@ static void reset_reply(sm_virtio_vsock *v, const sm_vsock_hdr *in)
     queue_ctrl(v, &h);
 }
 
-static void reset_and_close(sm_virtio_vsock *v, sm_vsock_conn *c)
+static void reset_and_close(sm_virtio_vsock *v, sm_vsock_conn *c, const char *why)
 {
+    sm_debug("virtio-vsock: stream %u:%u ends (%s)", c->guest_port, c->host_port, why);
     send_op(v, c, SM_VSOCK_OP_RST, 0);
     conn_close(v, c);
 }
@@ -141,7 +142,7 @@ static void reset_and_close(sm_virtio_vsock *v, sm_vsock_conn *c)
 static void deliver(sm_virtio_vsock *v, sm_vsock_conn *c, const sm_vq_chain *ch, uint32_t len)
 {
     if (sm_vsock_guest_overran(c, len)) {
-        reset_and_close(v, c);
+        reset_and_close(v, c, "the guest sent past its credit");
         return;
     }
     c->rx_cnt += len;
@@ -154,7 +155,7 @@ static void deliver(sm_virtio_vsock *v, sm_vsock_conn *c, const sm_vq_chain *ch,
             off += (uint64_t)w;
             c->fwd_cnt += (uint32_t)w;
         } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            reset_and_close(v, c);
+            reset_and_close(v, c, "the host socket failed");
             return;
         }
     }
@@ -162,7 +163,7 @@ static void deliver(sm_virtio_vsock *v, sm_vsock_conn *c, const sm_vq_chain *ch,
     uint64_t left = HDR + len - off;
     sm_vq_chain_read(ch, off, rest, left);
     if (left && !sm_vsock_conn_hold(c, rest, left)) {
-        reset_and_close(v, c);
+        reset_and_close(v, c, "no room to hold the guest's bytes");
         return;
     }
     if (sm_vsock_conn_owes_credit(c))
@@ -198,7 +199,7 @@ static void established(sm_virtio_vsock *v, sm_vsock_conn *c)
     int n = snprintf(ok, sizeof ok, "OK %u\n", c->host_port);
     c->state = SM_VSOCK_ESTABLISHED;
     if (write(c->fd, ok, (size_t)n) != n)
-        reset_and_close(v, c);
+        reset_and_close(v, c, "the host client went away during the handshake");
     else
         watch(v, c, false);
 }
@@ -210,7 +211,7 @@ static void established(sm_virtio_vsock *v, sm_vsock_conn *c)
 static void closed_by_guest(sm_virtio_vsock *v, sm_vsock_conn *c)
 {
     if (sm_vsock_conn_flush(c) < 0 || !c->pending_len) {
-        reset_and_close(v, c);
+        reset_and_close(v, c, "the guest closed");
         return;
     }
     c->state = SM_VSOCK_CLOSING;
@@ -246,19 +247,22 @@ static void handle_packet(sm_virtio_vsock *v, const sm_vsock_hdr *h, const sm_vq
         if (c->state == SM_VSOCK_AWAIT_RESPONSE)
             established(v, c);
         else
-            reset_and_close(v, c);
+            reset_and_close(v, c, "a RESPONSE out of turn");
         break;
     case SM_VSOCK_OP_RW:
         if (c->state == SM_VSOCK_ESTABLISHED && !c->guest_done_sending)
             deliver(v, c, ch, h->len);
         else
-            reset_and_close(v, c);
+            reset_and_close(v, c, "data after the guest's shutdown");
         break;
     case SM_VSOCK_OP_SHUTDOWN: shutdown_from_guest(v, c, h->flags); break;
-    case SM_VSOCK_OP_RST: conn_close(v, c); break;
+    case SM_VSOCK_OP_RST:
+        sm_debug("virtio-vsock: stream %u:%u reset by the guest", c->guest_port, c->host_port);
+        conn_close(v, c);
+        break;
     case SM_VSOCK_OP_CREDIT_REQUEST: send_op(v, c, SM_VSOCK_OP_CREDIT_UPDATE, 0); break;
     case SM_VSOCK_OP_CREDIT_UPDATE: break;
-    default: reset_and_close(v, c); break;
+    default: reset_and_close(v, c, "an unknown operation"); break;
     }
 }
 
@@ -413,11 +417,11 @@ static void writable(sm_virtio_vsock *v, sm_vsock_conn *c)
 {
     if (c->state == SM_VSOCK_CLOSING) {
         if (sm_vsock_conn_flush(c) < 0 || !c->pending_len)
-            reset_and_close(v, c);
+            reset_and_close(v, c, "the guest closed");
         return;
     }
     if (sm_vsock_conn_flush(c) < 0) {
-        reset_and_close(v, c);
+        reset_and_close(v, c, "the host socket failed");
         return;
     }
     if (c->guest_done_sending && !c->pending_len)
