@@ -97,6 +97,16 @@ def echo_roundtrip():
         fail(f"guest exited {rc}:\n{out}")
 
 
+def recv_to_end(s):
+    """All a stream brings until its end of file."""
+    got = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            return got
+        got += b
+
+
 def guest_connects_to_host():
     g = Guest("send", "6000", "hello from the guest")
     path = os.path.join(g.dir, "vsock_6000")
@@ -105,12 +115,7 @@ def guest_connects_to_host():
     srv.listen(1)
     srv.settimeout(BOOT_TIMEOUT)
     c, _ = srv.accept()
-    msg = b""
-    while True:
-        b = c.recv(4096)
-        if not b:
-            break
-        msg += b
+    msg = recv_to_end(c)
     if msg != b"hello from the guest":
         fail(f"host received {msg!r}")
     c.sendall(b"hello from the host\n")
@@ -140,12 +145,7 @@ def refused_ports():
     s.sendall(b"still works")
     s.shutdown(socket.SHUT_WR)
     # A stream: the echo may come back in pieces, up to the guest's close.
-    got = b""
-    while len(got) < 100:
-        b = s.recv(100)
-        if not b:
-            break
-        got += b
+    got = recv_to_end(s)
     if got != b"still works":
         fail(f"no echo after the refused attempts: {got!r}\n--- guest\n{g.console()}")
     s.close()
