@@ -5,8 +5,9 @@ kvm_host_test.py CASE   (KVM_HOST names the tool)
 
   output_and_status  stdout, stderr and the exit status come back; the
                      command runs in the caller's directory, which is
-                     writable, while a write elsewhere stays in the host;
-                     /dev/kvm works there (a KVM VM can be created)
+                     writable, sees the machine's files (/tmp's too), and
+                     a write elsewhere stays in the host; /dev/kvm works
+                     there (a KVM VM can be created)
   timeout            a command that hangs is ended at --timeout: status
                      124, one line that says so, no QEMU left
   caller_killed      kill -9 of kvm-host mid-run leaves no QEMU behind, and
@@ -73,12 +74,16 @@ def one_line(p, words):
 
 def output_and_status(work):
     outside = f"/var/tmp/sm-kvm-host-test-{os.getpid()}"
-    script = ("echo to-stdout; echo to-stderr >&2; pwd; echo made >written-inside; "
-              f"echo x >{outside} && cat {outside}; {TOOLS}/kvm-probe; exit 7")
-    p = host("--timeout", "300", "--", "sh", "-c", script, cwd=work)
+    with tempfile.NamedTemporaryFile("w", prefix="sm-kvm-host-seen-") as seen:
+        seen.write("seen\n")
+        seen.flush()
+        script = ("echo to-stdout; echo to-stderr >&2; pwd; echo made >written-inside; "
+                  f"echo x >{outside} && cat {outside}; cat {seen.name}; "
+                  f"{TOOLS}/kvm-probe; exit 7")
+        p = host("--timeout", "300", "--", "sh", "-c", script, cwd=work)
     if p.returncode != 7:
         fail("the command's exit status 7 did not come back", p)
-    want = ["to-stdout", os.path.realpath(work), "x", "kvm_amd"]
+    want = ["to-stdout", os.path.realpath(work), "x", "seen", "kvm_amd"]
     if p.stdout.split() != want:
         fail(f"stdout is not {want}", p)
     if p.stderr.strip() != "to-stderr":

@@ -5,7 +5,8 @@
 #   /            the host machine's root, read-only over 9p, under a tmpfs
 #                overlay (writes land in this host's RAM and vanish)
 #   the caller's directory and any extra shares: the host's own, writable
-#   /proc /sys /dev /dev/pts /dev/shm /run /tmp: fresh
+#   /proc /sys /dev /dev/pts /dev/shm /run: fresh; /tmp stays the host's
+#                under the overlay, so a checkout or file there is seen
 #   the network: QEMU's user-mode NAT (10.0.2.15, DNS 10.0.2.3)
 # The command's stdout and stderr go to two virtio serial ports the caller
 # reads, a heartbeat to a third; its exit status goes into the control
@@ -52,14 +53,13 @@ mount -t devpts -o ptmxmode=0666,newinstance devpts $new/dev/pts
 ln -sf pts/ptmx $new/dev/ptmx
 mount -t tmpfs -o mode=1777 shm $new/dev/shm
 mount -t tmpfs -o mode=0755 run $new/run
-mount -t tmpfs -o mode=1777 tmp $new/tmp
 rm -f $new/etc/resolv.conf
 echo "nameserver 10.0.2.3" >$new/etc/resolv.conf
 mkdir -p $new/run/kvm-host
 mount --bind /mnt/ctl $new/run/kvm-host
 
 # Writable shares: "tag path" lines, the caller's directory first; after
-# the fresh /tmp and /run, so that a directory under them stays visible.
+# the fresh /run, so that a directory under it stays visible.
 while read -r tag path; do
     mkdir -p "$new$path"
     p9 "$tag" "$new$path" cache=mmap || fail "cannot mount the share of $path"
