@@ -15,6 +15,7 @@
 #include "snapshot/snap_dir.h"
 #include "snapshot/state_file.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 
 int sm_bake_fits(const sm_image *image, const sm_vm_config *c)
@@ -99,19 +100,10 @@ int sm_bake_locate(const sm_image *image, const sm_vm_config *c, char *dir, size
     return 0;
 }
 
-/* The snapshots directory a bake's directory sits in. */
-static void parent_of(const char *dir, char parent[PATH_MAX])
-{
-    snprintf(parent, PATH_MAX, "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (slash)
-        *slash = '\0';
-}
-
 static int ensure_parent(const char *dir)
 {
     char parent[PATH_MAX];
-    parent_of(dir, parent);
+    sm_path_dir(dir, parent, sizeof parent);
     if (mkdir(parent, 0755) < 0 && errno != EEXIST)
         return sm_fail(errno, "cannot create %s: %s", parent, strerror(errno));
     return 0;
@@ -122,7 +114,7 @@ static int ensure_parent(const char *dir)
 static void auto_dedup(const char *dir)
 {
     char parent[PATH_MAX];
-    parent_of(dir, parent);
+    sm_path_dir(dir, parent, sizeof parent);
     sm_snap_dedup_after_bake(parent, dir);
 }
 

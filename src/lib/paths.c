@@ -1,7 +1,6 @@
 #include "lib/paths.h"
 
 #include <dlfcn.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "supermachine.h"
 #include "util/error.h"
+#include "util/file.h"
 
 /* The directory holding this code: the shared library, or the executable
  * it is linked into. */
@@ -20,7 +20,7 @@ static int own_dir(char *out, size_t len)
     char path[4096];
     if (!realpath(info.dli_fname, path))
         return -1;
-    snprintf(out, len, "%s", dirname(path));
+    sm_path_dir(path, out, len);
     return 0;
 }
 

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "rootfs/outfile.h"
 #include "rootfs/rootfs.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 
 /* Same layers, same filesystem UUID: the image is then byte-for-byte
@@ -60,8 +60,7 @@ int sm_rootfs_build(const sm_rootfs_layer *layers, size_t n, const char *out_ima
 {
     (void)opts;
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", out_image);
-    snprintf(dir, sizeof dir, "%s", dirname(dir));
+    sm_path_dir(out_image, dir, sizeof dir);
     uint8_t uuid[16];
     int err = image_uuid(layers, n, uuid);
     if (err)

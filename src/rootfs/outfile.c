@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +9,12 @@
 #include <unistd.h>
 
 #include "util/error.h"
-
-static void dir_of(const char *path, char *out, size_t len)
-{
-    char copy[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", path);
-    snprintf(out, len, "%s", dirname(copy));
-}
+#include "util/file.h"
 
 int sm_outfile_create(sm_outfile *o, const char *final)
 {
     char dir[PATH_MAX];
-    dir_of(final, dir, sizeof dir);
+    sm_path_dir(final, dir, sizeof dir);
     o->named[0] = '\0';
     o->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     if (o->fd >= 0) {
@@ -43,7 +36,7 @@ int sm_outfile_create(sm_outfile *o, const char *final)
 static int sync_dir(const char *final)
 {
     char dir[PATH_MAX];
-    dir_of(final, dir, sizeof dir);
+    sm_path_dir(final, dir, sizeof dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return sm_fail(errno, "cannot open '%s': %s", dir, strerror(errno));

@@ -23,6 +23,11 @@ int sm_write_all(int fd, const void *data, size_t len);
  * or the new one, plus at worst a "<path>.tmp-*" leftover. */
 int sm_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
+/* The directory holding `path` into `out`: "." for a bare name, "/" for a
+ * name at the root. Unlike dirname(3), never touches `path` and never
+ * returns a pointer into it. */
+void sm_path_dir(const char *path, char *out, size_t len);
+
 /* fsync the directory holding `path`, so that a rename in it lasts. */
 int sm_file_fsync_dir_of(const char *path);
 

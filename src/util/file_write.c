@@ -28,14 +28,23 @@ int sm_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+void sm_path_dir(const char *path, char *out, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    while (slash && slash > path && slash[1] == '\0') /* "a/b/" names b */
+        slash = memrchr(path, '/', (size_t)(slash - path));
+    if (!slash)
+        snprintf(out, len, ".");
+    else if (slash == path)
+        snprintf(out, len, "/");
+    else
+        snprintf(out, len, "%.*s", (int)(slash - path), path);
+}
+
 int sm_file_fsync_dir_of(const char *path)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    const char *d = slash ? (dir[0] ? dir : "/") : ".";
+    char d[PATH_MAX];
+    sm_path_dir(path, d, sizeof d);
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return sm_fail(errno, "cannot open directory '%s': %s", d, strerror(errno));
