@@ -1,6 +1,7 @@
 #include "lib/paths.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,11 @@ int sm_find_guest_file(const char *name, const char *env_var, char *out, size_t 
             snprintf(out, len, "%s", tried[i]);
             return 0;
         }
+        /* There, but not ours to read: a build by another user whose
+         * kernel sits in that user's private cache. */
+        if (errno == EACCES)
+            return sm_fail(EACCES, "cannot read the built-in guest %s at %s: %s (built by "
+                           "another user?); set %s", name, tried[i], strerror(errno), env_var);
     }
     return sm_fail(ENOENT, "the built-in guest %s is missing (looked in %s and %s): "
                    "run 'make' to build it, or set %s", name, tried[0], tried[1], env_var);
