@@ -29,6 +29,38 @@ extern "C" {
 /* The sentence describing the calling thread's last failure. */
 SM_API const char *sm_last_error(void);
 
+/* Failures of supermachine's own, returned negated like errno values but
+ * beyond errno's range, so that a program can tell "this machine cannot
+ * run VMs" from every other failure without parsing sentences. */
+#define SM_ENOKVM   1001  /* no usable KVM: /dev/kvm missing, or not a KVM we can use */
+#define SM_EKVMPERM 1002  /* /dev/kvm exists, but this user may not open it */
+
+/* A short name for an error number, errno's or one of the above (either
+ * sign); never NULL. */
+SM_API const char *sm_strerror(int err);
+
+/* Whether VMs can start here, and on which KVM. */
+typedef enum sm_kvm_kind {
+    SM_KVM_NONE = 0,      /* no usable KVM (see error) */
+    SM_KVM_HARDWARE,      /* KVM on the CPU's own virtualization (VMX/SVM) */
+    SM_KVM_NESTED,        /* KVM inside a VM, on virtualization its hypervisor passes on */
+    SM_KVM_PVM,           /* kvm_pvm: paravirtual KVM that runs guest kernels by emulation */
+} sm_kvm_kind;
+
+typedef struct sm_kvm_status {
+    size_t size;          /* sizeof(sm_kvm_status), set by the caller */
+    sm_kvm_kind kind;
+    int error;            /* 0, or why VMs cannot start (-SM_ENOKVM, -SM_EKVMPERM, ...) */
+    int api_version;      /* KVM_GET_API_VERSION, when the device opened */
+    char device[64];      /* the device checked: "/dev/kvm" */
+    char detail[512];     /* the reason when error != 0, as sm_last_error() words it */
+} sm_kvm_status;
+
+/* Opens the KVM device, checks what supermachine needs and closes it:
+ * cheap, so that a program (or `supermachine run`) can refuse at once
+ * instead of after a pull. Returns status->error. */
+SM_API int sm_kvm_check(sm_kvm_status *status);
+
 /* A raw disk image attached over virtio-blk (/dev/vda, /dev/vdb, ... in
  * the order given). */
 typedef struct sm_disk {

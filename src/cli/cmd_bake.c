@@ -80,7 +80,8 @@ int sm_cmd_bake(int argc, char **argv)
                           .booting = show ? show_boot : NULL};
     sm_image *img;
     char dir[PATH_MAX];
-    if (sm_image_open(a.image, NULL, &img) < 0)
+    sm_kvm_status kvm = {.size = sizeof kvm};
+    if (sm_kvm_check(&kvm) != 0 || sm_image_open(a.image, NULL, &img) < 0)
         return sm_cli_fail();
     err = sm_image_bake(img, &bo, dir, sizeof dir);
     sm_image_close(img);

@@ -253,7 +253,10 @@ int sm_cmd_run(int argc, char **argv)
      * image's process itself, and resumes it serving once it was baked. */
     vc.run_image_process = o.detach && o.image && !o.cmd && !o.has_entrypoint && !o.nenv &&
                            !o.workdir && !o.user && !o.tty && !o.interactive;
-    if (open_image(&o, &img) != 0 || sm_vm_start(img, &vc, &vm) != 0) {
+    /* Before any pull: a machine that cannot run VMs says so at once. */
+    sm_kvm_status kvm = {.size = sizeof kvm};
+    if (sm_kvm_check(&kvm) != 0 || open_image(&o, &img) != 0 ||
+        sm_vm_start(img, &vc, &vm) != 0) {
         status = sm_cli_fail();
     } else if (o.detach && (vc.run_image_process || (o.snapshot && !o.cmd))) {
         status = resumed_main(vm);

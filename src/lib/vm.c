@@ -174,9 +174,8 @@ static int spawn_worker(sm_vm *vm, const sm_vm_config *c, int ready_w, int lifel
     return 0;
 }
 
-static int worker_failed(sm_vm *vm, const char *why)
+static void end_worker(sm_vm *vm)
 {
-    char line[1024];
     int status = 0;
     if (vm->detached && vm->pid <= 0)
         sm_vm_read_worker_pid(vm);
@@ -188,6 +187,25 @@ static int worker_failed(sm_vm *vm, const char *why)
         waitpid(vm->pid, &status, 0);
         vm->pid = 0;
     }
+}
+
+/* "error N SENTENCE": the worker's own account of its failed start. */
+static int worker_reported(sm_vm *vm, const char *report)
+{
+    int num = 0, off = 0;
+    if (sscanf(report, "error %d %n", &num, &off) < 1 || off == 0 || num <= 0)
+        return 0;
+    char msg[1100];
+    snprintf(msg, sizeof msg, "%s", report + off);
+    msg[strcspn(msg, "\n")] = '\0';
+    end_worker(vm);
+    return sm_fail(num, "the VM did not start: %s", msg);
+}
+
+static int worker_failed(sm_vm *vm, const char *why)
+{
+    char line[1024];
+    end_worker(vm);
     sm_vm_dir_last_line(vm->dir, "worker.log", line, sizeof line);
     const char *msg = strncmp(line, "supermachine worker: ", 21) == 0 ? line + 21 : line;
     return sm_fail(EIO, "the VM did not start: %s", *msg ? msg : why);
@@ -201,10 +219,12 @@ static int wait_ready(sm_vm *vm, int ready_r, uint32_t timeout_ms)
         ;
     if (n == 0)
         return worker_failed(vm, "its agent did not answer in time");
-    char buf[8] = {0};
-    if (read(ready_r, buf, sizeof buf - 1) <= 0 || strncmp(buf, "ready", 5) != 0)
-        return worker_failed(vm, "the worker ended early");
-    return 0;
+    char buf[1200] = {0};
+    ssize_t got = read(ready_r, buf, sizeof buf - 1);
+    if (got > 0 && strncmp(buf, "ready", 5) == 0)
+        return 0;
+    int err = got > 0 ? worker_reported(vm, buf) : 0;
+    return err ? err : worker_failed(vm, "the worker ended early");
 }
 
 static int start(sm_vm *vm, const sm_vm_config *c)

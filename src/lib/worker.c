@@ -14,7 +14,8 @@
  * <ready_ns>" (CLOCK_MONOTONIC) for benchmarks.
  *
  * The guest's console goes to DIR/console.log and its vsock lives in DIR.
- * "ready\n" on the ready fd says the agent listens. The worker stops the
+ * "ready\n" on the ready fd says the agent listens; "error N SENTENCE\n"
+ * that the start failed with errno (or SM_E*) N. The worker stops the
  * VM on SIGTERM/SIGINT/SIGHUP or when the lifeline (a pipe whose other end
  * the parent holds) closes, so it never outlives its owner.
  */
@@ -172,6 +173,20 @@ static void on_ready(void *ctx)
     }
 }
 
+/* A start that fails says why on the ready fd, number and sentence, so
+ * the caller keeps the cause even when --rm has removed the log. */
+static void report_failure(worker *w, int err)
+{
+    if (w->ready_fd < 0)
+        return;
+    char text[1200];
+    int n = snprintf(text, sizeof text, "error %d %s\n", -err, sm_last_error());
+    ssize_t wr = write(w->ready_fd, text, n < (int)sizeof text ? (size_t)n : sizeof text - 1);
+    (void)wr;
+    close(w->ready_fd);
+    w->ready_fd = -1;
+}
+
 /* Waits for a stop signal or the owner's end, then stops the machine. */
 static void *watchdog(void *arg)
 {
@@ -324,8 +339,10 @@ int sm__worker_main(int argc, char **argv)
             err = run(&w, &l, console);
         sm_launch_release(&l);
     }
-    if (err)
+    if (err) {
         fprintf(stderr, "supermachine worker: %s\n", sm_last_error());
+        report_failure(&w, err);
+    }
     if (w.auto_remove) {
         sm_vm_forget(w.dir);
     }

@@ -40,3 +40,15 @@ const char *sm_last_error(void)
 {
     return last_error[0] ? last_error : "no error";
 }
+
+const char *sm_strerror(int err)
+{
+    switch (err < 0 ? -err : err) {
+    case SM_ENOKVM:
+        return "No usable KVM";
+    case SM_EKVMPERM:
+        return "No permission to use KVM";
+    default:
+        return strerror(err < 0 ? -err : err);
+    }
+}

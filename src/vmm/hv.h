@@ -43,6 +43,11 @@ typedef struct sm_hv_exit {
     } mmio;
 } sm_hv_exit;
 
+/* Whether the hypervisor device (path NULL: the default) opens and offers
+ * what a VM needs, without creating one; -SM_ENOKVM or -SM_EKVMPERM with a
+ * sentence saying what to do when not. */
+int sm_hv_check(const char *device, int *api_version);
+
 /* Open the hypervisor device (path NULL: the default) and create a VM. */
 int sm_hv_open(const char *device, sm_hv **out);
 void sm_hv_close(sm_hv *hv);

@@ -2,14 +2,18 @@
 #include "vmm/hv.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "supermachine.h"
+#include "util/cpuinfo.h"
 #include "util/error.h"
 #include "vmm/x86_cpuid.h"
 
@@ -37,17 +41,47 @@ struct sm_hv_vcpu {
     bool unsettled;     /* the last exit's I/O completes at the next KVM_RUN */
 };
 
+/* Says who may open the device and how this user can become one of them. */
+static int permission_error(const char *dev)
+{
+    struct stat st;
+    if (stat(dev, &st) < 0)
+        return sm_fail(SM_EKVMPERM, "no permission to open %s: run as root or ask for "
+                       "access to it", dev);
+    struct group *g = getgrgid(st.st_gid);
+    char gname[64];
+    if (g)
+        snprintf(gname, sizeof gname, "%s", g->gr_name);
+    else
+        snprintf(gname, sizeof gname, "%u", (unsigned)st.st_gid);
+    unsigned mode = (unsigned)(st.st_mode & 0777);
+    if ((mode & 060) != 060 || st.st_gid == 0)
+        return sm_fail(SM_EKVMPERM, "no permission to open %s: only root may (mode %04o, "
+                       "group %s); as root, 'chgrp kvm %s && chmod 660 %s' (what udev "
+                       "does on most distributions), then add your user to group kvm",
+                       dev, mode, gname, dev, dev);
+    return sm_fail(SM_EKVMPERM, "no permission to open %s (mode %04o, group %s): add your "
+                   "user to that group ('sudo usermod -aG %s $USER', then log in again)",
+                   dev, mode, gname, gname);
+}
+
 static int open_error(const char *dev, int err)
 {
     switch (err) {
     case ENOENT:
-        return sm_fail(err, "%s does not exist: this machine has no KVM; enable "
-                       "hardware virtualization (or nested virtualization on a "
-                       "cloud VM) and load kvm_intel or kvm_amd", dev);
+        if (!sm_cpuinfo_has_flag("vmx") && !sm_cpuinfo_has_flag("svm"))
+            return sm_fail(SM_ENOKVM, "%s does not exist: this CPU offers no hardware "
+                           "virtualization (no vmx or svm in /proc/cpuinfo); enable it in "
+                           "the firmware, or nested virtualization on a cloud VM", dev);
+        return sm_fail(SM_ENOKVM, "%s does not exist: the CPU has virtualization but KVM "
+                       "is not loaded; run 'modprobe kvm_intel' or 'modprobe kvm_amd'", dev);
     case EACCES:
     case EPERM:
-        return sm_fail(err, "no permission to open %s: add your user to the 'kvm' "
-                       "group (then log in again) or run as root", dev);
+        return permission_error(dev);
+    case ENXIO:
+    case ENODEV:
+        return sm_fail(SM_ENOKVM, "%s exists but no KVM driver answers (%s): load "
+                       "kvm_intel or kvm_amd", dev, strerror(err));
     default:
         return sm_fail(err, "cannot open %s: %s", dev, strerror(err));
     }
@@ -57,9 +91,9 @@ static int check_kvm(sm_hv *hv, const char *dev)
 {
     int v = ioctl(hv->kvm_fd, KVM_GET_API_VERSION, 0);
     if (v < 0)
-        return sm_fail(ENODEV, "%s is not a KVM device (%s)", dev, strerror(errno));
+        return sm_fail(SM_ENOKVM, "%s is not a KVM device (%s)", dev, strerror(errno));
     if (v != KVM_API_VERSION)
-        return sm_fail(ENODEV, "%s speaks KVM API %d, supermachine needs %d",
+        return sm_fail(SM_ENOKVM, "%s speaks KVM API %d, supermachine needs %d",
                        dev, v, KVM_API_VERSION);
     static const struct { int cap; const char *name; } needed[] = {
         {KVM_CAP_USER_MEMORY, "user memory"},
@@ -71,7 +105,7 @@ static int check_kvm(sm_hv *hv, const char *dev)
     };
     for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
         if (ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0)
-            return sm_fail(ENOTSUP, "this KVM lacks %s, which supermachine needs",
+            return sm_fail(SM_ENOKVM, "this KVM lacks %s, which supermachine needs",
                            needed[i].name);
     return 0;
 }
@@ -93,6 +127,19 @@ static int read_supported_cpuid(sm_hv *hv)
             return sm_fail(err, "KVM_GET_SUPPORTED_CPUID: %s", strerror(err));
     }
     return sm_fail(E2BIG, "KVM reports an implausibly large CPUID table");
+}
+
+int sm_hv_check(const char *device, int *api_version)
+{
+    const char *dev = device ? device : KVM_DEFAULT_DEVICE;
+    sm_hv hv = {.vm_fd = -1};
+    hv.kvm_fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (hv.kvm_fd < 0)
+        return open_error(dev, errno);
+    *api_version = ioctl(hv.kvm_fd, KVM_GET_API_VERSION, 0);
+    int err = check_kvm(&hv, dev);
+    close(hv.kvm_fd);
+    return err;
 }
 
 int sm_hv_open(const char *device, sm_hv **out)

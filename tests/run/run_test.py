@@ -101,6 +101,22 @@ def case_signal_exit(tmp):
     expect([IMG + "plain", "sh", "-c", "cat; kill -TERM $$"], 143, "")
 
 
+def case_worker_error(tmp):
+    """A VM whose worker fails to start says why, in one line, with or
+    without --rm and -d (the worker's log is gone after --rm)."""
+    bad = os.path.join(tmp, "not-a-kernel")
+    with open(bad, "w") as f:
+        f.write("garbage\n")
+    os.environ["SUPERMACHINE_KERNEL"] = bad
+    for flags in (["--rm", "-d"], ["-d"], ["--rm"]):
+        rc, o, e = run(*flags, IMG + "plain", "true")
+        check(rc == 125, f"exit status {rc} with {flags}", e)
+        lines = e.strip().splitlines()
+        check(len(lines) == 1 and "not a usable vmlinux" in lines[0],
+              f"the worker's reason with {flags}", e)
+    del os.environ["SUPERMACHINE_KERNEL"]
+
+
 def case_ep_default(tmp):
     expect([IMG + "ep"], 0, "ep: default-arg\n")
 
