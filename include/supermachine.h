@@ -61,6 +61,34 @@ typedef struct sm_kvm_status {
  * instead of after a pull. Returns status->error. */
 SM_API int sm_kvm_check(sm_kvm_status *status);
 
+/* Where this user's supermachine keeps its data and what a VM boots, as
+ * the environment and the installation decide them. A file that cannot be
+ * found leaves its field "" and says why in the matching _error field. */
+typedef struct sm_paths {
+    size_t size;                 /* sizeof(sm_paths), set by the caller */
+    char data_dir[4096];         /* images, root filesystems, bakes */
+    char runtime_dir[4096];      /* records of VMs */
+    char kernel[4096];           /* the guest kernel */
+    char initramfs[4096];        /* sm-init, the guest's PID 1 */
+    char worker[4096];           /* the binary that runs each VM */
+    char kernel_error[512];
+} sm_paths;
+SM_API int sm_get_paths(sm_paths *paths);
+
+/* Bytes on disk (allocated blocks: sparse snapshots count what they hold)
+ * under the data and runtime directories. */
+typedef struct sm_disk_usage {
+    size_t size;                 /* sizeof(sm_disk_usage), set by the caller */
+    uint64_t images;             /* stored images */
+    uint64_t image_bytes;        /* their blobs (layers, configs, manifests) */
+    uint64_t rootfs_bytes;       /* root filesystems built from layers */
+    uint64_t snapshots;          /* bakes */
+    uint64_t snapshot_bytes;
+    uint64_t vms;                /* VM records, running or ended */
+    uint64_t vm_bytes;           /* their logs and writable disks */
+} sm_disk_usage;
+SM_API int sm_get_disk_usage(sm_disk_usage *usage);
+
 /* A raw disk image attached over virtio-blk (/dev/vda, /dev/vdb, ... in
  * the order given). */
 typedef struct sm_disk {
@@ -520,9 +548,16 @@ SM_API void sm_image_info_free(sm_image_info *info);
 SM_API int sm_image_list(sm_image_info ***out, size_t *count);
 SM_API void sm_image_list_free(sm_image_info **list, size_t count);
 
-/* Remove a name; given a digest or ID, remove every name of that image.
+/* Remove a name. Given a digest or ID of an image with several names,
+ * -EBUSY and nothing removed, unless flags hold SM_IMAGE_REMOVE_FORCE:
+ * then every name goes (docker rmi [-f]). sm_image_remove is flags 0.
  * Blobs stay until sm_image_gc(). */
+#define SM_IMAGE_REMOVE_FORCE 1u
 SM_API int sm_image_remove(const char *reference);
+SM_API int sm_image_remove_flags(const char *reference, unsigned flags);
+/* Give the stored image `source` (name, digest or ID) the name `target`
+ * too, replacing whatever that name stood for (docker tag). */
+SM_API int sm_image_tag(const char *source, const char *target);
 
 typedef struct sm_gc_result {
     size_t size;                /* sizeof(sm_gc_result) */

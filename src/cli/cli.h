@@ -14,6 +14,10 @@ int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A count from 1 to max for option opt of cmd, else a usage error. */
 int sm_cli_count(const char *cmd, const char *opt, const char *s, uint32_t max, uint32_t *out);
+/* A memory size as docker takes it ("512m", "2g"; bare: MiB), in MiB. */
+int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib);
+/* docker's --cpus ("1.5"), rounded up to whole vCPUs. */
+int sm_cli_cpus(const char *cmd, const char *opt, const char *s, uint32_t *cpus);
 
 int sm_cmd_boot(int argc, char **argv);
 int sm_cmd_run(int argc, char **argv);
@@ -32,6 +36,9 @@ int sm_cmd_gc(int argc, char **argv);
 int sm_cmd_bake(int argc, char **argv);
 int sm_cmd_snapshot(int argc, char **argv);
 int sm_cmd_dedup(int argc, char **argv);
+int sm_cmd_info(int argc, char **argv);
+int sm_cmd_tag(int argc, char **argv);
+int sm_cmd_version(int argc, char **argv);
 
 /* "12.3 MB": sizes as people read them (defined in cmd_images.c). */
 void sm_cli_human_size(uint64_t bytes, char *out, size_t len);

@@ -20,8 +20,8 @@ static void usage(FILE *f)
             "its first use by itself; bake does it ahead of time. Prints the snapshot's\n"
             "directory. An image already baked for this machine is not baked again.\n\n"
             "Options:\n"
-            "  -m, --memory MIB         guest memory in MiB (default 128)\n"
-            "      --cpus N             vCPUs (default 1)\n"
+            "  -m, --memory SIZE        guest memory: 512m, 2g, or MiB (default 128)\n"
+            "      --cpus N             vCPUs; a fraction rounds up (default 1)\n"
             "      --network user|none  the network the VMs will have (default user)\n"
             "  -f, --force              bake again even if a snapshot fits\n"
             "  -q, --quiet              no progress display\n"
@@ -49,8 +49,8 @@ static int parse(bake_args *a, int argc, char **argv)
     int o, err = 0;
     while (!err && (o = getopt_long(argc, argv, "m:fqh", opts, NULL)) != -1) {
         switch (o) {
-        case 'm': err = sm_cli_count("bake", "--memory", optarg, 1u << 20, &a->vc.memory_mib); break;
-        case 'c': err = sm_cli_count("bake", "--cpus", optarg, 64, &a->vc.cpus); break;
+        case 'm': err = sm_cli_memory("bake", "--memory", optarg, &a->vc.memory_mib); break;
+        case 'c': err = sm_cli_cpus("bake", "--cpus", optarg, &a->vc.cpus); break;
         case 'f': a->force = 1; break;
         case 'q': a->quiet = 1; break;
         case 'h': usage(stdout); return -1;

@@ -1,4 +1,5 @@
 /* supermachine rm: forget ended VMs (with -f, stop running ones first). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 
@@ -18,7 +19,7 @@ int sm_cmd_rm(int argc, char **argv)
         } else if (c == 'h') {
             printf("Usage: supermachine rm [-f] VM...\n\n"
                    "Remove ended VMs: their logs, exit status and names. With -f, stop\n"
-                   "running ones first.\n");
+                   "running ones first, and a VM that does not exist is no error.\n");
             return 0;
         } else {
             return sm_cli_usage_error("rm", "unknown option");
@@ -28,7 +29,10 @@ int sm_cmd_rm(int argc, char **argv)
         return sm_cli_usage_error("rm", "which VM?");
     int status = 0;
     for (int i = optind; i < argc; i++) {
-        if (sm_vm_remove(argv[i], force) != 0)
+        int err = sm_vm_remove(argv[i], force);
+        if (err == -ENOENT && force)
+            continue;  /* docker rm -f: gone already is fine */
+        if (err != 0)
             status = sm_cli_fail();
         else
             printf("%s\n", argv[i]);

@@ -10,9 +10,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: supermachine rmi [OPTIONS] IMAGE...\n\n"
-            "Remove IMAGE's name from the local store (given a digest or ID: every\n"
-            "name of that image), then delete the blobs no image needs any more.\n\n"
+            "Remove IMAGE's name from the local store, then delete the blobs no\n"
+            "image needs any more. A digest or ID of an image with several names is\n"
+            "refused unless -f, which removes every name.\n\n"
             "Options:\n"
+            "  -f, --force  given an ID of an image with several names, remove them all\n"
             "  --no-gc      keep the blobs; 'supermachine gc' deletes them later\n"
             "  -h, --help   show this help\n");
 }
@@ -21,12 +23,15 @@ int sm_cmd_rmi(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"no-gc", no_argument, NULL, 'n'},
+        {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     int o, gc = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned flags = 0;
+    while ((o = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
         switch (o) {
+        case 'f': flags |= SM_IMAGE_REMOVE_FORCE; break;
         case 'n': gc = 0; break;
         case 'h': usage(stdout); return 0;
         default: return sm_cli_usage_error("rmi", "unknown option");
@@ -35,7 +40,7 @@ int sm_cmd_rmi(int argc, char **argv)
     if (optind == argc)
         return sm_cli_usage_error("rmi", "name the image to remove");
     for (int i = optind; i < argc; i++) {
-        if (sm_image_remove(argv[i]) < 0)
+        if (sm_image_remove_flags(argv[i], flags) < 0)
             return sm_cli_fail();
         printf("Removed %s\n", argv[i]);
     }

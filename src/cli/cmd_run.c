@@ -30,8 +30,8 @@ static void usage(FILE *f)
             "  -w, --workdir DIR          working directory in the VM\n"
             "  -u, --user USER[:GROUP]    user to run as (name or id)\n"
             "      --entrypoint CMD       replace the image's entrypoint\n"
-            "  -m, --memory MIB           guest memory in MiB (default 128)\n"
-            "      --cpus N               vCPUs (default 1)\n"
+            "  -m, --memory SIZE          guest memory: 512m, 2g, or MiB (default 128)\n"
+            "      --cpus N               vCPUs; a fraction rounds up (default 1)\n"
             "  -p, --publish [IP:]HOST:GUEST[/udp]  publish a guest port on the host\n"
             "                             (IP defaults to 127.0.0.1)\n"
             "      --network user|none    user-mode NAT (default) or no network\n"
@@ -84,8 +84,8 @@ static int option(sm_run_opts *o, int c, char *arg)
         o->has_entrypoint = 1;
         o->entrypoint[0] = *arg ? arg : NULL;
         return 0;
-    case 'm': return sm_cli_count("run", "--memory", arg, 1u << 20, &o->memory_mib);
-    case O_CPUS: return sm_cli_count("run", "--cpus", arg, 64, &o->cpus);
+    case 'm': return sm_cli_memory("run", "--memory", arg, &o->memory_mib);
+    case O_CPUS: return sm_cli_cpus("run", "--cpus", arg, &o->cpus);
     case 'p': return sm_run_add_port(o, arg);
     case 'v': return sm_run_add_share(o, arg);
     case O_NETWORK:

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "supermachine.h"
@@ -27,11 +28,36 @@ static const command commands[] = {
     {"images", sm_cmd_images, "list stored images"},
     {"inspect", sm_cmd_inspect, "describe stored images as JSON"},
     {"rmi", sm_cmd_rmi, "remove images"},
+    {"tag", sm_cmd_tag, "give a stored image another name"},
     {"gc", sm_cmd_gc, "delete blobs no image uses"},
     {"bake", sm_cmd_bake, "boot an image once and snapshot it, for fast starts"},
     {"snapshot", sm_cmd_snapshot, "write a snapshot of a running VM"},
     {"dedup", sm_cmd_dedup, "share identical memory pages of sibling snapshots"},
+    {"info", sm_cmd_info, "show KVM status, directories, guest kernel and disk use"},
+    {"version", sm_cmd_version, "show the version"},
 };
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name))
+            return &commands[i];
+    return NULL;
+}
+
+/* `supermachine help CMD` is `supermachine CMD --help`. */
+static int help(int argc, char **argv)
+{
+    const command *c = argc > 2 ? find_command(argv[2]) : NULL;
+    if (argc > 2 && !c) {
+        fprintf(stderr, "supermachine: no command '%s' (see 'supermachine --help')\n", argv[2]);
+        return SM_CLI_EXIT_FAILURE;
+    }
+    if (!c)
+        return -1;
+    char *args[] = {argv[2], "--help", NULL};
+    return c->run(2, args);
+}
 
 int sm_cli_fail(void)
 {
@@ -61,6 +87,49 @@ int sm_cli_count(const char *cmd, const char *opt, const char *s, uint32_t max, 
     return 0;
 }
 
+/* docker's units (b, k, m, g, t; any case, "512m", "1g", "2GiB"); a bare
+ * number is MiB, as our -m always took it (docker would read bytes and
+ * refuse anything under 6 MB). */
+int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    uint64_t unit = 1u << 20;
+    switch (*end | 0x20) {
+    case 'b': unit = 1; break;
+    case 'k': unit = 1u << 10; break;
+    case 'm': unit = 1u << 20; break;
+    case 'g': unit = 1u << 30; break;
+    case 't': unit = 1ull << 40; break;
+    default: if (*end) unit = 0;
+    }
+    const char *rest = *end ? end + 1 : end;
+    if (*end && (*end | 0x20) != 'b' && (!strcasecmp(rest, "ib") || !strcasecmp(rest, "b")))
+        rest += strlen(rest);
+    double bytes = v * (double)unit;
+    if (errno || end == s || !unit || *rest || !(v > 0) || bytes > (double)(1ull << 40))
+        return sm_cli_usage_error(cmd, "%s wants a size such as 512m or 2g (a bare number is "
+                                  "MiB), not '%s'", opt, s);
+    uint64_t m = (uint64_t)((bytes + (1 << 20) - 1) / (1 << 20));
+    *mib = (uint32_t)(m ? m : 1);
+    return 0;
+}
+
+/* docker's --cpus is a share of CPU time ("1.5"); a VM has whole vCPUs,
+ * so it gets the share rounded up. */
+int sm_cli_cpus(const char *cmd, const char *opt, const char *s, uint32_t *cpus)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0) || v > 64)
+        return sm_cli_usage_error(cmd, "%s wants a number of CPUs from 0.01 to 64, not '%s'",
+                                  opt, s);
+    *cpus = (uint32_t)v + ((double)(uint32_t)v < v);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: supermachine COMMAND [OPTIONS]\n\nCommands:\n");
@@ -77,6 +146,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return SM_CLI_EXIT_FAILURE;
     }
+    if (!strcmp(argv[1], "help")) {
+        int status = help(argc, argv);
+        if (status >= 0)
+            return status;
+    }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
@@ -88,10 +162,9 @@ int main(int argc, char **argv)
     /* Not listed: the library's per-VM worker process. */
     if (!strcmp(argv[1], "__worker"))
         return sm_cmd_worker(argc - 1, argv + 1);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "supermachine: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    const command *c = find_command(argv[1]);
+    if (c)
+        return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "supermachine: unknown command '%s' (see 'supermachine --help')\n", argv[1]);
     return SM_CLI_EXIT_FAILURE;
 }

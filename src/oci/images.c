@@ -84,7 +84,26 @@ SM_API void sm_image_list_free(sm_image_info **list, size_t count)
     free(list);
 }
 
+/* An ID naming several images removes none without force, as docker
+ * refuses: the user may have meant one name. */
+static int refuse_several(const char *reference, const sm_index_entry *e, size_t n)
+{
+    char names[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && used + 4 < sizeof names; i++) {
+        int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", e[i].name);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    return sm_fail(EBUSY, "%s is the image of %zu names (%s): remove them by name, or all "
+                   "of them with -f", reference, n, names);
+}
+
 SM_API int sm_image_remove(const char *reference)
+{
+    return sm_image_remove_flags(reference, 0);
+}
+
+SM_API int sm_image_remove_flags(const char *reference, unsigned flags)
 {
     sm_store s;
     sm_index_entry *e;
@@ -93,7 +112,10 @@ SM_API int sm_image_remove(const char *reference)
     if (err)
         return err;
     err = sm_image_lookup(&s, reference, &e, &n);
-    if (!err) {
+    if (!err && n > 1 && !(flags & SM_IMAGE_REMOVE_FORCE)) {
+        err = refuse_several(reference, e, n);
+        free(e);
+    } else if (!err) {
         for (size_t i = 0; !err && i < n; i++)
             err = sm_index_remove(&s, e[i].name);
         free(e);

@@ -117,6 +117,15 @@ def case_worker_error(tmp):
     del os.environ["SUPERMACHINE_KERNEL"]
 
 
+def case_docker_units(tmp):
+    """-m in docker's units and a fractional --cpus reach the guest."""
+    o, _ = expect(["--no-snapshot", "-m", "192m", "--cpus", "1.5", IMG + "plain", "sh", "-c",
+                   "grep MemTotal /proc/meminfo; grep -c ^processor /proc/cpuinfo"], 0)
+    kib = int(o.split()[1])
+    check(150 * 1024 < kib <= 192 * 1024, "192m of guest memory", o)
+    check(o.split()[-1] == "2", "--cpus 1.5 gives two vCPUs", o)
+
+
 def case_ep_default(tmp):
     expect([IMG + "ep"], 0, "ep: default-arg\n")
 

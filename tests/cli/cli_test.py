@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The CLI where docker users' hands go: help, unknown commands, version,
+info, rm -f, rmi of an ID with several names, tag, docker's size units.
+No VM is started (suite integration); images come from
+tests/run/mkrunimage.py into a private data directory.
+
+cli_test.py CASE
+"""
+import os, re, subprocess, sys, tempfile
+
+SM = os.environ["SM"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+MKRUNIMAGE = os.path.join(HERE, "..", "run", "mkrunimage.py")
+
+
+def check(cond, what, *details):
+    if not cond:
+        print("FAIL:", what, *details, file=sys.stderr)
+        sys.exit(1)
+
+
+def sm(*args, env=None):
+    p = subprocess.run([SM, *args], capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def refused(args, words, usage=False):
+    """Exit 125 and one line naming the problem (a usage error adds the
+    line pointing at --help)."""
+    rc, out, err = sm(*args)
+    lines = err.strip().splitlines()
+    check(rc == 125, f"{args}: exit {rc}, wanted 125", err)
+    check(len(lines) == (2 if usage else 1), f"{args}: one line of error", err)
+    check(all(w in lines[0] for w in words), f"{args}: the error says {words}", lines[0])
+
+
+def private_store():
+    data = tempfile.mkdtemp(prefix="sm-cli-test-")
+    os.environ["SUPERMACHINE_DATA_DIR"] = data
+    os.environ["XDG_RUNTIME_DIR"] = os.path.join(data, "run")
+    os.mkdir(os.environ["XDG_RUNTIME_DIR"], 0o700)
+    layout = os.path.join(data, "layout")
+    subprocess.run([sys.executable, MKRUNIMAGE, layout], check=True, stdout=subprocess.DEVNULL)
+    check(sm("import", layout)[0] == 0, "import")
+    return data
+
+
+def case_help_and_unknown():
+    rc, out, _ = sm("help", "rm")
+    check(rc == 0 and out == sm("rm", "--help")[1], "help rm is rm --help", out)
+    rc, out, _ = sm("help")
+    check(rc == 0 and "Commands:" in out, "help lists the commands", out)
+    refused(["frobnicate"], ["unknown command 'frobnicate'", "supermachine --help"])
+    refused(["help", "frobnicate"], ["no command 'frobnicate'"])
+    rc, out, _ = sm("version")
+    check(rc == 0 and re.match(r"supermachine \d+\.\d+\nlibsupermachine \d+\.\d+\n$", out),
+          "version", out)
+
+
+def case_info():
+    private_store()
+    rc, out, err = sm("info")
+    check(rc == 0, "info exits 0", err)
+    fields = dict(l.split(":", 1) for l in out.splitlines())
+    check(fields["Data"].strip() == os.environ["SUPERMACHINE_DATA_DIR"], "data dir", out)
+    check(fields["Runtime"].strip() == os.path.join(os.environ["XDG_RUNTIME_DIR"],
+                                                   "supermachine"), "runtime dir", out)
+    check(fields["Images"].strip().startswith("5 ("), "five images counted", out)
+    kvm = fields["KVM"].strip()
+    if os.access("/dev/kvm", os.R_OK | os.W_OK):
+        check(re.search(r"/dev/kvm, (hardware|nested|kvm_pvm)", kvm), "the KVM kind", kvm)
+    else:
+        check(kvm.startswith("unusable: "), "why there is no KVM", kvm)
+    if os.geteuid() == 0:
+        # A machine without /dev/kvm, made in a private mount namespace.
+        p = subprocess.run(["unshare", "-m", "sh", "-c",
+                            "mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3 && "
+                            f"exec {SM} info"], capture_output=True, text=True)
+        check(p.returncode == 0 and "KVM:           unusable: /dev/kvm does not exist"
+              in p.stdout, "info without KVM says so and why", p.stdout, p.stderr)
+
+
+def case_rm_force_missing():
+    private_store()
+    rc, out, err = sm("rm", "-f", "no-such-vm")
+    check(rc == 0 and not err, "rm -f of a missing VM is no error (docker)", rc, err)
+    refused(["rm", "no-such-vm"], ["no such VM: no-such-vm"])
+
+
+def case_rmi_several_names():
+    private_store()
+    check(sm("tag", "localhost/runtest:plain", "example.org/mine:v1")[0] == 0, "tag")
+    check(sm("tag", "example.org/mine:v1", "example.org/other")[0] == 0, "tag of a tag")
+    rows = [l.split() for l in sm("images")[1].splitlines()[1:]]
+    ids = {r[0]: r[1] for r in rows}
+    check(ids.get("example.org/mine:v1") == ids.get("localhost/runtest:plain") ==
+          ids.get("example.org/other:latest"), "tags share the image ID", rows)
+    image_id = ids["example.org/mine:v1"]
+    refused(["rmi", image_id], [image_id, "3 names", "-f"])
+    check(len(sm("images", "-q")[1].split()) == 7, "nothing removed", sm("images")[1])
+    check(sm("rmi", "example.org/other")[0] == 0, "rmi by name removes one name")
+    check(sm("rmi", "-f", image_id)[0] == 0, "rmi -f removes the rest")
+    names = sm("images", "-q")[1].split()
+    check(not any(n.startswith("example.org/") or n == "localhost/runtest:plain"
+                  for n in names), "every name of the image gone", names)
+    check(len(names) == 4, "the other images stay", names)
+    refused(["tag", "no/such:image", "x:y"], ["no image 'no/such:image'"])
+    refused(["tag", "localhost/runtest:ep", "x@sha256:" + "0" * 64], ["names a digest"])
+
+
+def case_size_units():
+    for bad in ["0", "abc", "512x", "-5", "1e30g"]:
+        refused(["run", "-m", bad, "img"], ["--memory wants a size such as 512m", bad],
+                usage=True)
+        refused(["bake", "-m", bad, "img"], ["--memory wants a size", bad], usage=True)
+    for bad in ["0", "-1", "65", "x"]:
+        refused(["run", "--cpus", bad, "img"], ["--cpus wants a number of CPUs"], usage=True)
+
+
+if __name__ == "__main__":
+    globals()["case_" + sys.argv[1]]()
