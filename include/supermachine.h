@@ -613,6 +613,17 @@ SM_API void sm_vm_release(sm_vm *vm);
  * main process, up to timeout_ms for it to end, then the VM is stopped.
  * The handle stays valid. */
 SM_API int sm_vm_shutdown(sm_vm *vm, int signo, uint32_t timeout_ms);
+/* Send signo to the main process (docker kill); the VM ends only if that
+ * process does. -ESRCH when the VM or its main process is not running. */
+SM_API int sm_vm_kill(sm_vm *vm, int signo);
+/* A signal as images and docker write it ("SIGHUP", "HUP", "1"); 0 if
+ * not one supermachine knows. */
+SM_API int sm_signal_parse(const char *s);
+/* Wait up to timeout_ms (negative: for ever) for the VM to end; then its
+ * main process's exit status (128+N: signal N; -1 unknown). -ETIMEDOUT. */
+SM_API int sm_vm_wait(sm_vm *vm, int timeout_ms, int *exit_status);
+/* Give a VM another name (docker rename); -EEXIST if another VM has it. */
+SM_API int sm_vm_rename(const char *name_or_id, const char *new_name);
 
 typedef struct sm_vm_info {
     char id[65];

@@ -38,6 +38,10 @@ int sm_cmd_snapshot(int argc, char **argv);
 int sm_cmd_dedup(int argc, char **argv);
 int sm_cmd_info(int argc, char **argv);
 int sm_cmd_tag(int argc, char **argv);
+int sm_cmd_kill(int argc, char **argv);
+int sm_cmd_wait(int argc, char **argv);
+int sm_cmd_port(int argc, char **argv);
+int sm_cmd_rename(int argc, char **argv);
 int sm_cmd_version(int argc, char **argv);
 
 /* "12.3 MB": sizes as people read them (defined in cmd_images.c). */

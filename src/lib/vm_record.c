@@ -13,7 +13,7 @@
 #include "util/error.h"
 
 /* "SIGQUIT", "QUIT" or "3", as images write StopSignal; 0 if unknown. */
-int sm_signal_parse(const char *s)
+SM_API int sm_signal_parse(const char *s)
 {
     static const struct { const char *name; int sig; } names[] = {
         {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL},

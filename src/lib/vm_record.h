@@ -8,7 +8,5 @@
 int sm_vm_record(sm_vm *vm, const sm_vm_config *c);
 /* Add the main process's command line to meta.json. */
 void sm_vm_record_command(const sm_vm *vm, const char *const *argv);
-/* A StopSignal ("SIGQUIT", "QUIT", "3") as a number; 0 if unknown. */
-int sm_signal_parse(const char *s);
 
 #endif

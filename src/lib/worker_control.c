@@ -235,6 +235,20 @@ static int stop(sm_worker_control *c, int signo, int timeout_ms)
     return 0;
 }
 
+/* docker kill: a signal to the main process; the VM ends only if it does. */
+static int signal_main(sm_worker_control *c, int signo)
+{
+    if (signo < 1 || signo > 64)
+        return sm_fail(EINVAL, "SIGNAL wants a signal number");
+    pthread_mutex_lock(&c->lock);
+    bool running = c->has_main_thread && !c->ended;
+    int err = running ? sm_agent_exec_signal(c->exec, signo, false) : 0;
+    pthread_mutex_unlock(&c->lock);
+    if (!running)
+        return sm_fail(ESRCH, "the VM has no running main process");
+    return err ? sm_fail(err, "cannot signal the main process: %s", strerror(-err)) : 0;
+}
+
 /* ---- the socket ---- */
 
 static void answer(int fd, int err)
@@ -265,6 +279,8 @@ static void serve_one(sm_worker_control *c, int fd)
         err = start_main(c);
     else if (sscanf(line, "STOP %d %d", &signo, &timeout) == 2)
         err = stop(c, signo, timeout);
+    else if (sscanf(line, "SIGNAL %d", &signo) == 1)
+        err = signal_main(c, signo);
     else if (sscanf(line, "ATTACH %u", &pid) == 1)
         err = sm_worker_control_attach_main(c, pid);
     else if (!strncmp(line, "SNAPSHOT ", 9))

@@ -242,6 +242,39 @@ def wait_for(what, cond, timeout=300):
     check(False, "timed out waiting for " + what)
 
 
+def case_kill_wait_rename_port(tmp):
+    """docker's kill (a signal to the main process), wait (its status),
+    rename and port, on a detached VM."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    rc, vid, e = sm("run", "-d", "--name", "k1", "-p", f"127.0.0.1:{port}:80", IMG + "plain", "sh",
+                    "-c", 'trap "echo got-hup" HUP; trap "exit 7" USR1; '
+                    'echo ready; while :; do sleep 0.2; done')
+    check(rc == 0, "run -d", e)
+    wait_for("the VM's first output", lambda: sm("logs", "k1")[1] == "ready\n")
+    rc, o, e = sm("port", "k1")
+    check(rc == 0 and o == f"80/tcp -> 127.0.0.1:{port}\n", "port lists it", o, e)
+    check(sm("port", "k1", "80")[1] == o, "port VM 80")
+    rc, _, e = sm("port", "k1", "81")
+    check(rc == 125 and "publishes no port 81" in e, "a port not published", e)
+    check(sm("rename", "k1", "k2")[0] == 0, "rename")
+    check(sm("logs", "k1")[0] == 125 and sm("logs", "k2")[0] == 0, "the new name, not the old")
+    rc, _, e = sm("kill", "-s", "HUP", "k2")
+    check(rc == 0, "kill -s HUP", e)
+    wait_for("the trap to run", lambda: "got-hup" in sm("logs", "k2")[1])
+    check(" Up " in ps_rows()[0], "HUP left it running", ps_rows())
+    check(sm("kill", "-s", "USR1", "k2")[0] == 0, "kill -s USR1")
+    rc, o, e = sm("wait", "k2")
+    check(rc == 0 and o == "7\n", "wait prints the exit status", rc, o, e)
+    rc, _, e = sm("kill", "k2")
+    check(rc == 125 and "not running" in e, "kill of an ended VM", e)
+    rc, _, e = sm("kill", "-s", "NOPE", "k2")
+    check(rc == 125 and "-s wants a signal" in e, "a bad signal name", e)
+    sm("rm", "k2")
+
+
 def case_detached(tmp):
     rc, vid, e = sm("run", "-d", "--name", "web", "--network", "none", IMG + "plain", "sh",
                     "-c", 'echo started; echo warned >&2; trap "echo stopping; exit 5" TERM; '
