@@ -647,6 +647,18 @@ SM_API int sm_vm_remove(const char *name_or_id, int force);
  * own; with follow, until the VM ends. */
 SM_API int sm_vm_logs(const char *name_or_id, int follow, int stdout_fd, int stderr_fd);
 
+/* sm_vm_logs with docker's choices (logs --tail, --since, -t). */
+typedef struct sm_logs_options {
+    size_t size;              /* sizeof(sm_logs_options), set by the caller */
+    int follow;
+    int has_tail;             /* only the last `tail` lines (0: none) */
+    uint64_t tail;
+    int64_t since_ns;         /* only output written at or after this unix time, in ns */
+    int timestamps;           /* start each line with its RFC 3339 UTC time */
+    int stdout_fd, stderr_fd;
+} sm_logs_options;
+SM_API int sm_vm_logs_ex(const char *name_or_id, const sm_logs_options *opts);
+
 /*
  * Dedup of baked snapshots: sibling snapshots (same image digest, memory
  * size and snapshot format) share their identical memory pages on disk,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +169,24 @@ int sm_vm_logs(const char *name_or_id, int follow, int stdout_fd, int stderr_fd)
 {
     char dir[4096];
     int err = sm_vm_find(name_or_id, dir, sizeof dir);
-    return err ? err : sm_vm_log_copy(dir, follow, stdout_fd, stderr_fd);
+    sm_log_view v = {.follow = follow, .tail = -1};
+    return err ? err : sm_vm_log_copy(dir, &v, stdout_fd, stderr_fd);
+}
+
+int sm_vm_logs_ex(const char *name_or_id, const sm_logs_options *opts)
+{
+    sm_logs_options o = {0};
+    if (!opts)
+        return sm_fail(EINVAL, "sm_vm_logs_ex: opts is required");
+    size_t size = opts->size ? opts->size : sizeof o;
+    memcpy(&o, opts, size < sizeof o ? size : sizeof o);
+    if (o.has_tail && o.tail > INT64_MAX)
+        o.tail = INT64_MAX;
+    sm_log_view v = {.follow = o.follow, .tail = o.has_tail ? (int64_t)o.tail : -1,
+                     .since_ns = o.since_ns, .timestamps = o.timestamps};
+    char dir[4096];
+    int err = sm_vm_find(name_or_id, dir, sizeof dir);
+    return err ? err : sm_vm_log_copy(dir, &v, o.stdout_fd, o.stderr_fd);
 }
 
 int sm_vm_remove(const char *name_or_id, int force)

@@ -3,10 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/vm_registry.h"
@@ -14,20 +14,27 @@
 #include "util/file.h"
 
 #define MAX_RECORD (1u << 20)
+#define STAMP 8
 
 int sm_vm_log_append(int fd, int stream, const void *data, size_t len)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     while (len) {
-        uint32_t n = len > MAX_RECORD ? MAX_RECORD : (uint32_t)len;
-        uint8_t head[5] = {(uint8_t)(stream == 2 ? '2' : '1'), (uint8_t)n, (uint8_t)(n >> 8),
-                           (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+        uint32_t n = len > MAX_RECORD - STAMP ? MAX_RECORD - STAMP : (uint32_t)len;
+        uint32_t body = n + STAMP;
         /* One write per record: O_APPEND keeps records whole. */
-        uint8_t *rec = malloc(5 + n);
+        uint8_t *rec = malloc(5 + body);
         if (!rec)
             return -ENOMEM;
-        memcpy(rec, head, 5);
-        memcpy(rec + 5, data, n);
-        int err = sm_write_all(fd, rec, 5 + n);
+        rec[0] = (uint8_t)(stream == 2 ? 'e' : 'o');
+        for (int i = 0; i < 4; i++)
+            rec[1 + i] = (uint8_t)(body >> (8 * i));
+        for (int i = 0; i < STAMP; i++)
+            rec[5 + i] = (uint8_t)(ns >> (8 * i));
+        memcpy(rec + 5 + STAMP, data, n);
+        int err = sm_write_all(fd, rec, 5 + body);
         free(rec);
         if (err)
             return err;
@@ -51,26 +58,119 @@ static int read_full(int fd, void *p, size_t n)
     return (int)got;
 }
 
-/* One record; 0 at a clean end (or a record still being written), 1 after
- * copying one, negative on a broken log. */
-static int copy_record(int fd, int out_fd, int err_fd, uint8_t *buf)
+typedef struct record {
+    int stream;          /* 1 or 2 */
+    uint64_t ns;         /* 0 in logs from before timestamps */
+    const uint8_t *data;
+    uint32_t len;
+} record;
+
+/* One record into buf; 1 read, 0 at a clean end (or a record still being
+ * written: the position stays before it), negative on a broken log. */
+static int next_record(int fd, uint8_t *buf, record *r)
 {
     uint8_t head[5];
     off_t at = lseek(fd, 0, SEEK_CUR);
     int n = read_full(fd, head, 5);
     uint32_t len = head[1] | (uint32_t)head[2] << 8 | (uint32_t)head[3] << 16 |
                    (uint32_t)head[4] << 24;
-    if (n == 5 && ((head[0] != '1' && head[0] != '2') || len > MAX_RECORD))
+    int stamped = head[0] == 'o' || head[0] == 'e';
+    if (n == 5 && ((!stamped && head[0] != '1' && head[0] != '2') || len > MAX_RECORD ||
+                   (stamped && len < STAMP)))
         return sm_fail(EBADMSG, "the VM's log is damaged");
     if (n < 5 || read_full(fd, buf, len) != (int)len) {
         lseek(fd, at, SEEK_SET);
         return 0;
     }
-    int err = sm_write_all(head[0] == '2' ? err_fd : out_fd, buf, len);
-    return err == -EPIPE ? err : 1;
+    r->stream = head[0] == '2' || head[0] == 'e' ? 2 : 1;
+    r->ns = 0;
+    for (int i = 0; stamped && i < STAMP; i++)
+        r->ns |= (uint64_t)buf[i] << (8 * i);
+    r->data = buf + (stamped ? STAMP : 0);
+    r->len = len - (stamped ? STAMP : 0);
+    return 1;
 }
 
-int sm_vm_log_copy(const char *dir, int follow, int out_fd, int err_fd)
+typedef struct reader {
+    const sm_log_view *v;
+    int out_fd, err_fd;
+    uint64_t skip_lines;    /* lines still to drop for --tail */
+    int line_start[3];      /* per stream: the next byte starts a line */
+} reader;
+
+static int put_stamp(int fd, uint64_t ns)
+{
+    time_t s = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char text[64];
+    size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(text + n, sizeof text - n, ".%09lluZ ",
+                          (unsigned long long)(ns % 1000000000u));
+    return sm_write_all(fd, text, n);
+}
+
+/* A record's bytes, less the lines --tail drops, each line stamped when
+ * asked. */
+static int emit(reader *rd, const record *r)
+{
+    int fd = r->stream == 2 ? rd->err_fd : rd->out_fd;
+    const uint8_t *p = r->data, *end = r->data + r->len;
+    while (p < end) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        const uint8_t *stop = nl ? nl + 1 : end;
+        int err = 0;
+        if (rd->skip_lines) {
+            rd->skip_lines -= nl != NULL;
+        } else {
+            if (rd->v->timestamps && rd->line_start[r->stream])
+                err = put_stamp(fd, r->ns);
+            if (!err)
+                err = sm_write_all(fd, p, (size_t)(stop - p));
+        }
+        if (err)
+            return err;
+        rd->line_start[r->stream] = nl != NULL;
+        p = stop;
+    }
+    return 0;
+}
+
+/* Lines (a final unterminated one counts) in the records --since keeps. */
+static int count_lines(int fd, uint8_t *buf, const sm_log_view *v, uint64_t *lines)
+{
+    record r;
+    int n, open_line = 0;
+    *lines = 0;
+    while ((n = next_record(fd, buf, &r)) == 1) {
+        if (v->since_ns && r.ns && r.ns < (uint64_t)v->since_ns)
+            continue;
+        for (uint32_t i = 0; i < r.len; i++)
+            *lines += r.data[i] == '\n';
+        open_line = r.len && r.data[r.len - 1] != '\n';
+    }
+    *lines += (uint64_t)open_line;
+    lseek(fd, 0, SEEK_SET);
+    return n;
+}
+
+static int copy_available(reader *rd, int fd, uint8_t *buf)
+{
+    record r;
+    int n;
+    while ((n = next_record(fd, buf, &r)) == 1) {
+        if (rd->v->since_ns && r.ns && r.ns < (uint64_t)rd->v->since_ns)
+            continue;
+        int err = emit(rd, &r);
+        if (err == -EPIPE)
+            return err;
+        if (err)
+            return sm_fail(-err, "cannot write the VM's output: %s", strerror(-err));
+    }
+    return n;
+}
+
+int sm_vm_log_copy(const char *dir, const sm_log_view *v, int out_fd, int err_fd)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/" SM_VM_LOG_NAME, dir);
@@ -78,14 +178,20 @@ int sm_vm_log_copy(const char *dir, int follow, int out_fd, int err_fd)
     if (fd < 0 && errno != ENOENT)
         return sm_fail(errno, "cannot read %s: %s", path, strerror(errno));
     uint8_t *buf = malloc(MAX_RECORD);
+    reader rd = {.v = v, .out_fd = out_fd, .err_fd = err_fd, .line_start = {1, 1, 1}};
     int r = buf ? 0 : sm_fail(ENOMEM, "out of memory");
+    if (!r && fd >= 0 && v->tail >= 0) {
+        uint64_t lines;
+        r = count_lines(fd, buf, v, &lines);
+        rd.skip_lines = lines > (uint64_t)v->tail ? lines - (uint64_t)v->tail : 0;
+    }
     while (r == 0) {
         /* Sampled before draining: what a dying VM wrote last is read. */
-        int alive = follow && sm_vm_alive(dir);
+        int alive = v->follow && sm_vm_alive(dir);
         if (fd < 0)
             fd = open(path, O_RDONLY | O_CLOEXEC);
-        while (fd >= 0 && (r = copy_record(fd, out_fd, err_fd, buf)) == 1)
-            ;
+        if (fd >= 0)
+            r = copy_available(&rd, fd, buf);
         if (r < 0 || !alive)
             break;
         usleep(100 * 1000);

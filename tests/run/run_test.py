@@ -275,6 +275,38 @@ def case_kill_wait_rename_port(tmp):
     sm("rm", "k2")
 
 
+def case_logs_options(tmp):
+    """logs --tail, --since and -t, as docker takes them."""
+    rc, _, e = sm("run", "-d", "--name", "lg", "--network", "none", IMG + "plain", "sh", "-c",
+                  "echo one; echo two >&2; echo three; sleep 2; echo four; printf five")
+    check(rc == 0, "run -d", e)
+    check(sm("wait", "lg")[1] == "0\n", "the process ends")
+    rc, o, e = sm("logs", "--tail", "2", "lg")
+    check(o == "four\nfive" and e == "", "--tail 2: the last two lines", repr(o), repr(e))
+    rc, o, e = sm("logs", "-n", "0", "lg")
+    check(rc == 0 and o == e == "", "--tail 0: nothing", repr(o), repr(e))
+    rc, o, e = sm("logs", "--tail", "all", "lg")
+    check(o == "one\nthree\nfour\nfive" and e == "two\n", "--tail all", repr(o), repr(e))
+    rc, o, e = sm("logs", "-t", "lg")
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z "
+    lines = o.split("\n")
+    check(len(lines) == 4 and all(re.match(stamp + w + "$", l) for l, w in
+                                   zip(lines, ["one", "three", "four", "five"])),
+          "-t stamps every line", repr(o))
+    check(re.fullmatch(stamp + "two\n", e), "-t on stderr too", repr(e))
+    since = lines[2].split()[0]   # when "four" was written, 2 s after the rest
+    rc, o, e = sm("logs", "--since", since, "lg")
+    check(o == "four\nfive" and e == "", "--since an RFC 3339 time", repr(o), repr(e))
+    rc, o, e = sm("logs", "--since", "1h", "lg")
+    check(o == "one\nthree\nfour\nfive", "--since a duration", repr(o))
+    rc, o, e = sm("logs", "--since", "2h30m", "--tail", "1", "lg")
+    check(o == "five", "--since with --tail", repr(o))
+    for bad, words in ((["--tail", "x"], "--tail wants"), (["--since", "yesterday"], "--since wants")):
+        rc, o, e = sm("logs", *bad, "lg")
+        check(rc == 125 and words in e.splitlines()[0], f"logs {bad} refused", e)
+    sm("rm", "lg")
+
+
 def case_detached(tmp):
     rc, vid, e = sm("run", "-d", "--name", "web", "--network", "none", IMG + "plain", "sh",
                     "-c", 'echo started; echo warned >&2; trap "echo stopping; exit 5" TERM; '
