@@ -44,6 +44,11 @@ int sm_cmd_port(int argc, char **argv);
 int sm_cmd_rename(int argc, char **argv);
 int sm_cmd_version(int argc, char **argv);
 
+/* The sm_vm_info of the VM of that name or id; on failure the message is
+ * printed and SM_CLI_EXIT_FAILURE returned. */
+struct sm_vm_info;
+int sm_cli_vm_info(const char *name, struct sm_vm_info *out);
+
 /* "12.3 MB": sizes as people read them (defined in cmd_images.c). */
 void sm_cli_human_size(uint64_t bytes, char *out, size_t len);
 

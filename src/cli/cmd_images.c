@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/format.h"
 #include "supermachine.h"
 
 static void usage(FILE *f)
@@ -16,6 +17,9 @@ static void usage(FILE *f)
             "Options:\n"
             "  --digests    show each image's full manifest digest\n"
             "  -q, --quiet  print only the names\n"
+            "  --format F   each image as F: json, or a template such as\n"
+            "               '{{.Repository}}:{{.Tag}}' ('table F' adds a header); fields:\n"
+            "               Repository Tag ID Digest CreatedAt CreatedSince Size Platform\n"
             "  -h, --help   show this help\n");
 }
 
@@ -52,14 +56,48 @@ static void age(const char *created, char *out, size_t len)
     snprintf(out, len, "just now");
 }
 
+#define NFIELDS 8
+
+typedef struct image_text {
+    char repo[SM_IMAGE_NAME_MAX], tag[128], id[16], since[32], size[32], platform[100];
+} image_text;
+
+static void platform_of(const sm_image_info *img, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s%s%s", img->os[0] ? img->os : "?",
+             img->architecture[0] ? img->architecture : "?", img->variant[0] ? "/" : "",
+             img->variant);
+}
+
+/* An image as --format sees it: docker's repository and tag split the
+ * name at its last ':' after its last '/' (a registry's port is not a tag). */
+static void fields_of(const sm_image_info *img, sm_cli_field f[NFIELDS], image_text *t)
+{
+    snprintf(t->repo, sizeof t->repo, "%s", img->name[0] ? img->name : "<none>");
+    char *slash = strrchr(t->repo, '/'), *colon = strrchr(t->repo, ':');
+    snprintf(t->tag, sizeof t->tag, "<none>");
+    if (colon && (!slash || colon > slash)) {
+        snprintf(t->tag, sizeof t->tag, "%s", colon + 1);
+        *colon = '\0';
+    }
+    snprintf(t->id, sizeof t->id, "%.12s", img->config_digest[0] ? img->config_digest + 7 : "");
+    age(img->created, t->since, sizeof t->since);
+    sm_cli_human_size(img->size, t->size, sizeof t->size);
+    platform_of(img, t->platform, sizeof t->platform);
+    sm_cli_field all[NFIELDS] = {
+        {"Repository", t->repo}, {"Tag", t->tag}, {"ID", t->id}, {"Digest", img->digest},
+        {"CreatedAt", img->created}, {"CreatedSince", t->since}, {"Size", t->size},
+        {"Platform", t->platform},
+    };
+    memcpy(f, all, sizeof all);
+}
+
 static void print_row(const sm_image_info *img, int digests)
 {
     char size[32], when[32], platform[100], id[16];
     sm_cli_human_size(img->size, size, sizeof size);
     age(img->created, when, sizeof when);
-    snprintf(platform, sizeof platform, "%s/%s%s%s", img->os[0] ? img->os : "?",
-             img->architecture[0] ? img->architecture : "?", img->variant[0] ? "/" : "",
-             img->variant);
+    platform_of(img, platform, sizeof platform);
     snprintf(id, sizeof id, "%.12s", img->config_digest[0] ? img->config_digest + 7 : "?");
     printf("%-50s %-12s %-14s %-16s %10s", img->name[0] ? img->name : "<none>", id, platform,
            when, size);
@@ -73,32 +111,47 @@ int sm_cmd_images(int argc, char **argv)
     static const struct option opts[] = {
         {"digests", no_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, 'q'},
+        {"format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     int o, digests = 0, quiet = 0;
+    const char *format = NULL;
+    sm_cli_field f[NFIELDS];
+    static image_text text;
+    static const sm_image_info none;
     while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (o) {
         case 'd': digests = 1; break;
         case 'q': quiet = 1; break;
+        case 'F': format = optarg; break;
         case 'h': usage(stdout); return 0;
         default: return sm_cli_usage_error("images", "unknown option");
         }
     }
     if (optind != argc)
         return sm_cli_usage_error("images", "takes no arguments");
+    fields_of(&none, f, &text);
+    if (format && sm_cli_format_check("images", format, f, NFIELDS))
+        return SM_CLI_EXIT_FAILURE;
     sm_image_info **list;
     size_t n;
     if (sm_image_list(&list, &n) < 0)
         return sm_cli_fail();
-    if (!quiet)
+    if (format && !quiet)
+        sm_cli_format_header(format, f, NFIELDS);
+    else if (!quiet)
         printf("%-50s %-12s %-14s %-16s %10s%s\n", "NAME", "IMAGE ID", "PLATFORM", "CREATED",
                "SIZE", digests ? "  DIGEST" : "");
     for (size_t i = 0; i < n; i++) {
-        if (quiet)
+        if (quiet) {
             puts(list[i]->name[0] ? list[i]->name : list[i]->digest);
-        else
+        } else if (format) {
+            fields_of(list[i], f, &text);
+            sm_cli_format_row(format, f, NFIELDS);
+        } else {
             print_row(list[i], digests);
+        }
     }
     sm_image_list_free(list, n);
     return 0;

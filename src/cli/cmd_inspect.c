@@ -1,4 +1,4 @@
-/* supermachine inspect: describe stored images as JSON. */
+/* supermachine inspect: describe VMs and stored images as JSON. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,10 +10,11 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: supermachine inspect IMAGE...\n\n"
-            "Print what the local store knows about each IMAGE (a name, a digest, or\n"
-            "a unique prefix of its ID) as a JSON list: digests, platform, layers and\n"
-            "the config that 'run' uses.\n\n"
+            "Usage: supermachine inspect VM|IMAGE...\n\n"
+            "Print each VM (its record: image, command, ports, state, exit code) or,\n"
+            "when no VM has that name or id, what the local store knows about IMAGE\n"
+            "(a name, a digest, or a unique prefix of its ID: digests, platform,\n"
+            "layers and the config that 'run' uses), as a JSON list.\n\n"
             "Options:\n"
             "  -h, --help   show this help\n");
 }
@@ -72,6 +73,34 @@ static json_t *image_json(const sm_image_info *img)
                      "Layers", layers_json(img), "Config", config_json(img));
 }
 
+static json_t *vm_json(const sm_vm_info *v)
+{
+    return json_pack("{s:s,s:s?,s:s,s:s,s:s,s:I,s:{s:s,s:b,s:i},s:b}", "Id", v->id,
+                     "Name", v->name[0] ? v->name : NULL, "Image", v->image,
+                     "Command", v->command, "Ports", v->ports, "Created", (json_int_t)v->created,
+                     "State", "Status", v->running ? "running" : "exited", "Running",
+                     v->running, "ExitCode", v->exit_status, "Detached", v->detached);
+}
+
+/* docker inspect looks for a container first, then an image. */
+static json_t *inspect_one(const char *name)
+{
+    sm_vm *vm;
+    sm_vm_info info;
+    if (sm_vm_open(name, &vm) == 0) {
+        sm_vm_release(vm);
+        return sm_cli_vm_info(name, &info) == 0 ? vm_json(&info) : NULL;
+    }
+    sm_image_info *img;
+    if (sm_image_inspect(name, &img) < 0) {
+        sm_cli_fail();
+        return NULL;
+    }
+    json_t *j = image_json(img);
+    sm_image_info_free(img);
+    return j;
+}
+
 int sm_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
@@ -84,16 +113,15 @@ int sm_cmd_inspect(int argc, char **argv)
         return sm_cli_usage_error("inspect", "unknown option");
     }
     if (optind == argc)
-        return sm_cli_usage_error("inspect", "name the image to inspect");
+        return sm_cli_usage_error("inspect", "name the VM or image to inspect");
     json_t *all = json_array();
     for (int i = optind; i < argc; i++) {
-        sm_image_info *img;
-        if (sm_image_inspect(argv[i], &img) < 0) {
+        json_t *one = inspect_one(argv[i]);
+        if (!one) {
             json_decref(all);
-            return sm_cli_fail();
+            return SM_CLI_EXIT_FAILURE;
         }
-        json_array_append_new(all, image_json(img));
-        sm_image_info_free(img);
+        json_array_append_new(all, one);
     }
     char *text = json_dumps(all, JSON_INDENT(4));
     puts(text ? text : "[]");

@@ -7,26 +7,6 @@
 #include "cli/cli.h"
 #include "supermachine.h"
 
-static int find_info(const char *name, sm_vm_info *out)
-{
-    sm_vm *vm;
-    if (sm_vm_open(name, &vm) != 0)
-        return sm_cli_fail();
-    char id[65];
-    snprintf(id, sizeof id, "%s", sm_vm_id(vm));
-    sm_vm_release(vm);
-    sm_vm_info *list;
-    size_t n;
-    if (sm_vm_list(&list, &n) != 0)
-        return sm_cli_fail();
-    int found = 0;
-    for (size_t i = 0; i < n && !found; i++)
-        if (!strcmp(list[i].id, id))
-            *out = list[i], found = 1;
-    free(list);
-    return found ? 0 : sm_cli_fail();
-}
-
 /* "127.0.0.1:8080->80/tcp, ..." as "80/tcp -> 127.0.0.1:8080" lines,
  * those of `want` ("80" or "80/tcp") only when given. */
 static int print_ports(const char *ports, const char *want)
@@ -64,7 +44,7 @@ int sm_cmd_port(int argc, char **argv)
     if (argc - optind < 1 || argc - optind > 2)
         return sm_cli_usage_error("port", "wants VM and at most one port");
     sm_vm_info info;
-    int err = find_info(argv[optind], &info);
+    int err = sm_cli_vm_info(argv[optind], &info);
     if (err)
         return err;
     const char *want = argc - optind == 2 ? argv[optind + 1] : NULL;

@@ -30,7 +30,7 @@ static const command commands[] = {
     {"pull", sm_cmd_pull, "download an image from a registry"},
     {"import", sm_cmd_import, "import images from a docker save or OCI archive or layout"},
     {"images", sm_cmd_images, "list stored images"},
-    {"inspect", sm_cmd_inspect, "describe stored images as JSON"},
+    {"inspect", sm_cmd_inspect, "describe VMs or stored images as JSON"},
     {"rmi", sm_cmd_rmi, "remove images"},
     {"tag", sm_cmd_tag, "give a stored image another name"},
     {"gc", sm_cmd_gc, "delete blobs no image uses"},

@@ -109,6 +109,32 @@ def case_rmi_several_names():
     refused(["tag", "localhost/runtest:ep", "x@sha256:" + "0" * 64], ["names a digest"])
 
 
+def case_format():
+    import json
+    private_store()
+    rc, out, err = sm("images", "--format", "json")
+    rows = [json.loads(l) for l in out.splitlines()]
+    check(rc == 0 and len(rows) == 5, "one JSON object a line", out, err)
+    plain = [r for r in rows if r["Tag"] == "plain"]
+    check(len(plain) == 1 and plain[0]["Repository"] == "localhost/runtest" and
+          re.fullmatch(r"[0-9a-f]{12}", plain[0]["ID"]) and
+          plain[0]["Platform"] == "linux/amd64", "the fields docker has", plain)
+    rc, out, _ = sm("images", "--format", r"{{.Repository}}:{{.Tag}}\t{{ .ID }}")
+    check(rc == 0 and f"localhost/runtest:plain\t{plain[0]['ID']}" in out.splitlines(),
+          "a template, \\t a tab", out)
+    rc, out, _ = sm("images", "--format", "table {{.Tag}}\t{{.CreatedSince}}")
+    check(out.splitlines()[0] == "TAG\tCREATED SINCE", "table adds a header", out)
+    refused(["images", "--format", "{{.Nope}}"], ["no field 'Nope'", ".Repository"],
+            usage=True)
+    refused(["ps", "--format", "{{.Nope}}"], ["no field 'Nope'", ".Names"], usage=True)
+    rc, out, _ = sm("ps", "-a", "--format", "json")
+    check(rc == 0 and out == "", "no VMs, no lines", out)
+    rc, out, _ = sm("inspect", "localhost/runtest:plain")
+    check(rc == 0 and json.loads(out)[0]["Name"] == "localhost/runtest:plain",
+          "inspect of an image", out)
+    refused(["inspect", "no-such-thing"], ["no image 'no-such-thing'"])
+
+
 def case_size_units():
     for bad in ["0", "abc", "512x", "-5", "1e30g"]:
         refused(["run", "-m", bad, "img"], ["--memory wants a size such as 512m", bad],

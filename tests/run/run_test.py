@@ -301,6 +301,15 @@ def case_logs_options(tmp):
     check(o == "one\nthree\nfour\nfive", "--since a duration", repr(o))
     rc, o, e = sm("logs", "--since", "2h30m", "--tail", "1", "lg")
     check(o == "five", "--since with --tail", repr(o))
+    import json
+    row = json.loads(sm("ps", "-a", "--format", "json")[1])
+    check(row["Names"] == "lg" and row["State"] == "exited" and row["Status"] == "Exited (0)",
+          "ps --format json", row)
+    check(sm("ps", "-a", "--format", "{{.Names}} {{.Image}}")[1] == f"lg {IMG}plain\n",
+          "ps --format with a template")
+    vm = json.loads(sm("inspect", "lg")[1])[0]
+    check(vm["Name"] == "lg" and vm["State"]["ExitCode"] == 0 and not vm["State"]["Running"],
+          "inspect of a VM", vm)
     for bad, words in ((["--tail", "x"], "--tail wants"), (["--since", "yesterday"], "--since wants")):
         rc, o, e = sm("logs", *bad, "lg")
         check(rc == 125 and words in e.splitlines()[0], f"logs {bad} refused", e)
