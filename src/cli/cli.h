@@ -38,6 +38,8 @@ int sm_cmd_snapshot(int argc, char **argv);
 int sm_cmd_dedup(int argc, char **argv);
 int sm_cmd_info(int argc, char **argv);
 int sm_cmd_tag(int argc, char **argv);
+int sm_cmd_system(int argc, char **argv);
+int sm_cmd_prune(int argc, char **argv);
 int sm_cmd_kill(int argc, char **argv);
 int sm_cmd_wait(int argc, char **argv);
 int sm_cmd_port(int argc, char **argv);

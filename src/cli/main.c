@@ -37,6 +37,8 @@ static const command commands[] = {
     {"bake", sm_cmd_bake, "boot an image once and snapshot it, for fast starts"},
     {"snapshot", sm_cmd_snapshot, "write a snapshot of a running VM"},
     {"dedup", sm_cmd_dedup, "share identical memory pages of sibling snapshots"},
+    {"system", sm_cmd_system, "disk use (df) and removing what nothing needs (prune)"},
+    {"prune", sm_cmd_prune, "remove ended VMs and unused data (system prune)"},
     {"info", sm_cmd_info, "show KVM status, directories, guest kernel and disk use"},
     {"version", sm_cmd_version, "show the version"},
 };

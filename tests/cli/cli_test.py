@@ -135,6 +135,23 @@ def case_format():
     refused(["inspect", "no-such-thing"], ["no image 'no-such-thing'"])
 
 
+def case_system_df_prune():
+    private_store()
+    rc, out, _ = sm("system", "df")
+    rows = {l.split()[0]: l.split()[1:] for l in out.splitlines()[1:]}
+    check(rc == 0 and rows["Images"][0] == "5" and rows["VMs"][0] == "0", "system df", out)
+    refused(["system", "prune"], ["confirm with -f"], usage=True)
+    refused(["system", "frob"], ["wants df or prune"], usage=True)
+    rc, out, _ = sm("prune", "-f")
+    check(rc == 0 and out.startswith("Removed 0 VMs, 0 images"), "prune keeps images", out)
+    check(len(sm("images", "-q")[1].split()) == 5, "images stay without -a")
+    rc, out, _ = sm("system", "prune", "-a", "-f")
+    check(rc == 0 and out.startswith("Removed 0 VMs, 5 images"), "prune -a", out)
+    check(sm("images", "-q")[1] == "", "no image left", sm("images")[1])
+    blobs = os.listdir(os.path.join(os.environ["SUPERMACHINE_DATA_DIR"], "blobs", "sha256"))
+    check(blobs == [], "their blobs are gone too", blobs)
+
+
 def case_size_units():
     for bad in ["0", "abc", "512x", "-5", "1e30g"]:
         refused(["run", "-m", bad, "img"], ["--memory wants a size such as 512m", bad],
