@@ -29,6 +29,7 @@ int sm_cmd_rm(int argc, char **argv);
 int sm_cmd_worker(int argc, char **argv);
 int sm_cmd_pull(int argc, char **argv);
 int sm_cmd_import(int argc, char **argv);
+int sm_cmd_load(int argc, char **argv);
 int sm_cmd_images(int argc, char **argv);
 int sm_cmd_inspect(int argc, char **argv);
 int sm_cmd_rmi(int argc, char **argv);

@@ -152,6 +152,34 @@ def case_system_df_prune():
     check(blobs == [], "their blobs are gone too", blobs)
 
 
+def case_load():
+    """docker load: -i FILE or standard input; import stays, with its output."""
+    data = tempfile.mkdtemp(prefix="sm-cli-test-")
+    os.environ["SUPERMACHINE_DATA_DIR"] = os.path.join(data, "store")  # made on first use
+    layout = os.path.join(data, "layout")
+    subprocess.run([sys.executable, MKRUNIMAGE, layout], check=True, stdout=subprocess.DEVNULL)
+    archive = os.path.join(data, "images.tar")
+    subprocess.run(["tar", "-C", layout, "-cf", archive, "."], check=True)
+    with open(archive, "rb") as f:
+        p = subprocess.run([SM, "load"], stdin=f, capture_output=True, text=True)
+    check(p.returncode == 0 and "Loaded image: localhost/runtest:plain\n" in p.stdout,
+          "load from standard input", p.stdout, p.stderr)
+    check(len(sm("images", "-q")[1].split()) == 5, "five images loaded")
+    left = [n for n in os.listdir(os.environ["SUPERMACHINE_DATA_DIR"]) if n.startswith(".load")]
+    check(not left, "the copy of standard input is gone", left)
+    rc, out, _ = sm("load", "-i", archive)
+    check(rc == 0 and out.count("Loaded image: ") == 5, "load -i", out)
+    rc, out, _ = sm("import", archive)
+    check(rc == 0 and re.search(r"^localhost/runtest:ep sha256:[0-9a-f]{64}$", out, re.M),
+          "import prints name and digest", out)
+    p = subprocess.run([SM, "load"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    check(p.returncode == 125 and p.stderr.strip() == "supermachine: standard input is empty: "
+          "pipe an archive in, or give -i FILE", "empty standard input", p.stderr)
+    p = subprocess.run([SM, "load"], input=b"garbage\n", capture_output=True)
+    check(p.returncode == 125 and b"as a tar archive" in p.stderr, "garbage", p.stderr)
+    refused(["load", "-i", os.path.join(data, "missing.tar")], ["missing.tar"])
+
+
 def case_size_units():
     for bad in ["0", "abc", "512x", "-5", "1e30g"]:
         refused(["run", "-m", bad, "img"], ["--memory wants a size such as 512m", bad],
