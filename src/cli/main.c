@@ -24,6 +24,7 @@ static const command commands[] = {
     {"rm", sm_cmd_rm, "remove ended VMs"},
     {"kill", sm_cmd_kill, "send a signal to VMs' main processes"},
     {"wait", sm_cmd_wait, "wait for VMs to end and print their exit statuses"},
+    {"cp", sm_cmd_cp, "copy files between the host and a VM"},
     {"port", sm_cmd_port, "list a VM's published ports"},
     {"rename", sm_cmd_rename, "give a VM a new name"},
     {"boot", sm_cmd_boot, "boot a kernel and initramfs and run one command (low level)"},

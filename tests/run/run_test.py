@@ -316,6 +316,38 @@ def case_logs_options(tmp):
     sm("rm", "lg")
 
 
+def case_cp(tmp):
+    """cp of files into and out of a running VM, keeping the mode; into a
+    directory under the file's name; refusals in one line."""
+    rc, _, e = sm("run", "-d", "--name", "cpvm", "--network", "none", IMG + "plain",
+                  "sleep", "600")
+    check(rc == 0, "run -d", e)
+    src = os.path.join(tmp, "hello.sh")
+    payload = os.urandom(300000)
+    with open(src, "wb") as f:
+        f.write(payload)
+    os.chmod(src, 0o751)
+    check(sm("cp", src, "cpvm:/tmp/in.sh")[0] == 0, "cp into the VM")
+    rc, o, _ = sm("exec", "cpvm", "sh", "-c", "stat -c %a /tmp/in.sh; md5sum < /tmp/in.sh")
+    import hashlib
+    check(o == f"751\n{hashlib.md5(payload).hexdigest()}  -\n", "bytes and mode arrive", o)
+    check(sm("cp", src, "cpvm:/root")[0] == 0, "cp into a directory")
+    check(sm("exec", "cpvm", "test", "-f", "/root/hello.sh")[0] == 0, "under its own name")
+    out = os.path.join(tmp, "out")
+    check(sm("cp", "cpvm:/tmp/in.sh", out)[0] == 0, "cp out of the VM")
+    check(open(out, "rb").read() == payload and os.stat(out).st_mode & 0o777 == 0o751,
+          "bytes and mode come back")
+    os.mkdir(os.path.join(tmp, "d"))
+    check(sm("cp", "cpvm:/etc/hostname", os.path.join(tmp, "d"))[0] == 0, "out into a dir")
+    check(os.path.exists(os.path.join(tmp, "d", "hostname")), "under its own name")
+    for args, words in ((["cpvm:/nope", out], "nope"), (["cpvm:/etc", out], "is a directory"),
+                        ([src, os.path.join(tmp, "x")], "must be VM:PATH"),
+                        (["novm:/etc/hostname", out], "no such VM")):
+        rc, _, e = sm("cp", *args)
+        check(rc == 125 and words in e.splitlines()[0], f"cp {args} refused", e)
+    sm("rm", "-f", "cpvm")
+
+
 def case_detached(tmp):
     rc, vid, e = sm("run", "-d", "--name", "web", "--network", "none", IMG + "plain", "sh",
                     "-c", 'echo started; echo warned >&2; trap "echo stopping; exit 5" TERM; '
