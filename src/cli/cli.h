@@ -14,6 +14,9 @@ int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A count from 1 to max for option opt of cmd, else a usage error. */
 int sm_cli_count(const char *cmd, const char *opt, const char *s, uint32_t max, uint32_t *out);
+/* The same without a message: 0, or -1 for a bad value. */
+int sm_cli_parse_memory(const char *s, uint32_t *mib);
+int sm_cli_parse_cpus(double v, uint32_t *cpus);
 /* A memory size as docker takes it ("512m", "2g"; bare: MiB), in MiB. */
 int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib);
 /* docker's --cpus ("1.5"), rounded up to whole vCPUs. */

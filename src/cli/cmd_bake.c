@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "supermachine.h"
 
 static void usage(FILE *f)
@@ -72,6 +73,11 @@ static int parse(bake_args *a, int argc, char **argv)
 int sm_cmd_bake(int argc, char **argv)
 {
     bake_args a = {.vc = {.size = sizeof(sm_vm_config)}};
+    const sm_cli_config *cfg = sm_cli_config_get();
+    if (!cfg)
+        return SM_CLI_EXIT_FAILURE;
+    a.vc.memory_mib = cfg->memory_mib, a.vc.cpus = cfg->cpus;
+    a.vc.network = cfg->has_network ? cfg->network : a.vc.network;
     int err = parse(&a, argc, argv);
     if (err)
         return err < 0 ? 0 : err;

@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "supermachine.h"
 
 static const char *kind_name(sm_kvm_kind k)
@@ -79,6 +80,10 @@ int sm_cmd_info(int argc, char **argv)
     printf("Version:       %d.%d\n", SM_VERSION_MAJOR, SM_VERSION_MINOR);
     printf("Host:          %s %s %s\n", un.sysname, un.release, un.machine);
     print_kvm(&k);
+    const sm_cli_config *cfg = sm_cli_config_get();
+    if (!cfg)
+        return SM_CLI_EXIT_FAILURE;
+    printf("Config:        %s%s\n", cfg->path, cfg->found ? "" : " (none)");
     printf("Data:          %s\n", p.data_dir);
     printf("Runtime:       %s\n", p.runtime_dir);
     printf("Guest kernel:  %s\n", p.kernel[0] ? p.kernel : p.kernel_error);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "supermachine.h"
 
 #define INSECURE_MAX 16
@@ -82,15 +83,20 @@ int sm_cmd_pull(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    const char *insecure[INSECURE_MAX + 1] = {0};
+    const char *insecure[INSECURE_MAX + SM_CLI_INSECURE_MAX + 1] = {0};
     int n_insecure = 0, quiet = 0, rootfs = 1, o;
+    const sm_cli_config *cfg = sm_cli_config_get();
+    if (!cfg)
+        return SM_CLI_EXIT_FAILURE;
+    for (int i = 0; cfg->insecure[i]; i++)
+        insecure[n_insecure++] = cfg->insecure[i];
     char password[1024];
     sm_pull_options po = {.size = sizeof po, .insecure_registries = insecure};
     while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (o) {
         case 'p': po.platform = optarg; break;
         case 'i':
-            if (n_insecure == INSECURE_MAX)
+            if (n_insecure >= INSECURE_MAX + SM_CLI_INSECURE_MAX)
                 return sm_cli_usage_error("pull", "too many --insecure-registry options");
             insecure[n_insecure++] = optarg;
             break;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "cli/run.h"
 
 static void usage(FILE *f)
@@ -179,7 +180,8 @@ static int open_image(const sm_run_opts *o, sm_image **img)
     if (!o->image)
         return 0;
     int show = !o->quiet && isatty(STDERR_FILENO);
-    sm_pull_options po = {.size = sizeof po, .progress = show ? show_pull : NULL};
+    sm_pull_options po = {.size = sizeof po, .progress = show ? show_pull : NULL,
+                          .insecure_registries = sm_cli_config_get()->insecure};
     sm_image_open_options io = {.size = sizeof io, .pull_policy = o->pull, .pull = &po,
                                 .building = show ? show_building : NULL};
     return sm_image_open(o->image, &io, img);
@@ -239,6 +241,13 @@ static int resumed_main(sm_vm *vm)
 int sm_cmd_run(int argc, char **argv)
 {
     sm_run_opts o = {0};
+    const sm_cli_config *cfg = sm_cli_config_get();
+    if (!cfg)
+        return SM_CLI_EXIT_FAILURE;
+    /* The user's defaults first: options given override them. */
+    o.memory_mib = cfg->memory_mib, o.cpus = cfg->cpus;
+    o.network = cfg->has_network ? cfg->network : o.network;
+    o.pull = cfg->has_pull ? cfg->pull : o.pull;
     int err = parse(&o, argc, argv);
     if (err) {
         sm_run_opts_free(&o);

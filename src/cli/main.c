@@ -98,7 +98,7 @@ int sm_cli_count(const char *cmd, const char *opt, const char *s, uint32_t max, 
 /* docker's units (b, k, m, g, t; any case, "512m", "1g", "2GiB"); a bare
  * number is MiB, as our -m always took it (docker would read bytes and
  * refuse anything under 6 MB). */
-int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib)
+int sm_cli_parse_memory(const char *s, uint32_t *mib)
 {
     char *end;
     errno = 0;
@@ -117,24 +117,38 @@ int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib
         rest += strlen(rest);
     double bytes = v * (double)unit;
     if (errno || end == s || !unit || *rest || !(v > 0) || bytes > (double)(1ull << 40))
-        return sm_cli_usage_error(cmd, "%s wants a size such as 512m or 2g (a bare number is "
-                                  "MiB), not '%s'", opt, s);
+        return -1;
     uint64_t m = (uint64_t)((bytes + (1 << 20) - 1) / (1 << 20));
     *mib = (uint32_t)(m ? m : 1);
     return 0;
 }
 
+int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib)
+{
+    if (sm_cli_parse_memory(s, mib) == 0)
+        return 0;
+    return sm_cli_usage_error(cmd, "%s wants a size such as 512m or 2g (a bare number is "
+                              "MiB), not '%s'", opt, s);
+}
+
 /* docker's --cpus is a share of CPU time ("1.5"); a VM has whole vCPUs,
  * so it gets the share rounded up. */
+int sm_cli_parse_cpus(double v, uint32_t *cpus)
+{
+    if (!(v > 0) || v > 64)
+        return -1;
+    *cpus = (uint32_t)v + ((double)(uint32_t)v < v);
+    return 0;
+}
+
 int sm_cli_cpus(const char *cmd, const char *opt, const char *s, uint32_t *cpus)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0) || v > 64)
+    if (errno || end == s || *end || sm_cli_parse_cpus(v, cpus))
         return sm_cli_usage_error(cmd, "%s wants a number of CPUs from 0.01 to 64, not '%s'",
                                   opt, s);
-    *cpus = (uint32_t)v + ((double)(uint32_t)v < v);
     return 0;
 }
 

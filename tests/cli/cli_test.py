@@ -180,6 +180,42 @@ def case_load():
     refused(["load", "-i", os.path.join(data, "missing.tar")], ["missing.tar"])
 
 
+def case_config():
+    """The config file: found where XDG says, every fault named in one line."""
+    data = private_store()
+    home = os.path.join(data, "home")
+    conf_dir = os.path.join(home, ".config", "supermachine")
+    os.makedirs(conf_dir)
+    conf = os.path.join(conf_dir, "config.json")
+    os.environ["HOME"] = home
+    os.environ.pop("XDG_CONFIG_HOME", None)
+    rc, out, _ = sm("info")
+    check(f"Config:        {conf} (none)" in out, "info names the config, absent", out)
+    cases = [
+        ('{"memory": "512m",}', ["config.json: line 1, column 19", "expected"]),
+        ('{"memroy": 512}', ['unknown key "memroy"', "memory, cpus, network, pull"]),
+        ('{"memory": "lots"}', ['"memory" wants a size']),
+        ('{"cpus": 100}', ['"cpus" wants a number of CPUs']),
+        ('{"network": "bridge"}', ['"network" wants "user" or "none"']),
+        ('{"pull": "sometimes"}', ['"pull" wants "missing", "always" or "never"']),
+        ('{"insecure_registries": "a:5000"}', ['"insecure_registries" wants a list']),
+        ('[1, 2]', ["wants a JSON object"]),
+    ]
+    for text, words in cases:
+        with open(conf, "w") as f:
+            f.write(text)
+        for cmd in (["run", "x"], ["bake", "x"], ["pull", "x"], ["info"]):
+            refused(cmd, [conf] + words)
+    with open(conf, "w") as f:
+        f.write('{"memory": "1g", "cpus": 1.5, "network": "none", "pull": "never", '
+                '"insecure_registries": ["127.0.0.1:1"]}')
+    rc, out, err = sm("info")
+    check(rc == 0 and f"Config:        {conf}\n" in out, "a good config", out, err)
+    os.environ["SUPERMACHINE_CONFIG"] = os.path.join(data, "elsewhere.json")
+    rc, out, _ = sm("info")
+    check(f"Config:        {data}/elsewhere.json (none)" in out, "SUPERMACHINE_CONFIG", out)
+
+
 def case_size_units():
     for bad in ["0", "abc", "512x", "-5", "1e30g"]:
         refused(["run", "-m", bad, "img"], ["--memory wants a size such as 512m", bad],

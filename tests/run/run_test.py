@@ -124,6 +124,21 @@ def case_docker_units(tmp):
     kib = int(o.split()[1])
     check(150 * 1024 < kib <= 192 * 1024, "192m of guest memory", o)
     check(o.split()[-1] == "2", "--cpus 1.5 gives two vCPUs", o)
+    # The same from the config file; an option still wins over it.
+    conf = os.path.join(tmp, "config.json")
+    with open(conf, "w") as f:
+        f.write('{"memory": "176m", "cpus": 2, "pull": "never"}')
+    os.environ["SUPERMACHINE_CONFIG"] = conf
+    o, _ = expect(["--no-snapshot", IMG + "plain", "sh", "-c",
+                   "grep MemTotal /proc/meminfo; grep -c ^processor /proc/cpuinfo"], 0)
+    check(140 * 1024 < int(o.split()[1]) <= 176 * 1024 and o.split()[-1] == "2",
+          "memory and cpus from the config", o)
+    o, _ = expect(["--no-snapshot", "--cpus", "1", IMG + "plain", "sh", "-c",
+                   "grep -c ^processor /proc/cpuinfo"], 0)
+    check(o == "1\n", "--cpus overrides the config", o)
+    rc, o, e = run("example.org/absent:1", "true")
+    check(rc == 125 and "no image 'example.org/absent:1'" in e, "pull: never from the config", e)
+    del os.environ["SUPERMACHINE_CONFIG"]
 
 
 def case_ep_default(tmp):
