@@ -4,6 +4,7 @@
 #   make check    all tests: unit (also under ASan+UBSan) and KVM integration
 #   make bench    benchmarks against peers measured in the same run
 #   make deps     install the Debian packages the build and tests need
+#   make install  install under PREFIX (default /usr/local; DESTDIR for packaging)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -11,7 +12,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZERS    := tests/fuzz/fuzz_virtqueue tests/agent/fuzz_agent_frame tests/fuzz/fuzz_p9
 KERNEL_SH  := guest/kernel/build.sh
 
-.PHONY: all deps build kernel demo check unit-asan fuzz bench clean
+.PHONY: all deps build kernel demo check unit-asan fuzz bench install clean
 
 all: build
 
@@ -64,6 +65,14 @@ bench: build
 	@bench/pull $(BUILD)
 	@tools/with-kvm -- bench/run $(BUILD)
 	@tools/with-kvm -- bench/restore $(BUILD)
+
+# The prefix is compiled in (where the binary finds its worker and guest
+# files), so changing it rebuilds.
+PREFIX ?= /usr/local
+install: build
+	@meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	@ninja -C $(BUILD) $(if $(V),,--quiet)
+	@meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR)) $(if $(V),,--quiet)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

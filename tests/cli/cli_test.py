@@ -216,6 +216,54 @@ def case_config():
     check(f"Config:        {data}/elsewhere.json (none)" in out, "SUPERMACHINE_CONFIG", out)
 
 
+def complete(*words):
+    """What bash completion offers after the words (the last is the one
+    being typed)."""
+    script = os.path.join(HERE, "..", "..", "completions", "supermachine.bash")
+    line = " ".join([SM, *words])
+    p = subprocess.run(["bash", "-c", f'source "{script}"; COMP_WORDS=({SM} "$@"); '
+                        'COMP_CWORD=$#; COMP_LINE="$*"; _supermachine; '
+                        'printf "%s\\n" "${COMPREPLY[@]}"', "bash", *words],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"completion of {line}", p.stderr)
+    return set(p.stdout.split())
+
+
+def case_completion():
+    private_store()
+    check({"run", "rm", "rmi", "rename"} <= complete("r"), "commands", complete("r"))
+    check(complete("logs", "--t") == {"--tail", "--timestamps"}, "options from --help",
+          complete("logs", "--t"))
+    check("localhost/runtest:plain" in complete("run", "local"), "image names",
+          complete("run", "local"))
+    check(complete("help", "pr") == {"prune"}, "help completes commands",
+          complete("help", "pr"))
+    check("web-vm" not in complete("stop", ""), "no VM, no VM names")
+
+
+def case_install():
+    """make install puts the binary, library, header, man pages, guest files
+    (the kernel too) and both completions under the prefix."""
+    dest = tempfile.mkdtemp(prefix="sm-install-")
+    build = os.path.dirname(SM)
+    p = subprocess.run(["meson", "install", "-C", build, "--no-rebuild", "--quiet",
+                        "--destdir", dest], capture_output=True, text=True)
+    check(p.returncode == 0, "meson install", p.stdout, p.stderr)
+    prefix = subprocess.run(["meson", "introspect", build, "--buildoptions"],
+                            capture_output=True, text=True).stdout
+    import json
+    prefix = next(o["value"] for o in json.loads(prefix) if o["name"] == "prefix")
+    root = dest + prefix
+    for f in ["bin/supermachine", "include/supermachine.h", "share/man/man1/supermachine.1",
+              "share/man/man3/supermachine.3", "share/supermachine/vmlinux",
+              "share/supermachine/initramfs-image.cpio",
+              "share/bash-completion/completions/supermachine",
+              "share/zsh/site-functions/_supermachine"]:
+        check(os.path.isfile(os.path.join(root, f)), f"{f} installed", sorted(os.listdir(root)))
+    kernel = os.path.join(root, "share/supermachine/vmlinux")
+    check(open(kernel, "rb").read(4) == b"\x7fELF", "the kernel itself, not a link")
+
+
 def case_size_units():
     for bad in ["0", "abc", "512x", "-5", "1e30g"]:
         refused(["run", "-m", bad, "img"], ["--memory wants a size such as 512m", bad],

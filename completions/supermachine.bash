@@ -1,0 +1,37 @@
+# bash completion for supermachine. Commands and options come from the
+# binary's own --help, so they never drift from it; VM and image names
+# from `ps` and `images`.
+_supermachine_names() {
+    case $1 in
+        vm) "$2" ps -a --format '{{.Names}}' 2>/dev/null | grep . ;;
+        image) "$2" images -q 2>/dev/null ;;
+    esac
+}
+
+_supermachine() {
+    local sm=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} cmd="" i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        [[ ${COMP_WORDS[i]} != -* ]] && { cmd=${COMP_WORDS[i]}; break; }
+    done
+    if [[ -z $cmd ]]; then
+        COMPREPLY=($(compgen -W "$("$sm" --help 2>/dev/null |
+            awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1}') help" -- "$cur"))
+        return
+    fi
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$("$sm" "$cmd" --help 2>/dev/null |
+            grep -oE '(^|[ ,])--?[a-zA-Z][a-zA-Z-]*' | tr -d ' ,' | sort -u)" -- "$cur"))
+        return
+    fi
+    case $cmd in
+        run|pull|rmi|bake|tag|history|save|push|inspect)
+            COMPREPLY=($(compgen -W "$(_supermachine_names image "$sm")" -- "$cur")) ;;
+        exec|logs|stop|rm|kill|wait|port|rename|cp|snapshot)
+            COMPREPLY=($(compgen -W "$(_supermachine_names vm "$sm")" -- "$cur")) ;;
+        help)
+            COMPREPLY=($(compgen -W "$("$sm" --help 2>/dev/null |
+                awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1}')" -- "$cur")) ;;
+        load|import) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    esac
+}
+complete -o default -F _supermachine supermachine
