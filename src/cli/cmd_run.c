@@ -41,6 +41,8 @@ static void usage(FILE *f)
             "      --disk FILE            keep the writable layer in FILE (sparse ext4,\n"
             "                             created if missing) instead of in memory\n"
             "      --pull missing|always|never  when to pull (default missing)\n"
+            "      --platform OS/ARCH     the image's platform; only this machine's\n"
+            "                             own (linux/amd64) can run in its VMs\n"
             "      --snapshot DIR         resume this snapshot (from 'supermachine\n"
             "                             snapshot') instead of an image; without\n"
             "                             COMMAND, with -d, its main process runs on\n"
@@ -52,7 +54,7 @@ static void usage(FILE *f)
 }
 
 enum { O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_CPUS, O_NETWORK, O_DISK, O_PULL, O_HELP,
-       O_SNAPSHOT, O_NO_SNAPSHOT };
+       O_SNAPSHOT, O_NO_SNAPSHOT, O_PLATFORM };
 
 static int choice(const char *opt, const char *s, const char *const *names, int *out)
 {
@@ -96,6 +98,13 @@ static int option(sm_run_opts *o, int c, char *arg)
     case O_DISK: o->upper_disk = arg; return 0;
     case O_SNAPSHOT: o->snapshot = arg; return 0;
     case O_NO_SNAPSHOT: o->no_snapshot = 1; return 0;
+    case O_PLATFORM:
+        /* A VM runs the host's instruction set: nothing else can start. */
+        if (strcmp(arg, "linux/amd64") && strcmp(arg, "amd64"))
+            return sm_cli_usage_error("run", "--platform %s: VMs here run linux/amd64 "
+                                      "only (KVM runs the host's own instruction set)", arg);
+        o->platform = "linux/amd64";
+        return 0;
     case O_PULL:
         err = choice("--pull", arg, pulls, &v);
         o->pull = (sm_pull_policy)v;
@@ -120,7 +129,8 @@ static int parse(sm_run_opts *o, int argc, char **argv)
         {"disk", required_argument, NULL, O_DISK}, {"pull", required_argument, NULL, O_PULL},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, O_HELP},
         {"snapshot", required_argument, NULL, O_SNAPSHOT},
-        {"no-snapshot", no_argument, NULL, O_NO_SNAPSHOT}, {0},
+        {"no-snapshot", no_argument, NULL, O_NO_SNAPSHOT},
+        {"platform", required_argument, NULL, O_PLATFORM}, {0},
     };
     int c;
     optind = 1;
@@ -181,7 +191,8 @@ static int open_image(const sm_run_opts *o, sm_image **img)
         return 0;
     int show = !o->quiet && isatty(STDERR_FILENO);
     sm_pull_options po = {.size = sizeof po, .progress = show ? show_pull : NULL,
-                          .insecure_registries = sm_cli_config_get()->insecure};
+                          .insecure_registries = sm_cli_config_get()->insecure,
+                          .platform = o->platform};
     sm_image_open_options io = {.size = sizeof io, .pull_policy = o->pull, .pull = &po,
                                 .building = show ? show_building : NULL};
     return sm_image_open(o->image, &io, img);

@@ -11,7 +11,7 @@
 
 typedef struct sm_run_opts {
     int interactive, tty, rm, detach, quiet, no_snapshot;
-    const char *name, *workdir, *user, *hostname, *upper_disk, *image, *snapshot;
+    const char *name, *workdir, *user, *hostname, *upper_disk, *image, *snapshot, *platform;
     int has_entrypoint;
     const char *entrypoint[2];
     char *env[SM_RUN_MAX_LIST * 4 + 1];     /* "NAME=value", owned */

@@ -270,6 +270,8 @@ def case_size_units():
         refused(["bake", "-m", bad, "img"], ["--memory wants a size", bad], usage=True)
     for bad in ["0", "-1", "65", "x"]:
         refused(["run", "--cpus", bad, "img"], ["--cpus wants a number of CPUs"], usage=True)
+    refused(["run", "--platform", "linux/arm64", "img"], ["VMs here run linux/amd64 only"],
+            usage=True)
 
 
 if __name__ == "__main__":
