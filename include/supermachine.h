@@ -616,6 +616,23 @@ SM_API int sm_vm_shutdown(sm_vm *vm, int signo, uint32_t timeout_ms);
 /* Send signo to the main process (docker kill); the VM ends only if that
  * process does. -ESRCH when the VM or its main process is not running. */
 SM_API int sm_vm_kill(sm_vm *vm, int signo);
+/* docker pause / unpause: the guest's vCPUs stop (its clocks jump on
+ * when it goes on); exec into a paused VM fails with -EBUSY. Pausing a
+ * paused VM is -EALREADY, unpausing a running one -EINVAL. */
+SM_API int sm_vm_pause(sm_vm *vm);
+SM_API int sm_vm_unpause(sm_vm *vm);
+/* 1 while the VM is paused, else 0. */
+SM_API int sm_vm_paused(const sm_vm *vm);
+/* What a running VM costs its host now (docker stats): its worker process
+ * holds the guest's RAM and runs its vCPUs and devices. */
+typedef struct sm_vm_stats {
+    size_t size;                /* sizeof(sm_vm_stats), set by the caller */
+    uint64_t cpu_ns;            /* CPU time used so far, all threads */
+    uint64_t rss_bytes;         /* host memory held (guest RAM it touched, shared pages too) */
+    uint64_t read_bytes;        /* disk bytes read and written so far */
+    uint64_t write_bytes;
+} sm_vm_stats;
+SM_API int sm_vm_get_stats(sm_vm *vm, sm_vm_stats *stats);
 /* A signal as images and docker write it ("SIGHUP", "HUP", "1"); 0 if
  * not one supermachine knows. */
 SM_API int sm_signal_parse(const char *s);

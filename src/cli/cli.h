@@ -48,6 +48,9 @@ int sm_cmd_kill(int argc, char **argv);
 int sm_cmd_wait(int argc, char **argv);
 int sm_cmd_port(int argc, char **argv);
 int sm_cmd_cp(int argc, char **argv);
+int sm_cmd_pause(int argc, char **argv);
+int sm_cmd_stats(int argc, char **argv);
+int sm_cmd_unpause(int argc, char **argv);
 int sm_cmd_rename(int argc, char **argv);
 int sm_cmd_version(int argc, char **argv);
 

@@ -35,10 +35,20 @@ static void ago(int64_t t, char *out, size_t len)
         snprintf(out, len, "%lld days ago", (long long)(s / 86400));
 }
 
+static int paused(const sm_vm_info *v)
+{
+    sm_vm *vm;
+    if (!v->running || sm_vm_open(v->id, &vm) != 0)
+        return 0;
+    int p = sm_vm_paused(vm);
+    sm_vm_release(vm);
+    return p;
+}
+
 static void status_of(const sm_vm_info *v, char *status, size_t len)
 {
     if (v->running)
-        snprintf(status, len, "Up");
+        snprintf(status, len, paused(v) ? "Up (Paused)" : "Up");
     else if (v->exit_status >= 0)
         snprintf(status, len, "Exited (%d)", v->exit_status);
     else
@@ -59,7 +69,7 @@ static void fields_of(const sm_vm_info *v, sm_cli_field f[NFIELDS], char buf[4][
     sm_cli_field all[NFIELDS] = {
         {"ID", buf[0]}, {"Image", v->image}, {"Command", v->command},
         {"CreatedAt", buf[3]}, {"RunningFor", buf[1]}, {"Status", buf[2]},
-        {"State", v->running ? "running" : "exited"}, {"Ports", v->ports}, {"Names", v->name},
+        {"State", !v->running ? "exited" : paused(v) ? "paused" : "running"}, {"Ports", v->ports}, {"Names", v->name},
     };
     memcpy(f, all, sizeof all);
 }

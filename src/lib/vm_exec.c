@@ -95,6 +95,9 @@ int sm_vm_exec_start(sm_vm *vm, const sm_exec *exec, sm_exec_handle **out)
     int err = 0;
     if ((!h->ex.argv || !h->ex.argv[0]) && !h->ex.from_image)
         err = sm_fail(EINVAL, "exec: argv needs at least a program name");
+    /* Its agent cannot answer: fail now rather than at a timeout. */
+    if (!err && sm_vm_paused(vm))
+        err = sm_fail(EBUSY, "VM %.12s is paused; unpause it first", sm_vm_id(vm));
     if (!err)
         err = begin(vm, h);
     if (err) {

@@ -20,6 +20,33 @@ int sm_vm_kill(sm_vm *vm, int signo)
     return sm_vm_control(vm, req);
 }
 
+static int freeze(sm_vm *vm, int on)
+{
+    if (!vm)
+        return sm_fail(EINVAL, "a VM is required");
+    if (!sm_vm_alive(vm->dir))
+        return sm_fail(ESRCH, "VM %.12s is not running", vm->id);
+    if (sm_vm_is_paused(vm->dir) == on)
+        return sm_fail(on ? EALREADY : EINVAL, "VM %.12s is %s", vm->id,
+                       on ? "paused already" : "not paused");
+    return sm_vm_control(vm, on ? "PAUSE\n" : "UNPAUSE\n");
+}
+
+int sm_vm_pause(sm_vm *vm)
+{
+    return freeze(vm, 1);
+}
+
+int sm_vm_unpause(sm_vm *vm)
+{
+    return freeze(vm, 0);
+}
+
+int sm_vm_paused(const sm_vm *vm)
+{
+    return vm ? sm_vm_is_paused(vm->dir) : 0;
+}
+
 int sm_vm_wait(sm_vm *vm, int timeout_ms, int *exit_status)
 {
     if (!vm)

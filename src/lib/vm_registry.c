@@ -277,6 +277,13 @@ int sm_vm_lock_take(const char *dir)
     return fd;
 }
 
+int sm_vm_is_paused(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" SM_VM_PAUSED_NAME, dir);
+    return sm_vm_alive(dir) && access(path, F_OK) == 0;
+}
+
 int sm_vm_exit_read(const char *dir)
 {
     char path[4200];

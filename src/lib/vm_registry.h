@@ -52,6 +52,10 @@ int sm_vm_alive(const char *dir);
  * counts as alive from before its worker starts. */
 int sm_vm_lock_take(const char *dir);
 
+/* Present while the VM is paused (docker pause). */
+#define SM_VM_PAUSED_NAME "paused"
+int sm_vm_is_paused(const char *dir);
+
 /* The detached VM's exit status as its worker recorded it, or -1. */
 int sm_vm_exit_read(const char *dir);
 int sm_vm_exit_write(const char *dir, int status);

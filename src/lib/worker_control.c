@@ -23,6 +23,7 @@
 #include "lib/vsock_dial.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "vmm/machine.h"
 
 /* How long attach_main waits for a process to become free: 2 s. */
 #define ATTACH_TRIES 40
@@ -215,10 +216,33 @@ static void wait_ended(sm_worker_control *c, int timeout_ms)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* docker pause: the vCPUs stop; "paused" in the VM's directory tells `ps`
+ * and exec from other processes. */
+static int freeze(sm_worker_control *c, bool on)
+{
+    if (!c->machine)
+        return sm_fail(ESRCH, "the VM is not running");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" SM_VM_PAUSED_NAME, c->dir);
+    if (!on) {
+        sm_machine_thaw(c->machine);
+        unlink(path);
+        return 0;
+    }
+    int err = sm_file_write_atomic(path, "paused\n", 7, 0600);
+    if (!err && (err = sm_machine_freeze(c->machine)) != 0)
+        unlink(path);
+    return err;
+}
+
 static int stop(sm_worker_control *c, int signo, int timeout_ms)
 {
     if (signo < 1 || signo > 64 || timeout_ms < 0)
         return sm_fail(EINVAL, "STOP wants a signal number and a timeout");
+    /* A paused VM stops as docker stops a paused container: it runs again
+     * so that its process sees the signal. */
+    if (c->machine)
+        freeze(c, false);
     pthread_mutex_lock(&c->lock);
     bool running = c->has_main_thread && !c->ended;
     if (running)
@@ -279,6 +303,8 @@ static void serve_one(sm_worker_control *c, int fd)
         err = start_main(c);
     else if (sscanf(line, "STOP %d %d", &signo, &timeout) == 2)
         err = stop(c, signo, timeout);
+    else if (!strcmp(line, "PAUSE") || !strcmp(line, "UNPAUSE"))
+        err = freeze(c, line[0] == 'P');
     else if (sscanf(line, "SIGNAL %d", &signo) == 1)
         err = signal_main(c, signo);
     else if (sscanf(line, "ATTACH %u", &pid) == 1)

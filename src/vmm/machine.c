@@ -254,9 +254,28 @@ int sm_machine_pause(sm_machine *m)
 void sm_machine_resume(sm_machine *m)
 {
     pthread_mutex_lock(&m->lock);
-    m->pausing = false;
+    m->pausing = m->frozen;
     pthread_cond_broadcast(&m->park_cond);
     pthread_mutex_unlock(&m->lock);
+}
+
+int sm_machine_freeze(sm_machine *m)
+{
+    int err = sm_machine_pause(m);
+    if (!err) {
+        pthread_mutex_lock(&m->lock);
+        m->frozen = true;
+        pthread_mutex_unlock(&m->lock);
+    }
+    return err;
+}
+
+void sm_machine_thaw(sm_machine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->frozen = false;
+    pthread_mutex_unlock(&m->lock);
+    sm_machine_resume(m);
 }
 
 static void *vcpu_main(void *arg)

@@ -95,6 +95,12 @@ void sm_machine_destroy(sm_machine *m);
  * directory (which must be the one it was restored from); NULL: full. */
 int sm_machine_snapshot(sm_machine *m, const char *dir, const char *parent);
 
+/* docker pause: freeze the guest's vCPUs until unpause (devices finish
+ * what they hold; a snapshot meanwhile leaves it frozen). -ESHUTDOWN
+ * when the machine is stopping. */
+int sm_machine_freeze(sm_machine *m);
+void sm_machine_thaw(sm_machine *m);
+
 /* CLOCK_MONOTONIC ns when the vCPUs were started (0 before). */
 uint64_t sm_machine_entry_ns(const sm_machine *m);
 

@@ -59,6 +59,7 @@ struct sm_machine {
     /* Pausing (for a snapshot): vCPUs park at their next exit. */
     pthread_cond_t park_cond;
     bool pausing;
+    bool frozen;                   /* paused by the user: a snapshot's resume keeps it */
     unsigned parked, live_vcpus;
     bool restored;                 /* built from a snapshot, not booted */
     char restore_dir[4096];        /* which one */

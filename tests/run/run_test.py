@@ -363,6 +363,41 @@ def case_cp(tmp):
     sm("rm", "-f", "cpvm")
 
 
+def case_pause_stats(tmp):
+    """pause freezes the guest (its clock too), unpause lets it on; stats
+    reads the worker's cost; stop works on a paused VM."""
+    rc, _, e = sm("run", "-d", "--name", "pz", "--network", "none", IMG + "plain", "sh", "-c",
+                  "i=0; while :; do i=$((i+1)); echo $i > /tmp/t; mv /tmp/t /tmp/n; done")
+    check(rc == 0, "run -d", e)
+    check(sm("pause", "pz")[0] == 0, "pause")
+    rows = ps_rows()
+    check("Up (Paused)" in rows[0], "ps shows it paused", rows)
+    rc, _, e = sm("exec", "pz", "true")
+    check(rc == 125 and "is paused" in e, "exec refused while paused", e)
+    rc, _, e = sm("pause", "pz")
+    check(rc == 125 and "paused already" in e, "pause twice", e)
+    rc, o, e = sm("stats", "--no-stream", "pz")
+    cpu = float(o.splitlines()[1].split()[2].rstrip("%"))
+    check(rc == 0 and cpu < 20, "a paused VM uses no CPU", o, e)
+    check(sm("unpause", "pz")[0] == 0, "unpause")
+    wait_for("the counter", lambda: sm("exec", "pz", "cat", "/tmp/n")[0] == 0)
+    first = sm("exec", "pz", "cat", "/tmp/n")[1]
+    time.sleep(1)
+    check(int(sm("exec", "pz", "cat", "/tmp/n")[1]) > int(first), "it runs on after unpause")
+    rc, o, e = sm("stats", "--no-stream", "pz")
+    fields = o.splitlines()[1].split()
+    check(rc == 0 and fields[1] == "pz" and float(fields[2].rstrip("%")) > 20,
+          "a busy VM uses CPU", o, e)
+    rc, _, e = sm("unpause", "pz")
+    check(rc == 125 and "not paused" in e, "unpause of a running VM", e)
+    check(sm("pause", "pz")[0] == 0, "pause again")
+    rc, _, e = sm("stop", "-t", "20", "pz")
+    check(rc == 0 and not ps_rows(), "stop of a paused VM", e, ps_rows())
+    rc, _, e = sm("stats", "--no-stream", "pz")
+    check(rc == 125 and "not running" in e, "stats of an ended VM", e)
+    sm("rm", "pz")
+
+
 def case_detached(tmp):
     rc, vid, e = sm("run", "-d", "--name", "web", "--network", "none", IMG + "plain", "sh",
                     "-c", 'echo started; echo warned >&2; trap "echo stopping; exit 5" TERM; '
