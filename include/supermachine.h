@@ -378,7 +378,8 @@ SM_API void sm_exec_free(sm_exec_handle *h);
 #define SM_FILE_MKDIRS 1        /* create missing parent directories */
 SM_API int sm_vm_write_file(sm_vm *vm, const char *path, const void *data, size_t len,
                             uint32_t mode, int flags);
-/* *data is malloc'd (NUL-terminated beyond len); at most max bytes (0: 1 GiB). */
+/* *data is malloc'd (NUL-terminated beyond len); at most max bytes (0: 1 GiB).
+ * A directory reads as the names of its entries, one a line. */
 SM_API int sm_vm_read_file(sm_vm *vm, const char *path, size_t max, void **data, size_t *len);
 
 typedef struct sm_file_stat {
@@ -633,6 +634,17 @@ typedef struct sm_vm_stats {
     uint64_t write_bytes;
 } sm_vm_stats;
 SM_API int sm_vm_get_stats(sm_vm *vm, sm_vm_stats *stats);
+/* The image's processes in the guest (docker top): every process but the
+ * kernel's threads and supermachine's PID 1, by pid; free with free(). */
+typedef struct sm_vm_process {
+    int pid, ppid;
+    uint32_t uid;
+    char state;                 /* R, S, D, Z, ... as /proc says */
+    uint64_t cpu_ns;            /* CPU time used so far */
+    uint64_t rss_bytes;         /* resident memory in the guest */
+    char command[256];          /* its command line; [name] for a kernel thread */
+} sm_vm_process;
+SM_API int sm_vm_processes(sm_vm *vm, sm_vm_process **out, size_t *count);
 /* A signal as images and docker write it ("SIGHUP", "HUP", "1"); 0 if
  * not one supermachine knows. */
 SM_API int sm_signal_parse(const char *s);

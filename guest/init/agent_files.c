@@ -1,11 +1,14 @@
-/* File operations: STAT, FILE_READ (streamed out), FILE_WRITE (streamed in
- * to a temporary file that is renamed over the target at the end, so a
- * reader never sees half a file). */
+/* File operations: STAT, FILE_READ (streamed out; a directory reads as
+ * its entries' names, one a line), FILE_WRITE (streamed in to a temporary
+ * file that is renamed over the target at the end, so a reader never sees
+ * half a file). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +33,36 @@ static int do_stat(conn *c, const sm_agent_file_req *r)
 
 /* ---- read ---- */
 
+/* A directory's entry names, "." and ".." left out, one a line, in an
+ * anonymous file read as any other: listings (such as /proc's for `top`)
+ * then stream with no code of their own. */
+static int listing(int dir_fd)
+{
+    int out = (int)syscall(SYS_memfd_create, "listing", 1u /* MFD_CLOEXEC */);
+    DIR *d = out >= 0 ? fdopendir(dir_fd) : NULL;
+    if (!d) {
+        int err = errno;
+        if (out >= 0)
+            close(out);
+        close(dir_fd);
+        errno = err;
+        return -1;
+    }
+    FILE *f = fdopen(dup(out), "w");
+    struct dirent *e;
+    while (f && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            fprintf(f, "%s\n", e->d_name);
+    int err = !f || fclose(f) ? EIO : 0;
+    closedir(d);
+    if (err || lseek(out, 0, SEEK_SET) < 0) {
+        close(out);
+        errno = err ? err : errno;
+        return -1;
+    }
+    return out;
+}
+
 static int start_read(conn *c, const sm_agent_file_req *r)
 {
     /* O_NONBLOCK so that a FIFO cannot hang the agent in open(). */
@@ -37,8 +70,14 @@ static int start_read(conn *c, const sm_agent_file_req *r)
     if (fd < 0)
         return reply_errno(c, "open", r->path);
     struct stat st;
-    int err = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR
-                                         : !S_ISREG(st.st_mode) ? EINVAL : 0;
+    int err = fstat(fd, &st) < 0 ? errno : 0;
+    if (!err && S_ISDIR(st.st_mode)) {
+        if ((fd = listing(fd)) < 0)
+            return reply_errno(c, "list", r->path);
+        err = fstat(fd, &st) < 0 ? errno : 0;
+    }
+    if (!err && !S_ISREG(st.st_mode))
+        err = EINVAL;
     if (err) {
         close(fd);
         return conn_reply_error(c, err, "cannot read %s: %s", r->path,

@@ -24,6 +24,7 @@
  *
  *   STAT path                     -> STAT_REPLY | ERROR
  *   FILE_READ path                -> FILE_DATA... (last has EOF) | ERROR
+ *                                    (a directory: its entry names, a line each)
  *   FILE_WRITE path, FILE_DATA... -> OK | ERROR (the data still ends in EOF)
  *   EXEC  -> STARTED, then STDOUT/STDERR as produced, then EXIT.
  *            Meanwhile the host may send STDIN (if EXEC asked for it),

@@ -45,23 +45,27 @@ static void show_progress(const sm_pull_progress *p, void *ctx)
 
 static void show_building(const char *name, void *ctx)
 {
-    fprintf(stderr, "building root filesystem for %s\n", (const char *)ctx);
-    (void)name;
+    fprintf(stderr, "building root filesystem for %s\n", name);
+    (void)ctx;
 }
 
-/* Build (or find in the cache) the root filesystem of the image just
- * stored, as docker unpacks layers at pull time. Opened by digest: a
- * concurrent pull may move the tag meanwhile. */
-static int build_rootfs(const sm_image_ref *ref, int show)
+/* Pull and build the root filesystem (or find it in the cache), as docker
+ * unpacks layers at pull time. The image is listed only once both are
+ * done, so a build that fails (a full disk) leaves no image behind. */
+static int pull_and_build(const char *reference, const sm_pull_options *po, int show,
+                          sm_image_ref *ref)
 {
     sm_image *img;
-    sm_image_open_options oo = {.size = sizeof oo, .pull_policy = SM_PULL_NEVER,
-                                .building = show ? show_building : NULL,
-                                .building_ctx = (void *)(ref->name[0] ? ref->name : ref->digest)};
-    int err = sm_image_open(ref->digest, &oo, &img);
-    if (!err)
-        sm_image_close(img);
-    return err;
+    sm_image_open_options oo = {.size = sizeof oo, .pull_policy = SM_PULL_ALWAYS, .pull = po,
+                                .building = show ? show_building : NULL};
+    int err = sm_image_open(reference, &oo, &img);
+    if (err)
+        return err;
+    const sm_image_info *info = sm_image_get_info(img);
+    snprintf(ref->name, sizeof ref->name, "%s", info->name);
+    snprintf(ref->digest, sizeof ref->digest, "%s", info->digest);
+    sm_image_close(img);
+    return 0;
 }
 
 static int read_password(char *out, size_t len)
@@ -117,7 +121,9 @@ int sm_cmd_pull(int argc, char **argv)
         po.progress = show_progress;
     for (int i = optind; i < argc; i++) {
         sm_image_ref ref;
-        if (sm_image_pull(argv[i], &po, &ref) < 0 || (rootfs && build_rootfs(&ref, show) < 0))
+        int err = rootfs ? pull_and_build(argv[i], &po, show, &ref)
+                         : sm_image_pull(argv[i], &po, &ref);
+        if (err < 0)
             return sm_cli_fail();
         printf("%s %s\n", ref.name, ref.digest);
     }

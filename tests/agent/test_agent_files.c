@@ -84,7 +84,29 @@ static void read_missing_file(void **state)
                          access("/etc/hostname", R_OK) != 0, 1);
     if (access("/etc/hostname", R_OK) == 0)
         free(data);
-    assert_int_equal(sm_agent_read_file_buf(c, h->dir, 1024, &data, &len), -EISDIR);
+    sm_agent_conn_close(c);
+}
+
+/* A directory reads as its entries' names, a line each ("." and ".."
+ * left out): what `top` lists /proc with. */
+static void read_directory_lists_it(void **state)
+{
+    harness *h = *state;
+    sm_agent_conn *c = harness_conn(h);
+    char *dir = path_in(h, "listed");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    for (int i = 0; i < 2; i++) {
+        char *f = path_in(h, i ? "listed/two" : "listed/one");
+        FILE *fp = fopen(f, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(sm_agent_read_file_buf(c, dir, 1024, &data, &len), 0);
+    assert_true((len == 8 && !memcmp(data, "one\ntwo\n", 8)) ||
+                (len == 8 && !memcmp(data, "two\none\n", 8)));
+    free(data);
     sm_agent_conn_close(c);
 }
 
@@ -293,6 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(write_and_read_10_mib),
         cmocka_unit_test(read_missing_file),
+        cmocka_unit_test(read_directory_lists_it),
         cmocka_unit_test(write_modes_and_parents),
         cmocka_unit_test(write_from_fd),
         cmocka_unit_test(stage_then_exec),

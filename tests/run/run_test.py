@@ -398,6 +398,25 @@ def case_pause_stats(tmp):
     sm("rm", "pz")
 
 
+def case_top(tmp):
+    """top lists the image's processes in the VM, not the kernel's threads."""
+    rc, _, e = sm("run", "-d", "--name", "tp", "--network", "none", "-u", "1000",
+                  IMG + "plain", "sh", "-c", "sleep 1000 & exec sleep 2000")
+    check(rc == 0, "run -d", e)
+
+    def rows():
+        out = sm("top", "tp")[1].splitlines()
+        return {l.split(None, 7)[7]: l.split() for l in out[1:]}
+    wait_for("both sleeps", lambda: {"sleep 1000", "sleep 2000"} <= set(rows()))
+    r = rows()
+    check(all(not c.startswith("[") for c in r), "no kernel threads", r)
+    check(r["sleep 1000"][2] == r["sleep 2000"][1], "the parent of the background sleep", r)
+    check(r["sleep 2000"][0] == "1000", "the uid it runs as", r)
+    rc, _, e = sm("top", "nope")
+    check(rc == 125 and "no such VM" in e, "top of a missing VM", e)
+    sm("rm", "-f", "tp")
+
+
 def case_detached(tmp):
     rc, vid, e = sm("run", "-d", "--name", "web", "--network", "none", IMG + "plain", "sh",
                     "-c", 'echo started; echo warned >&2; trap "echo stopping; exit 5" TERM; '
