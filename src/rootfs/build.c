@@ -48,7 +48,7 @@ static int write_image(sm_tree *t, sm_spool *spool, const char *out, const uint8
     int err = sm_outfile_create(&o, out);
     if (err)
         return err;
-    err = sm_ext4_write(t, spool, o.path, uuid);
+    err = sm_ext4_write(t, spool, o.path, out, uuid);
     if (!err)
         err = sm_outfile_commit(&o, out);
     sm_outfile_abort(&o);

@@ -39,8 +39,20 @@ int sm_ext2_errno(errcode_t e);
 /* Writes every planned inode into a freshly initialised filesystem. */
 int sm_ext4_write_tree(ext2_filsys fs, const sm_ext4_plan *p, const sm_spool *spool);
 
+/* Writes to the image file as the host sees them. libext2fs calls a write
+ * that stopped part way (a full disk) a "short write", and drops the errors
+ * of some writes (cache evictions) altogether; the watcher finishes short
+ * writes, so that a full disk shows as ENOSPC, and keeps the first errno. */
+typedef struct sm_ext4_host {
+    const char *path;   /* the image file, as libext2fs opened it */
+    int err;            /* the first write to it that failed, or 0 */
+} sm_ext4_host;
+
+void sm_ext4_host_watch(ext2_filsys fs, sm_ext4_host *h);
+
 /* Writes the whole tree into the empty file at `path`; `uuid` makes the
- * image reproducible. */
-int sm_ext4_write(sm_tree *t, const sm_spool *spool, const char *path, const uint8_t uuid[16]);
+ * image reproducible; `name` names the image in errors. */
+int sm_ext4_write(sm_tree *t, const sm_spool *spool, const char *path, const char *name,
+                  const uint8_t uuid[16]);
 
 #endif

@@ -74,7 +74,7 @@ static int reserve_inodes(ext2_filsys fs)
 }
 
 static int init_fs(const char *path, uint64_t blocks, uint32_t inodes, const uint8_t uuid[16],
-                   int64_t newest, ext2_filsys *out)
+                   int64_t newest, sm_ext4_host *host, ext2_filsys *out)
 {
     struct ext2_super_block param;
     fill_params(&param, blocks, inodes);
@@ -83,6 +83,7 @@ static int init_fs(const char *path, uint64_t blocks, uint32_t inodes, const uin
                                     unix_io_manager, &fs);
     if (e)
         return ext2_fail(e, "cannot create the filesystem");
+    sm_ext4_host_watch(fs, host);
     set_identity(fs, uuid, newest);
     e = ext2fs_allocate_tables(fs);
     if (!e)
@@ -120,13 +121,13 @@ static uint64_t estimate_blocks(const sm_ext4_plan *p, uint32_t inodes)
     return total < MIN_BLOCKS ? MIN_BLOCKS : total;
 }
 
-static int attempt(const sm_ext4_plan *p, const sm_spool *spool, const char *path,
-                   uint64_t blocks, uint32_t inodes, const uint8_t uuid[16])
+static int build(const sm_ext4_plan *p, const sm_spool *spool, const char *path,
+                 uint64_t blocks, uint32_t inodes, const uint8_t uuid[16], sm_ext4_host *host)
 {
     if (truncate(path, 0) < 0 || truncate(path, (off_t)(blocks * SM_EXT4_BLOCK_SIZE)) < 0)
         return sm_fail(errno, "cannot size the image file '%s': %s", path, strerror(errno));
     ext2_filsys fs;
-    int err = init_fs(path, blocks, inodes, uuid, p->newest, &fs);
+    int err = init_fs(path, blocks, inodes, uuid, p->newest, host, &fs);
     if (err)
         return err;
     err = sm_ext4_write_tree(fs, p, spool);
@@ -141,7 +142,22 @@ static int attempt(const sm_ext4_plan *p, const sm_spool *spool, const char *pat
     return e ? ext2_fail(e, "cannot finish the filesystem") : 0;
 }
 
-int sm_ext4_write(sm_tree *t, const sm_spool *spool, const char *path, const uint8_t uuid[16])
+/* A write the host refused (a full disk) is what the user must hear of,
+ * whatever libext2fs made of it, or even if it ignored it. */
+static int attempt(const sm_ext4_plan *p, const sm_spool *spool, const char *path,
+                   const char *name, uint64_t blocks, uint32_t inodes, const uint8_t uuid[16],
+                   bool *host_failed)
+{
+    sm_ext4_host host = {.path = path};
+    int err = build(p, spool, path, blocks, inodes, uuid, &host);
+    *host_failed = host.err != 0;
+    if (host.err)
+        return sm_fail(host.err, "cannot write '%s': %s", name, strerror(host.err));
+    return err;
+}
+
+int sm_ext4_write(sm_tree *t, const sm_spool *spool, const char *path, const char *name,
+                  const uint8_t uuid[16])
 {
     sm_ext4_plan plan;
     int err = sm_ext4_plan_make(t, FIRST_INO, &plan);
@@ -150,9 +166,10 @@ int sm_ext4_write(sm_tree *t, const sm_spool *spool, const char *path, const uin
     uint32_t inodes = plan.n_ino + 16;
     uint64_t blocks = estimate_blocks(&plan, inodes);
     /* The estimate should always hold; if it does not, double it rather than
-     * fail a user's image. */
-    for (int i = 0; i < 3; i++) {
-        err = attempt(&plan, spool, path, blocks, inodes, uuid);
+     * fail a user's image. A full disk is no reason to try bigger. */
+    bool host_failed = false;
+    for (int i = 0; i < 3 && !host_failed; i++) {
+        err = attempt(&plan, spool, path, name, blocks, inodes, uuid, &host_failed);
         if (err != -ENOSPC)
             break;
         blocks *= 2;

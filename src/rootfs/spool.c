@@ -12,6 +12,7 @@
 int sm_spool_open(sm_spool *s, const char *dir)
 {
     s->len = 0;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
     s->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (s->fd >= 0)
         return 0;
@@ -39,9 +40,11 @@ int sm_spool_pwrite(sm_spool *s, const void *buf, size_t len, uint64_t off)
         ssize_t n = pwrite(s->fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return sm_fail(n < 0 ? errno : EIO, "cannot write the temporary file: %s",
-                           n < 0 ? strerror(errno) : "short write");
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;   /* 0 bytes: no errno to tell */
+            return sm_fail(e, "cannot write the temporary file in '%s': %s", s->dir,
+                           strerror(e));
+        }
         p += n, len -= (size_t)n, off += (uint64_t)n;
     }
     return 0;
@@ -55,7 +58,8 @@ int sm_spool_pread(const sm_spool *s, void *buf, size_t len, uint64_t off)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return sm_fail(errno, "cannot read the temporary file: %s", strerror(errno));
+            return sm_fail(errno, "cannot read the temporary file in '%s': %s", s->dir,
+                           strerror(errno));
         if (n == 0) { /* a sparse tail the layer never wrote */
             memset(p, 0, len);
             return 0;

@@ -3,12 +3,14 @@
 #ifndef SM_ROOTFS_SPOOL_H
 #define SM_ROOTFS_SPOOL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct sm_spool {
     int fd;
     uint64_t len;
+    char dir[PATH_MAX];   /* where it is, for errors: a full disk there */
 } sm_spool;
 
 /* Creates the spool in `dir` (the image's directory: same disk, and never
