@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "oci/layers.h"
+#include "oci/pull.h"
 #include "rootfs/rootfs.h"
 #include "supermachine.h"
 #include "util/error.h"
@@ -17,6 +18,43 @@ struct sm_image {
     char rootfs[PATH_MAX];
 };
 
+/* The cached root filesystem of `layers`, built if missing; o->building
+ * hears of a build before it starts. */
+static int get_rootfs(const char *data_dir, const sm_rootfs_layer *layers, size_t n,
+                      const char *name, const sm_image_open_options *o, char *out, size_t len)
+{
+    sm_rootfs_options ro = {.data_dir = data_dir};
+    char key[65], probe[PATH_MAX];
+    int err = sm_rootfs_cache_key(layers, n, key);
+    if (!err && o->building) {
+        snprintf(probe, sizeof probe, "%s/rootfs/%s.ext4", data_dir, key);
+        if (access(probe, R_OK) != 0)
+            o->building(name, o->building_ctx);
+    }
+    return err ? err : sm_rootfs_get(layers, n, &ro, out, len);
+}
+
+/* A pull lists the image only once its root filesystem is built: a build
+ * that fails (a full disk) fails the pull, and leaves no image that was
+ * pulled but cannot run. */
+static int build_before_listing(void *ctx, const sm_store *s, const sm_manifest *m,
+                                const char *name)
+{
+    sm_rootfs_layer *layers = calloc(m->count + 1, sizeof *layers);
+    char (*paths)[PATH_MAX] = calloc(m->count + 1, sizeof *paths);
+    char rootfs[PATH_MAX];
+    int err = layers && paths ? 0 : sm_fail(ENOMEM, "out of memory");
+    for (size_t i = 0; !err && i < m->count; i++) {
+        sm_store_blob_path(s, m->items[i].digest, paths[i], sizeof paths[i]);
+        layers[i] = (sm_rootfs_layer){paths[i], m->items[i].digest};
+    }
+    if (!err)
+        err = get_rootfs(s->root, layers, m->count, name, ctx, rootfs, sizeof rootfs);
+    free(paths);
+    free(layers);
+    return err;
+}
+
 static int ensure_stored(const char *ref, const sm_image_open_options *o)
 {
     sm_image_info *info = NULL;
@@ -24,7 +62,8 @@ static int ensure_stored(const char *ref, const sm_image_open_options *o)
     sm_image_info_free(info);
     if (err != -ENOENT || o->pull_policy == SM_PULL_NEVER)
         return err;
-    return sm_image_pull(ref, o->pull, NULL);
+    sm_pull_hook hook = {.ready = build_before_listing, .ctx = (void *)o};
+    return sm_oci_pull(ref, o->pull, &hook, NULL);
 }
 
 /* Takes the info from `l` (so it outlives the store lock). */
@@ -35,16 +74,9 @@ static int build_rootfs(sm_image *img, sm_oci_layers *l, const sm_image_open_opt
         return sm_fail(ENOMEM, "out of memory");
     for (size_t i = 0; i < l->count; i++)
         layers[i] = (sm_rootfs_layer){l->paths[i], l->info->layers[i].digest};
-    sm_rootfs_options ro = {.data_dir = l->store.root};
-    char key[65], probe[PATH_MAX];
-    int err = sm_rootfs_cache_key(layers, l->count, key);
-    if (!err && o->building) {
-        snprintf(probe, sizeof probe, "%s/rootfs/%s.ext4", l->store.root, key);
-        if (access(probe, R_OK) != 0)
-            o->building(l->info->name[0] ? l->info->name : l->info->digest, o->building_ctx);
-    }
-    if (!err)
-        err = sm_rootfs_get(layers, l->count, &ro, img->rootfs, sizeof img->rootfs);
+    int err = get_rootfs(l->store.root, layers, l->count,
+                         l->info->name[0] ? l->info->name : l->info->digest, o, img->rootfs,
+                         sizeof img->rootfs);
     free(layers);
     img->info = l->info;
     l->info = NULL;

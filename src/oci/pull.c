@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "oci/pull.h"
 #include "oci/pull_layers.h"
 #include "oci/registry.h"
 #include "oci/resolve.h"
@@ -89,8 +90,8 @@ static int record(const sm_store *s, const char *name, const sm_resolved *r, sm_
     return err;
 }
 
-static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_store *s, sm_http *h,
-                sm_image_ref *out)
+static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_pull_hook *hook,
+                const sm_store *s, sm_http *h, sm_image_ref *out)
 {
     char name[SM_REF_STR_MAX], digest[SM_DIGEST_STR], ct[128];
     sm_ref_string(ref, name, sizeof name);
@@ -112,6 +113,8 @@ static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_store *s, 
     err = fetch_root(&rs, ref, name, digest, ct);
     if (!err && !(err = sm_resolve(s, digest, ct, &want, &src, name, &r))) {
         err = sm_pull_layers(&reg, s, &r.manifest, name, o->progress, o->progress_ctx);
+        if (!err && hook)
+            err = hook->ready(hook->ctx, s, &r.manifest, name);
         if (!err)
             err = record(s, name, &r, out);
         sm_resolved_free(&r);
@@ -120,7 +123,8 @@ static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_store *s, 
     return err;
 }
 
-SM_API int sm_image_pull(const char *reference, const sm_pull_options *opts, sm_image_ref *out)
+int sm_oci_pull(const char *reference, const sm_pull_options *opts, const sm_pull_hook *hook,
+                sm_image_ref *out)
 {
     sm_pull_options o = {0};
     if (opts && opts->size < offsetof(sm_pull_options, platform))
@@ -136,9 +140,14 @@ SM_API int sm_image_pull(const char *reference, const sm_pull_options *opts, sm_
         return err;
     sm_http h;
     if (!(err = sm_http_init(&h))) {
-        err = pull(&ref, &o, &s, &h, out);
+        err = pull(&ref, &o, hook, &s, &h, out);
         sm_http_free(&h);
     }
     sm_store_close(&s);
     return err;
+}
+
+SM_API int sm_image_pull(const char *reference, const sm_pull_options *opts, sm_image_ref *out)
+{
+    return sm_oci_pull(reference, opts, NULL, out);
 }

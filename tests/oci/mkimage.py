@@ -4,12 +4,14 @@ busybox: layer 1 holds /bin/busybox and a few links, layer 2 a file naming
 the platform. Everything is deterministic, so digests repeat across runs.
 
 mkimage.py DIR TAG [--platform OS/ARCH[/VARIANT]]... [--compress gzip|zstd|none|fakegzip]
-                   [--docker]
+                   [--docker] [--random-layer-mib N]
 Several --platform options make a multi-platform index (tagged TAG); one
 makes a plain manifest. --docker writes Docker v2 media types (manifest list,
 schema 2 manifests) instead of OCI ones, in skopeo's dir: layout since its
 oci: transport takes only OCI types. fakegzip stores uncompressed tars
-labelled as gzip, as some real tools do. Prints the top-level digest.
+labelled as gzip, as some real tools do. --random-layer-mib adds a third layer
+holding /random, N MiB that do not compress (deterministic, like the rest),
+to fill a small disk. Prints the top-level digest.
 """
 import argparse, gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile
 
@@ -72,20 +74,25 @@ def compress(data, how):
     return data   # none, and fakegzip: labelled gzip, stored plain
 
 
-def layers(platform):
+def random_bytes(mib):
+    return hashlib.shake_256(b"supermachine test layer").digest(mib << 20)
+
+
+def layers(platform, random_mib):
     busybox = open(shutil.which("busybox"), "rb").read()
     base = [("bin", "dir", None), ("bin/busybox", "file", busybox),
             ("bin/sh", "sym", "busybox"), ("bin/echo", "sym", "busybox"),
             ("bin/cat", "sym", "busybox"), ("etc", "dir", None)]
     top = [("etc", "dir", None),
            ("etc/platform", "file", (platform + "\n").encode())]
-    return [tar_of(base), tar_of(top)]
+    extra = [tar_of([("random", "file", random_bytes(random_mib))])] if random_mib else []
+    return [tar_of(base), tar_of(top)] + extra
 
 
-def image(out, platform, how, mt):
+def image(out, platform, how, mt, random_mib):
     os_, arch, *variant = platform.split("/")
     descs, diff_ids = [], []
-    for raw in layers(platform):
+    for raw in layers(platform, random_mib):
         blob = compress(raw, how)
         diff_ids.append(sha(raw))
         descs.append({"mediaType": mt["gzip" if how == "fakegzip" else how],
@@ -121,6 +128,7 @@ def main():
     ap.add_argument("--compress", default="gzip",
                     choices=["gzip", "zstd", "none", "fakegzip"])
     ap.add_argument("--docker", action="store_true")
+    ap.add_argument("--random-layer-mib", type=int, default=0)
     a = ap.parse_args()
     mt = MT["docker" if a.docker else "oci"]
     global DIR_LAYOUT
@@ -131,7 +139,7 @@ def main():
     if DIR_LAYOUT:
         with open(os.path.join(a.dir, "version"), "w") as f:
             f.write("Directory Transport Version: 1.1\n")
-    images = [image(a.dir, p, a.compress, mt) for p in (a.platform or ["linux/amd64"])]
+    images = [image(a.dir, p, a.compress, mt, a.random_layer_mib) for p in (a.platform or ["linux/amd64"])]
     if len(images) == 1:
         top = dict(images[0])
         del top["platform"]

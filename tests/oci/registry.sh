@@ -13,6 +13,7 @@ work=$(mktemp -d)
 registry_pid=
 cleanup() {
     [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+    mountpoint -q "$work/store" && umount "$work/store"   # disk_full's small disk
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -473,6 +474,47 @@ tls_client_cert)
     expect_error "'client.cert' has no matching 'client.key'"
     cp "$work/client.key" "$certs/client.key"
     verify_pull bb:1
+    ;;
+disk_full)
+    # The store on a small tmpfs, in a mount namespace of this test's own:
+    # the layer does not fit, or the root filesystem's spool, or its image.
+    [ "$(id -u)" -eq 0 ] || { echo "not root: cannot mount a small filesystem for the store"; exit 77; }
+    if [ -z "${SM_TEST_PRIVATE_MOUNTS:-}" ]; then
+        unshare -m true 2>/dev/null || { echo "unshare -m is not allowed here"; exit 77; }
+        SM_TEST_PRIVATE_MOUNTS=1 unshare -m --propagation private "$0" "$1"
+        exit $?
+    fi
+    start_registry
+    push big:1 --random-layer-mib 4
+    blobs_kib=$(du -sk --apparent-size "$work/img-big-1/blobs/sha256" | cut -f1)
+    spool_kib=$(( $(stat -Lc %s "$(command -v busybox)") / 1024 + 4096 ))
+    small_store() {
+        umount "$store" 2>/dev/null
+        mkdir -p "$store"
+        mount -t tmpfs -o "size=$1k" tmpfs "$store" || fail "cannot mount a tmpfs"
+    }
+    after_disk_full() {
+        expect_error "No space left on device"
+        expect_absent "$reg/big:1"
+        [ -z "$(ls "$store/rootfs" 2>/dev/null | grep -v '\.lock$\|\.layers$')" ] ||
+            fail "a failed build left files: $(ls "$store/rootfs")"
+    }
+    small_store 2048
+    sm pull "$reg/big:1"
+    expect_error "of $reg/big:1 to the image store: No space left on device"
+    after_disk_full
+    small_store $((blobs_kib + 1024))
+    sm pull "$reg/big:1"
+    expect_error "cannot write the temporary file in '$store/rootfs': No space left on device"
+    after_disk_full
+    small_store $((blobs_kib + spool_kib + 1024))
+    sm pull "$reg/big:1"
+    expect_error "building the root filesystem: cannot write '$store/rootfs/"
+    after_disk_full
+    # Room made, the same store takes the image.
+    mount -o "remount,size=$((blobs_kib + 2 * spool_kib + 4096))k" "$store" || fail "remount"
+    verify_pull big:1
+    [ "$(ls "$store"/rootfs/*.ext4 | wc -l)" -eq 1 ] || fail "no root filesystem after the pull"
     ;;
 debian_minbase)
     EXT4_MANIFEST=${EXT4_MANIFEST:?EXT4_MANIFEST must name the ext4_manifest helper}
