@@ -559,6 +559,11 @@ SM_API int sm_image_remove_flags(const char *reference, unsigned flags);
 /* Give the stored image `source` (name, digest or ID) the name `target`
  * too, replacing whatever that name stood for (docker tag). */
 SM_API int sm_image_tag(const char *source, const char *target);
+/* Write the n images (names, digests or IDs; an ID stands for every name
+ * it has) to fd as one tar that `docker load`, `sm_image_import` and OCI
+ * tools read: an OCI image layout plus docker's manifest.json, the blobs
+ * as stored (docker save). */
+SM_API int sm_image_save(const char *const *refs, size_t n, int fd);
 
 typedef struct sm_gc_result {
     size_t size;                /* sizeof(sm_gc_result) */

@@ -42,6 +42,7 @@ int sm_cmd_snapshot(int argc, char **argv);
 int sm_cmd_dedup(int argc, char **argv);
 int sm_cmd_info(int argc, char **argv);
 int sm_cmd_tag(int argc, char **argv);
+int sm_cmd_save(int argc, char **argv);
 int sm_cmd_system(int argc, char **argv);
 int sm_cmd_prune(int argc, char **argv);
 int sm_cmd_kill(int argc, char **argv);

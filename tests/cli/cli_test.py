@@ -263,6 +263,44 @@ def case_install():
     check(open(kernel, "rb").read(4) == b"\x7fELF", "the kernel itself, not a link")
 
 
+def case_save():
+    """save writes a tar that skopeo reads as an OCI archive and load reads
+    back to the same images; a failure leaves no file."""
+    import json
+    data = private_store()
+    out = os.path.join(data, "saved.tar")
+    before = sm("images", "--format", "json")[1]
+    rc, _, err = sm("save", "-o", out, "localhost/runtest:plain", "localhost/runtest:ep")
+    check(rc == 0, "save -o", err)
+    names = subprocess.run(["tar", "tf", out], capture_output=True, text=True).stdout.split()
+    check({"oci-layout", "index.json", "manifest.json"} <= set(names), "an OCI layout and "
+          "docker's manifest.json", names)
+    docker = json.loads(subprocess.run(["tar", "xOf", out, "manifest.json"],
+                                       capture_output=True, text=True).stdout)
+    check(sorted(d["RepoTags"][0] for d in docker) ==
+          ["localhost/runtest:ep", "localhost/runtest:plain"], "docker's RepoTags", docker)
+    plain = [json.loads(l) for l in before.splitlines() if '"Tag":"plain"' in l][0]
+    p = subprocess.run(["skopeo", "inspect", "--raw", f"oci-archive:{out}:plain"],
+                       capture_output=True)
+    import hashlib
+    check(p.returncode == 0 and "sha256:" + hashlib.sha256(p.stdout).hexdigest() ==
+          plain["Digest"], "skopeo reads the same manifest", p.stderr)
+    with open(os.path.join(data, "stdout.tar"), "wb") as f:
+        rc = subprocess.run([SM, "save", "localhost/runtest:plain", "localhost/runtest:ep"],
+                            stdout=f).returncode
+    check(rc == 0 and open(out, "rb").read() == open(os.path.join(data, "stdout.tar"),
+                                                      "rb").read(),
+          "to standard output, the same bytes")
+    check(sm("rmi", "localhost/runtest:plain", "localhost/runtest:ep")[0] == 0, "rmi")
+    check(sm("load", "-i", out)[0] == 0, "load what was saved")
+    check(sm("images", "--format", "json")[1] == before, "the same images again",
+          before, sm("images", "--format", "json")[1])
+    refused(["save", "-o", os.path.join(data, "x.tar"), "no/such:image"], ["no image"])
+    check(not [n for n in os.listdir(data) if n.startswith("x.tar")], "no file left")
+    refused(["save", "-o", "/nonexistent/dir/x.tar", "localhost/runtest:ep"],
+            ["cannot create /nonexistent/dir/x.tar"])
+
+
 def case_size_units():
     for bad in ["0", "abc", "512x", "-5", "1e30g"]:
         refused(["run", "-m", bad, "img"], ["--memory wants a size such as 512m", bad],
