@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "oci/cred_helper.h"
+#include "oci/docker_config.h"
 #include "util/error.h"
 
 static const char *skip_space(const char *p)
@@ -77,15 +78,6 @@ int sm_challenge_parse(const char *header, sm_challenge *out)
         return sm_fail(EPROTO, "the registry asked for a bearer token but named no token "
                        "server (no realm in '%.200s')", header);
     return 0;
-}
-
-static void config_path(char *out, size_t len)
-{
-    const char *dir = getenv("DOCKER_CONFIG");
-    if (dir && *dir)
-        snprintf(out, len, "%s/config.json", dir);
-    else
-        snprintf(out, len, "%s/.docker/config.json", getenv("HOME") ? getenv("HOME") : "");
 }
 
 /* The forms `docker login` has written for a registry's key in "auths". */
@@ -169,12 +161,11 @@ static int from_helper(const char *helper, const char *setting, const char *regi
 int sm_docker_credentials(const char *registry, sm_credentials *out)
 {
     char path[4096];
-    config_path(path, sizeof path);
     memset(out, 0, sizeof *out);
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        return 0;   /* no file, or one docker itself would reject: no credentials */
+    json_t *root;
+    int err = sm_docker_config_load(path, sizeof path, &root);
+    if (err || !root)
+        return err;
     const char *setting, *helper = helper_for(root, registry, &setting);
     int found = 0;
     if (helper) {

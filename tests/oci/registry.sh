@@ -29,6 +29,7 @@ fail() {
 
 sm() { "$SM" "$@" >"$work/out" 2>"$work/err"; rc=$?; }
 expect_ok() { [ "$rc" -eq 0 ] || fail "exit status $rc, expected success"; }
+expect_exit() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
 # A failure is a non-zero exit and one line on stderr that names the problem.
 expect_error() {
     [ "$rc" -ne 0 ] || fail "succeeded, expected an error saying '$1'"
@@ -270,6 +271,41 @@ basic_auth)
     rm -rf "$store"
     echo wrong | "$SM" pull --username alice "$reg/private:1" >"$work/out" 2>"$work/err"; rc=$?
     expect_error "rejected the username or password"
+    ;;
+docker_config_bad)
+    # A damaged config.json fails at once, naming the file and the fault;
+    # it is not read as "no credentials" (then "requires a login").
+    start_registry
+    push bb:1
+    mkdir -p "$DOCKER_CONFIG"
+    config=$DOCKER_CONFIG/config.json
+    printf '{"auths": {"%s": {"auth": "YTpi"}' "$reg" >"$config"
+    sm pull "$reg/bb:1"
+    expect_error "Docker's config file '$config' is not valid JSON at line 1, column "
+    expect_error "'}' expected near end of file"
+    expect_exit 125
+    expect_absent "$reg/bb:1"
+    printf '{"auths": ["%s"]}' "$reg" >"$config"
+    sm pull "$reg/bb:1"
+    expect_error "Docker's config file '$config' is invalid: \"auths\" is an array, not an object"
+    expect_exit 125
+    printf '{"auths": {"%s": "alice:s3cret"}}' "$reg" >"$config"
+    sm pull "$reg/bb:1"
+    expect_error "\"auths\" entry \"$reg\" is a string, not an object"
+    expect_exit 125
+    printf '{"credsStore": ["desktop"]}' >"$config"
+    sm pull "$reg/bb:1"
+    expect_error "\"credsStore\" is an array, not a string"
+    expect_exit 125
+    expect_absent "$reg/bb:1"
+    # An empty file (docker takes it; skopeo, which verify_pull uses, not),
+    # or none: anonymous, as before.
+    : >"$config"
+    sm pull "$reg/bb:1"
+    expect_ok
+    expect_listed "$reg/bb:1"
+    rm -rf "$store" "$DOCKER_CONFIG"
+    verify_pull bb:1
     ;;
 tag_404)
     start_registry

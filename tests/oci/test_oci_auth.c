@@ -114,6 +114,39 @@ static void broken_auth_entry_is_an_error(void **state)
     assert_int_equal(sm_docker_credentials("r.io", &c), 0);
 }
 
+/* A damaged file is an error naming it, not "no credentials" (which
+ * later reads as "requires a login"); no file or an empty one is none. */
+static void damaged_docker_config_is_an_error(void **state)
+{
+    (void)state;
+    static const struct { const char *json, *says; } cases[] = {
+        {"{\"auths\": {\"r.io\": {\"auth\": \"x\"}", "is not valid JSON at line 1, column 32: "},
+        {"{\"auths\": {}} x", "at line 1, column"},
+        {"[]", "is invalid: the whole file is an array, not an object"},
+        {"{\"auths\": []}", "is invalid: \"auths\" is an array, not an object"},
+        {"{\"auths\": {\"r.io\": \"u:p\"}}",
+         "\"auths\" entry \"r.io\" is a string, not an object"},
+        {"{\"auths\": {\"r.io\": {\"auth\": 5}}}",
+         "\"auth\" of \"auths\" entry \"r.io\" is a number, not a string"},
+        {"{\"credsStore\": true}", "\"credsStore\" is a boolean, not a string"},
+        {"{\"credHelpers\": {\"r.io\": null}}", "\"credHelpers\" entry \"r.io\" is null"},
+    };
+    sm_credentials c;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        with_docker_config(cases[i].json);
+        assert_true(sm_docker_credentials("r.io", &c) < 0);
+        assert_non_null(strstr(sm_last_error(), "Docker's config file '/tmp/sm-auth-"));
+        assert_non_null(strstr(sm_last_error(), cases[i].says));
+        drop_docker_config();
+    }
+    with_docker_config("");
+    assert_int_equal(sm_docker_credentials("r.io", &c), 0);
+    drop_docker_config();
+    with_docker_config("{\"auths\": {\"other.io\": {\"auth\": \"dTpw\"}}, \"psFormat\": 1}");
+    assert_int_equal(sm_docker_credentials("r.io", &c), 0);   /* unknown keys are docker's */
+    drop_docker_config();
+}
+
 /* Credential helpers: scripts docker-credential-NAME in a directory put
  * first in PATH; each records its arguments and stdin in NAME.log. */
 static char helper_dir[64];
@@ -267,6 +300,7 @@ int main(void)
         cmocka_unit_test(parses_token_responses),
         cmocka_unit_test(finds_credentials_in_docker_config),
         cmocka_unit_test(broken_auth_entry_is_an_error),
+        cmocka_unit_test(damaged_docker_config_is_an_error),
         cmocka_unit_test(basic_header),
         cmocka_unit_test_setup_teardown(creds_store_helper_is_asked, helpers_setup, helpers_teardown),
         cmocka_unit_test_setup_teardown(cred_helpers_entry_wins_for_its_registry, helpers_setup,
