@@ -52,6 +52,7 @@ int sm_cmd_cp(int argc, char **argv);
 int sm_cmd_pause(int argc, char **argv);
 int sm_cmd_stats(int argc, char **argv);
 int sm_cmd_top(int argc, char **argv);
+int sm_cmd_attach(int argc, char **argv);
 int sm_cmd_unpause(int argc, char **argv);
 int sm_cmd_rename(int argc, char **argv);
 int sm_cmd_version(int argc, char **argv);

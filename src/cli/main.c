@@ -24,6 +24,7 @@ static const command commands[] = {
     {"rm", sm_cmd_rm, "remove ended VMs"},
     {"kill", sm_cmd_kill, "send a signal to VMs' main processes"},
     {"wait", sm_cmd_wait, "wait for VMs to end and print their exit statuses"},
+    {"attach", sm_cmd_attach, "follow a detached VM's main process"},
     {"top", sm_cmd_top, "list the processes in a VM"},
     {"stats", sm_cmd_stats, "show what running VMs cost the host"},
     {"pause", sm_cmd_pause, "freeze VMs' vCPUs"},

@@ -417,6 +417,24 @@ def case_top(tmp):
     sm("rm", "-f", "tp")
 
 
+def case_attach(tmp):
+    """attach follows the main process from now on and passes Ctrl-C to it;
+    its exit status is the process's."""
+    rc, _, e = sm("run", "-d", "--name", "at", "--network", "none", IMG + "plain", "sh", "-c",
+                  'trap "echo got-int; exit 3" INT; echo before; '
+                  'while :; do echo tick; sleep 0.3; done')
+    check(rc == 0, "run -d", e)
+    wait_for("its first output", lambda: "before" in sm("logs", "at")[1])
+    p = subprocess.Popen([SM, "attach", "at"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stdout.readline()
+    check(first == b"tick\n", "attach streams new output", first)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    check(p.returncode == 3, f"attach exits with the process's status, not {p.returncode}", err)
+    check(b"got-int" in out and b"before" not in out, "Ctrl-C reached the process", out)
+    sm("rm", "at")
+
+
 def case_detached(tmp):
     rc, vid, e = sm("run", "-d", "--name", "web", "--network", "none", IMG + "plain", "sh",
                     "-c", 'echo started; echo warned >&2; trap "echo stopping; exit 5" TERM; '
