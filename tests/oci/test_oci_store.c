@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -276,10 +277,19 @@ static void finds_images_by_name_digest_or_id(void **state)
     assert_true(sm_image_inspect("nothing", &info) < 0);
     assert_string_equal(sm_last_error(), "no image 'nothing' in the store; pull it with "
                         "'supermachine pull nothing'");
-    /* Removing by digest removes every name of the image. */
-    assert_int_equal(sm_image_remove(b), 0);
+    /* A digest of an image with several names removes none of them (as
+     * docker refuses), unless forced: then every name goes. */
     sm_image_info **list;
     size_t n;
+    assert_int_equal(sm_image_list(&list, &n), 0);
+    size_t before = n;
+    sm_image_list_free(list, n);
+    assert_int_equal(sm_image_remove(b), -EBUSY);
+    assert_non_null(strstr(sm_last_error(), "remove them by name, or all of them with -f"));
+    assert_int_equal(sm_image_list(&list, &n), 0);
+    assert_int_equal(n, before);
+    sm_image_list_free(list, n);
+    assert_int_equal(sm_image_remove_flags(b, SM_IMAGE_REMOVE_FORCE), 0);
     assert_int_equal(sm_image_list(&list, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(list[0]->name, "docker.io/library/a:latest");
