@@ -10,7 +10,7 @@ pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       linux-source-6.1 flex bison bc libelf-dev libssl-dev
       libcurl4-openssl-dev libjansson-dev docker-registry skopeo zstd apache2-utils curl
       libext2fs-dev e2fsprogs umoci libslirp-dev debootstrap openssl
-      mandoc groff-base xfsprogs qemu-system-x86"
+      mandoc groff-base xfsprogs qemu-system-x86 zsh"
 [ "${1:-}" = bench ] && pkgs="$pkgs crun strace"
 
 missing=""

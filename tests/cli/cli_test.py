@@ -238,6 +238,21 @@ def case_completion():
           complete("run", "local"))
     check(complete("help", "pr") == {"prune"}, "help completes commands",
           complete("help", "pr"))
+    # zsh: the completion system's builtins stubbed to print what they get.
+    script = os.path.join(HERE, "..", "..", "completions", "_supermachine")
+    stubs = ('compadd() { print -l -- ${(P)${@[-1]}} }; _describe() { print -l -- ${(P)2} }; '
+             '_files() { }; ')
+
+    def zsh(words, current, prefix=""):
+        p = subprocess.run(["zsh", "-c", stubs + f'words=("$@"); CURRENT={current}; '
+                            f'PREFIX="{prefix}"; source "{script}"', "zsh", SM, *words],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "zsh completion runs", p.stderr)
+        return p.stdout.split("\n")
+    check(any(l.startswith("run:run an image") for l in zsh([""], 2)), "zsh: commands",
+          zsh([""], 2))
+    check({"--tail", "--timestamps"} <= set(zsh(["logs", "--t"], 3, "--t")), "zsh: options")
+    check("localhost/runtest:plain" in zsh(["run", ""], 3), "zsh: image names")
 
 
 def case_install():
