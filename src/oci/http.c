@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -57,6 +58,8 @@ typedef struct transfer {
     bool sank;            /* body bytes went to the sink */
     int sink_err;
     uint64_t resume_from; /* asked for the body from this offset on */
+    int timeout;          /* seconds of silence allowed */
+    bool answered;        /* a response other than a redirect began */
 } transfer;
 
 static int append(transfer *t, const char *data, size_t len, size_t max)
@@ -121,6 +124,9 @@ static size_t on_header(char *line, size_t one, size_t n, void *arg)
     sm_http_response *r = t->resp;
     (void)one;
     if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
+        /* A redirect, followed, is not the answer yet. */
+        const char *code = memchr(line, ' ', n);
+        t->answered |= !code || code[1] != '3';
         /* A new response (after a redirect): forget the previous one's. */
         free(r->www_authenticate);
         r->www_authenticate = NULL;
@@ -163,6 +169,24 @@ static void set_tls(CURL *c, const sm_tls *tls)
     }
 }
 
+/* How long a registry may stay silent: to accept the connection, to
+ * answer, or in the middle of a body. */
+static int timeout_seconds(int *out)
+{
+    const char *v = getenv("SUPERMACHINE_REGISTRY_TIMEOUT");
+    *out = SM_HTTP_TIMEOUT_DEFAULT;
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || end == v || n < 1 || n > 86400)
+        return sm_fail(EINVAL, "SUPERMACHINE_REGISTRY_TIMEOUT must be a whole number of seconds "
+                       "from 1 to 86400, not '%s'", v);
+    *out = (int)n;
+    return 0;
+}
+
 static void set_options(transfer *t, struct curl_slist *headers, char *errbuf)
 {
     CURL *c = t->curl;
@@ -177,10 +201,11 @@ static void set_options(transfer *t, struct curl_slist *headers, char *errbuf)
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-    /* A stalled transfer counts as dropped, and is retried. */
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)t->timeout);
+    /* Not a byte for that long: a registry that never answers fails (see
+     * attempt); a body that stalls counts as dropped, and is retried. */
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)t->timeout);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "supermachine/0.1");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -196,17 +221,28 @@ static void set_options(transfer *t, struct curl_slist *headers, char *errbuf)
     set_tls(c, t->req->tls);
 }
 
+/* The host of `url`, and ":port" when with_port and the URL names one. */
+static void url_host(const char *url, bool with_port, char *out, size_t len)
+{
+    CURLU *u = curl_url();
+    char *h = NULL, *p = NULL;
+    out[0] = '\0';
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+        if (with_port)
+            curl_url_get(u, CURLUPART_PORT, &p, 0);
+        snprintf(out, len, "%s%s%s", h, p ? ":" : "", p ? p : "");
+    }
+    curl_free(h);
+    curl_free(p);
+    curl_url_cleanup(u);
+}
+
 /* A TLS failure says what the user can do about it. */
 static int tls_error(const sm_http_request *req, CURLcode rc, const char *detail)
 {
-    char host[256] = "";
-    CURLU *u = curl_url();
-    char *h = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, req->url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
-        snprintf(host, sizeof host, "%s", h);
-    curl_free(h);
-    curl_url_cleanup(u);
+    char host[256];
+    url_host(req->url, false, host, sizeof host);
     const sm_tls *t = req->tls;
     if (rc == CURLE_PEER_FAILED_VERIFICATION)
         return sm_fail(EPERM, "the TLS certificate of %s does not verify (%s); if a private CA "
@@ -265,13 +301,26 @@ static int prepare_retry(const sm_http_request *req, bool sank, bool can_resume)
     return sank && req->restart ? req->restart(req->ctx) : 0;
 }
 
+/* Silence for t->timeout seconds. Before any answer that is no hiccup
+ * worth minutes of retries: the user hears of it at once. */
+static int timed_out(const transfer *t)
+{
+    char host[300], *url = NULL;   /* where a redirect led, if one did */
+    curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_URL, &url);
+    url_host(url ? url : t->req->url, true, host, sizeof host);
+    if (!t->answered)
+        return sm_fail(ETIMEDOUT, "registry %s did not answer within %d s", host, t->timeout);
+    return sm_fail(ETIMEDOUT, "registry %s stopped sending for %d s (%s)", host, t->timeout,
+                   url ? url : t->req->url);
+}
+
 /* One attempt: 1 to retry, 0 done, negative errno failed. can_resume:
  * the sink's bytes may be resumed (cleared when the server refuses). */
 static int attempt(sm_http *h, const sm_http_request *req, sm_http_response *resp,
-                   struct curl_slist *headers, bool last, bool *can_resume)
+                   struct curl_slist *headers, int timeout, bool last, bool *can_resume)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    transfer t = {.curl = h->curl, .req = req, .resp = resp};
+    transfer t = {.curl = h->curl, .req = req, .resp = resp, .timeout = timeout};
     t.resume_from = resume_point(req, *can_resume);
     sm_http_response_free(resp);
     set_options(&t, headers, errbuf);
@@ -291,6 +340,8 @@ static int attempt(sm_http *h, const sm_http_request *req, sm_http_response *res
         return 0;
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM)
         return tls_error(req, rc, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (rc == CURLE_OPERATION_TIMEDOUT && (!t.answered || last))
+        return timed_out(&t);
     if (rc != CURLE_OK && (!retryable_code(rc) || last))
         return sm_fail(errno_of(rc), "cannot reach %s: %s", req->url,
                        errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -315,12 +366,13 @@ int sm_http_get(sm_http *h, const sm_http_request *req, sm_http_response *resp)
         if ((tmp = curl_slist_append(headers, line)))
             headers = tmp;
     }
-    int rc = 1;
+    int timeout, rc = timeout_seconds(&timeout);
+    rc = rc < 0 ? rc : 1;
     bool can_resume = true;
     for (int i = 0; rc == 1 && i < SM_HTTP_ATTEMPTS; i++) {
         if (i)
             backoff(i - 1);
-        rc = attempt(h, req, resp, headers, i == SM_HTTP_ATTEMPTS - 1, &can_resume);
+        rc = attempt(h, req, resp, headers, timeout, i == SM_HTTP_ATTEMPTS - 1, &can_resume);
     }
     curl_slist_free_all(headers);
     return rc;

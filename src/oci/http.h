@@ -10,6 +10,9 @@
 #include "oci/tls.h"
 
 #define SM_HTTP_ATTEMPTS 4
+/* Seconds a registry may stay silent (connecting, before answering, or in
+ * the middle of a body); SUPERMACHINE_REGISTRY_TIMEOUT overrides it. */
+#define SM_HTTP_TIMEOUT_DEFAULT 30
 
 /* One connection cache; use one per thread. */
 typedef struct sm_http {

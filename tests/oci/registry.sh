@@ -307,6 +307,44 @@ docker_config_bad)
     rm -rf "$store" "$DOCKER_CONFIG"
     verify_pull bb:1
     ;;
+silent_registry)
+    # It accepts connections and never answers: one line after the timeout,
+    # not minutes of silence and retries.
+    port=$(free_port)
+    python3 -c 'import socket,sys; s=socket.create_server(("127.0.0.1",int(sys.argv[1]))); held=[]
+while True: held.append(s.accept()[0])' "$port" &
+    registry_pid=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+    start=$(date +%s%N)
+    SUPERMACHINE_REGISTRY_TIMEOUT=2 sm pull "127.0.0.1:$port/bb:1"
+    elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    expect_error "registry 127.0.0.1:$port did not answer within 2 s"
+    expect_exit 125
+    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 6000 ] ||
+        fail "gave up after ${elapsed_ms} ms, expected about 2 s"
+    expect_absent "127.0.0.1:$port/bb:1"
+    # One that starts an answer and stalls is retried, then named.
+    kill "$registry_pid"; wait "$registry_pid" 2>/dev/null
+    port=$(free_port)
+    python3 -c 'import socket,sys; s=socket.create_server(("127.0.0.1",int(sys.argv[1]))); held=[]
+while True:
+    c=s.accept()[0]; c.recv(65536); held.append(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")' "$port" &
+    registry_pid=$!
+    for _ in $(seq 100); do
+        curl -s -m 0.2 -o /dev/null "http://127.0.0.1:$port/" ; [ $? -eq 28 ] && break
+        sleep 0.05
+    done
+    SUPERMACHINE_REGISTRY_TIMEOUT=1 sm pull "127.0.0.1:$port/bb:1"
+    expect_error "registry 127.0.0.1:$port stopped sending for 1 s (http://127.0.0.1:$port/v2/)"
+    expect_exit 125
+    SUPERMACHINE_REGISTRY_TIMEOUT=0 sm pull "127.0.0.1:$port/bb:1"
+    expect_error "SUPERMACHINE_REGISTRY_TIMEOUT must be a whole number of seconds from 1 to 86400, not '0'"
+    expect_exit 125
+    ;;
 tag_404)
     start_registry
     push bb:1
