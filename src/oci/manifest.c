@@ -189,6 +189,12 @@ static bool variant_matches(const sm_platform *have, const sm_platform *want)
     return !strcmp(want->arch, "arm64") && !strcmp(want->variant, "v8") && !have->variant[0];
 }
 
+bool sm_platform_matches(const sm_platform *have, const sm_platform *want)
+{
+    return !strcmp(have->os, want->os) && !strcmp(normal_arch(have->arch), want->arch) &&
+           variant_matches(have, want);
+}
+
 static bool is_image_entry(const sm_descriptor *d)
 {
     sm_media_kind k = sm_media_kind_of(d->media_type);
@@ -223,9 +229,7 @@ int sm_manifest_select(const sm_manifest *m, const sm_platform *want, const char
             continue;
         images++;
         with_platform += d->platform.os[0] != '\0';
-        if (!strcmp(d->platform.os, want->os) &&
-            !strcmp(normal_arch(d->platform.arch), want->arch) &&
-            variant_matches(&d->platform, want)) {
+        if (sm_platform_matches(&d->platform, want)) {
             *out = d;
             return 0;
         }

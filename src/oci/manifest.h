@@ -3,6 +3,7 @@
 #ifndef SM_OCI_MANIFEST_H
 #define SM_OCI_MANIFEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,10 @@ void sm_manifest_free(sm_manifest *m);
 /* "os/arch[/variant]"; NULL or "" gives linux/amd64. */
 int sm_platform_parse(const char *s, sm_platform *out);
 void sm_platform_string(const sm_platform *p, char *out, size_t len);
+/* An image of platform `have` (as an index or a config names it: "x86_64"
+ * is amd64, arm64 without a variant is v8) runs on `want` (parsed);
+ * `want` without a variant takes any. */
+bool sm_platform_matches(const sm_platform *have, const sm_platform *want);
 
 /* The entry of index `m` that runs on `want`; errors list what is offered. */
 int sm_manifest_select(const sm_manifest *m, const sm_platform *want, const char *what,

@@ -75,6 +75,28 @@ static int fetch_root(registry_source *rs, const sm_ref *ref, const char *name,
     return err;
 }
 
+/* A platform asked for is the platform pulled, also from an image that is
+ * not multi-platform, whose config says which one it is. Without one asked
+ * for, any image will do (the default only chooses within an index). An
+ * index's choice, made by its labels, stands: configs often leave out the
+ * variant the index names; likewise a plain image's config without one
+ * does not contradict the variant asked for. */
+static int check_platform(const sm_pull_options *o, const sm_platform *want,
+                          const sm_resolved *r, const char *name)
+{
+    const sm_platform *have = &r->config_platform;
+    if (!o->platform || !*o->platform || r->index_digest[0] || !have->os[0] || !have->arch[0])
+        return 0;
+    sm_platform asked = *want;
+    if (!have->variant[0])
+        asked.variant[0] = '\0';
+    if (sm_platform_matches(have, &asked))
+        return 0;
+    char wanted[100];
+    sm_platform_string(want, wanted, sizeof wanted);
+    return sm_fail(ENOENT, "%s is %s only; it has no %s variant", name, r->platform, wanted);
+}
+
 static int record(const sm_store *s, const char *name, const sm_resolved *r, sm_image_ref *out)
 {
     sm_index_entry e = {.stored = (int64_t)time(NULL)};
@@ -112,7 +134,9 @@ static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_pull_hook 
     sm_resolved r;
     err = fetch_root(&rs, ref, name, digest, ct);
     if (!err && !(err = sm_resolve(s, digest, ct, &want, &src, name, &r))) {
-        err = sm_pull_layers(&reg, s, &r.manifest, name, o->progress, o->progress_ctx);
+        err = check_platform(o, &want, &r, name);
+        if (!err)
+            err = sm_pull_layers(&reg, s, &r.manifest, name, o->progress, o->progress_ctx);
         if (!err && hook)
             err = hook->ready(hook->ctx, s, &r.manifest, name);
         if (!err)

@@ -24,8 +24,8 @@ static int load_manifest(const sm_store *s, const char *digest, const char *cont
     return err;
 }
 
-static int check_config(const sm_store *s, const sm_manifest *m, const char *name, char *platform,
-                        size_t plen)
+static int check_config(const sm_store *s, const sm_manifest *m, const char *name,
+                        sm_platform *p, char *platform, size_t plen)
 {
     char *data, what[SM_REF_STR_MAX + 32];
     size_t len;
@@ -38,11 +38,10 @@ static int check_config(const sm_store *s, const sm_manifest *m, const char *nam
     free(data);
     if (err)
         return err;
-    sm_platform p;
-    snprintf(p.os, sizeof p.os, "%s", info.os);
-    snprintf(p.arch, sizeof p.arch, "%s", info.architecture);
-    snprintf(p.variant, sizeof p.variant, "%s", info.variant);
-    sm_platform_string(&p, platform, plen);
+    snprintf(p->os, sizeof p->os, "%s", info.os);
+    snprintf(p->arch, sizeof p->arch, "%s", info.architecture);
+    snprintf(p->variant, sizeof p->variant, "%s", info.variant);
+    sm_platform_string(p, platform, plen);
     sm_image_config_clear(&info);
     return 0;
 }
@@ -95,7 +94,8 @@ int sm_resolve(const sm_store *s, const char *root_digest, const char *content_t
     if (!err)
         err = src->fetch(src->ctx, &out->manifest.config, false, what);
     if (!err)
-        err = check_config(s, &out->manifest, name, out->platform, sizeof out->platform);
+        err = check_config(s, &out->manifest, name, &out->config_platform, out->platform,
+                           sizeof out->platform);
     if (err)
         sm_resolved_free(out);
     else

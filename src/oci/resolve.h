@@ -20,6 +20,7 @@ typedef struct sm_resolved {
     char manifest_digest[SM_DIGEST_STR];
     char index_digest[SM_DIGEST_STR];    /* the top-level index, or "" */
     char platform[64];                   /* from the config: "linux/amd64" */
+    sm_platform config_platform;         /* the same, as fields */
     sm_manifest manifest;                /* the image manifest: config, layers */
 } sm_resolved;
 

@@ -231,6 +231,38 @@ oci_index)
     sm pull --platform linux/riscv64 "$reg/multi:1"
     expect_error "has no image for linux/riscv64; it offers: linux/amd64, linux/arm64/v8, linux/arm/v7"
     ;;
+platform_mismatch)
+    # --platform names what the user must get: a plain manifest for another
+    # platform is refused (nothing downloaded past its config, nothing
+    # listed), as is an index without it; without --platform, as before.
+    start_registry
+    push bb:1
+    push arm:1 --platform linux/arm/v7
+    push multi:2 --platform linux/amd64 --platform linux/arm/v7
+    skopeo_raw bb:1 | python3 -c 'import json,sys; [print(l["digest"]) for l in json.load(sys.stdin)["layers"]]' \
+        >"$work/layers" || fail "bad manifest"
+    sm pull --platform linux/arm64 "$reg/bb:1"
+    expect_error "$reg/bb:1 is linux/amd64 only; it has no linux/arm64 variant"
+    expect_exit 125
+    expect_absent "$reg/bb:1"
+    while read -r l; do has_blob "$l" && fail "layer $l was downloaded"; done <"$work/layers"
+    sm pull --platform linux/arm/v6 "$reg/arm:1"
+    expect_error "$reg/arm:1 is linux/arm/v7 only; it has no linux/arm/v6 variant"
+    expect_exit 125
+    expect_absent "$reg/arm:1"
+    sm pull --platform linux/arm64 "$reg/multi:2"
+    expect_error "has no image for linux/arm64; it offers: linux/amd64, linux/arm/v7"
+    expect_exit 125
+    expect_absent "$reg/multi:2"
+    verify_pull arm:1 --platform linux/arm
+    verify_pull bb:1 --platform linux/amd64
+    verify_pull bb:1
+    # Also when the store has the image already (by digest, no request).
+    sm pull --platform linux/arm64 "$reg/bb@$pulled_digest"
+    expect_error "$reg/bb@$pulled_digest is linux/amd64 only; it has no linux/arm64 variant"
+    expect_exit 125
+    expect_absent "$reg/bb@$pulled_digest"
+    ;;
 docker_list)
     start_registry
     push dlist:1 --docker --platform linux/amd64 --platform linux/arm64/v8

@@ -126,6 +126,23 @@ static void selects_a_platform_from_an_index(void **state)
     assert_string_equal(select_for("linux/arm/v6"), "");
 }
 
+static void matches_platforms_as_images_name_them(void **state)
+{
+    (void)state;
+    sm_platform want;
+    assert_int_equal(sm_platform_parse("linux/arm64", &want), 0);
+    assert_true(sm_platform_matches(&(sm_platform){"linux", "aarch64", ""}, &want));
+    assert_true(sm_platform_matches(&(sm_platform){"linux", "arm64", "v8"}, &want));
+    assert_false(sm_platform_matches(&(sm_platform){"linux", "amd64", ""}, &want));
+    assert_false(sm_platform_matches(&(sm_platform){"windows", "arm64", ""}, &want));
+    assert_int_equal(sm_platform_parse("linux/arm64/v8", &want), 0);
+    assert_true(sm_platform_matches(&(sm_platform){"linux", "arm64", ""}, &want));
+    assert_int_equal(sm_platform_parse("linux/arm/v7", &want), 0);
+    assert_false(sm_platform_matches(&(sm_platform){"linux", "arm", "v6"}, &want));
+    assert_int_equal(sm_platform_parse("linux/x86_64", &want), 0);
+    assert_true(sm_platform_matches(&(sm_platform){"linux", "amd64", ""}, &want));
+}
+
 static void rejects_malformed_platforms(void **state)
 {
     (void)state;
@@ -145,6 +162,7 @@ int main(void)
         cmocka_unit_test(rejects_bad_manifests),
         cmocka_unit_test(selects_a_platform_from_an_index),
         cmocka_unit_test(rejects_malformed_platforms),
+        cmocka_unit_test(matches_platforms_as_images_name_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
