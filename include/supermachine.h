@@ -513,6 +513,16 @@ typedef struct sm_image_label {
     char *value;
 } sm_image_label;
 
+/* One step of the image's build, as its config's history records it
+ * (docker history). Strings are NULL when the image does not set them. */
+typedef struct sm_image_history {
+    char *created;              /* RFC 3339 */
+    char *created_by;           /* the command of the step */
+    char *comment;
+    int empty_layer;            /* the step changed no files: it has no layer */
+    uint64_t size;              /* its layer's bytes as stored (compressed) */
+} sm_image_history;
+
 /* What the store knows about one image. Lists are NULL-terminated; fields
  * the image does not set are NULL. */
 typedef struct sm_image_info {
@@ -537,6 +547,8 @@ typedef struct sm_image_info {
     char *stop_signal;
     size_t label_count;
     sm_image_label *labels;
+    size_t history_count;                    /* oldest step first */
+    sm_image_history *history;
 } sm_image_info;
 
 /* Look an image up by name (normalised: "alpine" works), by manifest digest,

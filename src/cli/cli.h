@@ -56,6 +56,7 @@ int sm_cmd_attach(int argc, char **argv);
 int sm_cmd_unpause(int argc, char **argv);
 int sm_cmd_rename(int argc, char **argv);
 int sm_cmd_version(int argc, char **argv);
+int sm_cmd_history(int argc, char **argv);
 
 /* The sm_vm_info of the VM of that name or id; on failure the message is
  * printed and SM_CLI_EXIT_FAILURE returned. */
@@ -64,5 +65,7 @@ int sm_cli_vm_info(const char *name, struct sm_vm_info *out);
 
 /* "12.3 MB": sizes as people read them (defined in cmd_images.c). */
 void sm_cli_human_size(uint64_t bytes, char *out, size_t len);
+/* "3 days ago", from an RFC 3339 time; "-" if there is none (cmd_images.c). */
+void sm_cli_age(const char *created, char *out, size_t len);
 
 #endif

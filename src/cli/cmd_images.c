@@ -33,8 +33,7 @@ void sm_cli_human_size(uint64_t bytes, char *out, size_t len)
     snprintf(out, len, u ? "%.3g %s" : "%.0f %s", v, units[u]);
 }
 
-/* "3 days ago", from an RFC 3339 time; "-" if there is none. */
-static void age(const char *created, char *out, size_t len)
+void sm_cli_age(const char *created, char *out, size_t len)
 {
     struct tm tm = {0};
     if (!created[0] || !strptime(created, "%Y-%m-%dT%H:%M:%S", &tm)) {
@@ -81,7 +80,7 @@ static void fields_of(const sm_image_info *img, sm_cli_field f[NFIELDS], image_t
         *colon = '\0';
     }
     snprintf(t->id, sizeof t->id, "%.12s", img->config_digest[0] ? img->config_digest + 7 : "");
-    age(img->created, t->since, sizeof t->since);
+    sm_cli_age(img->created, t->since, sizeof t->since);
     sm_cli_human_size(img->size, t->size, sizeof t->size);
     platform_of(img, t->platform, sizeof t->platform);
     sm_cli_field all[NFIELDS] = {
@@ -96,7 +95,7 @@ static void print_row(const sm_image_info *img, int digests)
 {
     char size[32], when[32], platform[100], id[16];
     sm_cli_human_size(img->size, size, sizeof size);
-    age(img->created, when, sizeof when);
+    sm_cli_age(img->created, when, sizeof when);
     platform_of(img, platform, sizeof platform);
     snprintf(id, sizeof id, "%.12s", img->config_digest[0] ? img->config_digest + 7 : "?");
     printf("%-50s %-12s %-14s %-16s %10s", img->name[0] ? img->name : "<none>", id, platform,

@@ -40,6 +40,7 @@ static const command commands[] = {
     {"inspect", sm_cmd_inspect, "describe VMs or stored images as JSON"},
     {"rmi", sm_cmd_rmi, "remove images"},
     {"save", sm_cmd_save, "write images to a tar (docker save)"},
+    {"history", sm_cmd_history, "show the steps that built an image"},
     {"tag", sm_cmd_tag, "give a stored image another name"},
     {"gc", sm_cmd_gc, "delete blobs no image uses"},
     {"bake", sm_cmd_bake, "boot an image once and snapshot it, for fast starts"},

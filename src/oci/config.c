@@ -113,6 +113,34 @@ static int run_config(json_t *c, const char *what, sm_image_info *info)
     return err;
 }
 
+/* History only describes the build; a malformed one is left out rather
+ * than making the image unusable. */
+static int history_entry(json_t *h, sm_image_history *out)
+{
+    out->empty_layer = json_is_true(json_object_get(h, "empty_layer"));
+    int err = string_field(json_object_get(h, "created"), &out->created);
+    if (!err)
+        err = string_field(json_object_get(h, "created_by"), &out->created_by);
+    if (!err)
+        err = string_field(json_object_get(h, "comment"), &out->comment);
+    return err;
+}
+
+static int history(json_t *arr, sm_image_info *info)
+{
+    if (!json_is_array(arr))
+        return 0;
+    info->history = calloc(json_array_size(arr) + 1, sizeof *info->history);
+    if (!info->history)
+        return sm_fail(ENOMEM, "out of memory reading an image's history");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *h = json_array_get(arr, i);
+        if (json_is_object(h) && history_entry(h, &info->history[info->history_count++]))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 static int load(const char *data, size_t len, const char *what, json_t **out)
 {
     json_error_t jerr;
@@ -139,6 +167,8 @@ int sm_image_config_parse(const char *data, size_t len, const char *what,
     copy(info->variant, sizeof info->variant, json_object_get(root, "variant"));
     copy(info->created, sizeof info->created, json_object_get(root, "created"));
     err = run_config(json_object_get(root, "config"), what, info);
+    if (!err)
+        err = history(json_object_get(root, "history"), info);
     json_decref(root);
     if (err)
         sm_image_config_clear(info);
@@ -199,4 +229,12 @@ void sm_image_config_clear(sm_image_info *info)
     free(info->labels);
     info->labels = NULL;
     info->label_count = 0;
+    for (size_t i = 0; i < info->history_count; i++) {
+        free(info->history[i].created);
+        free(info->history[i].created_by);
+        free(info->history[i].comment);
+    }
+    free(info->history);
+    info->history = NULL;
+    info->history_count = 0;
 }

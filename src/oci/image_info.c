@@ -57,6 +57,21 @@ static int fill_config(const sm_store *s, const sm_manifest *m, const char *name
     return err;
 }
 
+/* The history's steps that made files own the layers, in order. A config
+ * whose count disagrees with the manifest (hand-made images do this) gets
+ * no sizes rather than wrong ones. */
+static void history_sizes(sm_image_info *info)
+{
+    size_t made = 0;
+    for (size_t i = 0; i < info->history_count; i++)
+        made += !info->history[i].empty_layer;
+    if (made != info->layer_count)
+        return;
+    for (size_t i = 0, l = 0; i < info->history_count; i++)
+        if (!info->history[i].empty_layer)
+            info->history[i].size = info->layers[l++].size;
+}
+
 int sm_image_info_load(const sm_store *s, const sm_index_entry *e, sm_image_info **out)
 {
     sm_image_info *info = calloc(1, sizeof *info);
@@ -78,6 +93,8 @@ int sm_image_info_load(const sm_store *s, const sm_index_entry *e, sm_image_info
     err = fill_layers(&m, info);
     if (!err)
         err = fill_config(s, &m, e->name, info);
+    if (!err)
+        history_sizes(info);
     sm_manifest_free(&m);
     if (err)
         sm_image_info_free(info);

@@ -135,6 +135,33 @@ def case_format():
     refused(["inspect", "no-such-thing"], ["no image 'no-such-thing'"])
 
 
+def case_history():
+    """docker history: newest step first, the image's ID on it and <missing>
+    below, sizes only on steps that made a layer, --format and -q."""
+    import json
+    private_store()
+    rc, out, err = sm("history", "localhost/runtest:web")
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 4, "a header and three steps", out, err)
+    check(lines[0].split()[:3] == ["IMAGE", "CREATED", "CREATED"], "docker's header", out)
+    ids = [l.split()[0] for l in lines[1:]]
+    check(re.fullmatch(r"[0-9a-f]{12}", ids[0]) and ids[1:] == ["<missing>"] * 2,
+          "the ID on the newest step, <missing> below", out)
+    check("EXPOSEDPORTS" in lines[1] and "ADD file:busybox-static" in lines[3], "newest first", out)
+    rc, out, _ = sm("history", "--format", "{{.Size}}|{{.CreatedBy}}", "--human=false",
+                    "localhost/runtest:web")
+    rows = [l.split("|", 1) for l in out.splitlines()]
+    check(rc == 0 and [r[0] for r in rows[:2]] == ["0", "0"] and int(rows[2][0]) > 100000,
+          "only the layer's step has a size, in bytes", out)
+    check(rows[0][1] == '/bin/sh -c #(nop)  EXPOSEDPORTS {"80/tcp": {}}',
+          "a template gets the whole command", out)
+    rc, out, _ = sm("history", "-q", "localhost/runtest:web")
+    check(rc == 0 and out.split()[1:] == ["<missing>"] * 2, "-q prints the IDs", out)
+    refused(["history", "no/such:image"], ["no image 'no/such:image'"])
+    refused(["history", "--format", "{{.Nope}}", "localhost/runtest:web"], ["no field 'Nope'"],
+            usage=True)
+
+
 def case_system_df_prune():
     private_store()
     rc, out, _ = sm("system", "df")

@@ -43,6 +43,32 @@ static void reads_what_run_needs(void **state)
     assert_null(info.cmd);
 }
 
+/* docker history's source; a malformed history does not make the image
+ * unusable, it is only left out. */
+static void reads_history(void **state)
+{
+    (void)state;
+    const char cfg[] = "{\"os\":\"linux\",\"history\":["
+                       "{\"created\":\"2024-01-01T00:00:00Z\",\"created_by\":\"ADD x /\"},"
+                       "{\"created_by\":\"CMD sh\",\"empty_layer\":true,\"comment\":\"c\"},"
+                       "7]}";
+    sm_image_info info = {0};
+    assert_int_equal(sm_image_config_parse(cfg, strlen(cfg), "c", &info), 0);
+    assert_int_equal(info.history_count, 2);
+    assert_string_equal(info.history[0].created, "2024-01-01T00:00:00Z");
+    assert_string_equal(info.history[0].created_by, "ADD x /");
+    assert_false(info.history[0].empty_layer);
+    assert_null(info.history[1].created);
+    assert_true(info.history[1].empty_layer);
+    assert_string_equal(info.history[1].comment, "c");
+    sm_image_config_clear(&info);
+    assert_null(info.history);
+    const char bad[] = "{\"os\":\"linux\",\"history\":{}}";
+    assert_int_equal(sm_image_config_parse(bad, strlen(bad), "c", &info), 0);
+    assert_int_equal(info.history_count, 0);
+    sm_image_config_clear(&info);
+}
+
 static void unset_fields_are_null(void **state)
 {
     (void)state;
@@ -101,6 +127,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_what_run_needs),
+        cmocka_unit_test(reads_history),
         cmocka_unit_test(unset_fields_are_null),
         cmocka_unit_test(rejects_malformed_configs),
         cmocka_unit_test(reads_diff_ids),

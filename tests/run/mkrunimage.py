@@ -83,6 +83,17 @@ VARIANTS = {
 }
 
 
+def history(extra):
+    """What a Dockerfile build of the variant records: the layer's ADD,
+    then one empty step per config key."""
+    steps = [{"created": "2023-11-14T22:13:19Z",
+              "created_by": "/bin/sh -c #(nop) ADD file:busybox-static in / "}]
+    for key, value in sorted(extra.items()):
+        steps.append({"created": "2023-11-14T22:13:20Z", "empty_layer": True,
+                      "created_by": f"/bin/sh -c #(nop)  {key.upper()} {json.dumps(value)}"})
+    return steps
+
+
 def main(out):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(os.path.join(out, "blobs", "sha256"))
@@ -94,7 +105,7 @@ def main(out):
         cfg = dict(Env=["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                         "IMAGE_VAR=from-image"], **extra)
         config = json.dumps({"architecture": "amd64", "os": "linux", "config": cfg,
-                             "created": "2023-11-14T22:13:20Z",
+                             "created": "2023-11-14T22:13:20Z", "history": history(extra),
                              "rootfs": {"type": "layers", "diff_ids": [diff_id]}},
                             sort_keys=True).encode()
         cdigest = put(out, config)
