@@ -219,6 +219,10 @@ typedef struct sm_vm_config {
      * cold boot, which bakes one), "baking" (writing it). May be NULL. */
     void (*progress)(const char *step, void *ctx);
     void *progress_ctx;
+    /* CPU time the vCPUs may use together, in thousandths of a CPU, as
+     * docker's --cpus 1.5 (1500) with cpus 2; 0: no limit. Held by the
+     * VMM itself each 100 ms, so it needs no cgroup. Not part of a bake. */
+    uint32_t cpu_quota_milli;
 } sm_vm_config;
 
 /* Boot a VM and wait until its agent listens. With an image (from

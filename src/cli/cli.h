@@ -16,11 +16,13 @@ int sm_cli_usage_error(const char *cmd, const char *fmt, ...)
 int sm_cli_count(const char *cmd, const char *opt, const char *s, uint32_t max, uint32_t *out);
 /* The same without a message: 0, or -1 for a bad value. */
 int sm_cli_parse_memory(const char *s, uint32_t *mib);
-int sm_cli_parse_cpus(double v, uint32_t *cpus);
+int sm_cli_parse_cpus(double v, uint32_t *cpus, uint32_t *quota_milli);
 /* A memory size as docker takes it ("512m", "2g"; bare: MiB), in MiB. */
 int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib);
-/* docker's --cpus ("1.5"), rounded up to whole vCPUs. */
-int sm_cli_cpus(const char *cmd, const char *opt, const char *s, uint32_t *cpus);
+/* docker's --cpus ("1.5"): whole vCPUs (2), and the fraction as a CPU
+ * quota in thousandths (1500; 0 for a whole number). */
+int sm_cli_cpus(const char *cmd, const char *opt, const char *s, uint32_t *cpus,
+                uint32_t *quota_milli);
 
 int sm_cmd_boot(int argc, char **argv);
 int sm_cmd_run(int argc, char **argv);

@@ -22,7 +22,7 @@ static void usage(FILE *f)
             "directory. An image already baked for this machine is not baked again.\n\n"
             "Options:\n"
             "  -m, --memory SIZE        guest memory: 512m, 2g, or MiB (default 128)\n"
-            "      --cpus N             vCPUs; a fraction rounds up (default 1)\n"
+            "      --cpus N             vCPUs; a fraction rounds up, as for run (default 1)\n"
             "      --network user|none  the network the VMs will have (default user)\n"
             "  -f, --force              bake again even if a snapshot fits\n"
             "  -q, --quiet              no progress display\n"
@@ -48,10 +48,11 @@ static int parse(bake_args *a, int argc, char **argv)
         {"network", required_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {0}};
     int o, err = 0;
+    uint32_t quota; /* not baked: each run that resumes the bake has its own */
     while (!err && (o = getopt_long(argc, argv, "m:fqh", opts, NULL)) != -1) {
         switch (o) {
         case 'm': err = sm_cli_memory("bake", "--memory", optarg, &a->vc.memory_mib); break;
-        case 'c': err = sm_cli_cpus("bake", "--cpus", optarg, &a->vc.cpus); break;
+        case 'c': err = sm_cli_cpus("bake", "--cpus", optarg, &a->vc.cpus, &quota); break;
         case 'f': a->force = 1; break;
         case 'q': a->quiet = 1; break;
         case 'h': usage(stdout); return -1;

@@ -32,7 +32,8 @@ static void usage(FILE *f)
             "  -u, --user USER[:GROUP]    user to run as (name or id)\n"
             "      --entrypoint CMD       replace the image's entrypoint\n"
             "  -m, --memory SIZE          guest memory: 512m, 2g, or MiB (default 128)\n"
-            "      --cpus N               vCPUs; a fraction rounds up (default 1)\n"
+            "      --cpus N               CPUs: whole vCPUs, a fraction as a quota (1.5: 2 vCPUs\n"
+            "                             that together use at most 1.5 CPUs; default 1)\n"
             "  -p, --publish [IP:]HOST:GUEST[/udp]  publish a guest port on the host\n"
             "                             (IP defaults to 127.0.0.1)\n"
             "      --network user|none    user-mode NAT (default) or no network\n"
@@ -88,7 +89,7 @@ static int option(sm_run_opts *o, int c, char *arg)
         o->entrypoint[0] = *arg ? arg : NULL;
         return 0;
     case 'm': return sm_cli_memory("run", "--memory", arg, &o->memory_mib);
-    case O_CPUS: return sm_cli_cpus("run", "--cpus", arg, &o->cpus);
+    case O_CPUS: return sm_cli_cpus("run", "--cpus", arg, &o->cpus, &o->cpu_quota_milli);
     case 'p': return sm_run_add_port(o, arg);
     case 'v': return sm_run_add_share(o, arg);
     case O_NETWORK:
@@ -205,6 +206,7 @@ static sm_vm_config vm_config(sm_run_opts *o)
         .snapshot = o->snapshot, .no_snapshot = o->no_snapshot,
         .progress = show ? show_step : NULL, .progress_ctx = o,
         .size = sizeof(sm_vm_config), .memory_mib = o->memory_mib, .cpus = o->cpus,
+        .cpu_quota_milli = o->cpu_quota_milli,
         .hostname = o->hostname, .network = o->network, .ports = o->ports,
         .nports = o->nports, .shares = o->shares, .nshares = o->nshares,
         .upper_disk = o->upper_disk, .name = o->name, .detached = o->detach,
@@ -256,7 +258,7 @@ int sm_cmd_run(int argc, char **argv)
     if (!cfg)
         return SM_CLI_EXIT_FAILURE;
     /* The user's defaults first: options given override them. */
-    o.memory_mib = cfg->memory_mib, o.cpus = cfg->cpus;
+    o.memory_mib = cfg->memory_mib, o.cpus = cfg->cpus, o.cpu_quota_milli = cfg->cpu_quota_milli;
     o.network = cfg->has_network ? cfg->network : o.network;
     o.pull = cfg->has_pull ? cfg->pull : o.pull;
     int err = parse(&o, argc, argv);

@@ -59,7 +59,8 @@ static int read_size(json_t *v)
 
 static int read_cpus(json_t *v)
 {
-    if (!json_is_number(v) || sm_cli_parse_cpus(json_number_value(v), &config.cpus))
+    if (!json_is_number(v) || sm_cli_parse_cpus(json_number_value(v), &config.cpus,
+                                                    &config.cpu_quota_milli))
         return bad("cpus", "a number of CPUs from 0.01 to 64");
     return 0;
 }

@@ -4,7 +4,7 @@
  * malformed one, or a key it does not know, is (a typo must not be
  * silently ignored). Keys, all optional:
  *   "memory": "512m" or MiB     run and bake -m
- *   "cpus": 2 or 1.5            run and bake --cpus
+ *   "cpus": 2 or 1.5            run and bake --cpus (a fraction: a quota)
  *   "network": "user" | "none"  run and bake --network
  *   "pull": "missing" | "always" | "never"   run --pull
  *   "insecure_registries": ["host:port", ...]  plain HTTP allowed (pull, run)
@@ -22,6 +22,7 @@ typedef struct sm_cli_config {
     char path[4096];
     int found;                    /* the file exists and was read */
     uint32_t memory_mib, cpus;    /* 0: not set */
+    uint32_t cpu_quota_milli;     /* "cpus": 1.5 gives 2 vCPUs and 1500 */
     int has_network, has_pull;
     sm_network network;
     sm_pull_policy pull;

@@ -139,21 +139,25 @@ int sm_cli_memory(const char *cmd, const char *opt, const char *s, uint32_t *mib
 }
 
 /* docker's --cpus is a share of CPU time ("1.5"); a VM has whole vCPUs,
- * so it gets the share rounded up. */
-int sm_cli_parse_cpus(double v, uint32_t *cpus)
+ * so it gets the share rounded up, and a fraction becomes a quota on the
+ * time they use together. */
+int sm_cli_parse_cpus(double v, uint32_t *cpus, uint32_t *quota_milli)
 {
     if (!(v > 0) || v > 64)
         return -1;
-    *cpus = (uint32_t)v + ((double)(uint32_t)v < v);
-    return 0;
+    uint32_t milli = (uint32_t)(v * 1000 + 0.5);
+    *cpus = (milli + 999) / 1000;
+    *quota_milli = milli < *cpus * 1000 ? milli : 0;
+    return milli ? 0 : -1;
 }
 
-int sm_cli_cpus(const char *cmd, const char *opt, const char *s, uint32_t *cpus)
+int sm_cli_cpus(const char *cmd, const char *opt, const char *s, uint32_t *cpus,
+                uint32_t *quota_milli)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || sm_cli_parse_cpus(v, cpus))
+    if (errno || end == s || *end || sm_cli_parse_cpus(v, cpus, quota_milli))
         return sm_cli_usage_error(cmd, "%s wants a number of CPUs from 0.01 to 64, not '%s'",
                                   opt, s);
     return 0;

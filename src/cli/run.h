@@ -22,7 +22,7 @@ typedef struct sm_run_opts {
     unsigned nshares;
     sm_network network;
     sm_pull_policy pull;
-    uint32_t memory_mib, cpus;
+    uint32_t memory_mib, cpus, cpu_quota_milli;
     char **cmd;                             /* NULL-terminated; NULL: the image's Cmd */
 } sm_run_opts;
 

@@ -15,7 +15,7 @@ _Static_assert(SM_MACHINE_MAX_DISKS == SM_MACHINE_MAX_SHARES, "one limit in the 
 
 /* Every pointer of sm_vm_config is copied below (or refused). A new field
  * that points at something must be copied too: then update this size. */
-_Static_assert(sizeof(sm_vm_config) == 160,
+_Static_assert(sizeof(sm_vm_config) == 168,
                "sm_vm_config changed: copy its new pointer fields in pool_config.c");
 
 /* *to becomes a copy of from (NULL stays NULL). */

@@ -38,7 +38,7 @@ extern char **environ;
 
 typedef struct worker_args {
     char *argv[MAX_ARGS];
-    char nums[5][16];
+    char nums[6][16];
     char disks[SM_MACHINE_MAX_DISKS][4200];
     char shares[SM_MACHINE_MAX_SHARES][SM_VM_SHARE_ARG_MAX];
     char ports[SM_NET_MAX_PORTS][INET6_ADDRSTRLEN + 32];
@@ -118,6 +118,10 @@ static void build_args(worker_args *a, const char *exe, const char *dir, const s
     if (c->cpus) {
         snprintf(a->nums[3], 16, "%u", c->cpus);
         add(a, "--cpus"), add(a, a->nums[3]);
+    }
+    if (c->cpu_quota_milli) {
+        snprintf(a->nums[5], 16, "%u", c->cpu_quota_milli);
+        add(a, "--cpu-quota"), add(a, a->nums[5]);
     }
     for (unsigned i = 0; i < c->ndisks; i++) {
         snprintf(a->disks[i], sizeof a->disks[i], "%s%s", c->disks[i].path,

@@ -4,7 +4,8 @@
  * hostile guest takes down one worker and never the embedding program.
  *
  *   __worker --dir DIR --ready-fd N --lifeline-fd N [--kernel K] [--initrd I]
- *            [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[:ro]]...
+ *            [--cmdline S] [--memory MIB] [--cpus N] [--cpu-quota MILLI]
+ *            [--disk PATH[:ro]]...
  *            [--net user] [--publish IP:HOSTPORT:GUESTPORT[/udp]]...
  *            [--share HOSTPATH:TAG[:ro]]... [--restore SNAPSHOT_DIR]
  *
@@ -44,7 +45,7 @@
 typedef struct worker {
     char dir[4096];
     const char *kernel, *initrd, *cmdline;
-    uint32_t memory_mib, cpus;
+    uint32_t memory_mib, cpus, cpu_quota_milli;
     int ready_fd, lifeline_fd, sig_fd;
     int auto_remove;            /* --rm: forget the VM when it ends */
     int detach;                 /* --detach: leave the caller's process tree */
@@ -98,7 +99,7 @@ static int parse_args(worker *w, int argc, char **argv)
         {"publish", required_argument, NULL, 'p'}, {"share", required_argument, NULL, 's'},
         {"lock-fd", required_argument, NULL, 'L'}, {"rm", no_argument, NULL, 'R'},
         {"detach", no_argument, NULL, 'D'}, {"restore", required_argument, NULL, 'S'},
-        {0},
+        {"cpu-quota", required_argument, NULL, 'Q'}, {0},
     };
     int o;
     optind = 1;
@@ -112,6 +113,7 @@ static int parse_args(worker *w, int argc, char **argv)
         case 'c': w->cmdline = optarg; break;
         case 'm': w->memory_mib = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'n': w->cpus = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'Q': w->cpu_quota_milli = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'b': {
             if (w->ndisks == SM_MACHINE_MAX_DISKS)
                 return sm_fail(EINVAL, "too many disks");
@@ -243,7 +245,8 @@ static int run(worker *w, const sm_launch *l, int console)
 {
     sm_machine_config mc = {
         .memory_mib = w->memory_mib ? w->memory_mib : SM_DEFAULT_MEMORY_MIB,
-        .cpus = w->cpus ? w->cpus : 1, .console_fd = console, .vsock_dir = w->dir,
+        .cpus = w->cpus ? w->cpus : 1, .cpu_quota_milli = w->cpu_quota_milli,
+        .console_fd = console, .vsock_dir = w->dir,
         .ndisks = w->ndisks, .on_ready = on_ready, .ready_ctx = w,
         .net_user = w->net_user, .nports = w->nports, .ports = w->ports};
     memcpy(mc.disks, w->disks, sizeof w->disks);

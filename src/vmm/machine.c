@@ -49,7 +49,7 @@ static void install_kick_handler(void)
 }
 
 /* Called with m->lock held, which also guards `started`. */
-static void kick_all(sm_machine *m)
+void sm_machine_kick_all(sm_machine *m)
 {
     for (unsigned i = 0; i < m->ncpus; i++) {
         sm_hv_vcpu_kick(m->vcpus[i].vcpu);
@@ -73,8 +73,10 @@ static void request_stop(sm_machine *m, sm_machine_end why, int code, int sig,
             snprintf(m->result.error, sizeof m->result.error, "%s", error);
         pthread_cond_broadcast(&m->stopped_cond);
         pthread_cond_broadcast(&m->park_cond);
+        if (m->quota_started)
+            pthread_cond_broadcast(&m->quota_cond);
     }
-    kick_all(m);
+    sm_machine_kick_all(m);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -214,15 +216,16 @@ static bool handle_exit(vcpu_thread *t, sm_hv_exit *e)
     return false;
 }
 
-/* A vCPU parks here between runs while a pause is asked for: outside
- * KVM_RUN, with the exit it last took fully handled. */
+/* A vCPU parks here between runs while a pause is asked for, or its CPU
+ * quota is spent: outside KVM_RUN, with the exit it last took fully
+ * handled. */
 static void park_if_paused(sm_machine *m)
 {
     pthread_mutex_lock(&m->lock);
-    if (m->pausing && !m->stopping) {
+    if ((m->pausing || m->throttled) && !m->stopping) {
         m->parked++;
         pthread_cond_broadcast(&m->park_cond);
-        while (m->pausing && !m->stopping)
+        while ((m->pausing || m->throttled) && !m->stopping)
             pthread_cond_wait(&m->park_cond, &m->lock);
         m->parked--;
     }
@@ -241,7 +244,7 @@ int sm_machine_pause(sm_machine *m)
 {
     pthread_mutex_lock(&m->lock);
     m->pausing = true;
-    kick_all(m);
+    sm_machine_kick_all(m);
     while (!m->stopping && m->parked < m->live_vcpus)
         pthread_cond_wait(&m->park_cond, &m->lock);
     bool stopping = m->stopping;
@@ -423,6 +426,7 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
         return sm_fail(ENOMEM, "out of memory");
     m->console_fd = cfg->console_fd;
     m->ncpus = cfg->cpus;
+    m->quota_milli = cfg->cpu_quota_milli < cfg->cpus * 1000 ? cfg->cpu_quota_milli : 0;
     m->on_ready = cfg->on_ready;
     m->ready_ctx = cfg->ready_ctx;
     pthread_mutex_init(&m->lock, NULL);
@@ -472,6 +476,8 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
         if (rc)
             err = sm_fail(rc, "cannot start vCPU thread %u: %s", i, strerror(rc));
     }
+    if (!err)
+        err = sm_machine_quota_start(m);
     if (err)
         request_stop(m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
     else if (m->restored)
@@ -479,8 +485,9 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     pthread_mutex_lock(&m->lock);
     while (!m->stopping)
         pthread_cond_wait(&m->stopped_cond, &m->lock);
-    kick_all(m);
+    sm_machine_kick_all(m);
     pthread_mutex_unlock(&m->lock);
+    sm_machine_quota_join(m);
     for (unsigned i = 0; i < m->ncpus; i++)
         if (m->vcpus[i].started)
             pthread_join(m->vcpus[i].thread, NULL);

@@ -35,6 +35,9 @@ typedef struct sm_machine_config {
     const char *cmdline;
     uint32_t memory_mib;
     unsigned cpus;
+    /* CPU time the vCPUs may use together, in thousandths of a CPU
+     * (docker's --cpus 1.5 is 1500); 0, or cpus * 1000 and more: none. */
+    uint32_t cpu_quota_milli;
     int console_fd;            /* -1: console discarded (still kept in the tail) */
     const char *hv_device;     /* NULL: /dev/kvm */
     unsigned ndisks;           /* virtio-blk devices: /dev/vda, vdb, ... */

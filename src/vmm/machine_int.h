@@ -60,7 +60,13 @@ struct sm_machine {
     pthread_cond_t park_cond;
     bool pausing;
     bool frozen;                   /* paused by the user: a snapshot's resume keeps it */
+    bool throttled;                /* the CPU quota's period budget is spent */
     unsigned parked, live_vcpus;
+    /* The CPU quota (machine_quota.c); quota_milli 0: none. */
+    uint32_t quota_milli;
+    pthread_t quota_thread;
+    pthread_cond_t quota_cond;     /* wakes it to stop */
+    bool quota_started;
     bool restored;                 /* built from a snapshot, not booted */
     char restore_dir[4096];        /* which one */
     sm_machine_result result;      /* under lock until the vCPUs are joined */
@@ -70,6 +76,14 @@ struct sm_machine {
  * -ESHUTDOWN when the machine is stopping instead. Resume lets them go. */
 int sm_machine_pause(sm_machine *m);
 void sm_machine_resume(sm_machine *m);
+
+/* With m->lock held: get every vCPU out of KVM_RUN to its next exit. */
+void sm_machine_kick_all(sm_machine *m);
+
+/* machine_quota.c: start the thread that holds the vCPUs to
+ * m->quota_milli (nothing without one), and join it after the stop. */
+int sm_machine_quota_start(sm_machine *m);
+void sm_machine_quota_join(sm_machine *m);
 
 /* src/snapshot/machine_restore.c: build m's guest from cfg->restore_dir
  * instead of loading a kernel. Its state file is read (and checked) once,

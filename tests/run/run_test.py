@@ -141,6 +141,28 @@ def case_docker_units(tmp):
     del os.environ["SUPERMACHINE_CONFIG"]
 
 
+def case_cpu_quota(tmp):
+    """--cpus 0.5: a guest spinning on its one vCPU gets half a CPU of the
+    host, held by the VMM each 100 ms, and still makes progress."""
+    rc, _, e = sm("run", "-d", "--name", "cq", "--network", "none", "--cpus", "0.5",
+                  IMG + "plain", "sh", "-c",
+                  "i=0; while :; do i=$((i+1)); [ $((i % 1000)) = 0 ] && echo $i > /tmp/n; done")
+    check(rc == 0, "run -d --cpus 0.5", e)
+    wait_for("the counter", lambda: sm("exec", "cq", "cat", "/tmp/n")[0] == 0)
+    samples = []
+    for _ in range(6):
+        rc, o, e = sm("stats", "--no-stream", "cq")
+        check(rc == 0, "stats", o, e)
+        samples.append(float(o.splitlines()[1].split()[2].rstrip("%")))
+    mean = sum(samples) / len(samples)
+    check(mean <= 70, "the worker holds to about half a CPU", samples)
+    first = int(sm("exec", "cq", "cat", "/tmp/n")[1])
+    time.sleep(1)
+    check(int(sm("exec", "cq", "cat", "/tmp/n")[1]) > first, "the guest still runs", samples)
+    check(sm("stop", "-t", "1", "cq")[0] == 0, "stop of a throttled VM")
+    sm("rm", "cq")
+
+
 def case_ep_default(tmp):
     expect([IMG + "ep"], 0, "ep: default-arg\n")
 
