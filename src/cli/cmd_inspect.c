@@ -5,18 +5,21 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "cli/format_json.h"
 #include "supermachine.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: supermachine inspect VM|IMAGE...\n\n"
+            "Usage: supermachine inspect [-f FORMAT] VM|IMAGE...\n\n"
             "Print each VM (its record: image, command, ports, state, exit code) or,\n"
             "when no VM has that name or id, what the local store knows about IMAGE\n"
             "(a name, a digest, or a unique prefix of its ID: digests, platform,\n"
             "layers and the config that 'run' uses), as a JSON list.\n\n"
             "Options:\n"
-            "  -h, --help   show this help\n");
+            "  -f, --format F  each as F, a template: '{{.State.Status}}',\n"
+            "                  '{{json .Config}}', '{{index .Config.Labels \"k\"}}'\n"
+            "  -h, --help      show this help\n");
 }
 
 /* null for an unset field, as Docker prints it. */
@@ -101,14 +104,37 @@ static json_t *inspect_one(const char *name)
     return j;
 }
 
+/* Every object through the template before any is printed: a field one
+ * lacks fails the command with nothing half written, as docker does. */
+static int print_formatted(const char *tmpl, json_t *all)
+{
+    char err[512];
+    size_t i;
+    json_t *one;
+    json_array_foreach(all, i, one) {
+        if (sm_cli_format_json(tmpl, one, stdout, err, sizeof err) < 0) {
+            fflush(stdout);
+            fprintf(stderr, "supermachine: inspect --format: %s\n", err);
+            return SM_CLI_EXIT_FAILURE;
+        }
+    }
+    return 0;
+}
+
 int sm_cmd_inspect(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
+    const char *format = NULL;
     int o;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
         if (o == 'h') {
             usage(stdout);
             return 0;
+        }
+        if (o == 'f') {
+            format = optarg;
+            continue;
         }
         return sm_cli_usage_error("inspect", "unknown option");
     }
@@ -122,6 +148,11 @@ int sm_cmd_inspect(int argc, char **argv)
             return SM_CLI_EXIT_FAILURE;
         }
         json_array_append_new(all, one);
+    }
+    if (format) {
+        int rc = print_formatted(format, all);
+        json_decref(all);
+        return rc;
     }
     char *text = json_dumps(all, JSON_INDENT(4));
     puts(text ? text : "[]");

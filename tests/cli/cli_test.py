@@ -133,6 +133,20 @@ def case_format():
     check(rc == 0 and json.loads(out)[0]["Name"] == "localhost/runtest:plain",
           "inspect of an image", out)
     refused(["inspect", "no-such-thing"], ["no image 'no-such-thing'"])
+    # inspect --format: Go's printing of fields, json, index; one line each.
+    rc, out, err = sm("inspect", "-f", r'{{.Config.Cmd}}|{{json .Config.Cmd}}|'
+                      r'{{.Config.ExposedPorts}}\t{{index .Config.Labels "x"}}|{{ .Os }}',
+                      "localhost/runtest:web", "localhost/runtest:plain")
+    check(rc == 0 and out.splitlines() == [
+        '[httpd -f -p 80 -h /etc]|["httpd","-f","-p","80","-h","/etc"]|map[80/tcp:map[]]'
+        '\t<no value>|linux', '[sh]|["sh"]|map[]\t<no value>|linux'], "inspect --format", out, err)
+    rc, out, _ = sm("inspect", "--format", "{{.Id}}", "localhost/runtest:plain")
+    check(rc == 0 and out.strip() == "sha256:" + plain[0]["ID"] + out.strip()[19:],
+          "the image's ID", out)
+    for bad, words in [("{{.Nope}}", ["no field 'Nope'"]), ("{{.Config", ["without '}}'"]),
+                       ("{{range .Layers}}", ["{{.Field}}", "{{json .Field}}"])]:
+        refused(["inspect", "-f", bad, "localhost/runtest:plain"], ["--format"] + words)
+        check(sm("inspect", "-f", bad, "localhost/runtest:plain")[1] == "", "nothing printed")
 
 
 def case_history():
