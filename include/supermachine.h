@@ -706,6 +706,8 @@ typedef struct sm_logs_options {
     int64_t since_ns;         /* only output written at or after this unix time, in ns */
     int timestamps;           /* start each line with its RFC 3339 UTC time */
     int stdout_fd, stderr_fd;
+    int64_t until_ns;         /* only output written before this unix time, in ns;
+                               * follow ends once it has passed. 0: no end */
 } sm_logs_options;
 SM_API int sm_vm_logs_ex(const char *name_or_id, const sm_logs_options *opts);
 

@@ -20,6 +20,8 @@ static void usage(FILE *f)
                "  -n, --tail N        only the last N lines (\"all\": every line)\n"
                "      --since TIME    only output since TIME: 2026-12-04T10:00:00Z, a unix\n"
                "                      time, or a duration before now (42s, 10m, 1h30m)\n"
+               "      --until TIME    only output before TIME (the same forms); with -f,\n"
+               "                      stop following once it has passed\n"
                "  -t, --timestamps    start each line with its time (RFC 3339, UTC)\n"
                "  -h, --help          show this help\n");
 }
@@ -69,7 +71,7 @@ static int64_t rfc3339(const char *s)
     return (int64_t)t * 1000000000 + (int64_t)(frac * 1e9);
 }
 
-static int parse_since(const char *s, int64_t *ns)
+static int parse_time(const char *opt, const char *s, int64_t *ns)
 {
     char *end;
     errno = 0;
@@ -80,8 +82,8 @@ static int parse_since(const char *s, int64_t *ns)
     else if ((d = duration(s)) >= 0 && *s)
         *ns = (int64_t)((double)time(NULL) - d) * 1000000000;
     else if ((*ns = rfc3339(s)) < 0)
-        return sm_cli_usage_error("logs", "--since wants a time (2026-12-04T10:00:00Z), a "
-                                  "unix time or a duration (10m), not '%s'", s);
+        return sm_cli_usage_error("logs", "%s wants a time (2026-12-04T10:00:00Z), a "
+                                  "unix time or a duration (10m), not '%s'", opt, s);
     return 0;
 }
 
@@ -101,10 +103,11 @@ static int parse_tail(const char *s, sm_logs_options *o)
 
 int sm_cmd_logs(int argc, char **argv)
 {
-    enum { O_SINCE = 256 };
+    enum { O_SINCE = 256, O_UNTIL };
     static const struct option opts[] = {
         {"follow", no_argument, NULL, 'f'}, {"tail", required_argument, NULL, 'n'},
-        {"since", required_argument, NULL, O_SINCE}, {"timestamps", no_argument, NULL, 't'},
+        {"since", required_argument, NULL, O_SINCE}, {"until", required_argument, NULL, O_UNTIL},
+        {"timestamps", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'}, {0},
     };
     sm_logs_options o = {.size = sizeof o, .stdout_fd = STDOUT_FILENO,
@@ -116,7 +119,8 @@ int sm_cmd_logs(int argc, char **argv)
         case 'f': o.follow = 1; break;
         case 't': o.timestamps = 1; break;
         case 'n': err = parse_tail(optarg, &o); break;
-        case O_SINCE: err = parse_since(optarg, &o.since_ns); break;
+        case O_SINCE: err = parse_time("--since", optarg, &o.since_ns); break;
+        case O_UNTIL: err = parse_time("--until", optarg, &o.until_ns); break;
         case 'h': usage(stdout); return 0;
         default: return sm_cli_usage_error("logs", "unknown option");
         }

@@ -183,7 +183,8 @@ int sm_vm_logs_ex(const char *name_or_id, const sm_logs_options *opts)
     if (o.has_tail && o.tail > INT64_MAX)
         o.tail = INT64_MAX;
     sm_log_view v = {.follow = o.follow, .tail = o.has_tail ? (int64_t)o.tail : -1,
-                     .since_ns = o.since_ns, .timestamps = o.timestamps};
+                     .since_ns = o.since_ns, .until_ns = o.until_ns,
+                     .timestamps = o.timestamps};
     char dir[4096];
     int err = sm_vm_find(name_or_id, dir, sizeof dir);
     return err ? err : sm_vm_log_copy(dir, &v, o.stdout_fd, o.stderr_fd);

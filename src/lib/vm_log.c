@@ -136,14 +136,24 @@ static int emit(reader *rd, const record *r)
     return 0;
 }
 
-/* Lines (a final unterminated one counts) in the records --since keeps. */
+/* Whether --since and --until keep a record; one without a time (an
+ * older log's) is kept. */
+static int kept(const sm_log_view *v, const record *r)
+{
+    if (!r->ns)
+        return 1;
+    return !(v->since_ns && r->ns < (uint64_t)v->since_ns) &&
+           !(v->until_ns && r->ns >= (uint64_t)v->until_ns);
+}
+
+/* Lines (a final unterminated one counts) in the records kept. */
 static int count_lines(int fd, uint8_t *buf, const sm_log_view *v, uint64_t *lines)
 {
     record r;
     int n, open_line = 0;
     *lines = 0;
     while ((n = next_record(fd, buf, &r)) == 1) {
-        if (v->since_ns && r.ns && r.ns < (uint64_t)v->since_ns)
+        if (!kept(v, &r))
             continue;
         for (uint32_t i = 0; i < r.len; i++)
             *lines += r.data[i] == '\n';
@@ -159,7 +169,7 @@ static int copy_available(reader *rd, int fd, uint8_t *buf)
     record r;
     int n;
     while ((n = next_record(fd, buf, &r)) == 1) {
-        if (rd->v->since_ns && r.ns && r.ns < (uint64_t)rd->v->since_ns)
+        if (!kept(rd->v, &r))
             continue;
         int err = emit(rd, &r);
         if (err == -EPIPE)
@@ -168,6 +178,13 @@ static int copy_available(reader *rd, int fd, uint8_t *buf)
             return sm_fail(-err, "cannot write the VM's output: %s", strerror(-err));
     }
     return n;
+}
+
+static int past(int64_t unix_ns)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return unix_ns && (int64_t)now.tv_sec * 1000000000 + now.tv_nsec >= unix_ns;
 }
 
 int sm_vm_log_copy(const char *dir, const sm_log_view *v, int out_fd, int err_fd)
@@ -192,7 +209,7 @@ int sm_vm_log_copy(const char *dir, const sm_log_view *v, int out_fd, int err_fd
             fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd >= 0)
             r = copy_available(&rd, fd, buf);
-        if (r < 0 || !alive)
+        if (r < 0 || !alive || past(v->until_ns))
             break;
         usleep(100 * 1000);
     }

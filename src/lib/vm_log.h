@@ -17,11 +17,12 @@ typedef struct sm_log_view {
     int follow;         /* keep going while the VM lives */
     int64_t tail;       /* only the last this many lines; negative: all */
     int64_t since_ns;   /* only records written at or after (unix ns); 0: all */
+    int64_t until_ns;   /* only records written before (unix ns); 0: all */
     int timestamps;     /* each line starts with its RFC 3339 time */
 } sm_log_view;
 
 /* Copy the log, as v selects, to out_fd/err_fd; with follow, until the
- * VM's end (sm_vm_alive(dir)). */
+ * VM's end (sm_vm_alive(dir)) or until_ns has passed. */
 int sm_vm_log_copy(const char *dir, const sm_log_view *v, int out_fd, int err_fd);
 
 #endif

@@ -313,7 +313,7 @@ def case_kill_wait_rename_port(tmp):
 
 
 def case_logs_options(tmp):
-    """logs --tail, --since and -t, as docker takes them."""
+    """logs --tail, --since, --until and -t, as docker takes them."""
     rc, _, e = sm("run", "-d", "--name", "lg", "--network", "none", IMG + "plain", "sh", "-c",
                   "echo one; echo two >&2; echo three; sleep 2; echo four; printf five")
     check(rc == 0, "run -d", e)
@@ -338,6 +338,10 @@ def case_logs_options(tmp):
     check(o == "one\nthree\nfour\nfive", "--since a duration", repr(o))
     rc, o, e = sm("logs", "--since", "2h30m", "--tail", "1", "lg")
     check(o == "five", "--since with --tail", repr(o))
+    rc, o, e = sm("logs", "--until", since, "lg")
+    check(o == "one\nthree\n" and e == "two\n", "--until: what came before", repr(o), repr(e))
+    rc, o, e = sm("logs", "--since", "1h", "--until", since, "--tail", "1", "lg")
+    check(o == "three\n", "--since, --until and --tail together", repr(o), repr(e))
     import json
     row = json.loads(sm("ps", "-a", "--format", "json")[1])
     check(row["Names"] == "lg" and row["State"] == "exited" and row["Status"] == "Exited (0)",
@@ -347,7 +351,8 @@ def case_logs_options(tmp):
     vm = json.loads(sm("inspect", "lg")[1])[0]
     check(vm["Name"] == "lg" and vm["State"]["ExitCode"] == 0 and not vm["State"]["Running"],
           "inspect of a VM", vm)
-    for bad, words in ((["--tail", "x"], "--tail wants"), (["--since", "yesterday"], "--since wants")):
+    for bad, words in ((["--tail", "x"], "--tail wants"), (["--since", "yesterday"], "--since wants"),
+                       (["--until", "x"], "--until wants")):
         rc, o, e = sm("logs", *bad, "lg")
         check(rc == 125 and words in e.splitlines()[0], f"logs {bad} refused", e)
     sm("rm", "lg")
