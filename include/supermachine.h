@@ -172,6 +172,12 @@ typedef struct sm_share {
     int read_only;
 } sm_share;
 
+/* A tmpfs in the guest, as `--tmpfs PATH[:OPTIONS]`. */
+typedef struct sm_tmpfs {
+    const char *path;           /* absolute */
+    const char *options;        /* "size=64m,mode=1777,exec"; NULL: noexec,nosuid,nodev */
+} sm_tmpfs;
+
 typedef struct sm_vm_config {
     size_t size;                /* sizeof(sm_vm_config), or 0 for this header's */
     const char *kernel;         /* NULL: built-in */
@@ -223,6 +229,12 @@ typedef struct sm_vm_config {
      * docker's --cpus 1.5 (1500) with cpus 2; 0: no limit. Held by the
      * VMM itself each 100 ms, so it needs no cgroup. Not part of a bake. */
     uint32_t cpu_quota_milli;
+    /* docker's --read-only: the image's root cannot be written (/dev,
+     * /proc, /sys, /dev/shm, shares and tmpfs mounts still can); needs an
+     * image. Set up after the start, so a bake serves it too. */
+    int read_only;
+    const sm_tmpfs *tmpfs;      /* ntmpfs tmpfs mounts (at most 16) */
+    unsigned ntmpfs;
 } sm_vm_config;
 
 /* Boot a VM and wait until its agent listens. With an image (from

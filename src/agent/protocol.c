@@ -65,7 +65,7 @@ static const struct type_info {
     [SM_AGENT_FILE_DATA] = {"FILE_DATA", SM_AGENT_F_EOF, true},
     [SM_AGENT_STAT] = {"STAT", SM_AGENT_F_NOFOLLOW, false},
     [SM_AGENT_STAT_REPLY] = {"STAT_REPLY", 0, false},
-    [SM_AGENT_MOUNT] = {"MOUNT", SM_AGENT_F_RDONLY, false},
+    [SM_AGENT_MOUNT] = {"MOUNT", SM_AGENT_F_RDONLY | SM_AGENT_F_TMPFS | SM_AGENT_F_REMOUNT, false},
     [SM_AGENT_TCP_CONNECT] = {"TCP_CONNECT", 0, false},
     [SM_AGENT_SYSTEM] = {"SYSTEM", SM_AGENT_F_ETC_HOSTNAME, false},
 };

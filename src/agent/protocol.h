@@ -85,7 +85,11 @@ typedef enum sm_agent_type {
     SM_AGENT_STAT_REPLY = 36, /* agent: MODE SIZE UID GID MTIME MTIME_NSEC */
     /* host: F_RDONLY; SHARE_TAG PATH SHARE_ENTRY?; answered by OK or ERROR.
      * Mount a virtio-9p share at PATH; with SHARE_ENTRY (a single-file
-     * share) bind only that entry of the share onto PATH. Codec in
+     * share) bind only that entry of the share onto PATH.
+     * F_TMPFS; PATH MOUNT_OPTIONS?: a tmpfs at PATH instead (docker's
+     * --tmpfs PATH:OPTIONS), no share tag.
+     * F_REMOUNT F_RDONLY; PATH: make the mount at PATH read-only, for this
+     * mount point only (docker's --read-only root). Codec in
      * protocol_mount.c. */
     SM_AGENT_MOUNT = 48,
     /* host: PORT; answered by OK or ERROR. Connect to that TCP port on the
@@ -112,6 +116,8 @@ typedef enum sm_agent_type {
 #define SM_AGENT_F_MKDIRS 0x1u    /* FILE_WRITE: create missing parent dirs */
 #define SM_AGENT_F_NOFOLLOW 0x1u  /* STAT: lstat */
 #define SM_AGENT_F_RDONLY 0x1u    /* MOUNT: read-only */
+#define SM_AGENT_F_TMPFS 0x2u     /* MOUNT: a tmpfs, not a share */
+#define SM_AGENT_F_REMOUNT 0x4u   /* MOUNT: change the mount at PATH */
 #define SM_AGENT_F_ETC_HOSTNAME 0x1u /* SYSTEM: also write /etc/hostname */
 
 typedef enum sm_agent_tag {
@@ -148,6 +154,7 @@ typedef enum sm_agent_tag {
     /* These belong to MOUNT. */
     SM_AGENT_T_SHARE_TAG = 48,   /* string: the 9p mount tag */
     SM_AGENT_T_SHARE_ENTRY = 49, /* string: the one entry of a single-file share */
+    SM_AGENT_T_MOUNT_OPTIONS = 50, /* string: a tmpfs's options ("size=64m,noexec") */
     /* These belong to TCP_CONNECT. */
     SM_AGENT_T_PORT = 64,        /* u32, 1-65535 */
 } sm_agent_tag;
@@ -325,10 +332,18 @@ int sm_agent_decode_resize(const sm_agent_frame *f, sm_agent_winsize *m, const c
 int sm_agent_decode_exit(const sm_agent_frame *f, sm_agent_exit *m, const char **why);
 int sm_agent_decode_file_req(const sm_agent_frame *f, sm_agent_file_req *m, const char **why);
 int sm_agent_decode_stat_reply(const sm_agent_frame *f, sm_agent_stat_reply *m, const char **why);
+typedef enum sm_agent_mount_kind {
+    SM_AGENT_MOUNT_SHARE,     /* a virtio-9p share */
+    SM_AGENT_MOUNT_TMPFS,     /* a tmpfs with options */
+    SM_AGENT_MOUNT_REMOUNT_RO /* the mount at path becomes read-only */
+} sm_agent_mount_kind;
+
 typedef struct sm_agent_mount {
-    const char *tag;          /* 1-31 bytes */
+    sm_agent_mount_kind kind;
+    const char *tag;          /* a share's: 1-31 bytes */
     const char *path;         /* absolute */
     const char *entry;        /* NULL: mount the whole share at path */
+    const char *options;      /* a tmpfs's, or NULL */
     bool read_only;
 } sm_agent_mount;
 

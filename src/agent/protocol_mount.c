@@ -8,13 +8,26 @@
 
 #define TAG_MAX 31
 
+#define OPTIONS_MAX 255
+
+static uint16_t kind_flags(sm_agent_mount_kind k)
+{
+    return k == SM_AGENT_MOUNT_TMPFS       ? SM_AGENT_F_TMPFS
+           : k == SM_AGENT_MOUNT_REMOUNT_RO ? SM_AGENT_F_REMOUNT | SM_AGENT_F_RDONLY
+                                            : 0;
+}
+
 int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m)
 {
-    sm_agent_frame_begin(b, SM_AGENT_MOUNT, m->read_only ? SM_AGENT_F_RDONLY : 0);
-    sm_agent_put_str(b, SM_AGENT_T_SHARE_TAG, m->tag ? m->tag : "");
+    uint16_t flags = kind_flags(m->kind) | (m->read_only ? SM_AGENT_F_RDONLY : 0);
+    sm_agent_frame_begin(b, SM_AGENT_MOUNT, flags);
+    if (m->kind == SM_AGENT_MOUNT_SHARE)
+        sm_agent_put_str(b, SM_AGENT_T_SHARE_TAG, m->tag ? m->tag : "");
     sm_agent_put_str(b, SM_AGENT_T_PATH, m->path ? m->path : "");
     if (m->entry)
         sm_agent_put_str(b, SM_AGENT_T_SHARE_ENTRY, m->entry);
+    if (m->options)
+        sm_agent_put_str(b, SM_AGENT_T_MOUNT_OPTIONS, m->options);
     return sm_agent_frame_end(b);
 }
 
@@ -40,11 +53,37 @@ static int take(const char **slot, const uint8_t *v, uint32_t n, size_t max, con
     return 0;
 }
 
+/* Each kind has its own fields: a share's on a tmpfs would be ignored, so
+ * they are refused instead. */
+static int check(const sm_agent_mount *m, const char **why)
+{
+    if (!m->path)
+        return bad(why, "MOUNT needs a path");
+    if (m->path[0] != '/')
+        return bad(why, "MOUNT needs an absolute path");
+    if (m->kind == SM_AGENT_MOUNT_SHARE && !m->tag)
+        return bad(why, "MOUNT of a share needs a share tag");
+    if (m->kind != SM_AGENT_MOUNT_SHARE && (m->tag || m->entry))
+        return bad(why, "only a share's MOUNT has a share tag or entry");
+    if (m->kind != SM_AGENT_MOUNT_TMPFS && m->options)
+        return bad(why, "only a tmpfs's MOUNT has options");
+    if (m->kind == SM_AGENT_MOUNT_REMOUNT_RO && !m->read_only)
+        return bad(why, "a remount makes a mount read-only");
+    if (m->entry && (strchr(m->entry, '/') || !strcmp(m->entry, ".") || !strcmp(m->entry, "..")))
+        return bad(why, "a share entry is one file name");
+    return 0;
+}
+
 int sm_agent_decode_mount(const sm_agent_frame *f, sm_agent_mount *m, const char **why)
 {
     if (f->type != SM_AGENT_MOUNT)
         return bad(why, "unexpected frame type");
     *m = (sm_agent_mount){.read_only = f->flags & SM_AGENT_F_RDONLY};
+    if ((f->flags & SM_AGENT_F_TMPFS) && (f->flags & SM_AGENT_F_REMOUNT))
+        return bad(why, "MOUNT is a tmpfs or a remount, not both");
+    m->kind = f->flags & SM_AGENT_F_TMPFS     ? SM_AGENT_MOUNT_TMPFS
+              : f->flags & SM_AGENT_F_REMOUNT ? SM_AGENT_MOUNT_REMOUNT_RO
+                                              : SM_AGENT_MOUNT_SHARE;
     sm_agent_tlv_iter it = {f->payload, f->len};
     uint16_t tag;
     const uint8_t *v;
@@ -57,16 +96,12 @@ int sm_agent_decode_mount(const sm_agent_frame *f, sm_agent_mount *m, const char
             err = take(&m->path, v, n, 4095, why);
         else if (tag == SM_AGENT_T_SHARE_ENTRY)
             err = take(&m->entry, v, n, 255, why);
+        else if (tag == SM_AGENT_T_MOUNT_OPTIONS)
+            err = take(&m->options, v, n, OPTIONS_MAX, why);
     }
     if (err)
         return err;
     if (r < 0)
         return bad(why, "a field overruns the frame");
-    if (!m->tag || !m->path)
-        return bad(why, "MOUNT needs a share tag and a path");
-    if (m->path[0] != '/')
-        return bad(why, "MOUNT needs an absolute path");
-    if (m->entry && (strchr(m->entry, '/') || !strcmp(m->entry, ".") || !strcmp(m->entry, "..")))
-        return bad(why, "a share entry is one file name");
-    return 0;
+    return check(m, why);
 }

@@ -38,6 +38,9 @@ static void usage(FILE *f)
             "                             (IP defaults to 127.0.0.1)\n"
             "      --network user|none    user-mode NAT (default) or no network\n"
             "  -v, --volume HOST:GUEST[:ro]  share a host file or directory\n"
+            "      --read-only            the image's root cannot be written\n"
+            "      --tmpfs PATH[:OPTIONS] a tmpfs at PATH (default noexec,nosuid,nodev;\n"
+            "                             e.g. size=64m,mode=1777,exec)\n"
             "  -h, --hostname NAME        the VM's hostname (default: its id)\n"
             "      --disk FILE            keep the writable layer in FILE (sparse ext4,\n"
             "                             created if missing) instead of in memory\n"
@@ -55,7 +58,7 @@ static void usage(FILE *f)
 }
 
 enum { O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_CPUS, O_NETWORK, O_DISK, O_PULL, O_HELP,
-       O_SNAPSHOT, O_NO_SNAPSHOT, O_PLATFORM };
+       O_SNAPSHOT, O_NO_SNAPSHOT, O_PLATFORM, O_READ_ONLY, O_TMPFS };
 
 static int choice(const char *opt, const char *s, const char *const *names, int *out)
 {
@@ -92,6 +95,8 @@ static int option(sm_run_opts *o, int c, char *arg)
     case O_CPUS: return sm_cli_cpus("run", "--cpus", arg, &o->cpus, &o->cpu_quota_milli);
     case 'p': return sm_run_add_port(o, arg);
     case 'v': return sm_run_add_share(o, arg);
+    case O_READ_ONLY: o->read_only = 1; return 0;
+    case O_TMPFS: return sm_run_add_tmpfs(o, arg);
     case O_NETWORK:
         err = choice("--network", arg, nets, &v);
         o->network = v ? SM_NETWORK_NONE : SM_NETWORK_USER;
@@ -131,7 +136,9 @@ static int parse(sm_run_opts *o, int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, O_HELP},
         {"snapshot", required_argument, NULL, O_SNAPSHOT},
         {"no-snapshot", no_argument, NULL, O_NO_SNAPSHOT},
-        {"platform", required_argument, NULL, O_PLATFORM}, {0},
+        {"platform", required_argument, NULL, O_PLATFORM},
+        {"read-only", no_argument, NULL, O_READ_ONLY},
+        {"tmpfs", required_argument, NULL, O_TMPFS}, {0},
     };
     int c;
     optind = 1;
@@ -206,7 +213,8 @@ static sm_vm_config vm_config(sm_run_opts *o)
         .snapshot = o->snapshot, .no_snapshot = o->no_snapshot,
         .progress = show ? show_step : NULL, .progress_ctx = o,
         .size = sizeof(sm_vm_config), .memory_mib = o->memory_mib, .cpus = o->cpus,
-        .cpu_quota_milli = o->cpu_quota_milli,
+        .cpu_quota_milli = o->cpu_quota_milli, .read_only = o->read_only,
+        .tmpfs = o->tmpfs, .ntmpfs = o->ntmpfs,
         .hostname = o->hostname, .network = o->network, .ports = o->ports,
         .nports = o->nports, .shares = o->shares, .nshares = o->nshares,
         .upper_disk = o->upper_disk, .name = o->name, .detached = o->detach,

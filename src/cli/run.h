@@ -20,6 +20,9 @@ typedef struct sm_run_opts {
     unsigned nports;
     sm_share shares[8];
     unsigned nshares;
+    sm_tmpfs tmpfs[16];
+    unsigned ntmpfs;
+    int read_only;
     sm_network network;
     sm_pull_policy pull;
     uint32_t memory_mib, cpus, cpu_quota_milli;
@@ -35,6 +38,8 @@ int sm_run_add_env_file(sm_run_opts *o, const char *path);
 int sm_run_add_port(sm_run_opts *o, char *arg);
 /* -v HOST:GUEST[:ro|:rw] */
 int sm_run_add_share(sm_run_opts *o, char *arg);
+/* --tmpfs /PATH[:OPTIONS] */
+int sm_run_add_tmpfs(sm_run_opts *o, char *arg);
 void sm_run_opts_free(sm_run_opts *o);
 
 /* Runs the exec on this terminal: stdin with -i, a raw tty and window-size

@@ -126,6 +126,21 @@ int sm_run_add_share(sm_run_opts *o, char *arg)
     return 0;
 }
 
+int sm_run_add_tmpfs(sm_run_opts *o, char *arg)
+{
+    if (o->ntmpfs == sizeof o->tmpfs / sizeof o->tmpfs[0])
+        return sm_cli_usage_error("run", "at most %zu --tmpfs mounts",
+                                  sizeof o->tmpfs / sizeof o->tmpfs[0]);
+    char *opts = strchr(arg, ':');
+    if (opts)
+        *opts++ = '\0';
+    if (arg[0] != '/' || !strcmp(arg, "/"))
+        return sm_cli_usage_error("run", "--tmpfs wants /PATH[:OPTIONS] (not the root), not "
+                                  "'%s'", arg);
+    o->tmpfs[o->ntmpfs++] = (sm_tmpfs){.path = arg, .options = opts && *opts ? opts : NULL};
+    return 0;
+}
+
 void sm_run_opts_free(sm_run_opts *o)
 {
     for (size_t i = 0; i < o->nenv; i++)

@@ -15,7 +15,7 @@ _Static_assert(SM_MACHINE_MAX_DISKS == SM_MACHINE_MAX_SHARES, "one limit in the 
 
 /* Every pointer of sm_vm_config is copied below (or refused). A new field
  * that points at something must be copied too: then update this size. */
-_Static_assert(sizeof(sm_vm_config) == 168,
+_Static_assert(sizeof(sm_vm_config) == 184,
                "sm_vm_config changed: copy its new pointer fields in pool_config.c");
 
 /* *to becomes a copy of from (NULL stays NULL). */
@@ -36,6 +36,19 @@ static int copy_disks(sm_vm_config *c, const sm_vm_config *in)
         if (copy_str(&d[i].path, in->disks[i].path))
             return -ENOMEM;
     }
+    return 0;
+}
+
+static int copy_tmpfs(sm_vm_config *c, const sm_vm_config *in)
+{
+    sm_tmpfs *t = in->ntmpfs ? calloc(in->ntmpfs, sizeof *t) : NULL;
+    if (in->ntmpfs && !t)
+        return -ENOMEM;
+    c->tmpfs = t, c->ntmpfs = in->ntmpfs;
+    for (unsigned i = 0; i < in->ntmpfs; i++)
+        if (copy_str(&t[i].path, in->tmpfs[i].path) ||
+            copy_str(&t[i].options, in->tmpfs[i].options))
+            return -ENOMEM;
     return 0;
 }
 
@@ -86,6 +99,9 @@ static int check_vm(const sm_vm_config *c)
     if (c->nshares && !c->shares)
         return sm_fail(EINVAL, "the pool's VM config has %u shares but no shares array",
                        c->nshares);
+    if (c->ntmpfs && !c->tmpfs)
+        return sm_fail(EINVAL, "the pool's VM config has %u tmpfs mounts but no tmpfs array",
+                       c->ntmpfs);
     return 0;
 }
 
@@ -107,11 +123,12 @@ static int copy_vm(const sm_vm_config *from, sm_vm_config *c)
     c->kernel = c->initrd = c->cmdline = c->hostname = c->snapshot = NULL;
     c->disks = NULL, c->ndisks = 0;
     c->shares = NULL, c->nshares = 0;
+    c->tmpfs = NULL, c->ntmpfs = 0;
     c->ports = NULL;   /* refused above when any */
     if (copy_str(&c->kernel, in.kernel) || copy_str(&c->initrd, in.initrd) ||
         copy_str(&c->cmdline, in.cmdline) || copy_str(&c->hostname, in.hostname) ||
         copy_str(&c->snapshot, in.snapshot) ||
-        copy_disks(c, &in) || copy_shares(c, &in))
+        copy_disks(c, &in) || copy_shares(c, &in) || copy_tmpfs(c, &in))
         return sm_fail(ENOMEM, "out of memory");
     return 0;
 }
@@ -165,5 +182,8 @@ void sm_pool_settings_free(sm_pool_settings *s)
     for (unsigned i = 0; c->shares && i < c->nshares; i++)
         free((char *)c->shares[i].host_path), free((char *)c->shares[i].guest_path);
     free((sm_share *)c->shares);
+    for (unsigned i = 0; c->tmpfs && i < c->ntmpfs; i++)
+        free((char *)c->tmpfs[i].path), free((char *)c->tmpfs[i].options);
+    free((sm_tmpfs *)c->tmpfs);
     memset(s, 0, sizeof *s);
 }

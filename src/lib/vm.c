@@ -20,6 +20,7 @@
 #include "lib/vm_registry.h"
 #include "lib/vsock_dial.h"
 #include "lib/vm_int.h"
+#include "lib/vm_mounts.h"
 #include "lib/vm_shares.h"
 #include "supermachine.h"
 #include "util/error.h"
@@ -298,6 +299,8 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
         err = check_network(&c);
     if (!err)
         err = sm_vm_shares_check(&c);
+    if (!err)
+        err = sm_vm_mounts_check(&c, image != NULL);
     if (!err && plan->bake_dir[0] && c.progress)
         c.progress("booting", c.progress_ctx);
     if (!err)
@@ -306,6 +309,8 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
         err = sm_start_plan_finish(vm, image, &c, plan);
     if (!err)
         err = sm_vm_shares_mount(vm, &c);
+    if (!err)
+        err = sm_vm_mounts_apply(vm, &c);
     free(plan);
     if (err && vm) {
         /* A VM that never started leaves no record, detached or not. */

@@ -84,10 +84,64 @@ static void refuses_bad_mounts(void **state)
     /* A flag MOUNT does not have. */
     b.len = 0;
     assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){.tag = "t", .path = "/m"}), 0);
-    b.data[6] = 0x2;
+    b.data[6] = 0x8;
     sm_agent_frame f;
     size_t need;
     assert_int_equal(sm_agent_frame_parse(b.data, b.len, &f, &need, &why), -EBADMSG);
+    sm_agent_wbuf_free(&b);
+}
+
+/* --tmpfs and --read-only: their own fields only, each kind alone. */
+static void tmpfs_and_remount(void **state)
+{
+    (void)state;
+    sm_agent_wbuf b = {.grow = true};
+    sm_agent_mount m;
+    const char *why = "";
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){
+        .kind = SM_AGENT_MOUNT_TMPFS, .path = "/run", .options = "size=8m,exec"}), 0);
+    assert_int_equal(decode(&b, &m, &why), 0);
+    assert_int_equal(m.kind, SM_AGENT_MOUNT_TMPFS);
+    assert_string_equal(m.path, "/run");
+    assert_string_equal(m.options, "size=8m,exec");
+    assert_null(m.tag);
+    b.len = 0;
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){
+        .kind = SM_AGENT_MOUNT_REMOUNT_RO, .path = "/", .read_only = true}), 0);
+    assert_int_equal(decode(&b, &m, &why), 0);
+    assert_int_equal(m.kind, SM_AGENT_MOUNT_REMOUNT_RO);
+    assert_true(m.read_only);
+    const sm_agent_mount bad[] = {
+        {.kind = SM_AGENT_MOUNT_TMPFS, .path = "/run", .entry = "x"},
+        {.kind = SM_AGENT_MOUNT_TMPFS, .path = "tmp"},
+        {.kind = SM_AGENT_MOUNT_REMOUNT_RO, .path = "/", .options = "size=1m",
+         .read_only = true},
+        {.kind = SM_AGENT_MOUNT_SHARE, .tag = "t", .path = "/m", .options = "size=1m"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        b.len = 0;
+        assert_int_equal(sm_agent_encode_mount(&b, &bad[i]), 0);
+        assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    }
+    /* A tag on a tmpfs, and tmpfs with remount at once. */
+    b.len = 0;
+    sm_agent_frame_begin(&b, SM_AGENT_MOUNT, SM_AGENT_F_TMPFS);
+    sm_agent_put_str(&b, SM_AGENT_T_SHARE_TAG, "t");
+    sm_agent_put_str(&b, SM_AGENT_T_PATH, "/mnt");
+    assert_int_equal(sm_agent_frame_end(&b), 0);
+    assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    b.len = 0;
+    sm_agent_frame_begin(&b, SM_AGENT_MOUNT,
+                         SM_AGENT_F_TMPFS | SM_AGENT_F_REMOUNT | SM_AGENT_F_RDONLY);
+    sm_agent_put_str(&b, SM_AGENT_T_PATH, "/");
+    assert_int_equal(sm_agent_frame_end(&b), 0);
+    assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    /* A remount that would not make it read-only. */
+    b.len = 0;
+    sm_agent_frame_begin(&b, SM_AGENT_MOUNT, SM_AGENT_F_REMOUNT);
+    sm_agent_put_str(&b, SM_AGENT_T_PATH, "/");
+    assert_int_equal(sm_agent_frame_end(&b), 0);
+    assert_int_equal(decode(&b, &m, &why), -EBADMSG);
     sm_agent_wbuf_free(&b);
 }
 
@@ -95,6 +149,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
+        cmocka_unit_test(tmpfs_and_remount),
         cmocka_unit_test(refuses_bad_mounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -163,6 +163,35 @@ def case_cpu_quota(tmp):
     sm("rm", "cq")
 
 
+def case_read_only_tmpfs(tmp):
+    """--read-only: the image's root refuses writes, /dev/shm and --tmpfs
+    mounts take them (docker's defaults: noexec, nosuid, nodev, unless the
+    options say otherwise); from the bake, as a plain run is."""
+    o, e = expect(["--read-only", IMG + "plain", "sh", "-c",
+                   "touch /x 2>&1; echo rc=$?; echo y > /dev/shm/y && cat /dev/shm/y"], 0)
+    check("Read-only file system" in o and "rc=1" in o and o.endswith("y\n"),
+          "the root refuses writes, /dev/shm takes them", o, e)
+    o, e = expect(["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run/x:size=1m,exec,mode=700",
+                   IMG + "plain", "sh", "-c",
+                   "echo hi > /tmp/f && cat /tmp/f; grep -E ' /tmp | /run/x ' /proc/mounts; "
+                   "stat -c %a /run/x"], 0)
+    lines = o.splitlines()
+    tmp_line = [l for l in lines if " /tmp " in l]
+    run_line = [l for l in lines if " /run/x " in l]
+    check(lines[0] == "hi" and tmp_line and run_line, "both tmpfs mounted, /tmp written", o, e)
+    check(all(w in tmp_line[0].split()[3].split(",") for w in ["noexec", "nosuid", "nodev"]),
+          "docker's default tmpfs options", tmp_line)
+    opts = run_line[0].split()[3].split(",")
+    check("noexec" not in opts and "size=1024k" in opts and lines[-1] == "700",
+          "the options given", run_line, lines)
+    o, e = expect(["--tmpfs", "/data", IMG + "plain", "sh", "-c",
+                   "touch /x && echo ok > /data/f && cat /data/f"], 0, "ok\n")
+    for bad, words in ((["--tmpfs", "data"], "--tmpfs wants /PATH"),
+                       (["--tmpfs", "/"], "not the root")):
+        rc, o, e = run(*bad, IMG + "plain", "true")
+        check(rc == 125 and words in e, f"{bad} refused", e)
+
+
 def case_ep_default(tmp):
     expect([IMG + "ep"], 0, "ep: default-arg\n")
 
