@@ -496,6 +496,12 @@ typedef struct sm_pull_options {
     const char *password;
     void (*progress)(const sm_pull_progress *p, void *ctx);   /* may be NULL */
     void *progress_ctx;
+    /* Mirrors of Docker Hub ("https://mirror.example.com", "http://host:port"
+     * or "host[:port]"), NULL-terminated, tried in order for images on
+     * docker.io before Docker Hub itself (docker's registry-mirrors). A
+     * mirror that fails passes to the next. Digests are verified as always;
+     * credentials are looked up under the mirror's host. */
+    const char *const *mirrors;
 } sm_pull_options;
 
 /* Pull `reference` (a name, name:tag, name@sha256:..., name:tag@sha256:...)

@@ -88,7 +88,12 @@ int sm_cmd_bake(int argc, char **argv)
     sm_image *img;
     char dir[PATH_MAX];
     sm_kvm_status kvm = {.size = sizeof kvm};
-    if (sm_kvm_check(&kvm) != 0 || sm_image_open(a.image, NULL, &img) < 0)
+    /* An image bake pulls is pulled as run pulls it: the config's
+     * registries and mirrors apply. */
+    sm_pull_options po = {.size = sizeof po, .insecure_registries = cfg->insecure,
+                          .mirrors = cfg->mirrors};
+    sm_image_open_options io = {.size = sizeof io, .pull = &po};
+    if (sm_kvm_check(&kvm) != 0 || sm_image_open(a.image, &io, &img) < 0)
         return sm_cli_fail();
     err = sm_image_bake(img, &bo, dir, sizeof dir);
     sm_image_close(img);

@@ -96,7 +96,8 @@ int sm_cmd_pull(int argc, char **argv)
     for (int i = 0; cfg->insecure[i]; i++)
         insecure[n_insecure++] = cfg->insecure[i];
     char password[1024];
-    sm_pull_options po = {.size = sizeof po, .insecure_registries = insecure};
+    sm_pull_options po = {.size = sizeof po, .insecure_registries = insecure,
+                          .mirrors = cfg->mirrors};
     while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (o) {
         case 'p': po.platform = optarg; break;

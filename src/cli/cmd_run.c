@@ -200,6 +200,7 @@ static int open_image(const sm_run_opts *o, sm_image **img)
     int show = !o->quiet && isatty(STDERR_FILENO);
     sm_pull_options po = {.size = sizeof po, .progress = show ? show_pull : NULL,
                           .insecure_registries = sm_cli_config_get()->insecure,
+                          .mirrors = sm_cli_config_get()->mirrors,
                           .platform = o->platform};
     sm_image_open_options io = {.size = sizeof io, .pull_policy = o->pull, .pull = &po,
                                 .building = show ? show_building : NULL};

@@ -65,16 +65,17 @@ static int read_cpus(json_t *v)
     return 0;
 }
 
-static int read_insecure(json_t *v)
+/* A list of at most 16 strings into out (NULL-terminated: it has 17). */
+static int read_strings(json_t *v, const char *key, const char *what, const char **out)
 {
     size_t i;
     json_t *item;
     if (!json_is_array(v) || json_array_size(v) > SM_CLI_INSECURE_MAX)
-        return bad("insecure_registries", "a list of at most 16 \"host:port\" strings");
+        return bad(key, what);
     json_array_foreach(v, i, item) {
         if (!json_is_string(item))
-            return bad("insecure_registries", "a list of \"host:port\" strings");
-        config.insecure[i] = json_string_value(item);
+            return bad(key, what);
+        out[i] = json_string_value(item);
     }
     return 0;
 }
@@ -89,7 +90,11 @@ static int read_key(const char *key, json_t *v)
     if (!strcmp(key, "cpus"))
         return read_cpus(v);
     if (!strcmp(key, "insecure_registries"))
-        return read_insecure(v);
+        return read_strings(v, key, "a list of at most 16 \"host:port\" strings",
+                            config.insecure);
+    if (!strcmp(key, "registry_mirrors"))
+        return read_strings(v, key, "a list of at most 16 URLs (\"https://host[:port]\")",
+                            config.mirrors);
     if (!strcmp(key, "network")) {
         err = choice(v, key, nets, &i);
         config.has_network = !err, config.network = i ? SM_NETWORK_NONE : SM_NETWORK_USER;
@@ -101,7 +106,7 @@ static int read_key(const char *key, json_t *v)
         return err;
     }
     fprintf(stderr, "supermachine: %s: unknown key \"%s\" (there are memory, cpus, network, "
-            "pull, insecure_registries)\n", config.path, key);
+            "pull, insecure_registries, registry_mirrors)\n", config.path, key);
     return -1;
 }
 

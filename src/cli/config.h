@@ -8,6 +8,7 @@
  *   "network": "user" | "none"  run and bake --network
  *   "pull": "missing" | "always" | "never"   run --pull
  *   "insecure_registries": ["host:port", ...]  plain HTTP allowed (pull, run)
+ *   "registry_mirrors": ["https://mirror", ...]  tried before Docker Hub
  * Command-line options override them. */
 #ifndef SM_CLI_CONFIG_H
 #define SM_CLI_CONFIG_H
@@ -27,6 +28,7 @@ typedef struct sm_cli_config {
     sm_network network;
     sm_pull_policy pull;
     const char *insecure[SM_CLI_INSECURE_MAX + 1];   /* NULL-terminated */
+    const char *mirrors[SM_CLI_INSECURE_MAX + 1];    /* NULL-terminated */
 } sm_cli_config;
 
 /* The config, read on first use; NULL after printing why it is unusable. */

@@ -1,4 +1,6 @@
 /* sm_image_pull: a registry as the source of an image's blobs. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "oci/store_index.h"
 #include "supermachine.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* Store a manifest only once it reads as one, so junk never enters. */
 static int store_manifest(const sm_store *s, const char *body, size_t len, const char *ct,
@@ -112,11 +115,12 @@ static int record(const sm_store *s, const char *name, const sm_resolved *r, sm_
     return err;
 }
 
-static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_pull_hook *hook,
-                const sm_store *s, sm_http *h, sm_image_ref *out)
+/* ref names where to ask (the origin, or a mirror standing for it);
+ * name is what the store calls the image either way. */
+static int pull_from(const sm_ref *ref, const char *name, const sm_pull_options *o,
+                     const sm_pull_hook *hook, const sm_store *s, sm_http *h, sm_image_ref *out)
 {
-    char name[SM_REF_STR_MAX], digest[SM_DIGEST_STR], ct[128];
-    sm_ref_string(ref, name, sizeof name);
+    char digest[SM_DIGEST_STR], ct[128];
     sm_platform want;
     int err = sm_platform_parse(o->platform, &want);
     if (err)
@@ -145,6 +149,69 @@ static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_pull_hook 
     }
     sm_registry_close(&reg);
     return err;
+}
+
+/* "https://host:port/", "http://host", "host": the host, and whether
+ * plain HTTP was asked for. */
+static int mirror_domain(const char *url, char *out, size_t len, bool *plain)
+{
+    const char *p = url;
+    *plain = !strncmp(p, "http://", 7);
+    if (*plain)
+        p += 7;
+    else if (!strncmp(p, "https://", 8))
+        p += 8;
+    size_t n = strcspn(p, "/");
+    if (!n || n >= len || strspn(p + n, "/") != strlen(p + n))
+        return sm_fail(EINVAL, "registry mirror '%s' is not a URL such as https://host[:port]",
+                       url);
+    snprintf(out, len, "%.*s", (int)n, p);
+    return 0;
+}
+
+/* Only what a mirror cannot fix ends the pull there: a mirror that is down
+ * or lacks the image passes to the next, then to the origin. */
+static bool final(int err)
+{
+    return err == -ENOSPC || err == -EDQUOT || err == -EROFS || err == -ENOMEM;
+}
+
+static int pull_mirror(const sm_ref *ref, const char *url, const char *name,
+                       const sm_pull_options *o, const sm_pull_hook *hook, const sm_store *s,
+                       sm_http *h, sm_image_ref *out)
+{
+    sm_ref at = *ref;
+    bool plain;
+    int err = mirror_domain(url, at.domain, sizeof at.domain, &plain);
+    if (err)
+        return err;
+    const char *insecure[2] = {plain ? at.domain : NULL, NULL};
+    sm_pull_options mo = *o;
+    if (plain && !sm_registry_is_loopback(at.domain))
+        mo.insecure_registries = insecure;  /* the URL's own scheme says so */
+    err = pull_from(&at, name, &mo, hook, s, h, out);
+    if (err)
+        sm_debug("pull: mirror %s failed for %s: %s", url, name, sm_last_error());
+    return err;
+}
+
+static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_pull_hook *hook,
+                const sm_store *s, sm_http *h, sm_image_ref *out)
+{
+    char name[SM_REF_STR_MAX];
+    sm_ref_string(ref, name, sizeof name);
+    char domain[SM_REF_NAME_MAX];
+    bool plain;
+    for (const char *const *m = o->mirrors; m && *m; m++)
+        if (mirror_domain(*m, domain, sizeof domain, &plain))
+            return -EINVAL;   /* a typo shows at once, not only when Docker Hub is used */
+    if (!strcmp(ref->domain, "docker.io"))
+        for (const char *const *m = o->mirrors; m && *m; m++) {
+            int err = pull_mirror(ref, *m, name, o, hook, s, h, out);
+            if (!err || final(err))
+                return err;
+        }
+    return pull_from(ref, name, o, hook, s, h, out);
 }
 
 int sm_oci_pull(const char *reference, const sm_pull_options *opts, const sm_pull_hook *hook,

@@ -622,6 +622,40 @@ disk_full)
     verify_pull big:1
     [ "$(ls "$store"/rootfs/*.ext4 | wc -l)" -eq 1 ] || fail "no root filesystem after the pull"
     ;;
+mirror)
+    # registry_mirrors in the config stand for Docker Hub: its images come
+    # from the first mirror that has them, under their docker.io names; a
+    # mirror that is down passes to the next; other registries are asked
+    # themselves.
+    start_registry
+    push library/mirrored:1
+    push other:1
+    dead=$(free_port)
+    printf '{"registry_mirrors": ["http://127.0.0.1:%s", "http://%s/"]}' "$dead" "$reg" \
+        >"$work/config.json"
+    export SUPERMACHINE_CONFIG=$work/config.json
+    sm pull mirrored:1
+    expect_ok
+    [ "$(awk '{print $1}' "$work/out")" = docker.io/library/mirrored:1 ] ||
+        fail "not stored under its docker.io name"
+    expect_listed docker.io/library/mirrored:1
+    sm pull "$reg/other:1"
+    expect_ok
+    # What no mirror has is asked of Docker Hub, which is not reachable here
+    # (or lacks it): an error, and nothing listed.
+    sm pull library/absent-everywhere:1
+    [ "$rc" -ne 0 ] || fail "an image no mirror has was pulled"
+    expect_absent docker.io/library/absent-everywhere:1
+    # A mirror that is not a URL is refused at once.
+    printf '{"registry_mirrors": ["ftp://x"]}' >"$work/config.json"
+    sm pull "$reg/other:1"
+    expect_error "registry mirror 'ftp://x' is not a URL"
+    printf '{"registry_mirrors": "x"}' >"$work/config.json"
+    sm pull "$reg/other:1"
+    expect_error '"registry_mirrors" wants a list'
+    unset SUPERMACHINE_CONFIG
+    check_store
+    ;;
 debian_minbase)
     EXT4_MANIFEST=${EXT4_MANIFEST:?EXT4_MANIFEST must name the ext4_manifest helper}
     command -v umoci >/dev/null || { echo "umoci is not installed"; exit 77; }
