@@ -433,6 +433,9 @@ static const uint8_t tag_kind[] = {
     [SM_AGENT_T_RESOLV_CONF] = K_STR,
 };
 #define NTAGS (sizeof tag_kind / sizeof tag_kind[0])
+/* collect()'s `repeated` mask has a bit per known tag. */
+_Static_assert(NTAGS <= 64, "the repeated-tags mask of collect() is 64 bits");
+#define TAG_BIT(t) ((uint64_t)1 << (t))
 
 /* The known tags of one frame, each checked against its kind. */
 typedef struct fields {
@@ -458,8 +461,9 @@ static int bad(const char **why, const char *reason)
     return -EBADMSG;
 }
 
-/* `repeated`: a bit mask of the tags that may appear more than once. */
-static int collect(const sm_agent_frame *f, uint32_t repeated, fields *fs, const char **why)
+/* `repeated`: a bit mask (TAG_BIT) of the tags that may appear more than
+ * once. */
+static int collect(const sm_agent_frame *f, uint64_t repeated, fields *fs, const char **why)
 {
     memset(fs, 0, sizeof *fs);
     sm_agent_tlv_iter it = {f->payload, f->len};
@@ -473,7 +477,7 @@ static int collect(const sm_agent_frame *f, uint32_t repeated, fields *fs, const
         if (!valid_value(tag_kind[tag], v, n))
             return bad(why, tag_kind[tag] == K_STR ? "a string field is not one NUL-terminated string"
                                                    : "a field has the wrong size");
-        if (fs->count[tag] && !(repeated & (1u << tag)))
+        if (fs->count[tag] && !(repeated & TAG_BIT(tag)))
             return bad(why, "a field appears twice");
         if (!fs->count[tag]++) {
             fs->val[tag] = v;
@@ -582,7 +586,7 @@ int sm_agent_decode_exec(const sm_agent_frame *f, sm_agent_exec_req *m, const ch
 {
     fields fs;
     int err = expect_type(f, SM_AGENT_EXEC, why);
-    if (err || (err = collect(f, 1u << SM_AGENT_T_ARG | 1u << SM_AGENT_T_ENV, &fs, why)))
+    if (err || (err = collect(f, TAG_BIT(SM_AGENT_T_ARG) | TAG_BIT(SM_AGENT_T_ENV), &fs, why)))
         return err;
     if (!has(&fs, SM_AGENT_T_ARG))
         return bad(why, "EXEC without a command");
