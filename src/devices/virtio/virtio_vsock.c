@@ -106,12 +106,18 @@ static sm_vsock_hdr hdr_for(sm_virtio_vsock *v, sm_vsock_conn *c, uint16_t op)
 
 static void queue_ctrl(sm_virtio_vsock *v, const sm_vsock_hdr *h)
 {
+    if (v->ctrl_count >= SM_VSOCK_CTRL_MAX) {
+        if (!v->ctrl_dropped++)
+            sm_debug("virtio-vsock: the guest takes no replies; dropping them");
+        return;
+    }
     sm_vsock_ctrl *p = calloc(1, sizeof *p);
     if (!p)
         return; /* the guest times the stream out */
     p->hdr = *h;
     *v->ctrl_tail = p;
     v->ctrl_tail = &p->next;
+    v->ctrl_count++;
 }
 
 static void send_op(sm_virtio_vsock *v, sm_vsock_conn *c, uint16_t op, uint32_t flags)
@@ -337,6 +343,7 @@ static bool fill_one(sm_virtio_vsock *v, const sm_vq_chain *ch, uint32_t *writte
         if (!v->ctrl_head)
             v->ctrl_tail = &v->ctrl_head;
         free(p);
+        v->ctrl_count--;
         *written = HDR;
         return true;
     }
@@ -494,6 +501,7 @@ static void drop_all(sm_virtio_vsock *v)
         free(p);
     }
     v->ctrl_tail = &v->ctrl_head;
+    v->ctrl_count = 0;
 }
 
 static void vsock_reset(sm_virtio_device *d)

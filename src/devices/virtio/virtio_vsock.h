@@ -16,6 +16,12 @@
 
 #define SM_VSOCK_LISTEN_NAME "vsock.sock"
 
+/* Control packets waiting for the guest's rx buffers. A guest that sends
+ * and never posts buffers would grow the queue without end (each packet to
+ * no stream earns an RST): past this, replies are dropped, as a NIC drops
+ * what it has no room for; the guest's own streams time out. */
+#define SM_VSOCK_CTRL_MAX 4096
+
 typedef struct sm_vsock_ctrl {
     struct sm_vsock_ctrl *next;
     sm_vsock_hdr hdr;
@@ -28,6 +34,8 @@ typedef struct sm_virtio_vsock {
     int listen_fd;
     sm_vsock_conn *conns;
     sm_vsock_ctrl *ctrl_head, **ctrl_tail;   /* packets waiting for rx buffers */
+    unsigned ctrl_count;                     /* at most SM_VSOCK_CTRL_MAX */
+    uint64_t ctrl_dropped;                   /* past that bound */
     uint32_t next_host_port;
     bool reset_pending;                      /* a TRANSPORT_RESET not yet handled */
     void (*on_reset_seen)(void *ctx);
