@@ -38,7 +38,10 @@ int sm_store_default_root(char *out, size_t len)
     return 0;
 }
 
-static int mkdir_p(const char *path)
+/* The directories up to `private` are made as the user's umask says; it
+ * and those below it are the user's alone (0700), so that no other user
+ * reads the images or takes the store's locks. */
+static int mkdir_p(const char *path, size_t private_len)
 {
     char buf[PATH_MAX];
     snprintf(buf, sizeof buf, "%s", path);
@@ -47,12 +50,23 @@ static int mkdir_p(const char *path)
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        mode_t mode = (size_t)(p - buf) >= private_len ? 0700 : 0755;
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
             return sm_fail(errno, "cannot create directory '%s': %s", buf, strerror(errno));
         *p = c;
         if (!c)
             return 0;
     }
+}
+
+/* A store from before it was made private: closed to other users, when it
+ * is this user's (one named by SUPERMACHINE_DATA_DIR that another owns is
+ * the user's choice and left as it is). */
+static void make_private(const char *root)
+{
+    struct stat st;
+    if (stat(root, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077))
+        (void)chmod(root, st.st_mode & 0700);
 }
 
 int sm_store_open(sm_store *s, const char *root, sm_store_mode mode)
@@ -63,12 +77,14 @@ int sm_store_open(sm_store *s, const char *root, sm_store_mode mode)
         snprintf(s->root, sizeof s->root, "%s", root);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/blobs/sha256", s->root);
-    if (err || (err = mkdir_p(path)))
+    if (err || (err = mkdir_p(path, strlen(s->root))))
         return err;
+    make_private(s->root);
     snprintf(path, sizeof path, "%s/lock", s->root);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (s->lock_fd < 0)
         return sm_fail(errno, "cannot open the store lock '%s': %s", path, strerror(errno));
+    (void)fchmod(s->lock_fd, 0600);  /* one made 0644 by an older version */
     int op = mode == SM_STORE_EXCLUSIVE ? LOCK_EX : LOCK_SH;
     if (flock(s->lock_fd, op | LOCK_NB) < 0) {
         sm_debug("waiting for the image store lock (%s)", path);

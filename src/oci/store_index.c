@@ -89,7 +89,7 @@ static int save_json(const sm_store *s, json_t *root)
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!text)
         return sm_fail(ENOMEM, "out of memory writing the image list");
-    int err = sm_file_write_atomic(path, text, strlen(text), 0644);
+    int err = sm_file_write_atomic(path, text, strlen(text), 0600);
     free(text);
     return err;
 }
@@ -101,7 +101,7 @@ static int update(const sm_store *s, edit_fn edit, const void *arg)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/images.lock", s->root);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return sm_fail(errno, "cannot open '%s': %s", path, strerror(errno));
     int err = 0;

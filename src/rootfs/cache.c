@@ -40,7 +40,7 @@ int sm_rootfs_cache_key(const sm_rootfs_layer *layers, size_t n, char key[65])
 
 static int make_dir(const char *path)
 {
-    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
         return sm_fail(errno, "cannot create '%s': %s", path, strerror(errno));
     return 0;
 }
@@ -73,7 +73,7 @@ static int build_locked(const sm_rootfs_layer *layers, size_t n, const char *dir
 {
     char lock[PATH_MAX];
     snprintf(lock, sizeof lock, "%s/%s.lock", dir, key);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return sm_fail(errno, "cannot create '%s': %s", lock, strerror(errno));
     int err = 0;

@@ -67,7 +67,7 @@ int sm_snap_meta_write(const char *path, const sm_snap_meta *m)
         return sm_fail(ENOMEM, "cannot encode snapshot metadata");
     size_t len = strlen(text);
     text[len] = '\n';  /* the NUL's byte becomes the final newline */
-    rc = sm_file_write_atomic(path, text, len + 1, 0644);
+    rc = sm_file_write_atomic(path, text, len + 1, 0600);
     free(text);
     return rc;
 }

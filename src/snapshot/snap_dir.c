@@ -205,7 +205,7 @@ int sm_snap_memory_write(const char *path, const void *ram, size_t len, uint64_t
 int sm_snap_memory_write_runs(const char *path, const void *ram, size_t len,
                               const sm_snap_run *runs, size_t nruns, uint64_t *allocated)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
     int rc = write_runs(fd, ram, len, runs, nruns, path);

@@ -155,7 +155,7 @@ int sm_snap_writer_finish_file(sm_snap_writer *w, const char *path)
 {
     int rc = seal(w);
     if (rc == 0)
-        rc = sm_file_write_atomic(path, w->buf, w->len, 0644);
+        rc = sm_file_write_atomic(path, w->buf, w->len, 0600);
     sm_snap_writer_abort(w);
     return rc;
 }

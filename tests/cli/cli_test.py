@@ -176,6 +176,35 @@ def case_history():
             usage=True)
 
 
+def case_private_store():
+    """The data directory and its locks are the user's alone: another local
+    user cannot read the images or take the store's lock (and so block gc).
+    A store made 0755/0644 by an older version is closed on first use."""
+    import stat as st_, pwd
+    data = tempfile.mkdtemp(prefix="sm-cli-test-")
+    root = os.path.join(data, "store")
+    os.environ["SUPERMACHINE_DATA_DIR"] = root
+    check(sm("images")[0] == 0, "images on a new store")
+    mode = lambda p: st_.S_IMODE(os.stat(p).st_mode)
+    check(mode(root) == 0o700, "a new data directory is 0700", oct(mode(root)))
+    check(mode(os.path.join(root, "lock")) == 0o600, "the store lock is 0600")
+    os.chmod(root, 0o755)
+    os.chmod(os.path.join(root, "lock"), 0o644)
+    check(sm("images")[0] == 0, "images on an old store")
+    check(mode(root) == 0o700 and mode(os.path.join(root, "lock")) == 0o600,
+          "an old store is made private", oct(mode(root)))
+    if os.geteuid() != 0:
+        return  # the other user needs root to become
+    os.chmod(data, 0o755)
+    other = subprocess.run(
+        ["setpriv", "--reuid=61235", "--regid=61235", "--clear-groups", "python3", "-c",
+         "import fcntl,sys\ntry:\n f=open(sys.argv[1])\n fcntl.flock(f,fcntl.LOCK_EX|fcntl.LOCK_NB)"
+         "\n print('locked')\nexcept OSError as e: print(e.errno)",
+         os.path.join(root, "lock")], capture_output=True, text=True)
+    check(other.stdout.strip() == "13", "another user cannot take the lock", other.stdout,
+          other.stderr)
+
+
 def case_system_df_prune():
     private_store()
     rc, out, _ = sm("system", "df")
