@@ -22,6 +22,7 @@
 #include "lib/vm_registry.h"
 #include "lib/vsock_dial.h"
 #include "util/error.h"
+#include "util/unix_sock.h"
 #include "util/file.h"
 #include "vmm/machine.h"
 
@@ -325,6 +326,10 @@ static void *server(void *arg)
             continue;
         if (fd < 0)
             return NULL;
+        if (!sm_unix_peer_trusted(fd)) {
+            close(fd);
+            continue;
+        }
         /* Cancelled only between requests, never holding the lock. */
         int old;
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
@@ -344,14 +349,10 @@ int sm_worker_control_start(const char *dir, sm_machine *m, sm_worker_control **
     c->log_fd = -1;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->ended_cv, NULL);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s/control.sock", dir);
-    unlink(a.sun_path);
-    c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int err = 0;
-    if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(c->listen_fd, 8) < 0)
-        err = sm_fail(errno, "cannot listen on %s: %s", a.sun_path, strerror(errno));
+    char path[4200];
+    snprintf(path, sizeof path, "%s/control.sock", dir);
+    c->listen_fd = sm_unix_listen(path, SOCK_CLOEXEC, 8);
+    int err = c->listen_fd < 0 ? c->listen_fd : 0;
     if (!err && (err = pthread_create(&c->server, NULL, server, c)) != 0)
         err = sm_fail(err, "cannot start the control thread: %s", strerror(err));
     if (err) {

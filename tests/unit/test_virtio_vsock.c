@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -109,7 +113,9 @@ static int setup(void **state)
     assert_int_equal(sm_gmem_init(&r.mem, RAM), 0);
     assert_int_equal(sm_event_loop_new(&r.loop), 0);
     sm_virtio_env env = {.mem = &r.mem, .loop = r.loop};
+    mode_t old = umask(0);  /* the socket must be private whatever the umask */
     assert_int_equal(sm_virtio_vsock_init(&r.vsock, GUEST_CID, r.dir, &env, 0xd0000000, 5), 0);
+    umask(old);
     bring_up(&r);
     *state = &r;
     return 0;
@@ -163,10 +169,52 @@ static void reply_queue_is_bounded(void **state)
     assert_int_equal(r->vsock.ctrl_dropped, 2 * SM_VSOCK_CTRL_MAX);
 }
 
+/* As another user: connect, and see whether the device hangs up. */
+static int stranger_is_refused(const char *path)
+{
+    if (setgid(61236) < 0 || setuid(61236) < 0)
+        return 2;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
+        return 3;
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    return read(fd, &c, 1) == 0 ? 0 : 1;
+}
+
+/* The host side's socket is its owner's: 0600 under umask 0, and a peer of
+ * another uid is hung up on even where the file's mode would let it in. */
+static void socket_is_owners_only(void **state)
+{
+    rig *r = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/" SM_VSOCK_LISTEN_NAME, r->dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    if (geteuid() != 0)
+        return; /* becoming another user needs root */
+    assert_int_equal(chmod(r->dir, 0755), 0);
+    assert_int_equal(chmod(path, 0666), 0);
+    assert_int_equal(sm_event_loop_start(r->loop), 0);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(stranger_is_refused(path));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    sm_event_loop_stop(r->loop);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reply_queue_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(socket_is_owners_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

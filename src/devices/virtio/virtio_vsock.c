@@ -12,6 +12,7 @@
 
 #include "snapshot/le.h"
 #include "util/error.h"
+#include "util/unix_sock.h"
 #include "util/log.h"
 
 #define VIRTIO_ID_VSOCK 19
@@ -465,6 +466,11 @@ static void accept_ready(void *ctx, uint32_t events)
     int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return;
+    if (!sm_unix_peer_trusted(fd)) {
+        sm_debug("virtio-vsock: a connection from another user refused");
+        close(fd);
+        return;
+    }
     pthread_mutex_lock(&v->dev.lock);
     if (!conn_new(v, fd, SM_VSOCK_AWAIT_CONNECT_LINE))
         close(fd);
@@ -585,16 +591,18 @@ static const sm_virtio_ops vsock_ops = {
 
 static int listen_on(sm_virtio_vsock *v)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    int n = snprintf(a.sun_path, sizeof a.sun_path, "%s/%s", v->dir, SM_VSOCK_LISTEN_NAME);
+    struct sockaddr_un a;
+    char path[sizeof v->dir + 16];
+    int n = snprintf(path, sizeof path, "%s/%s", v->dir, SM_VSOCK_LISTEN_NAME);
     if (n < 0 || (size_t)n >= sizeof a.sun_path)
         return sm_fail(ENAMETOOLONG, "vsock directory '%s' is too long for a socket path",
                        v->dir);
-    unlink(a.sun_path);
-    v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(v->listen_fd, 128) < 0)
-        return sm_fail(errno, "cannot listen on %s: %s", a.sun_path, strerror(errno));
+    v->listen_fd = sm_unix_listen(path, SOCK_NONBLOCK | SOCK_CLOEXEC, 128);
+    if (v->listen_fd < 0) {
+        int err = v->listen_fd;
+        v->listen_fd = -1;
+        return err;
+    }
     return sm_event_loop_add(v->dev.env.loop, v->listen_fd, EPOLLIN, accept_ready, v);
 }
 
