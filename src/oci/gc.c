@@ -119,8 +119,29 @@ static bool rootfs_live(const live_set *l, const char *list)
     return live && any;
 }
 
-/* Root filesystems built from layers nothing refers to any more. Images
- * without a .layers list are left alone: nothing says what they hold. */
+static bool ends_with(const char *s, size_t n, const char *tail)
+{
+    size_t t = strlen(tail);
+    return n > t && !strcmp(s + n - t, tail);
+}
+
+/* What a build that failed or was killed leaves: its lock, its layer
+ * list's temp file, a layer list without an image. gc holds the store
+ * exclusively, so no build is running to own them. */
+static bool leftover(const char *dir, const char *name, size_t n)
+{
+    if (ends_with(name, n, ".lock") || ends_with(name, n, ".layers.tmp"))
+        return true;
+    if (!ends_with(name, n, ".layers"))
+        return false;
+    char image[PATH_MAX];
+    snprintf(image, sizeof image, "%s/%.*s.ext4", dir, (int)(n - 7), name);
+    return access(image, F_OK) != 0;
+}
+
+/* Root filesystems built from layers nothing refers to any more, and the
+ * leftovers of builds. Images without a .layers list are left alone:
+ * nothing says what they hold. */
 static void sweep_rootfs(const sm_store *s, const live_set *l, sm_gc_result *r)
 {
     char dir[PATH_MAX];
@@ -128,11 +149,14 @@ static void sweep_rootfs(const sm_store *s, const live_set *l, sm_gc_result *r)
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d)); ) {
         size_t n = strlen(de->d_name);
-        if (n <= 7 || strcmp(de->d_name + n - 7, ".layers") != 0)
-            continue;
         char list[PATH_MAX], image[PATH_MAX];
         snprintf(list, sizeof list, "%s/%s", dir, de->d_name);
-        if (rootfs_live(l, list))
+        if (leftover(dir, de->d_name, n)) {
+            sm_debug("gc: removed %s", list);
+            unlink(list);
+            continue;
+        }
+        if (!ends_with(de->d_name, n, ".layers") || rootfs_live(l, list))
             continue;
         snprintf(image, sizeof image, "%s/%.*s.ext4", dir, (int)(n - 7), de->d_name);
         struct stat st;

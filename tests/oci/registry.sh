@@ -503,13 +503,21 @@ rmi_gc)
     sm gc
     expect_ok
     grep -qx "Deleted 0 blobs, 0 B" "$work/out" || fail "gc found more to delete: $(cat "$work/out")"
+    # What killed or failed builds leave: a lock, a list's temp file, a
+    # list whose image was never made (its layers still in use).
+    touch "$store/rootfs/dead.lock" "$store/rootfs/dead.layers.tmp"
+    echo "$gz_layer" >"$store/rootfs/unbuilt.layers"
+    sm gc
+    expect_ok
+    [ "$(ls "$store/rootfs" | grep -c -e '^dead' -e '^unbuilt')" = 0 ] ||
+        fail "gc left what failed builds left: $(ls "$store/rootfs")"
     sm rmi --no-gc "$reg/bb:1"
     expect_ok
     has_blob "$gz_layer" || fail "rmi --no-gc deleted blobs"
     sm gc
     expect_ok
     [ -z "$(ls "$store/blobs/sha256")" ] || fail "gc left blobs: $(ls "$store/blobs/sha256")"
-    [ -z "$(ls "$store/rootfs" | grep -v '\.lock$')" ] || fail "gc left root filesystems: $(ls "$store/rootfs")"
+    [ -z "$(ls "$store/rootfs")" ] || fail "gc left root filesystems or locks: $(ls "$store/rootfs")"
     ;;
 cred_helper)
     command -v htpasswd >/dev/null || { echo "htpasswd (apache2-utils) is not installed"; exit 77; }
