@@ -516,6 +516,13 @@ typedef struct sm_import_options {
     /* Name to give the image when the archive names none, or to give in
      * addition to the names it has. NULL: only the archive's names. */
     const char *name;
+    /* Build each image's root filesystem before listing it, as a pull
+     * through sm_image_open does: an image whose layers cannot be applied
+     * (corrupt, past the size bounds, a full disk) is not listed, and
+     * nor are the archive's others. building hears of each build. */
+    int build_rootfs;
+    void (*building)(const char *name, void *ctx);
+    void *building_ctx;
 } sm_import_options;
 
 /* Import a `docker save` tarball, an oci-archive tarball (either may be

@@ -37,32 +37,18 @@ static void show_building(const char *name, void *ctx)
     fprintf(stderr, "building root filesystem for %s\n", name);
 }
 
-/* As pull does: the root filesystem is built now, not at the first run.
- * Opened by digest, since an archive may hold an image with no name. */
-static int build_rootfs(const sm_image_ref *ref)
+/* As pull does: the root filesystem is built now, not at the first run,
+ * and an image whose layers cannot be applied is not listed. */
+static int import_path(const char *path, const sm_import_options *opts, int rootfs, int load)
 {
-    sm_image *img;
-    sm_image_open_options oo = {.size = sizeof oo, .pull_policy = SM_PULL_NEVER};
+    sm_import_options io = *opts;
+    io.build_rootfs = rootfs;
     if (isatty(STDERR_FILENO))
-        oo.building = show_building;
-    int err = sm_image_open(ref->digest, &oo, &img);
-    if (!err)
-        sm_image_close(img);
-    return err;
-}
-
-static int import_path(const char *path, const sm_import_options *io, int rootfs, int load)
-{
+        io.building = show_building;
     sm_image_ref *refs;
     size_t n;
-    if (sm_image_import(path, io, &refs, &n) < 0)
+    if (sm_image_import(path, &io, &refs, &n) < 0)
         return sm_cli_fail();
-    for (size_t i = 0; i < n; i++) {
-        if (rootfs && build_rootfs(&refs[i]) < 0) {
-            free(refs);
-            return sm_cli_fail();
-        }
-    }
     for (size_t i = 0; i < n; i++) {
         const char *name = refs[i].name[0] ? refs[i].name : NULL;
         if (load && name)
@@ -91,7 +77,7 @@ static int spool_stdin(char *path, size_t len)
             *c = '/';
         }
     }
-    mkdir(p.data_dir, 0755);
+    mkdir(p.data_dir, 0700);   /* the store's own mode (src/oci/store.c) */
     snprintf(path, len, "%s/.load-XXXXXX", p.data_dir);
     int fd = mkstemp(path);
     if (fd < 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/image_open.h"
 #include "oci/layers.h"
 #include "oci/pull.h"
 #include "rootfs/rootfs.h"
@@ -25,7 +26,9 @@ static int get_rootfs(const char *data_dir, const sm_rootfs_layer *layers, size_
 {
     sm_rootfs_options ro = {.data_dir = data_dir};
     char key[65], probe[PATH_MAX];
-    int err = sm_rootfs_cache_key(layers, n, key);
+    int err = sm_rootfs_limits_from_env(&ro);
+    if (!err)
+        err = sm_rootfs_cache_key(layers, n, key);
     if (!err && o->building) {
         snprintf(probe, sizeof probe, "%s/rootfs/%s.ext4", data_dir, key);
         if (access(probe, R_OK) != 0)
@@ -55,6 +58,11 @@ static int build_before_listing(void *ctx, const sm_store *s, const sm_manifest 
     return err;
 }
 
+sm_pull_hook sm_image_build_hook(const sm_image_open_options *o)
+{
+    return (sm_pull_hook){.ready = build_before_listing, .ctx = (void *)o};
+}
+
 static int ensure_stored(const char *ref, const sm_image_open_options *o)
 {
     sm_image_info *info = NULL;
@@ -62,7 +70,7 @@ static int ensure_stored(const char *ref, const sm_image_open_options *o)
     sm_image_info_free(info);
     if (err != -ENOENT || o->pull_policy == SM_PULL_NEVER)
         return err;
-    sm_pull_hook hook = {.ready = build_before_listing, .ctx = (void *)o};
+    sm_pull_hook hook = sm_image_build_hook(o);
     return sm_oci_pull(ref, o->pull, &hook, NULL);
 }
 

@@ -144,9 +144,40 @@ static int name_images(sm_import *imp)
     return 0;
 }
 
+/* The caller's step for each distinct image, with its manifest. */
+static int run_hook(sm_import *imp)
+{
+    for (size_t i = 0; imp->hook && i < imp->count; i++) {
+        const sm_index_entry *e = &imp->found[i];
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen |= !strcmp(imp->found[j].manifest, e->manifest);
+        if (seen)
+            continue;
+        char *data;
+        size_t len;
+        sm_manifest m;
+        int err = sm_store_read_blob(imp->store, e->manifest, SM_MANIFEST_MAX, &data, &len);
+        if (err)
+            return err;
+        err = sm_manifest_parse(data, len, NULL, "an imported manifest", &m);
+        free(data);
+        if (!err) {
+            err = imp->hook->ready(imp->hook->ctx, imp->store, &m,
+                                   e->name[0] ? e->name : e->manifest);
+            sm_manifest_free(&m);
+        }
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
 static int finish(sm_import *imp, sm_image_ref **out, size_t *count)
 {
     int err = name_images(imp);
+    if (!err)
+        err = run_hook(imp);
     sm_image_ref *refs = err ? NULL : calloc(imp->count + 1, sizeof *refs);
     if (!err && !refs)
         err = sm_fail(ENOMEM, "out of memory");
@@ -170,8 +201,8 @@ static int finish(sm_import *imp, sm_image_ref **out, size_t *count)
     return 0;
 }
 
-SM_API int sm_image_import(const char *path, const sm_import_options *opts, sm_image_ref **out,
-                           size_t *count)
+int sm_oci_import(const char *path, const sm_import_options *opts, const sm_pull_hook *hook,
+                  sm_image_ref **out, size_t *count)
 {
     sm_import_options o = {0};
     if (opts && opts->size < offsetof(sm_import_options, platform))
@@ -181,7 +212,7 @@ SM_API int sm_image_import(const char *path, const sm_import_options *opts, sm_i
     *out = NULL;
     *count = 0;
     char extra[SM_REF_STR_MAX];
-    sm_import imp = {.path = path};
+    sm_import imp = {.path = path, .hook = hook};
     int err = sm_platform_parse(o.platform, &imp.want);
     if (!err && o.name && (err = check_name(o.name, extra, sizeof extra)) == 0)
         imp.extra_name = extra;

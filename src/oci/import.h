@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "oci/manifest.h"
+#include "oci/pull.h"
 #include "oci/resolve.h"
 #include "oci/store.h"
 #include "supermachine.h"
@@ -21,7 +22,14 @@ typedef struct sm_import {
      * name "" for an image the archive does not name. */
     struct sm_index_entry *found;
     size_t count;
+    const sm_pull_hook *hook;       /* run on each image before it is listed */
 } sm_import;
+
+/* As sm_image_import, with a step of the caller's (building the root
+ * filesystem) before each image is listed; a failure there lists none of
+ * the archive's images. hook may be NULL. */
+int sm_oci_import(const char *path, const sm_import_options *opts, const sm_pull_hook *hook,
+                  sm_image_ref **out, size_t *count);
 
 /* Resolve root through src, fetch its layers, and add it to imp->found
  * under `name` (as the archive gives it; "" or a bare tag: none). */

@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,41 @@ typedef struct apply_ctx {
     sm_spool *spool;
     struct archive *ar;
     unsigned layer;
+    sm_layer_budget *budget;
 } apply_ctx;
+
+/* "2.0 MiB", "1.0 TiB": sizes in a sentence. */
+static const char *human(uint64_t n, char *buf, size_t len)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 5)
+        v /= 1024, u++;
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return buf;
+}
+
+/* Checked on the size a header declares, before a byte is read. */
+static int charge(apply_ctx *c, uint64_t size)
+{
+    sm_layer_budget *b = c->budget;
+    char h1[32], h2[32];
+    if (size > b->max_file)
+        return sm_fail(EFBIG, "a file of %s: more than the %s one file may have "
+                       "(SUPERMACHINE_MAX_FILE_SIZE)", human(size, h1, sizeof h1),
+                       human(b->max_file, h2, sizeof h2));
+    if (size > b->max_total - b->total)
+        return sm_fail(EFBIG, "the layers' files add up to more than %s "
+                       "(SUPERMACHINE_MAX_IMAGE_SIZE)", human(b->max_total, h1, sizeof h1));
+    b->total += size;
+    return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+    return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
 
 static int archive_fail(struct archive *ar, const char *what)
 {
@@ -92,6 +127,9 @@ static int spool_data(apply_ctx *c, struct archive_entry *e, sm_inode *in)
     la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
     if (size < 0)
         return sm_fail(EINVAL, "negative file size");
+    int err = charge(c, (uint64_t)size);
+    if (err)
+        return err;
     uint64_t base = c->spool->len;
     for (;;) {
         const void *buf;
@@ -104,7 +142,10 @@ static int spool_data(apply_ctx *c, struct archive_entry *e, sm_inode *in)
             return archive_fail(c->ar, "truncated or corrupt layer");
         if (off < 0 || (uint64_t)off + len > (uint64_t)size)
             return sm_fail(EINVAL, "file data runs past its declared size");
-        int err = sm_spool_pwrite(c->spool, buf, len, base + (uint64_t)off);
+        /* The spool is sparse: zeros (a bomb's, a sparse file's) stay holes. */
+        if (all_zero(buf, len))
+            continue;
+        err = sm_spool_pwrite(c->spool, buf, len, base + (uint64_t)off);
         if (err)
             return err;
     }
@@ -286,9 +327,10 @@ static int open_layer(struct archive **out, const char *path)
     return 0;
 }
 
-int sm_layer_apply(sm_tree *t, sm_spool *spool, const char *path, unsigned layer)
+int sm_layer_apply(sm_tree *t, sm_spool *spool, const char *path, unsigned layer,
+                   sm_layer_budget *budget)
 {
-    apply_ctx c = {.tree = t, .spool = spool, .layer = layer};
+    apply_ctx c = {.tree = t, .spool = spool, .layer = layer, .budget = budget};
     int err = open_layer(&c.ar, path);
     if (err)
         return err;

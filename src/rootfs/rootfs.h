@@ -16,6 +16,7 @@
 #define SM_ROOTFS_ROOTFS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct sm_rootfs_layer {
     const char *path;   /* the layer blob: tar, or tar in gzip/zstd/xz/bzip2 */
@@ -23,10 +24,24 @@ typedef struct sm_rootfs_layer {
                            caller; names the layer in errors and keys the cache */
 } sm_rootfs_layer;
 
+/* What one image's layers may hold, so that a hostile image (a gzip bomb,
+ * a tar declaring a 1 TiB file) fails at once with a sentence instead of
+ * filling the disk or burning CPU. Both count file data as the layers
+ * declare it; SUPERMACHINE_MAX_FILE_SIZE and SUPERMACHINE_MAX_IMAGE_SIZE
+ * set them for the CLI and the library (sm_rootfs_limits_from_env). */
+#define SM_ROOTFS_MAX_FILE_DEFAULT (64ull << 30)    /* one file */
+#define SM_ROOTFS_MAX_IMAGE_DEFAULT (256ull << 30)  /* all layers' files together */
+
 typedef struct sm_rootfs_options {
     /* Cache root for sm_rootfs_get: images live in <data_dir>/rootfs/. */
     const char *data_dir;
+    uint64_t max_file_bytes;    /* 0: SM_ROOTFS_MAX_FILE_DEFAULT */
+    uint64_t max_image_bytes;   /* 0: SM_ROOTFS_MAX_IMAGE_DEFAULT */
 } sm_rootfs_options;
+
+/* Fill the limits of o from the environment; a value that is not a size
+ * ("64g", "512m", bytes) fails with a sentence naming the variable. */
+int sm_rootfs_limits_from_env(sm_rootfs_options *o);
 
 /* Bumped whenever the same layers would give a different image. */
 #define SM_ROOTFS_FORMAT 1

@@ -205,6 +205,83 @@ def case_private_store():
           other.stderr)
 
 
+def one_layer_layout(out, layer_tar, name):
+    """An OCI layout of one image whose one layer is the tar at layer_tar
+    (gzipped here)."""
+    import gzip, hashlib, json
+    raw = open(layer_tar, "rb").read()
+    gz = gzip.compress(raw, mtime=0)
+    os.makedirs(os.path.join(out, "blobs", "sha256"))
+    def put(data):
+        d = hashlib.sha256(data).hexdigest()
+        open(os.path.join(out, "blobs", "sha256", d), "wb").write(data)
+        return "sha256:" + d, len(data)
+    ldig, lsize = put(gz)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                      "rootfs": {"type": "layers", "diff_ids": [
+                          "sha256:" + hashlib.sha256(raw).hexdigest()]}}).encode()
+    cdig, csize = put(cfg)
+    man = json.dumps({"schemaVersion": 2,
+                      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                 "digest": cdig, "size": csize},
+                      "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                  "digest": ldig, "size": lsize}]}).encode()
+    mdig, msize = put(man)
+    json.dump({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": mdig,
+        "size": msize, "annotations": {"org.opencontainers.image.ref.name": "1",
+                                       "io.containerd.image.name": name}}]},
+        open(os.path.join(out, "index.json"), "w"))
+    open(os.path.join(out, "oci-layout"), "w").write('{"imageLayoutVersion": "1.0.0"}')
+
+
+def case_layer_bounds():
+    """A layer declaring a 1 TiB (sparse) file fails at its header, in one
+    line, without filling the disk; the bounds are set by environment
+    variables; and a bomb of zeros under them costs no disk."""
+    data = tempfile.mkdtemp(prefix="sm-cli-test-")
+    os.environ["SUPERMACHINE_DATA_DIR"] = os.path.join(data, "store")
+    src = os.path.join(data, "src")
+    os.mkdir(src)
+    with open(os.path.join(src, "huge"), "wb") as f:
+        f.truncate(1 << 40)
+    subprocess.run(["tar", "--sparse", "-cf", os.path.join(data, "sparse.tar"), "-C", src,
+                    "huge"], check=True)
+    os.unlink(os.path.join(src, "huge"))
+    check(os.path.getsize(os.path.join(data, "sparse.tar")) < 1 << 20, "a small tar")
+    one_layer_layout(os.path.join(data, "sparse"), os.path.join(data, "sparse.tar"),
+                     "example.org/sparse:1")
+    refused(["import", os.path.join(data, "sparse")],
+            ["a file of 1.0 TiB: more than the 64.0 GiB one file may have",
+             "SUPERMACHINE_MAX_FILE_SIZE"])
+    check(not any(f.endswith(".ext4") for f in
+                  os.listdir(os.path.join(data, "store", "rootfs"))), "no image built")
+    check("example.org/sparse:1" not in sm("images", "-q")[1], "the image is not listed")
+    # 32 MiB of zeros: within the default bounds it builds, and the image
+    # holds no data blocks for them; under a lower bound, it fails.
+    with open(os.path.join(src, "zeros"), "wb") as f:
+        f.write(bytes(32 << 20))
+    subprocess.run(["tar", "-cf", os.path.join(data, "zeros.tar"), "-C", src, "zeros"],
+                   check=True)
+    one_layer_layout(os.path.join(data, "zeros"), os.path.join(data, "zeros.tar"),
+                     "example.org/zeros:1")
+    os.environ["SUPERMACHINE_MAX_IMAGE_SIZE"] = "16m"
+    refused(["import", os.path.join(data, "zeros")],
+            ["add up to more than 16.0 MiB", "SUPERMACHINE_MAX_IMAGE_SIZE"])
+    check(sm("images", "-q")[1] == "", "nothing listed", sm("images")[1])
+    os.environ["SUPERMACHINE_MAX_IMAGE_SIZE"] = "lots"
+    refused(["import", os.path.join(data, "zeros")],
+            ["SUPERMACHINE_MAX_IMAGE_SIZE=lots is not a size"])
+    del os.environ["SUPERMACHINE_MAX_IMAGE_SIZE"]
+    rc, out, err = sm("import", os.path.join(data, "zeros"))
+    check(rc == 0, "32 MiB of zeros import", err)
+    rootfs = os.path.join(data, "store", "rootfs")
+    image = [f for f in os.listdir(rootfs) if f.endswith(".ext4")][0]
+    used = os.stat(os.path.join(rootfs, image)).st_blocks * 512
+    check(used < 8 << 20, "the zeros take no disk in the image", used)
+
+
 def case_system_df_prune():
     private_store()
     rc, out, _ = sm("system", "df")

@@ -33,6 +33,7 @@ typedef struct fixture {
     int n_layers;
     sm_tree tree;
     sm_spool spool;
+    sm_layer_budget budget;
 } fixture;
 
 static const unsigned char CAP_NET_RAW[20] = {1, 0, 0, 2, 0, 0x20};
@@ -111,6 +112,8 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     assert_int_equal(sm_tree_init(&f->tree), 0);
     assert_int_equal(sm_spool_open(&f->spool, f->dir), 0);
+    f->budget = (sm_layer_budget){.max_file = SM_ROOTFS_MAX_FILE_DEFAULT,
+                                  .max_total = SM_ROOTFS_MAX_IMAGE_DEFAULT};
     *state = f;
     return 0;
 }
@@ -133,7 +136,7 @@ static int teardown(void **state)
 
 static int apply(fixture *f, const char *path)
 {
-    return sm_layer_apply(&f->tree, &f->spool, path, (unsigned)f->n_layers);
+    return sm_layer_apply(&f->tree, &f->spool, path, (unsigned)f->n_layers, &f->budget);
 }
 
 static sm_node *find(fixture *f, const char *path)
@@ -513,6 +516,65 @@ static void truncated_layer_leaves_nothing(void **state)
     assert_int_equal(count_files(f->dir), before);
 }
 
+/* A file of n bytes of one value, written a MiB at a time. */
+static void t_big_file(struct archive *a, const char *name, size_t n, int byte)
+{
+    static char chunk[1 << 20];
+    memset(chunk, byte, sizeof chunk);
+    struct archive_entry *e = entry(name, AE_IFREG | 0644);
+    archive_entry_set_size(e, (la_int64_t)n);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    for (size_t done = 0; done < n; done += sizeof chunk)
+        assert_int_equal(archive_write_data(a, chunk, sizeof chunk), (la_ssize_t)sizeof chunk);
+    archive_entry_free(e);
+}
+
+/* A file past the budget fails on its header, before its data is read;
+ * so does the file that takes all layers' files past theirs. */
+static void files_past_the_budget_fail(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    f->budget.max_file = 2 << 20;
+    f->budget.max_total = 5 << 20;
+    struct archive *a = tar_new(f, GZIP, p, sizeof p);
+    t_big_file(a, "big", 3 << 20, 0);
+    t_close(a);
+    assert_int_equal(apply(f, p), -EFBIG);
+    assert_error_has("a file of 3.0 MiB: more than the 2.0 MiB one file may have "
+                     "(SUPERMACHINE_MAX_FILE_SIZE)");
+    a = tar_new(f, GZIP, p, sizeof p);
+    t_big_file(a, "a", 2 << 20, 1);
+    t_big_file(a, "b", 2 << 20, 1);
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    a = tar_new(f, GZIP, p, sizeof p);
+    t_big_file(a, "c", 2 << 20, 1);
+    t_close(a);
+    assert_int_equal(apply(f, p), -EFBIG);
+    assert_error_has("add up to more than 5.0 MiB (SUPERMACHINE_MAX_IMAGE_SIZE)");
+}
+
+/* A bomb of zeros costs no disk: its data stays holes in the spool. */
+static void zeros_stay_holes(void **state)
+{
+    fixture *f = *state;
+    char p[128];
+    struct archive *a = tar_new(f, GZIP, p, sizeof p);
+    t_big_file(a, "zeros", 64 << 20, 0);
+    t_file(a, "after", "data");
+    t_close(a);
+    assert_int_equal(apply(f, p), 0);
+    struct stat st;
+    assert_int_equal(fstat(f->spool.fd, &st), 0);
+    assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
+    sm_node *n = find(f, "after");
+    assert_non_null(n);
+    char got[4];
+    assert_int_equal(sm_spool_pread(&f->spool, got, 4, n->inode->data_off), 0);
+    assert_memory_equal(got, "data", 4);
+}
+
 static void garbage_layer_fails(void **state)
 {
     fixture *f = *state;
@@ -600,6 +662,8 @@ int main(void)
         T(image_keeps_metadata),
         T(truncated_layer_leaves_nothing),
         T(garbage_layer_fails),
+        T(files_past_the_budget_fail),
+        T(zeros_stay_holes),
         T(cache_reuses_the_image),
         T(same_layers_same_bytes),
     };
