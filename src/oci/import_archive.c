@@ -20,6 +20,7 @@
 
 typedef struct member {
     char *path;
+    size_t order;                /* in the archive: the first of equal paths wins */
     char *link;                  /* a symlink's or hardlink's target, normalised */
     char digest[SM_DIGEST_STR];  /* a regular file's */
     int64_t size;
@@ -70,6 +71,7 @@ static member *add_member(tarball *t, const char *path)
     }
     member *m = &t->members[t->count];
     memset(m, 0, sizeof *m);
+    m->order = t->count;
     if (!(m->path = strdup(path)))
         return NULL;
     t->count++;
@@ -208,15 +210,35 @@ static int read_tarball(tarball *t)
     return err;
 }
 
+static int by_path(const void *a, const void *b)
+{
+    const member *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int path_is(const void *key, const void *elem)
+{
+    return strcmp(key, ((const member *)elem)->path);
+}
+
+/* Members sorted by path once read, so that each of the many references
+ * an archive may hold is a binary search, not a scan (20k references over
+ * 20k members took 17 s). */
+static const member *lookup(const tarball *t, const char *path)
+{
+    const member *m = bsearch(path, t->members, t->count, sizeof *m, path_is);
+    while (m && m > t->members && !strcmp(m[-1].path, path))
+        m--;
+    return m;
+}
+
 static const member *find(const tarball *t, const char *path)
 {
     char cur[4096];
     snprintf(cur, sizeof cur, "%s", path);
     for (int depth = 0; depth < LINK_DEPTH; depth++) {
-        const member *m = NULL;
-        for (size_t i = 0; i < t->count && !m; i++)
-            if (!strcmp(t->members[i].path, cur))
-                m = &t->members[i];
+        const member *m = lookup(t, cur);
         if (!m || !m->link)
             return m;
         snprintf(cur, sizeof cur, "%s", m->link);
@@ -306,8 +328,10 @@ int sm_import_archive(sm_import *imp)
 {
     tarball t = {.imp = imp};
     int err = read_tarball(&t);
-    if (!err)
+    if (!err) {
+        qsort(t.members, t.count, sizeof *t.members, by_path);
         err = import_images(&t);
+    }
     for (size_t i = 0; i < t.count; i++) {
         free(t.members[i].path);
         free(t.members[i].link);
