@@ -1,6 +1,7 @@
 #include "lib/vm_restore.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "lib/vm_image.h"
 #include "lib/vm_registry.h"
+#include "oci/store.h"
 #include "snapshot/snap_dir.h"
 #include "snapshot/state_file.h"
 #include "util/error.h"
@@ -41,7 +43,9 @@ int sm_snapshot_check(const char *dir, sm_snap_meta *meta, sm_machine_file *mach
     }
     if (!err) {
         snprintf(path, sizeof path, "%s/" SM_MACHINE_FILE, dir);
-        err = sm_machine_file_read(path, machine);
+        err = sm_snap_file_trusted(path, false);
+        if (!err)
+            err = sm_machine_file_read(path, machine);
     }
     if (!err)
         err = check_files(dir, meta, machine);
@@ -61,8 +65,6 @@ static int check_config(const sm_vm_config *c, const sm_machine_file *mf)
         return refuse("memory size");
     if (c->cpus && c->cpus != mf->vcpus)
         return refuse("vCPUs");
-    if (c->ndisks || c->upper_disk)
-        return refuse("disks");
     if (c->nshares)
         return refuse("shared directories");
     if ((c->network == SM_NETWORK_NONE && mf->net_user) ||
@@ -90,6 +92,62 @@ static int attach_image(sm_vm *vm, const sm_image *image, const sm_snap_meta *me
     return err ? sm_fail_context(err, "the snapshot's image %s", meta->image_ref) : 0;
 }
 
+/* Whether real (resolved) lies inside dir (resolved, if it exists). */
+static bool inside(const char *real, const char *dir)
+{
+    char d[PATH_MAX];
+    if (!realpath(dir, d))
+        return false;
+    size_t n = strlen(d);
+    return !strncmp(real, d, n) && real[n] == '/';
+}
+
+/* Disk i of the snapshot as the caller gave it (same file), or NULL. */
+static const sm_disk *confirmed(const sm_vm_config *c, const char *real, sm_disk *upper)
+{
+    char r[PATH_MAX];
+    for (unsigned j = 0; j < c->ndisks; j++)
+        if (c->disks[j].path && realpath(c->disks[j].path, r) && !strcmp(r, real))
+            return &c->disks[j];
+    if (c->upper_disk && realpath(c->upper_disk, r) && !strcmp(r, real)) {
+        *upper = (sm_disk){c->upper_disk, 0};
+        return upper;
+    }
+    return NULL;
+}
+
+/* A snapshot names its disks, and a hostile one could name any file the
+ * user can write. Only the image store's root filesystems are taken on
+ * its word, and always read-only (they are shared by every VM); any other
+ * disk must be given again by the caller (--disk), as it was given when
+ * the VM was first started. */
+static int pick_disks(const sm_vm_config *c, sm_vm_restore_plan *p)
+{
+    char store[PATH_MAX], rootfs[PATH_MAX + 8], real[PATH_MAX];
+    int err = sm_store_default_root(store, sizeof store);
+    snprintf(rootfs, sizeof rootfs, "%s/rootfs", store);
+    unsigned used = 0;
+    for (unsigned i = 0; !err && i < p->machine.ndisks; i++) {
+        const char *path = p->machine.disks[i].path;
+        sm_disk upper;
+        const sm_disk *given = realpath(path, real) ? confirmed(c, real, &upper) : NULL;
+        if (given) {
+            p->disks[i] = (sm_disk){p->machine.disks[i].path, given->read_only};
+            used++;
+        } else if (realpath(path, real) && inside(real, rootfs)) {
+            p->disks[i] = (sm_disk){p->machine.disks[i].path, 1};
+        } else {
+            err = sm_fail(EPERM, "the snapshot names disk %s, which is not an image's root "
+                          "filesystem in the store: give it again (--disk %s, or in the VM "
+                          "config's disks) to let the VM use it", path, path);
+        }
+    }
+    unsigned asked = c->ndisks + (c->upper_disk != NULL);
+    if (!err && used != asked)
+        err = refuse("disks");
+    return err;
+}
+
 int sm_vm_restore_prepare(sm_vm *vm, const sm_image *image, sm_vm_config *c,
                           sm_vm_restore_plan *p)
 {
@@ -99,13 +157,14 @@ int sm_vm_restore_prepare(sm_vm *vm, const sm_image *image, sm_vm_config *c,
     if (!err)
         err = check_config(c, &p->machine);
     if (!err)
+        err = pick_disks(c, p);
+    if (!err)
         err = attach_image(vm, image, &p->meta);
     if (!err)
         err = sm_vm_pick_hostname(vm, c->hostname);
     if (err)
         return err;
-    for (unsigned i = 0; i < p->machine.ndisks; i++)
-        p->disks[i] = (sm_disk){p->machine.disks[i].path, p->machine.disks[i].read_only};
+    c->upper_disk = NULL;   /* one of p->disks now */
     c->snapshot = p->dir;
     c->memory_mib = p->machine.memory_mib;
     c->cpus = p->machine.vcpus;

@@ -27,7 +27,7 @@ static int open_memory(const char *dir, uint64_t want, int *fd_out)
     char path[PATH_MAX];
     struct stat st;
     snprintf(path, sizeof path, "%s/" SM_SNAP_MEMORY_FILE, dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return sm_fail(errno, "snapshot %s: cannot open its memory: %s", dir, strerror(errno));
     if (fstat(fd, &st) < 0)
@@ -92,6 +92,10 @@ static int map_parent(sm_machine *m, const char *dir, unsigned depth)
     int err = sm_snap_meta_read(meta_path, &meta);
     if (!err && !meta.parent[0])
         err = sm_fail(EINVAL, "snapshot %s is a diff snapshot without a parent", dir);
+    /* The parent is named by the snapshot's own file: held to the same
+     * checks as the snapshot the caller named. */
+    if (!err && (err = sm_snap_dir_check(meta.parent)) != 0)
+        err = sm_fail_context(err, "the parent of snapshot %s", dir);
     if (err || (err = open_state(meta.parent, &pr)) != 0)
         return err;
     err = map_chain(m, meta.parent, pr, depth + 1);

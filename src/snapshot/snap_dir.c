@@ -113,6 +113,27 @@ int sm_snap_dir_is_temp_name(const char *name)
     return name[0] == '.' && strstr(name, TEMP_MARK) != NULL;
 }
 
+/* A snapshot's files become guest memory and device state: only what this
+ * user made, and nobody else can change, is read. Symlinks are not
+ * followed (one could name another user's file, or /dev/zero). */
+int sm_snap_file_trusted(const char *path, bool dir)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return sm_fail(errno, "%s: %s", path, strerror(errno));
+    if (S_ISLNK(st.st_mode))
+        return sm_fail(ELOOP, "%s is a symlink: a snapshot's files must be its own", path);
+    if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+        return sm_fail(EINVAL, "%s is not a %s", path, dir ? "directory" : "regular file");
+    if (st.st_uid != geteuid())
+        return sm_fail(EPERM, "%s is owned by uid %u, not by this user (%u): refusing to "
+                       "trust it", path, (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & 022)
+        return sm_fail(EPERM, "%s can be written by other users (mode %04o): refusing to "
+                       "trust it", path, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 int sm_snap_dir_check(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -126,10 +147,13 @@ int sm_snap_dir_check(const char *path)
         struct stat st;
         if (snprintf(p, sizeof p, "%s/%s", path, names[i]) >= (int)sizeof p)
             return sm_fail(ENAMETOOLONG, "snapshot path too long: %s", path);
-        if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+        if (lstat(p, &st) < 0)
             return sm_fail(ENOENT, "%s is not a snapshot: %s is missing", path, names[i]);
+        int err = sm_snap_file_trusted(p, false);
+        if (err)
+            return err;
     }
-    return 0;
+    return sm_snap_file_trusted(path, true);
 }
 
 #define PAGE 4096u

@@ -3,6 +3,7 @@
 #define SM_SNAPSHOT_SNAP_DIR_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,12 @@ int sm_snap_dir_is_temp_name(const char *name);
 /* 0 when `path` is a committed snapshot directory holding all three files;
  * a negative errno with a sentence otherwise. */
 int sm_snap_dir_check(const char *path);
+
+/* Whether path is this user's own directory (dir) or regular file, not a
+ * symlink and not writable by group or others; else -EPERM, -ELOOP or
+ * -EINVAL with a sentence. sm_snap_dir_check applies it to the directory
+ * and each of its files. */
+int sm_snap_file_trusted(const char *path, bool dir);
 
 /* Writes guest RAM to a new file at `path`, leaving every all-zero 4 KiB
  * page a hole, then fsyncs it. `allocated` (may be NULL) gets the bytes the

@@ -211,7 +211,7 @@ static int read_file(int fd, const char *path, uint8_t **blob, size_t *len)
 
 int sm_snap_reader_open(const char *path, sm_snap_reader **out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return sm_fail(errno, "cannot open snapshot state %s: %s", path, strerror(errno));
     uint8_t *blob = NULL;

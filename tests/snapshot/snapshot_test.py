@@ -256,6 +256,88 @@ def case_damaged(tmp):
     sm("rm", "-f", r)
 
 
+def machine_json(d, edit):
+    p = os.path.join(d, "machine.json")
+    m = json.load(open(p))
+    edit(m)
+    json.dump(m, open(p, "w"))
+
+
+def case_untrusted(tmp):
+    """A snapshot is checked, not trusted: files another user owns or may
+    write, symlinked files, a disk outside the image store or a parent the
+    snapshot names are refused in one line; the image's root filesystem is
+    always read-only, whatever machine.json says."""
+    shared_data()
+    vm, _ = start("--network", "none", IMG, "sleep", "600")
+    good = os.path.join(tmp, "good")
+    sm("snapshot", vm, good)
+    sm("rm", "-f", vm)
+    victim = os.path.join(tmp, "victim.txt")
+    open(victim, "w").write("precious\n")
+    os.chmod(victim, 0o600)
+
+    def other_disk(m):
+        # With the victim's size and time, as a crafted file would have.
+        st = os.stat(victim)
+        m["disks"].append(dict(m["disks"][0], path=victim, read_only=False,
+                               size=st.st_size, mtime_ns=st.st_mtime_ns))
+
+    def memory_symlink(d):
+        os.rename(os.path.join(d, "memory"), os.path.join(tmp, "memory-elsewhere"))
+        os.symlink(os.path.join(tmp, "memory-elsewhere"), os.path.join(d, "memory"))
+
+    cases = {
+        "group-writable": (lambda d: os.chmod(d, 0o775), "can be written by other users"),
+        "writable-state": (lambda d: os.chmod(os.path.join(d, "state"), 0o666),
+                           "can be written by other users"),
+        "memory-symlink": (memory_symlink, "is a symlink"),
+        "victim-disk": (lambda d: machine_json(d, other_disk),
+                        "not an image's root filesystem in the store"),
+    }
+    if os.geteuid() == 0:
+        cases["other-owner"] = (lambda d: chown_tree(d, 61237), "owned by uid 61237")
+    for name, (how, words) in cases.items():
+        d = damaged(tmp, good, name, how)
+        rc, out, err = sm("run", "-d", "--snapshot", d, ok=False)
+        check(rc == 125 and words in err and len(err.strip().splitlines()) == 1,
+              f"{name}: refused in one line saying {words!r}", rc, err)
+        check(sm("ps", "-q")[1].strip() == "", f"{name}: no VM left behind")
+    check(open(victim).read() == "precious\n", "the victim file is untouched")
+    # A diff snapshot's parent, named by its metadata, is held to the same
+    # checks.
+    parent = damaged(tmp, good, "parent", lambda d: None)
+    r, _ = start("--snapshot", parent)
+    child = os.path.join(tmp, "child")
+    sm("snapshot", "--diff", r, child)
+    sm("rm", "-f", r)
+    os.chmod(parent, 0o777)
+    rc, out, err = sm("run", "-d", "--snapshot", child, ok=False)
+    check(rc == 125 and "the parent of snapshot" in err and "other users" in err,
+          "an untrusted parent refused", rc, err)
+    check(sm("ps", "-q")[1].strip() == "", "parent: no VM left behind")
+    # machine.json that makes the shared root filesystem writable is
+    # overruled: the guest cannot write to it.
+    d = damaged(tmp, good, "rootfs-writable",
+                lambda d: machine_json(d, lambda m: m["disks"][0].update(read_only=False)))
+    rc, out, err = sm("run", "-d", "--snapshot", d, ok=False)
+    if rc == 0:
+        r = out.strip()
+        rc, o, e = sm("exec", r, "sh", "-c", "cat /sys/block/vda/ro", ok=False)
+        check(o.strip() == "1", "the image's disk stays read-only", o, e)
+        sm("rm", "-f", r)
+    else:
+        check("read-only" in err or "feature" in err or "disk" in err,
+              "refused, or run read-only", err)
+
+
+def chown_tree(d, uid):
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            os.lchown(os.path.join(root, n), uid, uid)
+    os.lchown(d, uid, uid)
+
+
 def case_rebake_damaged(tmp):
     data = private_data(tmp)
     sm("bake", "--network", "none", IMG)
