@@ -405,6 +405,24 @@ typedef struct sm_file_stat {
 } sm_file_stat;
 SM_API int sm_vm_stat(sm_vm *vm, const char *path, sm_file_stat *st);
 
+/* Copies as docker cp makes them: a directory with all it holds, symlinks
+ * as symlinks, modes and (out of the VM) times kept. If dst is an existing
+ * directory, src goes inside it under its own name, else it is copied as
+ * dst; "src/." copies a directory's content. copy_in: the host's src to
+ * the guest's dst; copy_out: the guest's src to the host's dst, never
+ * writing outside dst whatever the guest lists or links. The tar forms
+ * extract a tar stream read from fd into the guest directory dst (names
+ * absolute or with ".." refused), or write src as one to fd. Into the VM,
+ * entries are owned by root unless SM_COPY_ARCHIVE keeps the source's
+ * uid/gid; out of it, by the caller. Devices, FIFOs and sockets inside a
+ * directory are left out. */
+#define SM_COPY_FOLLOW_LINK 1   /* src itself, if a symlink, is followed */
+#define SM_COPY_ARCHIVE 2       /* into the VM: keep the source's uid/gid */
+SM_API int sm_vm_copy_in(sm_vm *vm, const char *src, const char *dst, int flags);
+SM_API int sm_vm_copy_out(sm_vm *vm, const char *src, const char *dst, int flags);
+SM_API int sm_vm_copy_in_tar(sm_vm *vm, int fd, const char *dst, int flags);
+SM_API int sm_vm_copy_out_tar(sm_vm *vm, const char *src, int fd, int flags);
+
 /*
  * Pools: VMs started ahead of time so that sm_pool_acquire hands one out at
  * once. A released VM is never reused: it is stopped in the background and

@@ -119,6 +119,8 @@ static int on_idle(conn *c, const sm_agent_frame *f)
     case SM_AGENT_STAT:
     case SM_AGENT_FILE_READ:
     case SM_AGENT_FILE_WRITE:
+    case SM_AGENT_MKDIR:
+    case SM_AGENT_LINK:
         return files_begin(c, f);
     case SM_AGENT_SYSTEM:
         return system_begin(c, f);

@@ -25,18 +25,25 @@ static int do_stat(conn *c, const sm_agent_file_req *r)
     struct stat st;
     if ((r->nofollow ? lstat : stat)(r->path, &st) < 0)
         return reply_errno(c, "stat", r->path);
+    /* A symlink's target comes with it: a copy needs both, in one trip. */
+    char target[SM_AGENT_TARGET_MAX + 1];
+    ssize_t n = S_ISLNK(st.st_mode) ? readlink(r->path, target, sizeof target - 1) : -1;
+    if (n >= 0)
+        target[n] = '\0';
     sm_agent_encode_stat_reply(&c->out, &(sm_agent_stat_reply){
         .mode = st.st_mode, .uid = st.st_uid, .gid = st.st_gid, .size = (uint64_t)st.st_size,
-        .mtime = st.st_mtim.tv_sec, .mtime_nsec = (uint32_t)st.st_mtim.tv_nsec});
+        .mtime = st.st_mtim.tv_sec, .mtime_nsec = (uint32_t)st.st_mtim.tv_nsec,
+        .target = n > 0 ? target : NULL});
     return 0;
 }
 
 /* ---- read ---- */
 
-/* A directory's entry names, "." and ".." left out, one a line, in an
- * anonymous file read as any other: listings (such as /proc's for `top`)
- * then stream with no code of their own. */
-static int listing(int dir_fd)
+/* A directory's entry names, "." and ".." left out, one a line (or each
+ * ended by a NUL: a name may hold a newline), in an anonymous file read as
+ * any other: listings (such as /proc's for `top`) then stream with no code
+ * of their own. */
+static int listing(int dir_fd, char end)
 {
     int out = (int)syscall(SYS_memfd_create, "listing", 1u /* MFD_CLOEXEC */);
     DIR *d = out >= 0 ? fdopendir(dir_fd) : NULL;
@@ -52,7 +59,7 @@ static int listing(int dir_fd)
     struct dirent *e;
     while (f && (e = readdir(d)) != NULL)
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            fprintf(f, "%s\n", e->d_name);
+            fprintf(f, "%s%c", e->d_name, end);
     int err = !f || fclose(f) ? EIO : 0;
     closedir(d);
     if (err || lseek(out, 0, SEEK_SET) < 0) {
@@ -72,7 +79,7 @@ static int start_read(conn *c, const sm_agent_file_req *r)
     struct stat st;
     int err = fstat(fd, &st) < 0 ? errno : 0;
     if (!err && S_ISDIR(st.st_mode)) {
-        if ((fd = listing(fd)) < 0)
+        if ((fd = listing(fd, r->names0 ? '\0' : '\n')) < 0)
             return reply_errno(c, "list", r->path);
         err = fstat(fd, &st) < 0 ? errno : 0;
     }
@@ -129,7 +136,7 @@ bool files_pump(conn *c)
 
 /* ---- write ---- */
 
-static int mkdir_parents(const char *path)
+int files_mkdir_parents(const char *path)
 {
     char *p = strdup(path);
     if (!p)
@@ -175,7 +182,7 @@ static int open_tmp(conn *c, const sm_agent_file_req *r)
     int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
     int fd = open(c->file.tmp, flags, r->mode);
     if (fd < 0 && errno == ENOENT && r->mkdirs) {
-        int err = mkdir_parents(r->path);
+        int err = files_mkdir_parents(r->path);
         if (err) {
             errno = -err;
             return -1;
@@ -276,6 +283,10 @@ int files_begin(conn *c, const sm_agent_frame *f)
         return do_stat(c, &r);
     if (f->type == SM_AGENT_FILE_READ)
         return start_read(c, &r);
+    if (f->type == SM_AGENT_MKDIR)
+        return nodes_mkdir(c, &r);
+    if (f->type == SM_AGENT_LINK)
+        return nodes_link(c, &r);
     return start_write(c, &r);
 }
 

@@ -6,6 +6,7 @@
  *   agent_exec.c   a running command: stdin, stdout/stderr, signals, EXIT
  *   agent_spawn.c  starting a command (the child side of fork)
  *   agent_files.c  STAT, FILE_READ, FILE_WRITE
+ *   agent_nodes.c  MKDIR, LINK
  *   agent_proxy.c  TCP_CONNECT: the connection becomes a pipe to a TCP port
  *   agent_keep.c   commands that outlive their connection (F_KEEP), ATTACH
  *
@@ -159,6 +160,12 @@ int keep_attach(conn *c, const sm_agent_frame *f);
 
 /* agent_files.c */
 int files_begin(conn *c, const sm_agent_frame *f);
+/* Create the missing directories above path (0755); 0 or -errno. */
+int files_mkdir_parents(const char *path);
+
+/* agent_nodes.c: MKDIR and LINK (from files_begin), answered at once. */
+int nodes_mkdir(conn *c, const sm_agent_file_req *r);
+int nodes_link(conn *c, const sm_agent_file_req *r);
 
 /* agent_system.c */
 int system_begin(conn *c, const sm_agent_frame *f);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "agent/protocol.h"
 
@@ -41,6 +42,7 @@ typedef int (*sm_agent_sink)(void *ctx, const void *data, size_t len);
  * stay as they are. */
 int sm_agent_system_set(sm_agent_conn *c, const sm_agent_system *m);
 
+/* out->target (a symlink's, with nofollow) is valid until the next call on c. */
 int sm_agent_stat(sm_agent_conn *c, const char *path, bool nofollow, sm_agent_stat_reply *out);
 
 /* Write a whole file from memory (req->path, mode, mkdirs, uid, gid). The
@@ -49,12 +51,28 @@ int sm_agent_write_file(sm_agent_conn *c, const sm_agent_file_req *req, const vo
                         size_t len);
 /* The same from an fd, read to its end. */
 int sm_agent_write_file_fd(sm_agent_conn *c, const sm_agent_file_req *req, int src_fd);
+/* Fills buf with up to len bytes: their count, 0 at the end, or a negative
+ * errno (with sm_last_error set) that abandons the write. */
+typedef ssize_t (*sm_agent_source)(void *ctx, void *buf, size_t len);
+/* The same from a source, pulled to its end. */
+int sm_agent_write_file_src(sm_agent_conn *c, const sm_agent_file_req *req,
+                            sm_agent_source src, void *ctx);
+/* A directory (req->path, mode, mkdirs, uid, gid); an existing one is
+ * kept and given the mode and owner. */
+int sm_agent_mkdir(sm_agent_conn *c, const sm_agent_file_req *req);
+/* A symlink (or, req->hard, a hard link) at req->path to req->target,
+ * replacing what is there unless it is a directory. */
+int sm_agent_link(sm_agent_conn *c, const sm_agent_file_req *req);
 
 /* Stream a file's contents to sink. A missing file is -ENOENT. */
 int sm_agent_read_file(sm_agent_conn *c, const char *path, sm_agent_sink sink, void *ctx);
 /* The same into a malloc'd buffer of at most max bytes (-EFBIG beyond). */
 int sm_agent_read_file_buf(sm_agent_conn *c, const char *path, size_t max, uint8_t **data,
                            size_t *len);
+/* A directory's entry names, each ended by a NUL ("." and ".." left out),
+ * as the guest says them: check each before use. */
+int sm_agent_list_dir(sm_agent_conn *c, const char *path, size_t max, uint8_t **data,
+                      size_t *len);
 
 /* ---- TCP ---- */
 

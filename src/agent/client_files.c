@@ -1,4 +1,4 @@
-/* The client's file operations: stat, write, read. */
+/* The client's file operations: stat, write, read, list, mkdir, link. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static int send_chunk(sm_agent_conn *c, const void *data, size_t len, bool eof)
     return sm_agent_conn_send(c, data, len);
 }
 
-static int write_reply(sm_agent_conn *c)
+static int ok_reply(sm_agent_conn *c, const char *what)
 {
     sm_agent_frame f;
     uint64_t size;
@@ -55,9 +55,9 @@ static int write_reply(sm_agent_conn *c)
     if (err < 0)
         return err;
     if (f.type == SM_AGENT_ERROR)
-        return sm_agent_conn_error(&f, "writing a file in the guest failed");
+        return sm_agent_conn_error(&f, what);
     if (f.type != SM_AGENT_OK)
-        return sm_agent_conn_unexpected(c, &f, "write");
+        return sm_agent_conn_unexpected(c, &f, "a file operation");
     if (sm_agent_decode_ok(&f, &size, &why) < 0) {
         c->broken = true;
         return sm_fail(EPROTO, "the agent sent a bad OK: %s", why);
@@ -77,23 +77,22 @@ int sm_agent_write_file(sm_agent_conn *c, const sm_agent_file_req *req, const vo
         p += n;
         len -= n;
     } while (!err && len);
-    return err ? err : write_reply(c);
+    return err ? err : ok_reply(c, "writing a file in the guest failed");
 }
 
-int sm_agent_write_file_fd(sm_agent_conn *c, const sm_agent_file_req *req, int src_fd)
+int sm_agent_write_file_src(sm_agent_conn *c, const sm_agent_file_req *req,
+                            sm_agent_source src, void *ctx)
 {
     int err = request(c, SM_AGENT_FILE_WRITE, req);
     uint8_t *buf = malloc(SM_AGENT_CHUNK);
     if (!buf && !err)
         err = sm_fail(ENOMEM, "out of memory");
     while (!err) {
-        ssize_t n = read(src_fd, buf, SM_AGENT_CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
+        ssize_t n = src(ctx, buf, SM_AGENT_CHUNK);
         if (n < 0) {
             /* Without an end the agent drops its temporary file when the
              * connection closes. */
-            err = sm_fail(errno, "cannot read the file to send: %s", strerror(errno));
+            err = (int)n;
             c->broken = true;
             break;
         }
@@ -102,12 +101,47 @@ int sm_agent_write_file_fd(sm_agent_conn *c, const sm_agent_file_req *req, int s
             break;
     }
     free(buf);
-    return err ? err : write_reply(c);
+    return err ? err : ok_reply(c, "writing a file in the guest failed");
 }
 
-int sm_agent_read_file(sm_agent_conn *c, const char *path, sm_agent_sink sink, void *ctx)
+static ssize_t from_fd(void *ctx, void *buf, size_t len)
 {
-    int err = request(c, SM_AGENT_FILE_READ, &(sm_agent_file_req){.path = path});
+    for (;;) {
+        ssize_t n = read(*(int *)ctx, buf, len);
+        if (n >= 0 || errno != EINTR)
+            return n >= 0 ? n
+                          : sm_fail(errno, "cannot read the file to send: %s", strerror(errno));
+    }
+}
+
+int sm_agent_write_file_fd(sm_agent_conn *c, const sm_agent_file_req *req, int src_fd)
+{
+    return sm_agent_write_file_src(c, req, from_fd, &src_fd);
+}
+
+static int simple_op(sm_agent_conn *c, uint16_t type, const sm_agent_file_req *req,
+                     const char *what)
+{
+    int err = request(c, type, req);
+    if (!err)
+        err = sm_agent_conn_send(c, NULL, 0);
+    return err ? err : ok_reply(c, what);
+}
+
+int sm_agent_mkdir(sm_agent_conn *c, const sm_agent_file_req *req)
+{
+    return simple_op(c, SM_AGENT_MKDIR, req, "making a directory in the guest failed");
+}
+
+int sm_agent_link(sm_agent_conn *c, const sm_agent_file_req *req)
+{
+    return simple_op(c, SM_AGENT_LINK, req, "making a link in the guest failed");
+}
+
+static int read_stream(sm_agent_conn *c, const sm_agent_file_req *req, sm_agent_sink sink,
+                       void *ctx)
+{
+    int err = request(c, SM_AGENT_FILE_READ, req);
     if (!err)
         err = sm_agent_conn_send(c, NULL, 0);
     while (!err) {
@@ -127,6 +161,11 @@ int sm_agent_read_file(sm_agent_conn *c, const char *path, sm_agent_sink sink, v
             return 0;
     }
     return err;
+}
+
+int sm_agent_read_file(sm_agent_conn *c, const char *path, sm_agent_sink sink, void *ctx)
+{
+    return read_stream(c, &(sm_agent_file_req){.path = path}, sink, ctx);
 }
 
 typedef struct membuf {
@@ -154,11 +193,11 @@ static int to_membuf(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-int sm_agent_read_file_buf(sm_agent_conn *c, const char *path, size_t max, uint8_t **data,
-                           size_t *len)
+static int read_buf(sm_agent_conn *c, const sm_agent_file_req *req, size_t max, uint8_t **data,
+                    size_t *len)
 {
     membuf m = {.max = max};
-    int err = sm_agent_read_file(c, path, to_membuf, &m);
+    int err = read_stream(c, req, to_membuf, &m);
     if (!err && !m.data && !(m.data = malloc(1)))
         err = sm_fail(ENOMEM, "out of memory");
     if (err) {
@@ -169,4 +208,16 @@ int sm_agent_read_file_buf(sm_agent_conn *c, const char *path, size_t max, uint8
     *data = m.data;
     *len = m.len;
     return 0;
+}
+
+int sm_agent_read_file_buf(sm_agent_conn *c, const char *path, size_t max, uint8_t **data,
+                           size_t *len)
+{
+    return read_buf(c, &(sm_agent_file_req){.path = path}, max, data, len);
+}
+
+int sm_agent_list_dir(sm_agent_conn *c, const char *path, size_t max, uint8_t **data,
+                      size_t *len)
+{
+    return read_buf(c, &(sm_agent_file_req){.path = path, .names0 = true}, max, data, len);
 }

@@ -61,10 +61,12 @@ static const struct type_info {
     [SM_AGENT_EXIT] = {"EXIT", SM_AGENT_F_TIMED_OUT, false},
     [SM_AGENT_ATTACH] = {"ATTACH", 0, false},
     [SM_AGENT_FILE_WRITE] = {"FILE_WRITE", SM_AGENT_F_MKDIRS, false},
-    [SM_AGENT_FILE_READ] = {"FILE_READ", 0, false},
+    [SM_AGENT_FILE_READ] = {"FILE_READ", SM_AGENT_F_NAMES0, false},
     [SM_AGENT_FILE_DATA] = {"FILE_DATA", SM_AGENT_F_EOF, true},
     [SM_AGENT_STAT] = {"STAT", SM_AGENT_F_NOFOLLOW, false},
     [SM_AGENT_STAT_REPLY] = {"STAT_REPLY", 0, false},
+    [SM_AGENT_MKDIR] = {"MKDIR", SM_AGENT_F_MKDIRS, false},
+    [SM_AGENT_LINK] = {"LINK", SM_AGENT_F_MKDIRS | SM_AGENT_F_HARD, false},
     [SM_AGENT_MOUNT] = {"MOUNT", SM_AGENT_F_RDONLY | SM_AGENT_F_TMPFS | SM_AGENT_F_REMOUNT, false},
     [SM_AGENT_TCP_CONNECT] = {"TCP_CONNECT", 0, false},
     [SM_AGENT_SYSTEM] = {"SYSTEM", SM_AGENT_F_ETC_HOSTNAME, false},
@@ -341,17 +343,35 @@ int sm_agent_encode_exit(sm_agent_wbuf *b, const sm_agent_exit *m)
     return sm_agent_frame_end(b);
 }
 
-int sm_agent_encode_file_req(sm_agent_wbuf *b, uint16_t type, const sm_agent_file_req *m)
+static bool creates(uint16_t type)
+{
+    return type == SM_AGENT_FILE_WRITE || type == SM_AGENT_MKDIR || type == SM_AGENT_LINK;
+}
+
+static uint16_t file_req_flags(uint16_t type, const sm_agent_file_req *m)
 {
     uint16_t flags = 0;
-    if (type == SM_AGENT_FILE_WRITE && m->mkdirs)
-        flags = SM_AGENT_F_MKDIRS;
-    else if (type == SM_AGENT_STAT && m->nofollow)
-        flags = SM_AGENT_F_NOFOLLOW;
-    sm_agent_frame_begin(b, type, flags);
+    if (creates(type) && m->mkdirs)
+        flags |= SM_AGENT_F_MKDIRS;
+    if (type == SM_AGENT_STAT && m->nofollow)
+        flags |= SM_AGENT_F_NOFOLLOW;
+    if (type == SM_AGENT_FILE_READ && m->names0)
+        flags |= SM_AGENT_F_NAMES0;
+    if (type == SM_AGENT_LINK && m->hard)
+        flags |= SM_AGENT_F_HARD;
+    return flags;
+}
+
+int sm_agent_encode_file_req(sm_agent_wbuf *b, uint16_t type, const sm_agent_file_req *m)
+{
+    sm_agent_frame_begin(b, type, file_req_flags(type, m));
     sm_agent_put_str(b, SM_AGENT_T_PATH, m->path);
-    if (type == SM_AGENT_FILE_WRITE) {
-        sm_agent_put_u32(b, SM_AGENT_T_MODE, m->mode ? m->mode : 0644);
+    if (type == SM_AGENT_LINK)
+        sm_agent_put_str(b, SM_AGENT_T_TARGET, m->target ? m->target : "");
+    if (type == SM_AGENT_FILE_WRITE || type == SM_AGENT_MKDIR)
+        sm_agent_put_u32(b, SM_AGENT_T_MODE,
+                         m->mode ? m->mode : type == SM_AGENT_MKDIR ? 0755 : 0644);
+    if (creates(type)) {
         if (m->uid >= 0)
             sm_agent_put_u32(b, SM_AGENT_T_UID, (uint32_t)m->uid);
         if (m->gid >= 0)
@@ -369,6 +389,8 @@ int sm_agent_encode_stat_reply(sm_agent_wbuf *b, const sm_agent_stat_reply *m)
     sm_agent_put_u32(b, SM_AGENT_T_GID, m->gid);
     sm_agent_put_u64(b, SM_AGENT_T_MTIME, (uint64_t)m->mtime);
     sm_agent_put_u32(b, SM_AGENT_T_MTIME_NSEC, m->mtime_nsec);
+    if (m->target)
+        sm_agent_put_str(b, SM_AGENT_T_TARGET, m->target);
     return sm_agent_frame_end(b);
 }
 
@@ -428,6 +450,7 @@ static const uint8_t tag_kind[] = {
     [SM_AGENT_T_STIME_US] = K_U64,  [SM_AGENT_T_PATH] = K_STR,
     [SM_AGENT_T_MODE] = K_U32,      [SM_AGENT_T_SIZE] = K_U64,
     [SM_AGENT_T_MTIME] = K_U64,     [SM_AGENT_T_MTIME_NSEC] = K_U32,
+    [SM_AGENT_T_TARGET] = K_STR,
     [SM_AGENT_T_HOSTNAME] = K_STR,  [SM_AGENT_T_REALTIME_NS] = K_U64,
     [SM_AGENT_T_SEED] = K_BYTES, [SM_AGENT_T_ETC_HOSTS] = K_STR,
     [SM_AGENT_T_RESOLV_CONF] = K_STR,
@@ -704,21 +727,27 @@ int sm_agent_decode_file_req(const sm_agent_frame *f, sm_agent_file_req *m, cons
 {
     fields fs;
     if (f->type != SM_AGENT_FILE_WRITE && f->type != SM_AGENT_FILE_READ &&
-        f->type != SM_AGENT_STAT)
+        f->type != SM_AGENT_STAT && f->type != SM_AGENT_MKDIR && f->type != SM_AGENT_LINK)
         return bad(why, "unexpected frame type");
     int err = collect(f, 0, &fs, why);
     if (err)
         return err;
     if (!has(&fs, SM_AGENT_T_PATH) || fs.len[SM_AGENT_T_PATH] < 2)
         return bad(why, "a file operation without a path");
-    uint32_t mode = u32(&fs, SM_AGENT_T_MODE, 0644);
+    if (f->type == SM_AGENT_LINK &&
+        (fs.len[SM_AGENT_T_TARGET] < 2 || fs.len[SM_AGENT_T_TARGET] > SM_AGENT_TARGET_MAX + 1))
+        return bad(why, "LINK without a target of 1 to 4095 bytes");
+    uint32_t mode = u32(&fs, SM_AGENT_T_MODE, f->type == SM_AGENT_MKDIR ? 0755 : 0644);
     if (mode & ~07777u)
         return bad(why, "a file mode with more than permission bits");
     *m = (sm_agent_file_req){
         .path = str(&fs, SM_AGENT_T_PATH),
         .mode = mode,
-        .mkdirs = f->type == SM_AGENT_FILE_WRITE && (f->flags & SM_AGENT_F_MKDIRS),
+        .mkdirs = creates(f->type) && (f->flags & SM_AGENT_F_MKDIRS),
         .nofollow = f->type == SM_AGENT_STAT && (f->flags & SM_AGENT_F_NOFOLLOW),
+        .names0 = f->type == SM_AGENT_FILE_READ && (f->flags & SM_AGENT_F_NAMES0),
+        .hard = f->type == SM_AGENT_LINK && (f->flags & SM_AGENT_F_HARD),
+        .target = f->type == SM_AGENT_LINK ? str(&fs, SM_AGENT_T_TARGET) : NULL,
         .uid = has(&fs, SM_AGENT_T_UID) ? (int64_t)u32(&fs, SM_AGENT_T_UID, 0) : -1,
         .gid = has(&fs, SM_AGENT_T_GID) ? (int64_t)u32(&fs, SM_AGENT_T_GID, 0) : -1,
     };
@@ -740,9 +769,12 @@ int sm_agent_decode_stat_reply(const sm_agent_frame *f, sm_agent_stat_reply *m, 
         .gid = u32(&fs, SM_AGENT_T_GID, 0),
         .mtime = (int64_t)u64(&fs, SM_AGENT_T_MTIME, 0),
         .mtime_nsec = u32(&fs, SM_AGENT_T_MTIME_NSEC, 0),
+        .target = str(&fs, SM_AGENT_T_TARGET),
     };
     if (m->mtime_nsec >= 1000000000u)
         return bad(why, "STAT_REPLY with nanoseconds out of range");
+    if (fs.len[SM_AGENT_T_TARGET] > SM_AGENT_TARGET_MAX + 1)
+        return bad(why, "STAT_REPLY with a link target of more than 4095 bytes");
     return 0;
 }
 

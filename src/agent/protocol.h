@@ -23,8 +23,14 @@
  * and optionally one EXEC, which ends the conversation:
  *
  *   STAT path                     -> STAT_REPLY | ERROR
+ *                                    (F_NOFOLLOW on a symlink: with its TARGET)
  *   FILE_READ path                -> FILE_DATA... (last has EOF) | ERROR
- *                                    (a directory: its entry names, a line each)
+ *                                    (a directory: its entry names, a line each,
+ *                                    or with F_NAMES0 each ended by a NUL)
+ *   MKDIR path mode               -> OK | ERROR (an existing directory is kept,
+ *                                    its mode and owner set)
+ *   LINK path target              -> OK | ERROR (a symlink, F_HARD a hard link;
+ *                                    it replaces a non-directory at path)
  *   FILE_WRITE path, FILE_DATA... -> OK | ERROR (the data still ends in EOF)
  *   EXEC  -> STARTED, then STDOUT/STDERR as produced, then EXIT.
  *            Meanwhile the host may send STDIN (if EXEC asked for it),
@@ -82,7 +88,9 @@ typedef enum sm_agent_type {
     SM_AGENT_FILE_READ = 33,  /* host: PATH */
     SM_AGENT_FILE_DATA = 34,  /* both: data, F_EOF */
     SM_AGENT_STAT = 35,       /* host: F_NOFOLLOW; PATH */
-    SM_AGENT_STAT_REPLY = 36, /* agent: MODE SIZE UID GID MTIME MTIME_NSEC */
+    SM_AGENT_STAT_REPLY = 36, /* agent: MODE SIZE UID GID MTIME MTIME_NSEC TARGET? */
+    SM_AGENT_MKDIR = 37,      /* host: F_MKDIRS; PATH MODE UID? GID? */
+    SM_AGENT_LINK = 38,       /* host: F_MKDIRS F_HARD; PATH TARGET UID? GID? */
     /* host: F_RDONLY; SHARE_TAG PATH SHARE_ENTRY?; answered by OK or ERROR.
      * Mount a virtio-9p share at PATH; with SHARE_ENTRY (a single-file
      * share) bind only that entry of the share onto PATH.
@@ -115,6 +123,8 @@ typedef enum sm_agent_type {
 #define SM_AGENT_F_TIMED_OUT 0x1u /* EXIT: killed by its timeout */
 #define SM_AGENT_F_MKDIRS 0x1u    /* FILE_WRITE: create missing parent dirs */
 #define SM_AGENT_F_NOFOLLOW 0x1u  /* STAT: lstat */
+#define SM_AGENT_F_NAMES0 0x1u    /* FILE_READ: a directory's names end in NUL */
+#define SM_AGENT_F_HARD 0x2u      /* LINK: a hard link to the file TARGET */
 #define SM_AGENT_F_RDONLY 0x1u    /* MOUNT: read-only */
 #define SM_AGENT_F_TMPFS 0x2u     /* MOUNT: a tmpfs, not a share */
 #define SM_AGENT_F_REMOUNT 0x4u   /* MOUNT: change the mount at PATH */
@@ -145,6 +155,7 @@ typedef enum sm_agent_tag {
     SM_AGENT_T_SIZE,        /* u64 */
     SM_AGENT_T_MTIME,       /* u64, seconds since the epoch (two's complement) */
     SM_AGENT_T_MTIME_NSEC,  /* u32 */
+    SM_AGENT_T_TARGET,      /* string: a link's target, at most 4095 bytes */
     /* Explicit numbers: these belong to SYSTEM. */
     SM_AGENT_T_HOSTNAME = 40,    /* string, 1-64 bytes */
     SM_AGENT_T_REALTIME_NS = 41, /* u64, wall clock: ns since the epoch */
@@ -269,10 +280,14 @@ typedef struct sm_agent_exit {
 
 typedef struct sm_agent_file_req {
     const char *path;
-    uint32_t mode;        /* FILE_WRITE: permission bits; 0 means 0644 */
-    bool mkdirs;          /* FILE_WRITE: create missing parents (0755) */
+    uint32_t mode;        /* FILE_WRITE, MKDIR: permission bits; 0 means 0644
+                             (MKDIR: 0755) */
+    bool mkdirs;          /* FILE_WRITE, MKDIR, LINK: create missing parents (0755) */
     bool nofollow;        /* STAT: do not follow a final symlink */
-    int64_t uid, gid;     /* FILE_WRITE: owner, -1 to keep root */
+    bool names0;          /* FILE_READ: a directory's names end in NUL */
+    bool hard;            /* LINK: a hard link, not a symlink */
+    const char *target;   /* LINK: what the link points to (required) */
+    int64_t uid, gid;     /* FILE_WRITE, MKDIR, LINK: owner, -1 to keep root */
 } sm_agent_file_req;
 
 typedef struct sm_agent_stat_reply {
@@ -281,8 +296,12 @@ typedef struct sm_agent_stat_reply {
     uint64_t size;
     int64_t mtime;
     uint32_t mtime_nsec;
+    const char *target;   /* a symlink's (lstat only), else NULL; decoded, it
+                             points into the frame */
 } sm_agent_stat_reply;
 
+/* A link target's longest (PATH_MAX less its NUL). */
+#define SM_AGENT_TARGET_MAX 4095
 #define SM_AGENT_SEED_MAX 512
 #define SM_AGENT_ETC_MAX 4096
 
@@ -306,7 +325,7 @@ int sm_agent_encode_started(sm_agent_wbuf *b, uint32_t pid);
 int sm_agent_encode_signal(sm_agent_wbuf *b, const sm_agent_signal *m);
 int sm_agent_encode_resize(sm_agent_wbuf *b, const sm_agent_winsize *m);
 int sm_agent_encode_exit(sm_agent_wbuf *b, const sm_agent_exit *m);
-/* type: FILE_WRITE, FILE_READ or STAT. */
+/* type: FILE_WRITE, FILE_READ, STAT, MKDIR or LINK. */
 int sm_agent_encode_file_req(sm_agent_wbuf *b, uint16_t type, const sm_agent_file_req *m);
 int sm_agent_encode_stat_reply(sm_agent_wbuf *b, const sm_agent_stat_reply *m);
 /* type: STDIN, STDOUT, STDERR or FILE_DATA. */

@@ -29,7 +29,7 @@ static const command commands[] = {
     {"stats", sm_cmd_stats, "show what running VMs cost the host"},
     {"pause", sm_cmd_pause, "freeze VMs' vCPUs"},
     {"unpause", sm_cmd_unpause, "let paused VMs run again"},
-    {"cp", sm_cmd_cp, "copy files between the host and a VM"},
+    {"cp", sm_cmd_cp, "copy files and directories between the host and a VM"},
     {"port", sm_cmd_port, "list a VM's published ports"},
     {"rename", sm_cmd_rename, "give a VM a new name"},
     {"boot", sm_cmd_boot, "boot a kernel and initramfs and run one command (low level)"},

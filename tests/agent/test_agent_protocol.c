@@ -177,6 +177,34 @@ static void small_messages_round_trip(void **state)
     assert_int_equal(fo.uid, 5);
     assert_int_equal(fo.gid, -1);
 
+    /* MKDIR, LINK, a listing with NULs, a symlink's stat. */
+    e.b.len = 0;
+    fr = (sm_agent_file_req){.path = "/d", .mkdirs = true, .uid = -1, .gid = 7};
+    assert_int_equal(sm_agent_encode_file_req(&e.b, SM_AGENT_MKDIR, &fr), 0);
+    parse_one(&e);
+    assert_int_equal(sm_agent_decode_file_req(&e.f, &fo, &why), 0);
+    assert_true(fo.mkdirs && fo.mode == 0755 && fo.uid == -1 && fo.gid == 7 && !fo.target);
+    e.b.len = 0;
+    fr = (sm_agent_file_req){.path = "/l", .target = "../t", .hard = true, .uid = 0, .gid = -1};
+    assert_int_equal(sm_agent_encode_file_req(&e.b, SM_AGENT_LINK, &fr), 0);
+    parse_one(&e);
+    assert_int_equal(sm_agent_decode_file_req(&e.f, &fo, &why), 0);
+    assert_true(fo.hard && !fo.mkdirs && fo.uid == 0);
+    assert_string_equal(fo.target, "../t");
+    e.b.len = 0;
+    fr = (sm_agent_file_req){.path = "/", .names0 = true};
+    assert_int_equal(sm_agent_encode_file_req(&e.b, SM_AGENT_FILE_READ, &fr), 0);
+    parse_one(&e);
+    assert_int_equal(e.f.flags, SM_AGENT_F_NAMES0);
+    assert_int_equal(sm_agent_decode_file_req(&e.f, &fo, &why), 0);
+    assert_true(fo.names0);
+    e.b.len = 0;
+    st.target = "/x";
+    assert_int_equal(sm_agent_encode_stat_reply(&e.b, &st), 0);
+    parse_one(&e);
+    assert_int_equal(sm_agent_decode_stat_reply(&e.f, &so, &why), 0);
+    assert_string_equal(so.target, "/x");
+
     e.b.len = 0;
     assert_int_equal(sm_agent_encode_data(&e.b, SM_AGENT_STDOUT, "abc", 3, true), 0);
     parse_one(&e);
@@ -301,7 +329,7 @@ static void header_errors(void **state)
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), 0);
     assert_int_equal(need, 8 + SM_AGENT_MAX_PAYLOAD);
     /* Unknown types, including holes in the numbering. */
-    const uint16_t unknown[] = {0, 4, 15, 25, 31, 37, 0xffff};
+    const uint16_t unknown[] = {0, 4, 15, 25, 31, 39, 0xffff};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         raw(buf, 0, unknown[i], 0, "", 0);
         assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
@@ -410,6 +438,10 @@ static void tlv_errors(void **state)
     assert_int_equal(decode_raw(SM_AGENT_FILE_WRITE, 0, mode, sizeof mode), -EBADMSG);
     const uint8_t empty_path[] = {TLV(SM_AGENT_T_PATH, 1), 0};
     assert_int_equal(decode_raw(SM_AGENT_FILE_READ, 0, empty_path, sizeof empty_path), -EBADMSG);
+    const uint8_t no_target[] = {TLV(SM_AGENT_T_PATH, 2), '/', 0};
+    assert_int_equal(decode_raw(SM_AGENT_LINK, 0, no_target, sizeof no_target), -EBADMSG);
+    const uint8_t empty_target[] = {TLV(SM_AGENT_T_PATH, 2), '/', 0, TLV(SM_AGENT_T_TARGET, 1), 0};
+    assert_int_equal(decode_raw(SM_AGENT_LINK, 0, empty_target, sizeof empty_target), -EBADMSG);
     const uint8_t errno0[] = {TLV(SM_AGENT_T_ERRNO, 4), 0, 0, 0, 0};
     assert_int_equal(decode_raw(SM_AGENT_ERROR, 0, errno0, sizeof errno0), -EBADMSG);
     /* A decoder given another type's frame. */

@@ -43,13 +43,21 @@ static void decode(const sm_agent_frame *f)
     case SM_AGENT_SIGNAL: r = sm_agent_decode_signal(f, &m.s, &why); break;
     case SM_AGENT_RESIZE: r = sm_agent_decode_resize(f, &m.w, &why); break;
     case SM_AGENT_EXIT: r = sm_agent_decode_exit(f, &m.ex, &why); break;
-    case SM_AGENT_STAT_REPLY: r = sm_agent_decode_stat_reply(f, &m.st, &why); break;
+    case SM_AGENT_STAT_REPLY:
+        r = sm_agent_decode_stat_reply(f, &m.st, &why);
+        if (r == 0)
+            assert(!m.st.target || strlen(m.st.target) <= SM_AGENT_TARGET_MAX);
+        break;
     case SM_AGENT_FILE_WRITE:
     case SM_AGENT_FILE_READ:
     case SM_AGENT_STAT:
+    case SM_AGENT_MKDIR:
+    case SM_AGENT_LINK:
         r = sm_agent_decode_file_req(f, &m.fr, &why);
         if (r == 0)
-            assert(strlen(m.fr.path) > 0);
+            assert(strlen(m.fr.path) > 0 && (f->type != SM_AGENT_LINK ||
+                                             (m.fr.target && strlen(m.fr.target) > 0 &&
+                                              strlen(m.fr.target) <= SM_AGENT_TARGET_MAX)));
         break;
     case SM_AGENT_SYSTEM:
         r = sm_agent_decode_system(f, &m.sys, &why);

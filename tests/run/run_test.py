@@ -411,12 +411,130 @@ def case_cp(tmp):
     os.mkdir(os.path.join(tmp, "d"))
     check(sm("cp", "cpvm:/etc/hostname", os.path.join(tmp, "d"))[0] == 0, "out into a dir")
     check(os.path.exists(os.path.join(tmp, "d", "hostname")), "under its own name")
-    for args, words in ((["cpvm:/nope", out], "nope"), (["cpvm:/etc", out], "is a directory"),
+    for args, words in ((["cpvm:/nope", out], "nope"), (["cpvm:/etc", out], "directory"),
                         ([src, os.path.join(tmp, "x")], "must be VM:PATH"),
                         (["novm:/etc/hostname", out], "no such VM")):
         rc, _, e = sm("cp", *args)
         check(rc == 125 and words in e.splitlines()[0], f"cp {args} refused", e)
     sm("rm", "-f", "cpvm")
+
+
+def tree_listing(root):
+    """Every entry under root: (path, kind, permission bits, content or link
+    target), sorted."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            rel = os.path.relpath(p, root)
+            if os.path.islink(p):
+                out.append((rel, "l", 0, os.readlink(p)))
+            elif os.path.isdir(p):
+                out.append((rel, "d", st.st_mode & 0o7777, None))
+            else:
+                out.append((rel, "f", st.st_mode & 0o7777, open(p, "rb").read()))
+    return sorted(out)
+
+
+def sm_io(*args, data=b""):
+    p = subprocess.run([SM, *args], input=data, capture_output=True, timeout=600)
+    return p.returncode, p.stdout, p.stderr.decode()
+
+
+def case_cp_dirs(tmp):
+    """cp of trees as docker cp: nested and empty directories, a symlink,
+    modes, a name with spaces; in, out, SRC/., tar streams both ways (read
+    and made by Python's tarfile); root-owned in the VM unless -a;
+    refusals of a missing path and of a tar entry climbing out."""
+    import io, tarfile
+    rc, _, e = sm("run", "-d", "--name", "cpd", "--network", "none", IMG + "plain",
+                  "sleep", "600")
+    check(rc == 0, "run -d", e)
+    src = os.path.join(tmp, "tree")
+    os.makedirs(os.path.join(src, "sub", "deeper"))
+    os.mkdir(os.path.join(src, "empty"))
+    with open(os.path.join(src, "with space.txt"), "w") as f:
+        f.write("spaced\n")
+    with open(os.path.join(src, "sub", "deeper", "f"), "wb") as f:
+        f.write(os.urandom(200000))
+    os.chmod(os.path.join(src, "sub", "deeper", "f"), 0o741)
+    os.symlink("../with space.txt", os.path.join(src, "sub", "link"))
+    os.chmod(os.path.join(src, "sub"), 0o750)
+    want = tree_listing(src)
+    rc, _, e = sm("cp", src, "cpd:/tmp")
+    check(rc == 0, "cp of a tree into an existing directory", e)
+    rc, o, e = sm("exec", "cpd", "sh", "-c",
+                  "cd /tmp/tree && find . | sort | tr '\\n' ' '; echo; "
+                  "stat -c '%a %u %g' sub sub/deeper/f; readlink sub/link; cat sub/link")
+    check(o == ". ./empty ./sub ./sub/deeper ./sub/deeper/f ./sub/link ./with space.txt \n"
+          "750 0 0\n741 0 0\n../with space.txt\nspaced\n",
+          "the tree arrives, root-owned, modes and link kept", o, e)
+    back = os.path.join(tmp, "back")
+    rc, _, e = sm("cp", "cpd:/tmp/tree", back)
+    check(rc == 0 and tree_listing(back) == want, "the tree comes back as DST", e)
+    rc, _, e = sm("cp", "cpd:/tmp/tree", back)
+    check(rc == 0 and tree_listing(os.path.join(back, "tree")) == want,
+          "into an existing directory under its own name", e)
+    content = os.path.join(tmp, "content")
+    os.mkdir(content)
+    rc, _, e = sm("cp", "cpd:/tmp/tree/.", content)
+    check(rc == 0 and tree_listing(content) == want, "SRC/. copies the content out", e)
+    sm("exec", "cpd", "mkdir", "/tmp/c")
+    rc, _, e = sm("cp", src + "/.", "cpd:/tmp/c")
+    rc2, o, _ = sm("exec", "cpd", "ls", "/tmp/c")
+    check(rc == 0 and o.split("\n")[:3] == ["empty", "sub", "with space.txt"],
+          "SRC/. copies the content in", o, e)
+    # A tar stream out, read by Python's tarfile.
+    rc, out, e = sm_io("cp", "cpd:/tmp/tree", "-")
+    check(rc == 0, "cp to -", e)
+    with tarfile.open(fileobj=io.BytesIO(out)) as t:
+        members = {m.name: m for m in t.getmembers()}
+        check(set(members) == {"tree"} | {"tree/" + w[0] for w in want},
+              "the stream holds the tree", sorted(members))
+        f = members["tree/sub/deeper/f"]
+        check(f.isfile() and f.mode & 0o7777 == 0o741 and
+              t.extractfile(f).read() == dict((w[0], w[3]) for w in want)["sub/deeper/f"],
+              "a file with its mode and bytes", f.mode)
+        check(members["tree/sub/link"].issym() and
+              members["tree/sub/link"].linkname == "../with space.txt", "the symlink")
+        check(members["tree/empty"].isdir(), "the empty directory")
+    # A tar stream in, made by Python's tarfile.
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        d = tarfile.TarInfo("t/d")
+        d.type, d.mode = tarfile.DIRTYPE, 0o705
+        t.addfile(d)
+        a = tarfile.TarInfo("t/d/a b.txt")
+        a.size, a.mode, a.uid, a.gid = 3, 0o640, 1234, 4321
+        t.addfile(a, io.BytesIO(b"abc"))
+        l = tarfile.TarInfo("t/l")
+        l.type, l.linkname = tarfile.SYMTYPE, "d/a b.txt"
+        t.addfile(l)
+    sm("exec", "cpd", "mkdir", "/tmp/tin", "/tmp/tin2")
+    rc, _, e = sm_io("cp", "-", "cpd:/tmp/tin", data=buf.getvalue())
+    check(rc == 0, "cp from -", e)
+    rc, o, e = sm("exec", "cpd", "sh", "-c",
+                  "cd /tmp/tin/t && stat -c '%a %u %g' d 'd/a b.txt' && cat l")
+    check(o == "705 0 0\n640 0 0\nabc", "the tar arrives, root-owned", o, e)
+    rc, _, e = sm_io("cp", "-a", "-", "cpd:/tmp/tin2", data=buf.getvalue())
+    rc, o, e = sm("exec", "cpd", "stat", "-c", "%u %g", "/tmp/tin2/t/d/a b.txt")
+    check(o == "1234 4321\n", "-a keeps the tar's owner", o, e)
+    # Refusals: one line, exit 125.
+    bad = io.BytesIO()
+    with tarfile.open(fileobj=bad, mode="w") as t:
+        x = tarfile.TarInfo("../x")
+        x.size = 1
+        t.addfile(x, io.BytesIO(b"x"))
+    rc, _, e = sm_io("cp", "-", "cpd:/tmp/tin", data=bad.getvalue())
+    check(rc == 125 and "refused" in e and len(e.splitlines()) == 1, "a tar with ../x", e)
+    check(sm("exec", "cpd", "test", "-e", "/tmp/x")[0] != 0, "nothing escaped")
+    for args, words in ((["cpd:/nope", back], "nope"), ([os.path.join(tmp, "nope"), "cpd:/tmp"], "nope"),
+                        ([src, "cpd:/etc/hostname"], "directory"),
+                        (["-", "cpd:/etc/hostname"], "not a directory")):
+        rc, _, e = sm("cp", *args)
+        check(rc == 125 and words in e and len(e.splitlines()) == 1, f"cp {args} refused", e)
+    sm("rm", "-f", "cpd")
 
 
 def case_pause_stats(tmp):
