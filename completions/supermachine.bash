@@ -24,9 +24,9 @@ _supermachine() {
         return
     fi
     case $cmd in
-        run|pull|rmi|bake|tag|history|save|push|inspect)
+        run|create|pull|rmi|bake|tag|history|save|push|inspect)
             COMPREPLY=($(compgen -W "$(_supermachine_names image "$sm")" -- "$cur")) ;;
-        exec|logs|stop|rm|kill|wait|port|rename|cp|snapshot)
+        exec|logs|stop|start|restart|rm|kill|wait|port|rename|cp|snapshot)
             COMPREPLY=($(compgen -W "$(_supermachine_names vm "$sm")" -- "$cur")) ;;
         help)
             COMPREPLY=($(compgen -W "$("$sm" --help 2>/dev/null |

@@ -674,6 +674,27 @@ SM_API int sm_vm_start_main(sm_vm *vm, const sm_exec *exec);
 SM_API int sm_vm_open(const char *name_or_id, sm_vm **out);
 /* Free the handle and leave the VM as it is. */
 SM_API void sm_vm_release(sm_vm *vm);
+/* docker create and start. A detached VM started from an image (without
+ * config->snapshot) keeps a record of what started it: the config it was
+ * given (not its callbacks), its main process as given to
+ * sm_vm_start_main (or the image's own with run_image_process), and the
+ * image's manifest digest. sm_vm_create writes that record without
+ * starting anything: the VM is listed (sm_vm_info.never_started), its
+ * name taken, its id (64 hex digits) in id. main NULL: the image's own
+ * process; config->detached is implied. sm_vm_start_again starts a
+ * created or ended VM from its record, with the same id, name, config and
+ * main process; its output goes on in the same log. The root's writable
+ * layer is fresh on each start unless config->upper_disk keeps it; a bake
+ * that fits is resumed as sm_vm_start does. A running VM is left as it is
+ * (a handle on it in *out); a VM without a record is -EOPNOTSUPP, an
+ * image no longer stored -ENOENT. Release the handle with sm_vm_release. */
+SM_API int sm_vm_create(const sm_image *image, const sm_vm_config *config, const sm_exec *main,
+                        char id[65]);
+SM_API int sm_vm_start_again(const char *name_or_id, sm_vm **out);
+/* docker restart: sm_vm_shutdown (signo 0, timeout_ms), then
+ * sm_vm_start_again; a VM without a record is refused before it is
+ * stopped, and an auto_remove VM is kept across its restart. */
+SM_API int sm_vm_restart(const char *name_or_id, uint32_t timeout_ms, sm_vm **out);
 /* Stop gracefully: signo (0: the image's StopSignal, else SIGTERM) to the
  * main process, up to timeout_ms for it to end, then the VM is stopped.
  * The handle stays valid. */
@@ -728,6 +749,8 @@ typedef struct sm_vm_info {
     int running;
     int detached;
     int exit_status;            /* ended: the main process's (128+N: signal N), or -1 */
+    int never_started;          /* made by sm_vm_create, not started yet (docker's
+                                   "Created") */
 } sm_vm_info;
 
 /* Every VM of this user, newest first; records of VMs whose owner died

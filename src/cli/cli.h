@@ -59,6 +59,15 @@ int sm_cmd_unpause(int argc, char **argv);
 int sm_cmd_rename(int argc, char **argv);
 int sm_cmd_version(int argc, char **argv);
 int sm_cmd_history(int argc, char **argv);
+int sm_cmd_create(int argc, char **argv);
+int sm_cmd_start(int argc, char **argv);
+int sm_cmd_restart(int argc, char **argv);
+
+/* Follow the detached VM's output written since since_ns (unix ns) until
+ * it ends, passing our signals on; frees vm. The process's exit status
+ * (cmd_attach.c). */
+struct sm_vm;
+int sm_cli_attach(struct sm_vm *vm, int64_t since_ns);
 
 /* The sm_vm_info of the VM of that name or id; on failure the message is
  * printed and SM_CLI_EXIT_FAILURE returned. */

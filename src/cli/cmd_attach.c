@@ -26,16 +26,39 @@ static void *forward_signals(void *arg)
     return NULL;
 }
 
+typedef struct follower {
+    const char *id;
+    int64_t since_ns;
+} follower;
+
 static void *follow(void *arg)
 {
-    const char *id = arg;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    const follower *f = arg;
     sm_logs_options o = {.size = sizeof o, .follow = 1, .stdout_fd = STDOUT_FILENO,
-                         .stderr_fd = STDERR_FILENO,
-                         .since_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec};
-    sm_vm_logs_ex(id, &o);
+                         .stderr_fd = STDERR_FILENO, .since_ns = f->since_ns};
+    sm_vm_logs_ex(f->id, &o);
     return NULL;
+}
+
+int sm_cli_attach(sm_vm *vm, int64_t since_ns)
+{
+    proxy p = {.vm = vm};
+    follower f = {sm_vm_id(vm), since_ns};
+    sigemptyset(&p.set);
+    sigaddset(&p.set, SIGINT);
+    sigaddset(&p.set, SIGTERM);
+    sigaddset(&p.set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &p.set, NULL);
+    int code = -1;
+    pthread_t fwd, out;
+    pthread_create(&fwd, NULL, forward_signals, &p);
+    pthread_create(&out, NULL, follow, &f);
+    pthread_join(out, NULL);
+    int err = sm_vm_wait(p.vm, -1, &code);
+    sm_vm_release(p.vm);
+    if (err)
+        return sm_cli_fail();
+    return code >= 0 ? code : 0;
 }
 
 int sm_cmd_attach(int argc, char **argv)
@@ -54,22 +77,10 @@ int sm_cmd_attach(int argc, char **argv)
     }
     if (argc - optind != 1)
         return sm_cli_usage_error("attach", "name one VM");
-    proxy p;
-    if (sm_vm_open(argv[optind], &p.vm) != 0)
+    sm_vm *vm;
+    if (sm_vm_open(argv[optind], &vm) != 0)
         return sm_cli_fail();
-    sigemptyset(&p.set);
-    sigaddset(&p.set, SIGINT);
-    sigaddset(&p.set, SIGTERM);
-    sigaddset(&p.set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &p.set, NULL);
-    int code = -1;
-    pthread_t fwd, out;
-    pthread_create(&fwd, NULL, forward_signals, &p);
-    pthread_create(&out, NULL, follow, (void *)sm_vm_id(p.vm));
-    pthread_join(out, NULL);
-    int err = sm_vm_wait(p.vm, -1, &code);
-    sm_vm_release(p.vm);
-    if (err)
-        return sm_cli_fail();
-    return code >= 0 ? code : 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return sm_cli_attach(vm, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
 }

@@ -78,10 +78,11 @@ static json_t *image_json(const sm_image_info *img)
 
 static json_t *vm_json(const sm_vm_info *v)
 {
+    const char *status = v->running ? "running" : v->never_started ? "created" : "exited";
     return json_pack("{s:s,s:s?,s:s,s:s,s:s,s:I,s:{s:s,s:b,s:i},s:b}", "Id", v->id,
                      "Name", v->name[0] ? v->name : NULL, "Image", v->image,
                      "Command", v->command, "Ports", v->ports, "Created", (json_int_t)v->created,
-                     "State", "Status", v->running ? "running" : "exited", "Running",
+                     "State", "Status", status, "Running",
                      v->running, "ExitCode", v->exit_status, "Detached", v->detached);
 }
 

@@ -12,9 +12,10 @@
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: supermachine ps [-a] [-q] [--format F]\n\n"
-               "List running VMs (with -a, also detached VMs that have ended).\n\n"
+               "List running VMs (with -a, also detached VMs that have ended or\n"
+               "were created and not started).\n\n"
                "Options:\n"
-               "  -a, --all     also ended VMs\n"
+               "  -a, --all     also ended and created VMs\n"
                "  -q, --quiet   only the ids\n"
                "  --format F    each VM as F: json, or a template such as\n"
                "                '{{.ID}}\\t{{.Names}}' ('table F' adds a header); fields:\n"
@@ -49,10 +50,20 @@ static void status_of(const sm_vm_info *v, char *status, size_t len)
 {
     if (v->running)
         snprintf(status, len, paused(v) ? "Up (Paused)" : "Up");
+    else if (v->never_started)
+        snprintf(status, len, "Created");
     else if (v->exit_status >= 0)
         snprintf(status, len, "Exited (%d)", v->exit_status);
     else
         snprintf(status, len, "Exited");
+}
+
+/* docker's State: created, running, paused or exited. */
+static const char *state_of(const sm_vm_info *v)
+{
+    if (!v->running)
+        return v->never_started ? "created" : "exited";
+    return paused(v) ? "paused" : "running";
 }
 
 #define NFIELDS 9
@@ -69,7 +80,7 @@ static void fields_of(const sm_vm_info *v, sm_cli_field f[NFIELDS], char buf[4][
     sm_cli_field all[NFIELDS] = {
         {"ID", buf[0]}, {"Image", v->image}, {"Command", v->command},
         {"CreatedAt", buf[3]}, {"RunningFor", buf[1]}, {"Status", buf[2]},
-        {"State", !v->running ? "exited" : paused(v) ? "paused" : "running"}, {"Ports", v->ports}, {"Names", v->name},
+        {"State", state_of(v)}, {"Ports", v->ports}, {"Names", v->name},
     };
     memcpy(f, all, sizeof all);
 }

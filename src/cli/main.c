@@ -17,6 +17,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"run", sm_cmd_run, "run an image's process in a new microVM"},
+    {"create", sm_cmd_create, "make a VM of an image without starting it"},
+    {"start", sm_cmd_start, "start created or ended VMs"},
+    {"restart", sm_cmd_restart, "stop VMs, then start them again"},
     {"ps", sm_cmd_ps, "list VMs"},
     {"exec", sm_cmd_exec, "run a command in a running VM"},
     {"logs", sm_cmd_logs, "print a detached VM's output"},

@@ -9,6 +9,12 @@
 #include "cli/cli.h"
 #include "cli/run.h"
 
+/* The command whose options these are, for its messages. */
+static const char *verb(const sm_run_opts *o)
+{
+    return o->verb ? o->verb : "run";
+}
+
 #define ENV_MAX (sizeof ((sm_run_opts *)0)->env / sizeof(char *) - 1)
 
 /* Entries from --env-file go before every -e, wherever the options
@@ -16,7 +22,7 @@
 static int add_env_at(sm_run_opts *o, const char *arg, int from_file)
 {
     if (!*arg || *arg == '=')
-        return sm_cli_usage_error("run", "-e wants NAME=value or NAME, not '%s'", arg);
+        return sm_cli_usage_error(verb(o), "-e wants NAME=value or NAME, not '%s'", arg);
     char *kv;
     if (strchr(arg, '=')) {
         kv = strdup(arg);
@@ -30,7 +36,7 @@ static int add_env_at(sm_run_opts *o, const char *arg, int from_file)
     }
     if (!kv || o->nenv == ENV_MAX) {
         free(kv);
-        return sm_cli_usage_error("run", "too many environment variables (at most %zu)",
+        return sm_cli_usage_error(verb(o), "too many environment variables (at most %zu)",
                                   ENV_MAX);
     }
     size_t at = from_file ? o->nfile_env++ : o->nenv;
@@ -49,7 +55,7 @@ int sm_run_add_env_file(sm_run_opts *o, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return sm_cli_usage_error("run", "cannot read --env-file %s: %s", path, strerror(errno));
+        return sm_cli_usage_error(verb(o), "cannot read --env-file %s: %s", path, strerror(errno));
     char line[8192];
     int err = 0;
     while (!err && fgets(line, sizeof line, f)) {
@@ -76,19 +82,19 @@ static int port_number(const char *s, uint16_t *out)
 int sm_run_add_port(sm_run_opts *o, char *arg)
 {
     if (o->nports == SM_RUN_MAX_LIST)
-        return sm_cli_usage_error("run", "at most %d published ports", SM_RUN_MAX_LIST);
+        return sm_cli_usage_error(verb(o), "at most %d published ports", SM_RUN_MAX_LIST);
     sm_port *p = &o->ports[o->nports];
     *p = (sm_port){0};
     char *proto = strrchr(arg, '/');
     if (proto) {
         *proto++ = '\0';
         if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
-            return sm_cli_usage_error("run", "-p: protocol '%s' is neither tcp nor udp", proto);
+            return sm_cli_usage_error(verb(o), "-p: protocol '%s' is neither tcp nor udp", proto);
         p->udp = !strcmp(proto, "udp");
     }
     char *guest = strrchr(arg, ':');
     if (!guest)
-        return sm_cli_usage_error("run", "-p wants [IP:]HOSTPORT:GUESTPORT, not '%s'", arg);
+        return sm_cli_usage_error(verb(o), "-p wants [IP:]HOSTPORT:GUESTPORT, not '%s'", arg);
     *guest++ = '\0';
     char *host = strrchr(arg, ':');
     if (host) {
@@ -98,7 +104,7 @@ int sm_run_add_port(sm_run_opts *o, char *arg)
         host = arg;
     }
     if (port_number(host, &p->host_port) || port_number(guest, &p->guest_port))
-        return sm_cli_usage_error("run", "-p: ports are numbers from 1 to 65535");
+        return sm_cli_usage_error(verb(o), "-p: ports are numbers from 1 to 65535");
     o->nports++;
     return 0;
 }
@@ -106,7 +112,7 @@ int sm_run_add_port(sm_run_opts *o, char *arg)
 int sm_run_add_share(sm_run_opts *o, char *arg)
 {
     if (o->nshares == sizeof o->shares / sizeof o->shares[0])
-        return sm_cli_usage_error("run", "at most %zu -v shares",
+        return sm_cli_usage_error(verb(o), "at most %zu -v shares",
                                   sizeof o->shares / sizeof o->shares[0]);
     int ro = 0;
     size_t len = strlen(arg);
@@ -116,11 +122,11 @@ int sm_run_add_share(sm_run_opts *o, char *arg)
     }
     char *guest = strchr(arg, ':');
     if (!guest || guest == arg || guest[1] != '/')
-        return sm_cli_usage_error("run", "-v wants HOSTPATH:/GUESTPATH[:ro], not '%s'", arg);
+        return sm_cli_usage_error(verb(o), "-v wants HOSTPATH:/GUESTPATH[:ro], not '%s'", arg);
     *guest++ = '\0';
     char *real = realpath(arg, NULL);
     if (!real)
-        return sm_cli_usage_error("run", "-v: %s: %s", arg, strerror(errno));
+        return sm_cli_usage_error(verb(o), "-v: %s: %s", arg, strerror(errno));
     o->shares[o->nshares++] = (sm_share){.host_path = real, .guest_path = guest,
                                          .read_only = ro};
     return 0;
@@ -129,13 +135,13 @@ int sm_run_add_share(sm_run_opts *o, char *arg)
 int sm_run_add_tmpfs(sm_run_opts *o, char *arg)
 {
     if (o->ntmpfs == sizeof o->tmpfs / sizeof o->tmpfs[0])
-        return sm_cli_usage_error("run", "at most %zu --tmpfs mounts",
+        return sm_cli_usage_error(verb(o), "at most %zu --tmpfs mounts",
                                   sizeof o->tmpfs / sizeof o->tmpfs[0]);
     char *opts = strchr(arg, ':');
     if (opts)
         *opts++ = '\0';
     if (arg[0] != '/' || !strcmp(arg, "/"))
-        return sm_cli_usage_error("run", "--tmpfs wants /PATH[:OPTIONS] (not the root), not "
+        return sm_cli_usage_error(verb(o), "--tmpfs wants /PATH[:OPTIONS] (not the root), not "
                                   "'%s'", arg);
     o->tmpfs[o->ntmpfs++] = (sm_tmpfs){.path = arg, .options = opts && *opts ? opts : NULL};
     return 0;

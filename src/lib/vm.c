@@ -237,7 +237,7 @@ static int start(sm_vm *vm, const sm_vm_config *c)
     int ready[2], lifeline[2], err;
     int lock = vm->lock_fd;
     vm->lock_fd = -1;
-    if ((err = sm_vm_record(vm, c)) != 0) {
+    if ((err = vm->again ? sm_vm_record_again(vm) : sm_vm_record(vm, c)) != 0) {
         close(lock);
         return err;
     }
@@ -271,6 +271,50 @@ static int start(sm_vm *vm, const sm_vm_config *c)
     return err;
 }
 
+/* Everything after the VM's directory exists: how to start it, the
+ * worker, then the VM's own settings. */
+static int launch(sm_vm *vm, const sm_image *image, sm_vm_config *c)
+{
+    sm_start_plan *plan = calloc(1, sizeof *plan);
+    int err = plan ? 0 : sm_fail(ENOMEM, "out of memory");
+    if (!err)
+        err = sm_start_plan_prepare(vm, image, c, plan);
+    if (!err)
+        err = check_network(c);
+    if (!err)
+        err = sm_vm_shares_check(c);
+    if (!err)
+        err = sm_vm_mounts_check(c, image != NULL);
+    if (!err && plan->bake_dir[0] && c->progress)
+        c->progress("booting", c->progress_ctx);
+    if (!err)
+        err = start(vm, c);
+    if (!err)
+        err = sm_start_plan_finish(vm, image, c, plan);
+    if (!err)
+        err = sm_vm_shares_mount(vm, c);
+    if (!err)
+        err = sm_vm_mounts_apply(vm, c);
+    free(plan);
+    return err;
+}
+
+int sm_vm_start_in(sm_vm *vm, const sm_image *image, const sm_vm_config *config, sm_vm **out)
+{
+    sm_vm_config c = *config;
+    int err = launch(vm, image, &c);
+    if (err) {
+        /* A VM that never started leaves no record, detached or not. */
+        sm_vm_kill_worker(vm);
+        if (vm->owned)
+            sm_vm_forget(vm->dir);
+        sm_vm_free(vm);
+        return err;
+    }
+    *out = vm;
+    return 0;
+}
+
 int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
 {
     sm_vm_config c = {0};
@@ -286,45 +330,25 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c.ndisks,
                        SM_MACHINE_MAX_DISKS);
     sm_vm *vm = calloc(1, sizeof *vm);
-    sm_start_plan *plan = calloc(1, sizeof *plan);
-    int err = vm && plan ? 0 : sm_fail(ENOMEM, "out of memory");
-    if (vm)
-        vm->lifeline_fd = vm->lock_fd = -1;
+    if (!vm)
+        return sm_fail(ENOMEM, "out of memory");
+    vm->lifeline_fd = vm->lock_fd = -1;
     /* The id first: it names the directory and, as in docker, the host. */
-    if (!err && (err = sm_vm_dir_new(vm->dir, sizeof vm->dir, vm->id, &vm->lock_fd)) == 0)
-        vm->owned = 1;
-    if (!err)
-        err = sm_start_plan_prepare(vm, image, &c, plan);
-    if (!err)
-        err = check_network(&c);
-    if (!err)
-        err = sm_vm_shares_check(&c);
-    if (!err)
-        err = sm_vm_mounts_check(&c, image != NULL);
-    if (!err && plan->bake_dir[0] && c.progress)
-        c.progress("booting", c.progress_ctx);
-    if (!err)
-        err = start(vm, &c);
-    if (!err)
-        err = sm_start_plan_finish(vm, image, &c, plan);
-    if (!err)
-        err = sm_vm_shares_mount(vm, &c);
-    if (!err)
-        err = sm_vm_mounts_apply(vm, &c);
-    free(plan);
-    if (err && vm) {
-        /* A VM that never started leaves no record, detached or not. */
-        sm_vm_kill_worker(vm);
-        if (vm->owned) {
-            sm_vm_forget(vm->dir);
-        }
+    int err = sm_vm_dir_new(vm->dir, sizeof vm->dir, vm->id, &vm->lock_fd);
+    if (err) {
         sm_vm_free(vm);
         return err;
     }
-    if (err)
+    vm->owned = 1;
+    /* What sm_vm_start_again needs, before the plan changes c. */
+    if (c.detached && image && !c.snapshot)
+        err = sm_vm_record_spec(vm->dir, image, &c, NULL);
+    if (err) {
+        sm_vm_forget(vm->dir);
+        sm_vm_free(vm);
         return err;
-    *out = vm;
-    return 0;
+    }
+    return sm_vm_start_in(vm, image, &c, out);
 }
 
 /* Wait up to ms for the worker to end: reaped if it is our child, else

@@ -21,6 +21,7 @@
 #include "lib/vm_log.h"
 #include "lib/vm_record.h"
 #include "lib/vm_registry.h"
+#include "lib/vm_spec.h"
 #include "lib/vsock_dial.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -100,6 +101,9 @@ int sm_vm_start_main(sm_vm *vm, const sm_exec *exec)
     err = write_request(vm, &req);
     if (!err)
         sm_vm_record_command(vm, (const char *const *)spec.argv);
+    /* As given, not as resolved: a start again resolves it anew. */
+    if (!err)
+        err = sm_vm_spec_set_main(vm->dir, &ex);
     sm_exec_spec_free(&spec);
     return err ? err : sm_vm_control(vm, "RUN\n");
 }

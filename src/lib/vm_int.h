@@ -18,6 +18,8 @@ struct sm_vm {
     int lock_fd;            /* the registry lock until the worker holds it */
     struct sm_tcp_exposure *tcp_exposures;  /* sm_vm_expose_tcp's (vm_tcp.c) */
     int restored;           /* resumed from a snapshot rather than booted */
+    int again;              /* started again from its record: meta.json and
+                               name are there already (vm_create.c) */
 };
 
 /* The worker's pid from <dir>/worker.pid (a detached worker's). */
@@ -29,6 +31,10 @@ void sm_vm_tcp_unexpose_all(sm_vm *vm);
 /* One request line on the worker's control socket (worker_control.h):
  * 0 for "OK", else -EIO with the worker's sentence. */
 int sm_vm_control(const sm_vm *vm, const char *request);
+/* Start the VM in vm->dir, whose lock vm->lock_fd holds: sm_vm_start
+ * after the directory exists. On failure vm is freed (and its record
+ * forgotten if vm->owned). */
+int sm_vm_start_in(sm_vm *vm, const sm_image *image, const sm_vm_config *config, sm_vm **out);
 /* Free the handle only. */
 void sm_vm_free(sm_vm *vm);
 

@@ -50,6 +50,7 @@ static int examine(const char *dir, sm_vm_info *info)
     info->running = alive;
     info->detached = m.detached;
     info->exit_status = alive ? -1 : sm_vm_exit_read(dir);
+    info->never_started = !alive && m.never_started;
     return 1;
 }
 

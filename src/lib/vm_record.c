@@ -10,6 +10,7 @@
 #include "lib/vm_int.h"
 #include "lib/vm_record.h"
 #include "lib/vm_registry.h"
+#include "lib/vm_spec.h"
 #include "util/error.h"
 
 /* "SIGQUIT", "QUIT" or "3", as images write StopSignal; 0 if unknown. */
@@ -73,18 +74,101 @@ int sm_vm_record(sm_vm *vm, const sm_vm_config *c)
 }
 
 /* A shell-like rendering of argv for `ps`. */
+static void quote_argv(const char *const *argv, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; argv && argv[i] && used + 1 < len; i++) {
+        int quote = strpbrk(argv[i], " \t'\"$") != NULL || !*argv[i];
+        int n = snprintf(out + used, len - used, "%s%s%s%s", i ? " " : "",
+                         quote ? "\"" : "", argv[i], quote ? "\"" : "");
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
 void sm_vm_record_command(const sm_vm *vm, const char *const *argv)
 {
     sm_vm_meta m;
     if (sm_vm_meta_read(vm->dir, &m) != 0)
         return;
-    size_t used = 0;
-    m.command[0] = '\0';
-    for (size_t i = 0; argv && argv[i] && used + 1 < sizeof m.command; i++) {
-        int quote = strpbrk(argv[i], " \t'\"$") != NULL || !*argv[i];
-        int n = snprintf(m.command + used, sizeof m.command - used, "%s%s%s%s", i ? " " : "",
-                         quote ? "\"" : "", argv[i], quote ? "\"" : "");
-        used += n > 0 ? (size_t)n : 0;
-    }
+    quote_argv(argv, m.command, sizeof m.command);
     sm_vm_meta_write(vm->dir, &m);
+}
+
+int sm_vm_record_again(sm_vm *vm)
+{
+    sm_vm_meta m;
+    int err = sm_vm_meta_read(vm->dir, &m);
+    if (err)
+        return err;
+    m.never_started = 0;
+    snprintf(m.hostname, sizeof m.hostname, "%s", vm->hostname);
+    return sm_vm_meta_write(vm->dir, &m);
+}
+
+int sm_vm_record_spec(const char *dir, const sm_image *image, const sm_vm_config *c,
+                      const sm_exec *main)
+{
+    const sm_image_info *info = sm_image_get_info(image);
+    json_t *o = sm_vm_spec_encode(c, main, info->name, info->digest);
+    int err = sm_vm_spec_write(dir, o);
+    json_decref(o);
+    return err;
+}
+
+static size_t count(const char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+/* What the main process will run, for `ps` before it does: argv, else
+ * the entrypoint and cmd as the start will pick them (exec_spec.c). */
+static void created_command(const sm_image_info *img, const sm_exec *ex, char *out,
+                            size_t len)
+{
+    const char *words[130] = {0};
+    const char *const *ep = NULL, *const *cmd = ex ? ex->argv : NULL;
+    if (ex && !ex->argv && !ex->from_image)
+        cmd = NULL;
+    else if (!ex || !ex->argv) {
+        int has_ep = ex && ex->has_entrypoint;
+        ep = has_ep ? ex->entrypoint : (const char *const *)img->entrypoint;
+        cmd = ex && ex->cmd ? ex->cmd : has_ep ? NULL : (const char *const *)img->cmd;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count(ep) && n < 64; i++)
+        words[n++] = ep[i];
+    for (size_t i = 0; i < count(cmd) && n < 128; i++)
+        words[n++] = cmd[i];
+    quote_argv(words, out, len);
+}
+
+int sm_vm_record_created(const char *dir, const char *id, const sm_image *image,
+                         const sm_vm_config *c, const sm_exec *main)
+{
+    const sm_image_info *info = sm_image_get_info(image);
+    sm_vm_meta m = {.created = time(NULL), .detached = 1, .auto_remove = c->auto_remove,
+                    .never_started = 1, .stop_signal = sm_signal_parse(info->stop_signal)};
+    snprintf(m.id, sizeof m.id, "%s", id);
+    if (c->hostname)
+        snprintf(m.hostname, sizeof m.hostname, "%s", c->hostname);
+    else
+        snprintf(m.hostname, sizeof m.hostname, "%.12s", id);
+    snprintf(m.image, sizeof m.image, "%s", info->name[0] ? info->name : info->digest);
+    snprintf(m.image_digest, sizeof m.image_digest, "%s", info->digest);
+    format_ports(c, m.ports, sizeof m.ports);
+    created_command(info, main, m.command, sizeof m.command);
+    if (c->name) {
+        int err = sm_vm_name_claim(c->name, dir + strlen(dir) - SM_VM_SHORT_ID);
+        if (err)
+            return err;
+        snprintf(m.name, sizeof m.name, "%s", c->name);
+    }
+    int err = sm_vm_meta_write(dir, &m);
+    if (err && c->name)
+        sm_vm_name_release(c->name);
+    return err;
 }

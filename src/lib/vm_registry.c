@@ -105,6 +105,8 @@ int sm_vm_meta_write(const char *dir, const sm_vm_meta *m)
     json_object_set_new(o, "detached", json_boolean(m->detached));
     json_object_set_new(o, "auto_remove", json_boolean(m->auto_remove));
     json_object_set_new(o, "stop_signal", json_integer(m->stop_signal));
+    if (m->never_started)
+        set_str(o, "state", "created");
     char path[4200];
     snprintf(path, sizeof path, "%s/meta.json", dir);
     char *text = json_dumps(o, JSON_INDENT(2));
@@ -144,6 +146,7 @@ static int load_meta(const char *dir, sm_vm_meta *m)
     m->detached = json_is_true(json_object_get(o, "detached"));
     m->auto_remove = json_is_true(json_object_get(o, "auto_remove"));
     m->stop_signal = (int)json_integer_value(json_object_get(o, "stop_signal"));
+    m->never_started = json_is_string(json_object_get(o, "state"));
     json_decref(o);
     return 0;
 }

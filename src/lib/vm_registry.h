@@ -25,6 +25,7 @@ typedef struct sm_vm_meta {
     int64_t created;
     int detached, auto_remove;
     int stop_signal;            /* 0: SIGTERM */
+    int never_started;          /* sm_vm_create's, not started yet */
 } sm_vm_meta;
 
 /* Creates the base directory if needed; it must be private to this user. */
@@ -55,6 +56,10 @@ int sm_vm_lock_take(const char *dir);
 /* Present while the VM is paused (docker pause). */
 #define SM_VM_PAUSED_NAME "paused"
 int sm_vm_is_paused(const char *dir);
+
+/* Present while a restart stops the VM: its worker keeps an auto_remove
+ * VM's record then, for the start that follows. */
+#define SM_VM_RESTARTING_NAME "restarting"
 
 /* The detached VM's exit status as its worker recorded it, or -1. */
 int sm_vm_exit_read(const char *dir);

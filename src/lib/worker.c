@@ -310,6 +310,14 @@ static int write_pid(const worker *w)
     return sm_file_write_atomic(path, text, (size_t)n, 0600);
 }
 
+/* sm_vm_restart stops the VM to start it again: its record stays. */
+static int restarting(const worker *w)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" SM_VM_RESTARTING_NAME, w->dir);
+    return access(path, F_OK) == 0;
+}
+
 int sm__worker_main(int argc, char **argv)
 {
     worker w = {.ready_fd = -1, .lifeline_fd = -1};
@@ -346,7 +354,7 @@ int sm__worker_main(int argc, char **argv)
         fprintf(stderr, "supermachine worker: %s\n", sm_last_error());
         report_failure(&w, err);
     }
-    if (w.auto_remove) {
+    if (w.auto_remove && !restarting(&w)) {
         sm_vm_forget(w.dir);
     }
     return err ? 1 : 0;

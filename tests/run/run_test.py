@@ -609,6 +609,82 @@ def case_attach(tmp):
     sm("rm", "at")
 
 
+def case_create_start(tmp):
+    """docker's create, start and restart: a created VM is listed as Created
+    and starts detached with its command; started again after it ended it
+    keeps its id and name, resumes the bake, and its log goes on; restart
+    of a server serves again; start of a running VM does nothing; create
+    --rm is removed when it ends; errors are one line, exit 125."""
+    rc, vid, e = sm("create", "--name", "cs", "--network", "none", "-e", "WHO=vm",
+                    IMG + "plain", "sh", "-c", 'echo "hello $WHO"; exit 3')
+    check(rc == 0 and re.fullmatch(r"[0-9a-f]{64}\n", vid), "create prints the id", vid, e)
+    rows = ps_rows("-a")
+    check(len(rows) == 1 and " Created " in rows[0] and rows[0].endswith("cs"),
+          "ps -a lists it Created", rows)
+    check(ps_rows() == [], "ps: it does not run")
+    check(sm("ps", "-a", "--format", "{{.State}}")[1] == "created\n", "State: created")
+    rc, o, e = sm("start", "cs")
+    check(rc == 0 and o == "cs\n", "start prints the name", rc, o, e)
+    check(sm("wait", "cs")[1] == "3\n", "its process ran to its status")
+    check(sm("logs", "cs")[1] == "hello vm\n", "its output is in the log", sm("logs", "cs"))
+    rc, o, e = sm("start", "cs")
+    check(rc == 0 and o == "cs\n", "start again once it ended", e)
+    check(sm("wait", "cs")[1] == "3\n", "it ran again")
+    check(sm("logs", "cs")[1] == "hello vm\nhello vm\n", "the log goes on", sm("logs", "cs"))
+    rows = ps_rows("-a")
+    check(len(rows) == 1 and rows[0].startswith(vid[:12]) and " Exited (3) " in rows[0] and
+          rows[0].endswith("cs"), "the same id and name", rows)
+    run_dir = os.path.join(os.environ["XDG_RUNTIME_DIR"], "supermachine", vid[:12])
+    check(os.path.exists(os.path.join(run_dir, "restore.timing")), "the start resumed the bake")
+    rc, o, e = sm("start", "-a", "cs")
+    check(rc == 3 and o == "hello vm\n", "start -a follows it to its status", rc, o, e)
+    # The image's own server (run -d IMAGE): start of it running does
+    # nothing; restart serves again, with the same id (its hostname).
+    port = free_port()
+    rc, sid, e = sm("run", "-d", "--name", "srv", "-p", f"127.0.0.1:{port}:80", IMG + "web")
+    check(rc == 0, "run -d a server", e)
+
+    def serves():
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/hostname", timeout=5) as r:
+                return r.read().decode() == sid[:12] + "\n"
+        except OSError:
+            return False
+    wait_for("it to serve", serves)
+    rc, o, e = sm("start", "srv")
+    check(rc == 0 and o == "srv\n", "start of a running VM succeeds", rc, o, e)
+    rc, o, e = sm("restart", "-t", "2", "srv")
+    check(rc == 0 and o == "srv\n", "restart", rc, o, e)
+    rows = ps_rows()
+    check(len(rows) == 1 and rows[0].startswith(sid[:12]) and " Up " in rows[0],
+          "it runs again with its id", rows)
+    wait_for("it to serve again", serves)
+    check(sm("rm", "-f", "srv")[0] == 0, "rm -f")
+    # create --rm: removed when it ends, as docker does.
+    rc, _, e = sm("create", "--rm", "--name", "gone", "--network", "none", IMG + "plain", "true")
+    check(rc == 0 and sm("start", "gone")[0] == 0, "create --rm, start", e)
+    wait_for("it to be removed", lambda: all("gone" not in r for r in ps_rows("-a")))
+    # Errors: one line, exit 125.
+    rc, o, e = sm("start", "nope")
+    check(rc == 125 and "no such VM: nope" in e and len(e.splitlines()) == 1, "an unknown VM", e)
+    os.remove(os.path.join(run_dir, "spec.json"))  # as an older version left it
+    for cmd in ("start", "restart"):
+        rc, o, e = sm(cmd, "cs")
+        check(rc == 125 and "no start record" in e and len(e.splitlines()) == 1,
+              cmd + " of a VM without a record", rc, e)
+    rc, _, e = sm("create", "-d", IMG + "plain")
+    check(rc == 125 and "-d" in e, "create -d is refused", e)
+    # The image's own process (nothing overridden), as run -d IMAGE starts it.
+    check(sm("create", "--name", "c2", "--network", "none", IMG + "plain")[0] == 0,
+          "create without a command")
+    check(sm("start", "c2")[0] == 0 and sm("wait", "c2")[1] == "0\n", "its Cmd ran")
+    check(sm("create", "--name", "c3", IMG + "plain")[0] == 0, "one more created VM")
+    check(sm("rm", "c3")[0] == 0, "rm of a created VM")
+    check(sm("rm", "c2")[0] == 0 and sm("rm", "cs")[0] == 0 and ps_rows("-a") == [],
+          "rm of ended VMs")
+
+
 def case_detached(tmp):
     rc, vid, e = sm("run", "-d", "--name", "web", "--network", "none", IMG + "plain", "sh",
                     "-c", 'echo started; echo warned >&2; trap "echo stopping; exit 5" TERM; '
