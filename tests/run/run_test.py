@@ -681,8 +681,23 @@ def case_create_start(tmp):
     check(sm("start", "c2")[0] == 0 and sm("wait", "c2")[1] == "0\n", "its Cmd ran")
     check(sm("create", "--name", "c3", IMG + "plain")[0] == 0, "one more created VM")
     check(sm("rm", "c3")[0] == 0, "rm of a created VM")
-    check(sm("rm", "c2")[0] == 0 and sm("rm", "cs")[0] == 0 and ps_rows("-a") == [],
-          "rm of ended VMs")
+    # --disk keeps the root's writable layer from one start to the next
+    # (what reached the disk: the VM stops without the guest's sync).
+    disk = os.path.join(tmp, "upper.ext4")
+    rc, _, e = sm("create", "--name", "dk", "--network", "none", "--disk", disk, IMG + "plain",
+                  "sh", "-c", "cat /keep 2>/dev/null; echo kept > /keep; sync")
+    check(rc == 0 and sm("start", "-a", "dk")[1] == "", "create --disk; nothing kept yet", e)
+    rc, o, e = sm("start", "-a", "dk")
+    check(rc == 0 and o == "kept\n", "the next start finds the last one's file", rc, o, e)
+    # restart keeps an --rm VM.
+    check(sm("run", "-d", "--rm", "--name", "rr", "--network", "none", IMG + "plain", "sleep",
+             "600")[0] == 0, "run -d --rm")
+    rc, o, e = sm("restart", "-t", "0", "rr")
+    check(rc == 0 and any(r.endswith(" rr") and " Up " in r for r in ps_rows()),
+          "restart keeps an --rm VM", rc, e, ps_rows("-a"))
+    check(sm("rm", "-f", "rr")[0] == 0, "rm -f")
+    check(sm("rm", "c2")[0] == 0 and sm("rm", "cs")[0] == 0 and sm("rm", "dk")[0] == 0 and
+          ps_rows("-a") == [], "rm of ended VMs")
 
 
 def case_detached(tmp):
