@@ -636,6 +636,37 @@ typedef struct sm_gc_result {
 SM_API int sm_image_gc(sm_gc_result *result);
 
 /*
+ * Registry logins (docker login, docker logout), kept where docker keeps
+ * them and where pulls look: $DOCKER_CONFIG/config.json, else
+ * ~/.docker/config.json, or the credential helper that file names
+ * ("credsStore", or "credHelpers" for that registry).
+ *
+ * `server` is "host[:port]" (a scheme or path is ignored); NULL or "" is
+ * Docker Hub, filed under docker's key "https://index.docker.io/v1/".
+ */
+typedef struct sm_login_options {
+    size_t size;                    /* sizeof(sm_login_options) */
+    /* As in sm_pull_options: registries that may be reached over plain
+     * HTTP, NULL-terminated. Loopback registries always may. */
+    const char *const *insecure_registries;
+} sm_login_options;
+
+/* Check user and password against the registry (GET /v2/ with Basic
+ * authentication, or through the token server its challenge names), and
+ * only when it takes them store them: through the helper, else in the
+ * file as {"auth": base64(user:password)}, replacing that registry's entry
+ * and keeping everything else in the file; the file is replaced atomically
+ * with mode 0600. -EACCES: the registry refused them. A damaged config
+ * file is an error, and is left as it is. */
+SM_API int sm_registry_login(const char *server, const char *user, const char *password,
+                             const sm_login_options *opts);
+
+/* Forget the login to `server`: its "auths" entries and, if a helper is
+ * named for it, what the helper holds. 1 when there was a login, 0 when
+ * there was none, or a negative errno. */
+SM_API int sm_registry_logout(const char *server);
+
+/*
  * An image ready to run: in the store (pulled first if it is missing) and
  * with its root filesystem built (a read-only ext4 image, cached by the
  * image's layer chain so the next open reuses it).

@@ -62,6 +62,8 @@ int sm_cmd_history(int argc, char **argv);
 int sm_cmd_create(int argc, char **argv);
 int sm_cmd_start(int argc, char **argv);
 int sm_cmd_restart(int argc, char **argv);
+int sm_cmd_login(int argc, char **argv);
+int sm_cmd_logout(int argc, char **argv);
 
 /* Follow the detached VM's output written since since_ns (unix ns) until
  * it ends, passing our signals on; frees vm. The process's exit status

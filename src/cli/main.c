@@ -46,6 +46,8 @@ static const command commands[] = {
     {"history", sm_cmd_history, "show the steps that built an image"},
     {"tag", sm_cmd_tag, "give a stored image another name"},
     {"gc", sm_cmd_gc, "delete blobs no image uses"},
+    {"login", sm_cmd_login, "log in to a registry (docker login)"},
+    {"logout", sm_cmd_logout, "log out of a registry"},
     {"bake", sm_cmd_bake, "boot an image once and snapshot it, for fast starts"},
     {"snapshot", sm_cmd_snapshot, "write a snapshot of a running VM"},
     {"dedup", sm_cmd_dedup, "share identical memory pages of sibling snapshots"},

@@ -80,8 +80,7 @@ int sm_challenge_parse(const char *header, sm_challenge *out)
     return 0;
 }
 
-/* The forms `docker login` has written for a registry's key in "auths". */
-static bool key_matches(const char *key, const char *registry)
+bool sm_auth_key_matches(const char *key, const char *registry)
 {
     if (!strcmp(registry, "docker.io"))
         return !strcmp(key, "https://index.docker.io/v1/") || !strcmp(key, "docker.io") ||
@@ -132,13 +131,12 @@ static int from_entry(json_t *e, const char *path, sm_credentials *out)
     return 1;
 }
 
-/* The helper configured for `registry`, and which setting named it. */
-static const char *helper_for(json_t *root, const char *registry, const char **setting)
+const char *sm_docker_config_helper(json_t *root, const char *registry, const char **setting)
 {
     const char *key;
     json_t *e;
     json_object_foreach(json_object_get(root, "credHelpers"), key, e) {
-        if (key_matches(key, registry) && json_string_value(e)) {
+        if (sm_auth_key_matches(key, registry) && json_string_value(e)) {
             *setting = "credHelpers";
             return json_string_value(e);
         }
@@ -166,7 +164,7 @@ int sm_docker_credentials(const char *registry, sm_credentials *out)
     int err = sm_docker_config_load(path, sizeof path, &root);
     if (err || !root)
         return err;
-    const char *setting, *helper = helper_for(root, registry, &setting);
+    const char *setting, *helper = sm_docker_config_helper(root, registry, &setting);
     int found = 0;
     if (helper) {
         /* With a helper, "auths" entries are placeholders holding no secret. */
@@ -177,7 +175,7 @@ int sm_docker_credentials(const char *registry, sm_credentials *out)
     const char *key;
     json_t *e;
     json_object_foreach(json_object_get(root, "auths"), key, e) {
-        if (key_matches(key, registry) && (found = from_entry(e, path, out)) != 0)
+        if (sm_auth_key_matches(key, registry) && (found = from_entry(e, path, out)) != 0)
             break;
     }
     json_decref(root);

@@ -3,6 +3,7 @@
 #ifndef SM_OCI_AUTH_H
 #define SM_OCI_AUTH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,6 +30,16 @@ typedef struct sm_credentials {
  * "credsStore" helper, else its "auths" entry. 1 found, 0 none, negative
  * errno when a helper is missing or fails. */
 int sm_docker_credentials(const char *registry, sm_credentials *out);
+
+/* Whether an "auths" or "credHelpers" key of Docker's config file names
+ * `registry` (a reference's domain), in any of the forms `docker login`
+ * has written ("host:port", "https://host/v1/", Docker Hub's aliases). */
+bool sm_auth_key_matches(const char *key, const char *registry);
+
+/* The credential helper configured for `registry` in a loaded config
+ * file (its "credHelpers" entry, else "credsStore"), or NULL; *setting
+ * says which of the two named it. */
+const char *sm_docker_config_helper(json_t *root, const char *registry, const char **setting);
 
 /* The token of a token-server response ({"token": ...} or
  * {"access_token": ...}); *token is freed by the caller. */

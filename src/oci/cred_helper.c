@@ -32,14 +32,14 @@ typedef struct helper_output {
 
 /* stdin is a socket so that writing to a helper that already exited
  * fails with EPIPE instead of raising SIGPIPE in the caller's process. */
-static int spawn(const char *prog, int in, int out, int err, pid_t *pid)
+static int spawn(const char *prog, const char *action, int in, int out, int err, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in, 0);
     posix_spawn_file_actions_adddup2(&fa, out, 1);
     posix_spawn_file_actions_adddup2(&fa, err, 2);
-    char *argv[] = {(char *)prog, (char *)"get", NULL};
+    char *argv[] = {(char *)prog, (char *)action, NULL};
     int rc = posix_spawnp(pid, prog, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     return rc;
@@ -85,8 +85,8 @@ static void collect(int out, int err, helper_output *h)
     }
 }
 
-/* Run `prog get` with `server` on its stdin. 0, or the spawn's errno. */
-static int run(const char *prog, const char *server, helper_output *h)
+/* Run `prog ACTION` with `input` on its stdin. 0, or the spawn's errno. */
+static int run(const char *prog, const char *action, const char *input, helper_output *h)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     pid_t pid;
@@ -95,14 +95,14 @@ static int run(const char *prog, const char *server, helper_output *h)
         pipe2(err, O_CLOEXEC) < 0)
         rc = errno;
     if (!rc)
-        rc = spawn(prog, in[1], out[1], err[1], &pid);
+        rc = spawn(prog, action, in[1], out[1], err[1], &pid);
     int ends[] = {in[1], out[1], err[1]};
     for (int i = 0; i < 3; i++)
         if (ends[i] >= 0)
             close(ends[i]);
     if (!rc) {
         /* A helper that does not read its stdin still gets to answer. */
-        (void)!send(in[0], server, strlen(server), MSG_NOSIGNAL);
+        (void)!send(in[0], input, strlen(input), MSG_NOSIGNAL);
         shutdown(in[0], SHUT_WR);
         collect(out[0], err[0], h);
         if (h->timed_out)
@@ -153,37 +153,80 @@ static int parse(const helper_output *h, const char *prog, const char *origin,
     return rc;
 }
 
+/* Run `docker-credential-NAME action` (its name into prog) and sort out
+ * how it went, alike for get, store and erase: 1 it succeeded (h holds
+ * its answer), 0 it has no credentials for server, else a negative errno. */
+static int call(const char *name, const char *action, const char *input, const char *server,
+                const char *origin, char prog[300], helper_output *h)
+{
+    if (!*name || strchr(name, '/') ||
+        (size_t)snprintf(prog, 300, "docker-credential-%s", name) >= 300)
+        return sm_fail(EINVAL, "the credential helper name '%.100s' (in %s) is not valid",
+                       name, origin);
+    int rc = run(prog, action, input, h);
+    char why[300];
+    if (rc == ENOENT)
+        return sm_fail(ENOENT, "the credential helper %s (named by %s) is not installed: it "
+                       "is not in PATH; install it, or remove it from that file", prog, origin);
+    if (rc)
+        return sm_fail(rc, "cannot run the credential helper %s (named by %s): %s", prog,
+                       origin, strerror(rc));
+    if (h->timed_out)
+        return sm_fail(ETIMEDOUT, "the credential helper %s (named by %s) did not answer "
+                       "within %d s", prog, origin, SM_CRED_HELPER_TIMEOUT_MS / 1000);
+    if (WIFEXITED(h->status) && WEXITSTATUS(h->status) == 0)
+        return 1;
+    if (strstr(h->out, "credentials not found") || strstr(h->err, "credentials not found"))
+        return 0;   /* the helper's documented answer for "no login for this server" */
+    reason(h, why, sizeof why);
+    return sm_fail(EACCES, "the credential helper %s (named by %s) could not %s the "
+                   "credentials for %s: %s", prog, origin, action, server, why);
+}
+
+/* call() with a helper_output of its own (64 KiB: not for the stack). */
+static int call_alone(const char *name, const char *action, const char *input,
+                      const char *server, const char *origin)
+{
+    char prog[300];
+    helper_output *h = calloc(1, sizeof *h);
+    if (!h)
+        return sm_fail(ENOMEM, "out of memory");
+    int rc = call(name, action, input, server, origin, prog, h);
+    free(h);
+    return rc;
+}
+
 int sm_cred_helper_get(const char *name, const char *server, const char *origin,
                        sm_credentials *out)
 {
     char prog[300];
-    if (!*name || strchr(name, '/') ||
-        (size_t)snprintf(prog, sizeof prog, "docker-credential-%s", name) >= sizeof prog)
-        return sm_fail(EINVAL, "the credential helper name '%.100s' (in %s) is not valid",
-                       name, origin);
     helper_output *h = calloc(1, sizeof *h);
     if (!h)
         return sm_fail(ENOMEM, "out of memory");
-    int rc = run(prog, server, h);
-    char why[300];
-    if (rc == ENOENT)
-        rc = sm_fail(ENOENT, "the credential helper %s (named by %s) is not installed: it is "
-                     "not in PATH; install it, or remove it from that file", prog, origin);
-    else if (rc)
-        rc = sm_fail(rc, "cannot run the credential helper %s (named by %s): %s", prog, origin,
-                     strerror(rc));
-    else if (h->timed_out)
-        rc = sm_fail(ETIMEDOUT, "the credential helper %s (named by %s) did not answer "
-                     "within %d s", prog, origin, SM_CRED_HELPER_TIMEOUT_MS / 1000);
-    else if (WIFEXITED(h->status) && WEXITSTATUS(h->status) == 0)
+    int rc = call(name, "get", server, server, origin, prog, h);
+    if (rc == 1)
         rc = parse(h, prog, origin, out);
-    else if (strstr(h->out, "credentials not found") || strstr(h->err, "credentials not found"))
-        rc = 0;   /* the helper's documented answer for "no login for this server" */
-    else {
-        reason(h, why, sizeof why);
-        rc = sm_fail(EACCES, "the credential helper %s (named by %s) failed for %s: %s", prog,
-                     origin, server, why);
-    }
     free(h);
     return rc;
+}
+
+int sm_cred_helper_store(const char *name, const char *server, const char *user,
+                         const char *secret, const char *origin)
+{
+    json_t *msg = json_pack("{s:s, s:s, s:s}", "ServerURL", server, "Username", user,
+                            "Secret", secret);
+    char *input = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (!input)
+        return sm_fail(ENOMEM, "out of memory");
+    int rc = call_alone(name, "store", input, server, origin);
+    /* The secret is not left lying in freed memory. */
+    explicit_bzero(input, strlen(input));
+    free(input);
+    return rc < 0 ? rc : 0;
+}
+
+int sm_cred_helper_erase(const char *name, const char *server, const char *origin)
+{
+    return call_alone(name, "erase", server, server, origin);
 }

@@ -84,12 +84,16 @@ static bool is_plain_http(const char *url)
     return !strncasecmp(url, "http://", 7);
 }
 
+/* A scope of no repository ("repository::pull") is a login's check
+ * (sm_registry_ping): as docker login, it asks for no scope at all, only
+ * whether the token server takes the credentials. */
 static int token_url(sm_http *h, const sm_challenge *c, const char *scope, char *out, size_t len)
 {
     char *service = curl_easy_escape(h->curl, c->service, 0);
     char *sc = curl_easy_escape(h->curl, scope, 0);
-    int n = snprintf(out, len, "%s%sservice=%s&scope=%s", c->realm, strchr(c->realm, '?') ? "&" : "?",
-                     service ? service : "", sc ? sc : "");
+    bool none = !strncmp(scope, "repository::", 12);
+    int n = snprintf(out, len, "%s%sservice=%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?",
+                     service ? service : "", none ? "" : "&scope=", none || !sc ? "" : sc);
     curl_free(service);
     curl_free(sc);
     if (n < 0 || (size_t)n >= len)
@@ -380,4 +384,9 @@ int sm_registry_get_blob(sm_registry *r, sm_http *h, const sm_store *s, const sm
     }
     sm_debug("stored %s (%" PRIu64 " bytes)", d->digest, w.written);
     return sm_blob_writer_commit(&w, NULL);
+}
+
+int sm_registry_ping(sm_registry *r, sm_http *h)
+{
+    return probe(r, h);
 }

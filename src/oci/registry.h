@@ -41,6 +41,11 @@ void sm_registry_close(sm_registry *r);
 /* true for 127.0.0.0/8, ::1 and localhost, with or without a port. */
 bool sm_registry_is_loopback(const char *domain);
 
+/* GET /v2/ with our credentials, answering a Basic or bearer challenge (a
+ * login's check; the ref's path may be empty). 0 when the registry takes
+ * them, -EACCES when it refuses them (or wants some and has none). */
+int sm_registry_ping(sm_registry *r, sm_http *h);
+
 /* GET a manifest by tag or digest; the body is checked against the digest
  * asked for, or else the Docker-Content-Digest header. Free *body. */
 int sm_registry_get_manifest(sm_registry *r, sm_http *h, const char *reference,

@@ -519,6 +519,148 @@ rmi_gc)
     [ -z "$(ls "$store/blobs/sha256")" ] || fail "gc left blobs: $(ls "$store/blobs/sha256")"
     [ -z "$(ls "$store/rootfs")" ] || fail "gc left root filesystems or locks: $(ls "$store/rootfs")"
     ;;
+login_logout)
+    # docker login and logout: a wrong password changes nothing; a right
+    # one is kept in config.json (0600) beside what the file held, and
+    # pulls use it; logout forgets it.
+    command -v htpasswd >/dev/null || { echo "htpasswd (apache2-utils) is not installed"; exit 77; }
+    htpasswd -Bbc "$work/htpasswd" alice s3cret 2>/dev/null || fail "htpasswd"
+    start_registry "$work/htpasswd"
+    creds=alice:s3cret
+    push private:1
+    unset creds
+    config=$DOCKER_CONFIG/config.json
+    mkdir -p "$DOCKER_CONFIG"
+    printf '{"auths":{"other.example":{"auth":"%s"}},"psFormat":"table {{.ID}}"}' \
+        "$(printf bob:x | base64)" >"$config"
+    cp "$config" "$work/config.before"
+    echo wrong | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_error "login to $reg failed: unauthorized (wrong username or password)"
+    expect_exit 125
+    cmp -s "$config" "$work/config.before" || fail "a failed login changed config.json"
+    # Without a terminal nothing can be asked for.
+    sm login "$reg" </dev/null
+    expect_error "standard input is not a terminal"
+    echo s3cret | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_ok
+    [ "$(cat "$work/out")" = "Login Succeeded" ] || fail "login printed: $(cat "$work/out")"
+    [ "$(stat -c %a "$config")" = 600 ] || fail "config.json has mode $(stat -c %a "$config")"
+    python3 - "$config" "$reg" <<'PY' || fail "config.json is not as expected: $(cat "$config")"
+import base64, json, sys
+c = json.load(open(sys.argv[1]))
+assert base64.b64decode(c["auths"][sys.argv[2]]["auth"]) == b"alice:s3cret", c
+assert base64.b64decode(c["auths"]["other.example"]["auth"]) == b"bob:x", c
+assert c["psFormat"] == "table {{.ID}}", c
+PY
+    creds=alice:s3cret
+    verify_pull private:1
+    sm logout "$reg"
+    expect_ok
+    [ "$(cat "$work/out")" = "Removing login credentials for $reg" ] || fail "logout printed: $(cat "$work/out")"
+    python3 - "$config" "$reg" <<'PY' || fail "logout did not remove only its entry: $(cat "$config")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert sys.argv[2] not in c["auths"] and "other.example" in c["auths"] and "psFormat" in c, c
+PY
+    rm -rf "$store"
+    sm pull "$reg/private:1"
+    expect_error "requires a login: run 'docker login $reg'"
+    sm logout "$reg"
+    expect_ok
+    [ "$(cat "$work/out")" = "Not logged in to $reg" ] || fail "logout printed: $(cat "$work/out")"
+    # -p works, with docker's warning; the directory and file are made
+    # (0700, 0600) when there are none; an old entry under another form
+    # of the name gives way, so a pull cannot find it first.
+    rm -rf "$DOCKER_CONFIG"
+    sm login -u alice -p s3cret "http://$reg/"
+    expect_ok
+    grep -qF "WARNING! Using --password via the CLI is insecure" "$work/err" || fail "no warning for -p"
+    [ "$(stat -c %a "$DOCKER_CONFIG")" = 700 ] || fail "the directory has mode $(stat -c %a "$DOCKER_CONFIG")"
+    [ "$(stat -c %a "$config")" = 600 ] || fail "config.json has mode $(stat -c %a "$config")"
+    printf '{"auths":{"http://%s":{"auth":"%s"}}}' "$reg" "$(printf alice:wrong | base64)" >"$config"
+    echo s3cret | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_ok
+    [ "$(python3 -c 'import json,sys; print(list(json.load(open(sys.argv[1]))["auths"]))' "$config")" = "['$reg']" ] ||
+        fail "the old entry stayed: $(cat "$config")"
+    rm -rf "$store"
+    verify_pull private:1
+    ;;
+login_bad_config)
+    # A damaged config.json: login says so (as pull does) and leaves it be.
+    command -v htpasswd >/dev/null || { echo "htpasswd (apache2-utils) is not installed"; exit 77; }
+    htpasswd -Bbc "$work/htpasswd" alice s3cret 2>/dev/null || fail "htpasswd"
+    start_registry "$work/htpasswd"
+    config=$DOCKER_CONFIG/config.json
+    mkdir -p "$DOCKER_CONFIG"
+    printf '{"auths": {"%s": {"auth": "YTpi"}' "$reg" >"$config"
+    cp "$config" "$work/config.before"
+    echo s3cret | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_error "Docker's config file '$config' is not valid JSON at line 1, column "
+    expect_exit 125
+    cmp -s "$config" "$work/config.before" || fail "login changed the damaged file"
+    sm logout "$reg"
+    expect_error "Docker's config file '$config' is not valid JSON at line 1, column "
+    cmp -s "$config" "$work/config.before" || fail "logout changed the damaged file"
+    printf '{"auths": ["%s"], "keep": 1}' "$reg" >"$config"
+    cp "$config" "$work/config.before"
+    echo s3cret | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_error "Docker's config file '$config' is invalid: \"auths\" is an array, not an object"
+    cmp -s "$config" "$work/config.before" || fail "login changed the invalid file"
+    [ -z "$(ls -A "$DOCKER_CONFIG" | grep -v '^config.json$')" ] || fail "login left files: $(ls -A "$DOCKER_CONFIG")"
+    ;;
+login_cred_helper)
+    # With a credential helper named, login stores through it (the file
+    # keeps an empty entry, as docker's) and logout erases through it.
+    command -v htpasswd >/dev/null || { echo "htpasswd (apache2-utils) is not installed"; exit 77; }
+    htpasswd -Bbc "$work/htpasswd" alice s3cret 2>/dev/null || fail "htpasswd"
+    start_registry "$work/htpasswd"
+    creds=alice:s3cret
+    push private:1
+    mkdir -p "$work/bin" "$DOCKER_CONFIG"
+    # A helper keeping one login in $work/kept: store, get, erase.
+    cat >"$work/bin/docker-credential-fake" <<SH
+#!/bin/sh
+case "\$1" in
+store) cat >"$work/kept" ;;
+get) [ -s "$work/kept" ] && cat "$work/kept" || { echo "credentials not found in native keychain"; exit 1; } ;;
+erase) [ -s "$work/kept" ] || { echo "credentials not found in native keychain"; exit 1; }; rm "$work/kept" ;;
+esac
+SH
+    chmod +x "$work/bin/docker-credential-fake"
+    export PATH="$work/bin:$PATH"
+    config=$DOCKER_CONFIG/config.json
+    printf '{"credsStore":"fake"}' >"$config"
+    echo wrong | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_error "unauthorized (wrong username or password)"
+    [ ! -e "$work/kept" ] || fail "the helper was given credentials the registry refused"
+    echo s3cret | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_ok
+    python3 - "$work/kept" "$reg" <<'PY' || fail "the helper kept: $(cat "$work/kept")"
+import json, sys
+k = json.load(open(sys.argv[1]))
+assert k == {"ServerURL": sys.argv[2], "Username": "alice", "Secret": "s3cret"}, k
+PY
+    python3 - "$config" "$reg" <<'PY' || fail "config.json: $(cat "$config")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c == {"credsStore": "fake", "auths": {sys.argv[2]: {}}}, c
+PY
+    verify_pull private:1
+    sm logout "$reg"
+    expect_ok
+    [ ! -e "$work/kept" ] || fail "logout did not erase through the helper"
+    [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["auths"])' "$config")" = "{}" ] ||
+        fail "logout left the entry: $(cat "$config")"
+    sm logout "$reg"
+    expect_ok
+    [ "$(cat "$work/out")" = "Not logged in to $reg" ] || fail "logout printed: $(cat "$work/out")"
+    # A helper that is not installed: login fails and changes nothing.
+    printf '{"credHelpers":{"%s":"missing"}}' "$reg" >"$config"
+    cp "$config" "$work/config.before"
+    echo s3cret | "$SM" login -u alice --password-stdin "$reg" >"$work/out" 2>"$work/err"; rc=$?
+    expect_error "docker-credential-missing"
+    cmp -s "$config" "$work/config.before" || fail "a failed store changed config.json"
+    ;;
 cred_helper)
     command -v htpasswd >/dev/null || { echo "htpasswd (apache2-utils) is not installed"; exit 77; }
     htpasswd -Bbc "$work/htpasswd" alice s3cret 2>/dev/null || fail "htpasswd"
