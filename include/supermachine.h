@@ -528,6 +528,41 @@ typedef struct sm_pull_options {
 SM_API int sm_image_pull(const char *reference, const sm_pull_options *opts,
                          sm_image_ref *out);
 
+/* Progress of a push, reported a few times a second while blobs upload and
+ * once more at the end. Blobs are configs and layers, sizes as stored. */
+typedef struct sm_push_progress {
+    const char *name;          /* the normalised reference being pushed */
+    uint32_t blobs;            /* blobs the image has */
+    uint32_t blobs_done;       /* of them, found in the registry or uploaded */
+    uint32_t blobs_uploaded;   /* of those, uploaded (the others were there) */
+    uint64_t bytes;            /* bytes of all its blobs */
+    uint64_t bytes_done;       /* of them, found there or sent */
+    int finished;              /* 1 on the last report */
+} sm_push_progress;
+
+typedef struct sm_push_options {
+    size_t size;                    /* sizeof(sm_push_options) */
+    /* As in sm_pull_options: registries that may be reached over plain
+     * HTTP (loopback ones always may), and credentials (NULL: Docker's
+     * config file). */
+    const char *const *insecure_registries;
+    const char *username;
+    const char *password;
+    void (*progress)(const sm_push_progress *p, void *ctx);   /* may be NULL */
+    void *progress_ctx;
+} sm_push_options;
+
+/* Upload the stored image named `reference` (name[:tag], normalised; not a
+ * digest) to the registry and repository that name gives, under its tag
+ * (docker push): blobs the registry lacks (each HEAD first), then the
+ * manifest, byte for byte as stored, so its digest stays the same. An
+ * image from a multi-platform index is pushed with that index when the
+ * store holds every manifest and blob it names, else as its one image
+ * manifest. `out` (may be NULL) receives the name and the digest now
+ * under the tag. -ENOENT: no such image, or a blob of it is missing. */
+SM_API int sm_image_push(const char *reference, const sm_push_options *opts,
+                         sm_image_ref *out);
+
 typedef struct sm_import_options {
     size_t size;                    /* sizeof(sm_import_options) */
     const char *platform;           /* for multi-platform archives; NULL: linux/amd64 */

@@ -37,6 +37,7 @@ static const command commands[] = {
     {"rename", sm_cmd_rename, "give a VM a new name"},
     {"boot", sm_cmd_boot, "boot a kernel and initramfs and run one command (low level)"},
     {"pull", sm_cmd_pull, "download an image from a registry"},
+    {"push", sm_cmd_push, "upload a stored image to its registry"},
     {"load", sm_cmd_load, "load images from a docker save or OCI archive (docker load)"},
     {"import", sm_cmd_import, "load images from a file or layout, printing name and digest"},
     {"images", sm_cmd_images, "list stored images"},

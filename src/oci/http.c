@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/error.h"
 #include "util/log.h"
@@ -45,6 +47,7 @@ void sm_http_free(sm_http *h)
 void sm_http_response_free(sm_http_response *r)
 {
     free(r->www_authenticate);
+    free(r->location);
     free(r->body);
     memset(r, 0, sizeof *r);
 }
@@ -60,6 +63,8 @@ typedef struct transfer {
     uint64_t resume_from; /* asked for the body from this offset on */
     int timeout;          /* seconds of silence allowed */
     bool answered;        /* a response other than a redirect began */
+    int upload_fd;        /* req->upload_file, open for this attempt; or -1 */
+    uint64_t upload_off;  /* bytes of the body sent so far */
 } transfer;
 
 static int append(transfer *t, const char *data, size_t len, size_t max)
@@ -129,7 +134,8 @@ static size_t on_header(char *line, size_t one, size_t n, void *arg)
         t->answered |= !code || code[1] != '3';
         /* A new response (after a redirect): forget the previous one's. */
         free(r->www_authenticate);
-        r->www_authenticate = NULL;
+        free(r->location);
+        r->www_authenticate = r->location = NULL;
         r->content_type[0] = r->content_digest[0] = '\0';
         r->body_len = 0;
     } else if (n > 13 && !strncasecmp(line, "content-type:", 13)) {
@@ -140,8 +146,73 @@ static size_t on_header(char *line, size_t one, size_t n, void *arg)
         char v[8192];
         header_value(line, n, 17, v, sizeof v);
         r->www_authenticate = strdup(v);
+    } else if (n > 9 && !strncasecmp(line, "location:", 9) && !r->location) {
+        char v[8192];
+        header_value(line, n, 9, v, sizeof v);
+        r->location = strdup(v);
     }
     return n;
+}
+
+/* The next piece of the body to send, from memory or the file. */
+static size_t on_read(char *buf, size_t one, size_t n, void *arg)
+{
+    transfer *t = arg;
+    const sm_http_request *req = t->req;
+    uint64_t left = req->upload_len - t->upload_off;
+    size_t want = (size_t)(left < n * one ? left : n * one);
+    ssize_t got = want;
+    if (req->upload_data)
+        memcpy(buf, (const char *)req->upload_data + t->upload_off, want);
+    else if (want && (got = pread(t->upload_fd, buf, want, (off_t)t->upload_off)) <= 0) {
+        /* The file shrank or failed: no silent short body. */
+        t->sink_err = sm_fail(got < 0 ? errno : EIO, "cannot read '%s' to send it: %s",
+                              req->upload_file, got < 0 ? strerror(errno) : "it got shorter");
+        return CURL_READFUNC_ABORT;
+    }
+    t->upload_off += (uint64_t)got;
+    if (req->sent)
+        req->sent(req->ctx, t->upload_off);
+    return (size_t)got;
+}
+
+/* curl rewinds the body to send it again after a redirect. */
+static int on_seek(void *arg, curl_off_t offset, int origin)
+{
+    transfer *t = arg;
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > t->req->upload_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    t->upload_off = (uint64_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+static bool uploads(const sm_http_request *req)
+{
+    return req->upload_data || req->upload_file;
+}
+
+/* The method and body of a push's requests (GET needs nothing set). */
+static void set_method(CURL *c, transfer *t)
+{
+    const sm_http_request *req = t->req;
+    const char *m = req->method;
+    if (m && !strcmp(m, "HEAD")) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (uploads(req)) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);   /* a PUT, unless told otherwise */
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, t);
+        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(c, CURLOPT_SEEKDATA, t);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_len);
+        if (m && strcmp(m, "PUT"))
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+    } else if (m && !strcmp(m, "POST")) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    } else if (m && strcmp(m, "GET")) {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+    }
 }
 
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -218,6 +289,7 @@ static void set_options(transfer *t, struct curl_slist *headers, char *errbuf)
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
     if (t->req->post_form)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->req->post_form);
+    set_method(c, t);
     set_tls(c, t->req->tls);
 }
 
@@ -320,11 +392,16 @@ static int attempt(sm_http *h, const sm_http_request *req, sm_http_response *res
                    struct curl_slist *headers, int timeout, bool last, bool *can_resume)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    transfer t = {.curl = h->curl, .req = req, .resp = resp, .timeout = timeout};
+    transfer t = {.curl = h->curl, .req = req, .resp = resp, .timeout = timeout,
+                  .upload_fd = -1};
     t.resume_from = resume_point(req, *can_resume);
     sm_http_response_free(resp);
+    if (req->upload_file && (t.upload_fd = open(req->upload_file, O_RDONLY | O_CLOEXEC)) < 0)
+        return sm_fail(errno, "cannot read '%s': %s", req->upload_file, strerror(errno));
     set_options(&t, headers, errbuf);
     CURLcode rc = curl_easy_perform(h->curl);
+    if (t.upload_fd >= 0)
+        close(t.upload_fd);
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
     int err = 0;
     if (t.sink_err)
@@ -366,6 +443,14 @@ int sm_http_get(sm_http *h, const sm_http_request *req, sm_http_response *resp)
         if ((tmp = curl_slist_append(headers, line)))
             headers = tmp;
     }
+    if (req->content_type) {
+        snprintf(line, sizeof line, "Content-Type: %s", req->content_type);
+        if ((tmp = curl_slist_append(headers, line)))
+            headers = tmp;
+    }
+    /* Send a body at once rather than wait for "100 Continue". */
+    if (uploads(req) && (tmp = curl_slist_append(headers, "Expect:")))
+        headers = tmp;
     int timeout, rc = timeout_seconds(&timeout);
     rc = rc < 0 ? rc : 1;
     bool can_resume = true;

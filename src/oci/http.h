@@ -42,6 +42,18 @@ typedef struct sm_http_request {
     void *ctx;
     size_t max_body;
     atomic_int *cancel;           /* stop early once this becomes non-zero */
+    /* "HEAD", "POST" or "PUT" (for a push); NULL: GET, or POST with
+     * post_form. A POST or PUT sends the body below, or none. */
+    const char *method;
+    const char *content_type;     /* of the body sent, or NULL */
+    /* The body to send: upload_len bytes of upload_data, or else of the
+     * file upload_file (read from its start on each attempt). */
+    const void *upload_data;
+    const char *upload_file;
+    uint64_t upload_len;
+    /* May be NULL. Told, with ctx, how much of the body this attempt has
+     * sent so far (from 0 again after a retry). */
+    void (*sent)(void *ctx, uint64_t offset);
 } sm_http_request;
 
 typedef struct sm_http_response {
@@ -49,13 +61,15 @@ typedef struct sm_http_response {
     char content_type[128];
     char content_digest[80];      /* Docker-Content-Digest */
     char *www_authenticate;       /* NULL when absent */
+    char *location;               /* the Location header, or NULL */
     char *body;                   /* NUL-terminated; for errors, the first KiB */
     size_t body_len;
 } sm_http_response;
 
 /* 0 when a response arrived (whatever its status: after retries a 5xx is
  * returned as such); a negative errno when none did or sink failed.
- * (Despite the name, a request with post_form is a POST.) */
+ * (Despite the name, a request with post_form is a POST, and one with
+ * method that method.) */
 int sm_http_get(sm_http *h, const sm_http_request *req, sm_http_response *resp);
 void sm_http_response_free(sm_http_response *r);
 

@@ -133,13 +133,15 @@ static char *refresh_form(sm_http *h, const sm_challenge *c, const char *scope,
     return form;
 }
 
-/* Fetch a bearer token for pulling from our repository: a GET with the
- * username and password (or none), or the OAuth2 POST of an identity token. */
+/* Fetch a bearer token for pulling from (or pushing to) our repository: a
+ * GET with the username and password (or none), or the OAuth2 POST of an
+ * identity token. A push asks for both rights whatever the challenge
+ * names, as a token for one request's scope would not last the push. */
 static int get_token(sm_registry *r, sm_http *h, const sm_challenge *c, char **token)
 {
     char scope[SM_REF_NAME_MAX + 32], url[4096], basic[SM_BASIC_AUTH_MAX];
-    snprintf(scope, sizeof scope, "repository:%s:pull", r->ref.path);
-    const char *want = c->scope[0] ? c->scope : scope;
+    snprintf(scope, sizeof scope, "repository:%s:%s", r->ref.path, r->push ? "pull,push" : "pull");
+    const char *want = c->scope[0] && !r->push ? c->scope : scope;
     bool oauth = r->have_creds && r->creds.identity_token;
     int err = oauth ? (snprintf(url, sizeof url, "%s", c->realm), 0)
                     : token_url(h, c, want, url, sizeof url);
@@ -269,6 +271,12 @@ static int probe(sm_registry *r, sm_http *h)
         pthread_mutex_unlock(&r->lock);
     }
     return err;
+}
+
+int sm_registry_send(sm_registry *r, sm_http *h, sm_http_request *req, sm_http_response *resp)
+{
+    int err = probe(r, h);
+    return err ? err : send_authorized(r, h, req, resp);
 }
 
 static int status_error(const sm_registry *r, const sm_http_response *resp, const char *what)

@@ -24,6 +24,7 @@ typedef struct sm_registry {
     sm_tls tls;                       /* from /etc/docker/certs.d/<domain>/ */
     sm_credentials creds;
     bool have_creds;
+    bool push;                        /* tokens are asked for pull and push */
     pthread_mutex_t lock;             /* guards what follows */
     bool probed;
     char *authorization;              /* the Authorization value, or NULL */
@@ -51,6 +52,11 @@ int sm_registry_ping(sm_registry *r, sm_http *h);
 int sm_registry_get_manifest(sm_registry *r, sm_http *h, const char *reference,
                              char **body, size_t *len, char content_type[128],
                              char digest[SM_DIGEST_STR]);
+
+/* Any request to the registry (req->url in full), after the /v2/ probe,
+ * with our credentials; a 401 is answered once and then returned as the
+ * response. */
+int sm_registry_send(sm_registry *r, sm_http *h, sm_http_request *req, sm_http_response *resp);
 
 /* Download a blob into the store, verified; bytes_done counts progress
  * (may be NULL) and cancel (may be NULL) stops it early. */

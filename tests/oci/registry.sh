@@ -806,6 +806,136 @@ mirror)
     unset SUPERMACHINE_CONFIG
     check_store
     ;;
+push_round_trip)
+    # An image pulled here, tagged for another repository and pushed, is
+    # the same image there: its manifest and layers, digests unchanged.
+    start_registry
+    push bb:1
+    verify_pull bb:1
+    "$SM" tag "$reg/bb:1" "$reg/copy/bb:2" || fail "tag"
+    sm push "$reg/copy/bb:2"
+    expect_ok
+    [ "$(cat "$work/out")" = "$reg/copy/bb:2 $pulled_digest" ] || fail "push printed: $(cat "$work/out")"
+    [ ! -s "$work/err" ] || fail "push wrote to stderr while not on a terminal"
+    skopeo inspect --tls-verify=false "docker://$reg/copy/bb:2" >"$work/skopeo.json" || fail "skopeo inspect"
+    python3 - "$work/skopeo.json" "$pulled_digest" "$work/blobs" <<'PY' || fail "the pushed image differs"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["Digest"] == sys.argv[2], (s["Digest"], sys.argv[2])
+assert s["Layers"] == open(sys.argv[3]).read().split()[1:], s["Layers"]
+PY
+    # A fresh store pulls it back as the same image.
+    rm -rf "$store"
+    verify_pull copy/bb:2
+    # Again, on a terminal: progress, and nothing uploaded (all there).
+    on_terminal "$SM" push "$reg/copy/bb:2"
+    grep -qF "$reg/copy/bb:2: 3/3 blobs (0 uploaded)" "$work/tty" ||
+        fail "a second push uploaded blobs, or showed no progress: $(cat -v "$work/tty")"
+    grep -qF "$reg/copy/bb:2 $pulled_digest" "$work/tty" || fail "the second push failed"
+    ;;
+push_loaded)
+    # docker save keeps uncompressed layers, stored here as they were and
+    # named so by the manifest load writes: that manifest is what goes up.
+    start_registry
+    python3 "$here/mkimage.py" "$work/layout" t >/dev/null
+    skopeo copy oci:"$work/layout":t docker-archive:"$work/docker.tar":example.com/team/bb:v1 >/dev/null 2>&1 ||
+        fail "skopeo docker-archive"
+    sm load -i "$work/docker.tar"
+    expect_ok
+    digest=$(inspect_field example.com/team/bb:v1 'v["Digest"]')
+    "$SM" tag example.com/team/bb:v1 "$reg/loaded:1" || fail "tag"
+    sm push "$reg/loaded:1"
+    expect_ok
+    [ "$(cat "$work/out")" = "$reg/loaded:1 $digest" ] || fail "push printed: $(cat "$work/out")"
+    rm -rf "$store"
+    verify_pull loaded:1
+    [ "$pulled_digest" = "$digest" ] || fail "pulled $pulled_digest, pushed $digest"
+    [ "$(inspect_field "$reg/loaded:1" 'v["Layers"][0]["MediaType"]')" = \
+      application/vnd.oci.image.layer.v1.tar ] || fail "the layers are not as loaded"
+    ;;
+push_index)
+    # Of a multi-platform index a pull keeps one image: that image goes up
+    # alone. Once every platform's image is stored, the index goes up too,
+    # and the tag names the same index as at the origin.
+    start_registry
+    push multi:1 --platform linux/amd64 --platform linux/arm64/v8
+    verify_pull multi:1
+    "$SM" tag "$reg/multi:1" "$reg/one:1" || fail "tag"
+    sm push "$reg/one:1"
+    expect_ok
+    [ "$(cat "$work/out")" = "$reg/one:1 $pulled_digest" ] || fail "push printed: $(cat "$work/out")"
+    [ "sha256:$(skopeo_raw one:1 | sha256sum | cut -c1-64)" = "$pulled_digest" ] ||
+        fail "the registry does not hold the one image under the tag"
+    verify_pull multi:1 --platform linux/arm64
+    verify_pull multi:1
+    "$SM" tag "$reg/multi:1" "$reg/all:1" || fail "tag"
+    sm push "$reg/all:1"
+    expect_ok
+    [ "$(cat "$work/out")" = "$reg/all:1 $top_digest" ] || fail "push printed: $(cat "$work/out")"
+    [ "sha256:$(skopeo_raw all:1 | sha256sum | cut -c1-64)" = "$top_digest" ] ||
+        fail "the registry does not hold the index under the tag"
+    rm -rf "$store"
+    verify_pull all:1 --platform linux/arm64
+    ;;
+push_auth)
+    command -v htpasswd >/dev/null || { echo "htpasswd (apache2-utils) is not installed"; exit 77; }
+    htpasswd -Bbc "$work/htpasswd" alice s3cret 2>/dev/null || fail "htpasswd"
+    start_registry "$work/htpasswd"
+    creds=alice:s3cret
+    push private:1
+    mkdir -p "$DOCKER_CONFIG"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$reg" "$(printf alice:s3cret | base64)" >"$DOCKER_CONFIG/config.json"
+    verify_pull private:1
+    "$SM" tag "$reg/private:1" "$reg/pushed:1" || fail "tag"
+    rm "$DOCKER_CONFIG/config.json"
+    sm push "$reg/pushed:1"
+    expect_error "$reg requires a login"
+    expect_exit 125
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$reg" "$(printf alice:wrong | base64)" >"$DOCKER_CONFIG/config.json"
+    sm push "$reg/pushed:1"
+    expect_error "rejected the username or password for $reg (user 'alice')"
+    expect_exit 125
+    echo wrong | "$SM" push --username alice "$reg/pushed:1" >"$work/out" 2>"$work/err"; rc=$?
+    expect_error "rejected the username or password"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$reg" "$(printf alice:s3cret | base64)" >"$DOCKER_CONFIG/config.json"
+    sm push "$reg/pushed:1"
+    expect_ok
+    [ "sha256:$(skopeo_raw pushed:1 | sha256sum | cut -c1-64)" = "$pulled_digest" ] ||
+        fail "the pushed manifest differs"
+    rm "$DOCKER_CONFIG/config.json"
+    echo s3cret | "$SM" push --username alice "$reg/pushed:1" >"$work/out" 2>"$work/err"; rc=$?
+    expect_ok
+    ;;
+push_missing)
+    start_registry
+    sm push "$reg/none:1"
+    expect_error "no image '$reg/none:1' in the store to push"
+    expect_exit 125
+    sm push "$reg/none@sha256:$(printf '%064d' 0)"
+    expect_error "names a digest; push takes NAME[:TAG]"
+    expect_exit 125
+    # A stored image whose layer is gone from the store says which.
+    push bb:1
+    verify_pull bb:1
+    layer=$(sed -n 2p "$work/blobs")
+    rm -f "$store/blobs/sha256/${layer#sha256:}"
+    "$SM" tag "$reg/bb:1" "$reg/broken:1" || fail "tag"
+    sm push "$reg/broken:1"
+    expect_error "layer 1 ($layer) of $reg/broken:1 is not in the image store"
+    expect_exit 125
+    # A registry that refuses says so, in its words: here one whose
+    # storage is read-only.
+    python3 "$here/mkimage.py" "$work/ro" t >/dev/null
+    kill "$registry_pid"; wait "$registry_pid" 2>/dev/null
+    sed -i 's/^storage: .*/storage: {filesystem: {rootdirectory: '"${work//\//\\/}"'\/registry}, maintenance: {readonly: {enabled: true}}}/' "$work/registry.yml"
+    docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+    registry_pid=$!
+    for _ in $(seq 100); do curl -s -o /dev/null "http://$reg/v2/" && break; sleep 0.05; done
+    "$SM" tag "$reg/bb:1" "$reg/ro:1" || fail "tag"
+    sm push "$reg/ro:1"
+    expect_error "registry $reg refused the config of $reg/ro:1: HTTP 405, Method not allowed"
+    expect_exit 125
+    ;;
 debian_minbase)
     EXT4_MANIFEST=${EXT4_MANIFEST:?EXT4_MANIFEST must name the ext4_manifest helper}
     command -v umoci >/dev/null || { echo "umoci is not installed"; exit 77; }
