@@ -310,9 +310,22 @@ static bool pump_stream(conn *c, int *fd, bool *ready, uint16_t type)
     return true;
 }
 
+/* With the root's writable layer on a disk (sm_upper, --disk), what the
+ * process wrote must reach that disk before the host hears it ended: the
+ * host may stop the VM right after, without the guest's own shutdown. */
+static void flush_persistent_root(void)
+{
+    static int persistent = -1;
+    if (persistent < 0)
+        persistent = getenv("sm_upper") != NULL;
+    if (persistent)
+        sync();
+}
+
 static void send_exit(conn *c)
 {
     exec_state *x = c->x;
+    flush_persistent_root();
     sm_agent_exit e = {
         .timed_out = x->timed_out,
         .maxrss_kib = (uint64_t)x->ru.ru_maxrss,

@@ -192,6 +192,14 @@ def case_read_only_tmpfs(tmp):
         check(rc == 125 and words in e, f"{bad} refused", e)
 
 
+def case_disk_persists(tmp):
+    """--disk keeps the writable layer: what a process wrote, without a
+    sync of its own, is there for the next VM on that disk."""
+    disk = os.path.join(tmp, "upper.ext4")
+    expect(["--rm", "--disk", disk, IMG + "plain", "sh", "-c", "echo kept > /kept"], 0)
+    expect(["--rm", "--disk", disk, IMG + "plain", "cat", "/kept"], 0, "kept\n")
+
+
 def case_ep_default(tmp):
     expect([IMG + "ep"], 0, "ep: default-arg\n")
 
