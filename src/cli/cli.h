@@ -3,6 +3,7 @@
 #define SM_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* docker's convention: 125 when the tool itself failed. */
@@ -60,6 +61,12 @@ int sm_cmd_unpause(int argc, char **argv);
 int sm_cmd_rename(int argc, char **argv);
 int sm_cmd_version(int argc, char **argv);
 int sm_cmd_history(int argc, char **argv);
+
+/* stop's and restart's options (cmd_stop.c): -t SECONDS (default 10), -h
+ * (help printed), then at least one VM from optind. -1 to go on with *ms
+ * set, else the exit status to return. */
+int sm_cli_stop_options(const char *cmd, int argc, char **argv, void (*help)(FILE *),
+                        uint32_t *ms);
 int sm_cmd_create(int argc, char **argv);
 int sm_cmd_start(int argc, char **argv);
 int sm_cmd_restart(int argc, char **argv);

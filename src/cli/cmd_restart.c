@@ -1,7 +1,7 @@
 /* supermachine restart: stop VMs as `stop` does, then start them again
  * from their records (docker restart). */
-#include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
@@ -20,27 +20,14 @@ static void usage(FILE *f)
 
 int sm_cmd_restart(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"time", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {0},
-    };
-    long secs = 10;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-        char *end;
-        if (c == 'h') {
-            usage(stdout);
-            return 0;
-        }
-        if (c != 't' || (secs = strtol(optarg, &end, 10), *end || secs < 0 || secs > 86400))
-            return sm_cli_usage_error("restart", "-t wants seconds from 0 to 86400");
-    }
-    if (optind >= argc)
-        return sm_cli_usage_error("restart", "which VM?");
+    uint32_t ms;
+    int rc = sm_cli_stop_options("restart", argc, argv, usage, &ms);
+    if (rc >= 0)
+        return rc;
     int status = 0;
     for (int i = optind; i < argc; i++) {
         sm_vm *vm = NULL;
-        if (sm_vm_restart(argv[i], (uint32_t)secs * 1000, &vm) != 0)
+        if (sm_vm_restart(argv[i], ms, &vm) != 0)
             status = sm_cli_fail();
         else
             printf("%s\n", argv[i]);
