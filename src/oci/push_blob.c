@@ -54,7 +54,7 @@ int sm_push_refused(const sm_pusher *p, const sm_http_response *resp, const char
     char text[512];
     refusal_text(resp, text, sizeof text);
     if (resp->status == 401 && !r->have_creds)
-        return sm_fail(EACCES, "%s requires a login to push to %s: run 'docker login %s' or "
+        return sm_fail(EACCES, "%s requires a login to push to %s: run 'supermachine login %s' or "
                        "pass a username and password (%s)", r->ref.domain, r->ref.path,
                        r->ref.domain, text);
     char who[300] = "";

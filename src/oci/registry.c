@@ -105,13 +105,13 @@ static int refused(const sm_registry *r, const char *by)
 {
     if (r->have_creds && r->creds.identity_token)
         return sm_fail(EACCES, "%s rejected the identity token for %s that the credential "
-                       "helper gave; run 'docker login %s' again", by, r->ref.domain,
+                       "helper gave; run 'supermachine login %s' again", by, r->ref.domain,
                        r->ref.domain);
     if (r->have_creds)
         return sm_fail(EACCES, "%s rejected the username or password for %s (user '%s'); "
                        "check the credentials", by, r->ref.domain, r->creds.username);
-    return sm_fail(EACCES, "%s requires a login: run 'docker login %s' or pass a username "
-                   "and password", r->ref.domain, r->ref.domain);
+    return sm_fail(EACCES, "%s requires a login: run 'supermachine login %s' or pass a "
+                   "username and password", r->ref.domain, r->ref.domain);
 }
 
 /* The OAuth2 form that trades an identity token (a refresh token from a

@@ -564,7 +564,7 @@ assert sys.argv[2] not in c["auths"] and "other.example" in c["auths"] and "psFo
 PY
     rm -rf "$store"
     sm pull "$reg/private:1"
-    expect_error "requires a login: run 'docker login $reg'"
+    expect_error "requires a login: run 'supermachine login $reg'"
     sm logout "$reg"
     expect_ok
     [ "$(cat "$work/out")" = "Not logged in to $reg" ] || fail "logout printed: $(cat "$work/out")"
