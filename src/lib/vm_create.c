@@ -91,21 +91,16 @@ static void clear_last_run(const char *dir)
 /* The handle of a VM found in the registry, its lock taken for the start. */
 static int claim(const char *name_or_id, sm_vm **out)
 {
-    sm_vm *vm = calloc(1, sizeof *vm);
-    if (!vm)
-        return sm_fail(ENOMEM, "out of memory");
-    vm->lifeline_fd = vm->lock_fd = -1;
+    sm_vm *vm;
     sm_vm_meta m;
-    int err = sm_vm_find(name_or_id, vm->dir, sizeof vm->dir);
-    if (!err)
-        err = sm_vm_meta_read(vm->dir, &m);
-    if (!err && (vm->lock_fd = sm_vm_lock_take(vm->dir)) < 0)
-        err = sm_fail(EBUSY, "VM %s is being started or stopped by another process", name_or_id);
-    if (err) {
-        sm_vm_free(vm);
+    int err = sm_vm_from_registry(name_or_id, &vm, &m);
+    if (err)
         return err;
+    if ((vm->lock_fd = sm_vm_lock_take(vm->dir)) < 0) {
+        sm_vm_free(vm);
+        return sm_fail(EBUSY, "VM %s is being started or stopped by another process",
+                       name_or_id);
     }
-    snprintf(vm->id, sizeof vm->id, "%s", m.id);
     vm->detached = vm->again = 1;
     *out = vm;
     return 0;

@@ -108,21 +108,31 @@ int sm_vm_start_main(sm_vm *vm, const sm_exec *exec)
     return err ? err : sm_vm_control(vm, "RUN\n");
 }
 
-int sm_vm_open(const char *name_or_id, sm_vm **out)
+int sm_vm_from_registry(const char *name_or_id, sm_vm **out, sm_vm_meta *m)
 {
     sm_vm *vm = calloc(1, sizeof *vm);
     if (!vm)
         return sm_fail(ENOMEM, "out of memory");
     vm->lifeline_fd = vm->lock_fd = -1;
-    sm_vm_meta m;
     int err = sm_vm_find(name_or_id, vm->dir, sizeof vm->dir);
     if (!err)
-        err = sm_vm_meta_read(vm->dir, &m);
+        err = sm_vm_meta_read(vm->dir, m);
     if (err) {
         free(vm);
         return err;
     }
-    snprintf(vm->id, sizeof vm->id, "%s", m.id);
+    snprintf(vm->id, sizeof vm->id, "%s", m->id);
+    *out = vm;
+    return 0;
+}
+
+int sm_vm_open(const char *name_or_id, sm_vm **out)
+{
+    sm_vm *vm;
+    sm_vm_meta m;
+    int err = sm_vm_from_registry(name_or_id, &vm, &m);
+    if (err)
+        return err;
     snprintf(vm->hostname, sizeof vm->hostname, "%s", m.hostname);
     /* Not our child either way: wait on the lock, never waitpid. */
     vm->detached = 1;

@@ -38,4 +38,9 @@ int sm_vm_start_in(sm_vm *vm, const sm_image *image, const sm_vm_config *config,
 /* Free the handle only. */
 void sm_vm_free(sm_vm *vm);
 
+/* A handle on the VM the registry knows by that name or id: its dir and
+ * id set, *m its meta.json; nothing else opened (vm_detached.c). */
+struct sm_vm_meta;
+int sm_vm_from_registry(const char *name_or_id, sm_vm **out, struct sm_vm_meta *m);
+
 #endif
