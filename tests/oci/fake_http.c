@@ -147,6 +147,7 @@ static void serve(fake_http *f, int fd)
     if (r) {
         snprintf(r->seen_method, sizeof r->seen_method, "%s", method);
         header(head, "Range", r->seen_range, sizeof r->seen_range);
+        snprintf(r->seen_auth, sizeof r->seen_auth, "%s", auth);
         read_body(fd, head, r->seen_body, sizeof r->seen_body);
     }
     answer(f, fd, r);

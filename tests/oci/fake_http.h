@@ -24,6 +24,7 @@ typedef struct fake_route {
     char seen_method[16];   /* of the last request this route answered */
     char seen_body[1024];   /* its body (the start) */
     char seen_range[64];    /* its Range header, or "" */
+    char seen_auth[256];    /* its Authorization header, or "" */
 } fake_route;
 
 typedef struct fake_http {

@@ -216,6 +216,33 @@ static void push_uploads_missing_blobs(void **state)
     assert_string_equal(m->seen_body, f->manifest);
 }
 
+/* An upload Location on another host (localhost is not 127.0.0.1) gets
+ * the bytes, but never the registry's token. */
+static void push_keeps_credentials_home(void **state)
+{
+    fx *f = *state;
+    const char *auth = bearer_routes(f);
+    route(f, fmt(f, "/v2/team/app/blobs/%s", f->config_digest), 200, "")->auth = auth;
+    fake_route *post = route(f, "/v2/team/app/blobs/uploads/", 202, "");
+    post->auth = auth;
+    post->headers = fmt(f, "Location: http://localhost:%d/elsewhere/u2?x=1\r\n", f->srv.port);
+    fake_route *put[LAYERS];
+    for (int i = 0; i < LAYERS; i++) {
+        route(f, fmt(f, "/v2/team/app/blobs/%s", f->layer_digest[i]), 404, "")->auth = auth;
+        put[i] = route(f, fmt(f, "/elsewhere/u2?x=1&digest=%s", f->layer_digest[i]), 201, "");
+    }
+    fake_route *m = route(f, "/v2/team/app/manifests/2", 201, "");
+    m->auth = auth;
+    m->headers = fmt(f, "Docker-Content-Digest: %s\r\n", f->manifest_digest);
+    if (sm_image_push(f->ref, NULL, NULL))
+        fail_msg("push failed: %s", sm_last_error());
+    for (int i = 0; i < LAYERS; i++) {
+        assert_int_equal(atomic_load(&put[i]->hits), 1);
+        assert_string_equal(put[i]->seen_auth, "");
+    }
+    assert_string_equal(m->seen_auth, auth);
+}
+
 static void progress(const sm_push_progress *p, void *ctx)
 {
     *(sm_push_progress *)ctx = *p;
@@ -304,6 +331,7 @@ int main(void)
         cmocka_unit_test(upload_url_forms),
         cmocka_unit_test(upload_url_bad),
         cmocka_unit_test_setup_teardown(push_uploads_missing_blobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(push_keeps_credentials_home, setup, teardown),
         cmocka_unit_test_setup_teardown(push_skips_what_is_there, setup, teardown),
         cmocka_unit_test_setup_teardown(push_refuses_a_changed_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(push_says_what_the_registry_said, setup, teardown),
