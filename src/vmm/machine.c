@@ -288,6 +288,15 @@ static void *vcpu_main(void *arg)
     sigfillset(&only_kick);
     sigdelset(&only_kick, SIGRTMIN);
     pthread_sigmask(SIG_SETMASK, &only_kick, NULL);
+    /* The name tells a log (and top -H) which thread did what. */
+    char name[16];
+    snprintf(name, sizeof name, "sm-vcpu%u", t->index);
+    pthread_setname_np(pthread_self(), name);
+    if (t->m->on_vcpu_thread && t->m->on_vcpu_thread() < 0) {
+        request_stop(t->m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
+        vcpu_done(t->m);
+        return NULL;
+    }
     sm_hv_exit e;
     while (!is_stopping(t->m)) {
         park_if_paused(t->m);
@@ -429,6 +438,7 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
     m->quota_milli = cfg->cpu_quota_milli < cfg->cpus * 1000 ? cfg->cpu_quota_milli : 0;
     m->on_ready = cfg->on_ready;
     m->ready_ctx = cfg->ready_ctx;
+    m->on_vcpu_thread = cfg->on_vcpu_thread;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->stopped_cond, NULL);
     pthread_cond_init(&m->park_cond, NULL);

@@ -58,6 +58,10 @@ typedef struct sm_machine_config {
      * connections, on the device thread. */
     void (*on_ready)(void *ctx);
     void *ready_ctx;
+    /* Called by each vCPU thread before it first enters the guest (the
+     * worker narrows the thread's syscalls there); an error stops the
+     * machine with that error. NULL: nothing. */
+    int (*on_vcpu_thread)(void);
 } sm_machine_config;
 
 typedef enum sm_machine_end {

@@ -50,6 +50,7 @@ struct sm_machine {
     bool ready_sent;               /* written under com2.uart.lock */
     void (*on_ready)(void *ctx);
     void *ready_ctx;
+    int (*on_vcpu_thread)(void);
     unsigned ncpus;
     vcpu_thread *vcpus;
 

@@ -74,6 +74,7 @@ int sm_machine_quota_start(sm_machine *m)
     if (rc)
         return sm_fail(rc, "cannot start the CPU quota thread: %s", strerror(rc));
     m->quota_started = true;
+    pthread_setname_np(m->quota_thread, "sm-quota");
     sm_debug("CPU quota: %u.%03u CPUs over %u vCPUs", m->quota_milli / 1000,
                  m->quota_milli % 1000, m->ncpus);
     return 0;
