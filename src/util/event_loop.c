@@ -113,6 +113,23 @@ void sm_event_loop_del(sm_event_loop *l, int fd)
     pthread_mutex_unlock(&l->lock);
 }
 
+/* Run the handlers of what epoll reported; false once told to stop. */
+static bool dispatch(sm_event_loop *l, const struct epoll_event *evs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        watch *w = evs[i].data.ptr;
+        if (!w)
+            return false; /* the stop eventfd */
+        pthread_mutex_lock(&l->lock);
+        sm_event_fn *fn = w->fn;
+        void *ctx = w->ctx;
+        pthread_mutex_unlock(&l->lock);
+        if (fn)
+            fn(ctx, evs[i].events);
+    }
+    return true;
+}
+
 static void *loop_main(void *arg)
 {
     sm_event_loop *l = arg;
@@ -124,20 +141,19 @@ static void *loop_main(void *arg)
         int n = epoll_wait(l->epfd, evs, 32, -1);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
+        if (n < 0 || !dispatch(l, evs, n))
             return NULL;
-        for (int i = 0; i < n; i++) {
-            watch *w = evs[i].data.ptr;
-            if (!w)
-                return NULL; /* the stop eventfd */
-            pthread_mutex_lock(&l->lock);
-            sm_event_fn *fn = w->fn;
-            void *ctx = w->ctx;
-            pthread_mutex_unlock(&l->lock);
-            if (fn)
-                fn(ctx, evs[i].events);
-        }
     }
+}
+
+int sm_event_loop_poll(sm_event_loop *l, int timeout_ms)
+{
+    struct epoll_event evs[32];
+    int n = epoll_wait(l->epfd, evs, 32, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : sm_fail(errno, "epoll_wait: %s", strerror(errno));
+    dispatch(l, evs, n);
+    return n;
 }
 
 int sm_event_loop_start(sm_event_loop *l)

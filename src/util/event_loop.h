@@ -13,6 +13,10 @@ int sm_event_loop_add(sm_event_loop *l, int fd, uint32_t events, sm_event_fn *fn
 int sm_event_loop_mod(sm_event_loop *l, int fd, uint32_t events, sm_event_fn *fn, void *ctx);
 void sm_event_loop_del(sm_event_loop *l, int fd);
 int sm_event_loop_start(sm_event_loop *l);
+/* Serve what is ready within timeout_ms on the caller's thread, for a
+ * loop that was never started: tests and fuzzers drive devices this way,
+ * one step at a time, the same every run. The count served, or -errno. */
+int sm_event_loop_poll(sm_event_loop *l, int timeout_ms);
 /* Stop and join the thread; safe to call when never started. */
 void sm_event_loop_stop(sm_event_loop *l);
 void sm_event_loop_free(sm_event_loop *l);
