@@ -9,7 +9,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZERS    := tests/fuzz/fuzz_virtqueue tests/agent/fuzz_agent_frame tests/fuzz/fuzz_p9
+FUZZ_TIME  ?= 10
 KERNEL_SH  := guest/kernel/build.sh
 
 .PHONY: all deps build kernel demo check unit-asan fuzz bench install clean
@@ -47,11 +47,11 @@ unit-asan: deps $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) --quiet
 	@meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs $(if $(V),,-q) || true
 
-# A short smoke run of each fuzzer (10 s); run longer by hand with
-# build-fuzz/tests/fuzz/fuzz_virtqueue -max_total_time=600.
+# A short run of every fuzzer (FUZZ_TIME seconds each, two at a time);
+# make fuzz FUZZ_TIME=300 for a real one (tests/fuzz/run_fuzzer.sh).
 fuzz: deps $(FUZZ_BUILD)/build.ninja
-	@ninja -C $(FUZZ_BUILD) --quiet $(FUZZERS)
-	@meson test -C $(FUZZ_BUILD) --no-rebuild --suite fuzz --print-errorlogs $(if $(V),,-q) || true
+	@ninja -C $(FUZZ_BUILD) --quiet fuzzers
+	@FUZZ_TIME=$(FUZZ_TIME) meson test -C $(FUZZ_BUILD) --no-rebuild --suite fuzz --print-errorlogs $(if $(V),,-q) || true
 
 # The VM tests run on this machine's KVM, or in an emulated KVM host
 # (tools/kvm-host) where it has none; see tools/check.sh.

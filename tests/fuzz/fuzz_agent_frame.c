@@ -68,7 +68,8 @@ static void decode(const sm_agent_frame *f)
     case SM_AGENT_MOUNT:
         r = sm_agent_decode_mount(f, &m.mnt, &why);
         if (r == 0)
-            assert(m.mnt.tag && m.mnt.path && strlen(m.mnt.path) > 0);
+            assert(m.mnt.path && m.mnt.path[0] == '/' &&
+                   (m.mnt.kind != SM_AGENT_MOUNT_SHARE || m.mnt.tag));
         break;
     case SM_AGENT_TCP_CONNECT:
         r = sm_agent_decode_tcp_connect(f, &m.tcp, &why);
