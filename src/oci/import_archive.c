@@ -227,7 +227,8 @@ static int path_is(const void *key, const void *elem)
  * 20k members took 17 s). */
 static const member *lookup(const tarball *t, const char *path)
 {
-    const member *m = bsearch(path, t->members, t->count, sizeof *m, path_is);
+    /* bsearch and qsort take no NULL array, even an empty one. */
+    const member *m = t->count ? bsearch(path, t->members, t->count, sizeof *m, path_is) : NULL;
     while (m && m > t->members && !strcmp(m[-1].path, path))
         m--;
     return m;
@@ -329,7 +330,8 @@ int sm_import_archive(sm_import *imp)
     tarball t = {.imp = imp};
     int err = read_tarball(&t);
     if (!err) {
-        qsort(t.members, t.count, sizeof *t.members, by_path);
+        if (t.count)
+            qsort(t.members, t.count, sizeof *t.members, by_path);
         err = import_images(&t);
     }
     for (size_t i = 0; i < t.count; i++) {
