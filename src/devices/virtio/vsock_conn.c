@@ -42,8 +42,11 @@ int sm_vsock_conn_flush(sm_vsock_conn *c)
         off += (size_t)n;
         c->fwd_cnt += (uint32_t)n;
     }
-    memmove(c->pending, c->pending + off, c->pending_len - off);
-    c->pending_len -= off;
+    /* Nothing held means no buffer yet, and memmove takes no NULL one. */
+    if (off) {
+        memmove(c->pending, c->pending + off, c->pending_len - off);
+        c->pending_len -= off;
+    }
     return 0;
 }
 
