@@ -140,7 +140,9 @@ int sm_virtio_state_restore(sm_virtio_device *d, const uint8_t *p, size_t len)
     if (err)
         return err;
     uint64_t drv = sm_le64_get(p + O_DRV_FEATURES);
-    if (drv & ~offered(d))
+    /* A driver may write features never offered: they only keep
+     * FEATURES_OK from sticking (virtio_mmio.c), so with it they cannot be. */
+    if ((drv & ~offered(d)) && (sm_le32_get(p + O_STATUS) & SM_VIRTIO_STATUS_FEATURES_OK))
         return sm_fail(EINVAL, "snapshot: %s has features the device never offered",
                        d->ops->name);
     for (unsigned i = 0; i < d->ops->nqueues; i++)
