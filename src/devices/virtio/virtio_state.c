@@ -9,7 +9,7 @@
 
 /* Offsets of the fixed part; docs/snapshot.md has the same table. */
 enum {
-    O_KIND = 0, O_BASE = 8, O_IRQ = 16, O_STATUS = 20, O_DEV_FEATURES = 24,
+    O_KIND = 0, O_RESERVED = 4, O_BASE = 8, O_IRQ = 16, O_STATUS = 20, O_DEV_FEATURES = 24,
     O_DRV_FEATURES = 32, O_INT_STATUS = 40, O_CONFIG_GEN = 44, O_QUEUE_SEL = 48,
     O_DEV_FSEL = 52, O_DRV_FSEL = 56, O_NQUEUES = 60, O_QUEUES = 64,
 };
@@ -84,6 +84,10 @@ static int check_identity(const sm_virtio_device *d, const uint8_t *p, size_t le
         return sm_fail(EINVAL, "snapshot: a device section is truncated");
     if (sm_le32_get(p + O_KIND) != d->ops->device_id)
         return mismatch(d, "device kind");
+    /* Zero as the format says, so that a later version may give it a meaning. */
+    if (sm_le32_get(p + O_RESERVED))
+        return sm_fail(EINVAL, "snapshot: the section of %s has reserved bytes set",
+                       d->ops->name);
     if (sm_le64_get(p + O_BASE) != d->base || sm_le32_get(p + O_IRQ) != d->irq)
         return mismatch(d, "address or interrupt line");
     if (sm_le64_get(p + O_DEV_FEATURES) != offered(d))
@@ -114,7 +118,7 @@ static int get_queue(sm_virtio_device *d, unsigned i, const uint8_t *p)
         .ready = sm_le16_get(p + 26) != 0, .last_avail = sm_le16_get(p + 28),
         .used_idx = sm_le16_get(p + 30), .broken = (sm_le32_get(p + 32) & Q_BROKEN) != 0,
     };
-    if (sm_le16_get(p + 26) > 1 || (sm_le32_get(p + 32) & ~Q_BROKEN))
+    if (sm_le16_get(p + 26) > 1 || (sm_le32_get(p + 32) & ~Q_BROKEN) || sm_le32_get(p + 36))
         return sm_fail(EINVAL, "snapshot: queue %u of %s has unknown flags", i, d->ops->name);
     if (q.ready && !sm_vq_valid(&q, d->env.mem))
         return sm_fail(EINVAL, "snapshot: queue %u of %s lies outside guest memory", i,
