@@ -6,7 +6,8 @@
  * into a UART, whose registers are read after (its FIFO indexes come from
  * the file), and each device section into the rig's device of that slot
  * (0 rng, 1 blk, 2 vsock), which then serves the rings it was told of.
- * What restores must save to the same bytes.
+ * What restores must save to the same bytes (a UART's interrupt level
+ * aside, which restore works out again).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,7 +42,9 @@ static void serial(const sm_snap_section *s)
     sm_serial_init(&u, &(sm_serial_ops){0}, NULL);
     if (sm_serial_restore(&u, s->data, s->len) == 0) {
         sm_serial_save(&u, again);
-        if (s->len != sizeof again || memcmp(again, s->data, sizeof again))
+        /* All but the interrupt line's level, which restore works out anew. */
+        if (s->len != sizeof again || memcmp(again, s->data, 7) ||
+            memcmp(again + 8, s->data + 8, sizeof again - 8))
             abort();
         for (uint16_t reg = 0; reg < 8; reg++)
             sm_serial_read(&u, reg);
