@@ -15,8 +15,7 @@
 #include "fuzz_fs.h"
 #include "oci/cred_helper.h"
 
-static char answer[PATH_MAX];
-static const char *dir;
+static bool ready;
 
 /* The stub sits beside this program; PATH finds it there first. */
 static void setup(void)
@@ -30,20 +29,19 @@ static void setup(void)
     const char *old = getenv("PATH");
     snprintf(path, sizeof path, "%s:%s", self, old ? old : "/usr/bin:/bin");
     setenv("PATH", path, 1);
-    dir = fuzz_scratch("cred-helper");
-    snprintf(answer, sizeof answer, "%s/answer", dir);
-    setenv("SM_FUZZ_HELPER_ANSWER", answer, 1);
+    setenv("SM_FUZZ_HELPER_ANSWER", fuzz_beside_input("answer"), 1);
+    ready = true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!dir)
+    if (!ready)
         setup();
     if (size < 1)
         return 0;
-    fuzz_put(dir, "answer", data + 1, size - 1);
+    fuzz_input_file("answer", data + 1, size - 1);
     const char *origin = "\"credsStore\" in fuzz/config.json";
     sm_credentials c;
     memset(&c, 0xaa, sizeof c);

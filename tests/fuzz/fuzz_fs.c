@@ -79,3 +79,31 @@ void fuzz_put(const char *dir, const char *rel, const void *data, size_t len)
         abort();
     close(fd);
 }
+
+static const char *input_dir;
+static char input_path[256];
+
+const char *fuzz_beside_input(const char *name)
+{
+    if (!input_dir)
+        input_dir = fuzz_scratch("input");
+    snprintf(input_path, sizeof input_path, "%s/%s", input_dir, name);
+    return input_path;
+}
+
+const char *fuzz_input_file(const char *name, const void *data, size_t len)
+{
+    const char *path = fuzz_beside_input(name);
+    fuzz_put(input_dir, name, data, len);
+    return path;
+}
+
+char *fuzz_string(const void *data, size_t len)
+{
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, data, len);
+        s[len] = '\0';
+    }
+    return s;
+}

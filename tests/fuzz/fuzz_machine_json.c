@@ -12,9 +12,6 @@
 #include "fuzz_fs.h"
 #include "lib/machine_file.h"
 
-static const char *dir;
-static char in_path[256], out_path[256];
-
 /* Field by field: the structs' padding is not part of what was read. */
 static bool same(const sm_machine_file *a, const sm_machine_file *b)
 {
@@ -35,17 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static sm_machine_file a, b;
-    if (!dir) {
-        dir = fuzz_scratch("machine-json");
-        snprintf(in_path, sizeof in_path, "%s/machine.json", dir);
-        snprintf(out_path, sizeof out_path, "%s/again.json", dir);
-    }
-    fuzz_put(dir, "machine.json", data, size);
-    if (sm_machine_file_read(in_path, &a) != 0)
+    if (sm_machine_file_read(fuzz_input_file("machine.json", data, size), &a) != 0)
         return 0;
+    const char *again = fuzz_beside_input("again.json");
     if (a.ndisks > SM_MACHINE_MAX_DISKS || a.memory_mib == 0 || a.vcpus == 0)
         abort();
-    if (sm_machine_file_write(out_path, &a) != 0 || sm_machine_file_read(out_path, &b) != 0 ||
+    if (sm_machine_file_write(again, &a) != 0 || sm_machine_file_read(again, &b) != 0 ||
         !same(&a, &b))
         abort();
     return 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_fs.h"
 #include "oci/digest.h"
 #include "oci/ref.h"
 
@@ -16,11 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = fuzz_string(data, size);
     if (!s)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
     sm_ref a, b;
     if (sm_ref_parse(s, &a) == 0) {
         char one[SM_REF_STR_MAX], two[SM_REF_STR_MAX], repo[SM_REF_STR_MAX];

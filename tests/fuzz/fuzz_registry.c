@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_fs.h"
 #include "oci/auth.h"
 #include "oci/http.h"
 #include "oci/login.h"
@@ -32,11 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *buf = malloc(size + 1);
+    char *buf = fuzz_string(data, size);
     if (!buf)
         return 0;
-    memcpy(buf, data, size);
-    buf[size] = '\0';
     char *p = buf;
     const char *challenge = line(&p), *location = line(&p), *server = line(&p);
 
