@@ -15,22 +15,15 @@
 #include <cmocka.h>
 
 #include "devices/virtio/virtio_net.h"
+#include "virtio_driver.h"
 
-/* Register offsets of virtio-mmio version 2 (virtio 1.2 section 4.2.2). */
-enum {
-    DEV_FEATURES = 0x010, DEV_FEATURES_SEL = 0x014, DRV_FEATURES = 0x020,
-    DRV_FEATURES_SEL = 0x024, QUEUE_SEL = 0x030, QUEUE_NUM = 0x038, QUEUE_READY = 0x044,
-    QUEUE_NOTIFY = 0x050, STATUS = 0x070, DESC_LO = 0x080, DRIVER_LO = 0x090,
-    DEVICE_LO = 0x0a0, CONFIG = 0x100,
-};
 #define F_GUEST_CSUM (1u << 1)
 #define F_MTU (1u << 3)
 #define F_MAC (1u << 5)
-#define QSIZE 16
 #define RAM (1u << 20)
 #define RX 0
 #define TX 1
-#define DATA 0x10000
+#define DATA VD_DATA
 #define HDR SM_VIRTIO_NET_HDR_LEN
 
 static const uint8_t mac[6] = {0x02, 0x53, 0x4d, 0x00, 0x00, 0x01};
@@ -46,7 +39,7 @@ typedef struct rig {
     sm_gmem mem;
     sm_virtio_net net;
     fake_backend be;
-    uint16_t avail_idx[2];
+    vdrv d;
 } rig;
 
 static int fake_send(void *ctx, const struct iovec *iov, unsigned niov, size_t len)
@@ -68,85 +61,14 @@ static int fake_send(void *ctx, const struct iovec *iov, unsigned niov, size_t l
 
 /* ---- the simulated driver ---- */
 
-static uint32_t rd(rig *r, uint64_t off)
-{
-    uint32_t v;
-    sm_virtio_mmio_access(&r->net.dev, off, (uint8_t *)&v, 4, false);
-    return v;
-}
-
-static void wr(rig *r, uint64_t off, uint32_t v)
-{
-    sm_virtio_mmio_access(&r->net.dev, off, (uint8_t *)&v, 4, true);
-}
-
-static uint64_t ring_base(unsigned q)
-{
-    return 0x1000 + q * 0x3000ull;
-}
-
-static void setup_queue(rig *r, unsigned q)
-{
-    uint64_t base = ring_base(q);
-    wr(r, QUEUE_SEL, q);
-    wr(r, QUEUE_NUM, QSIZE);
-    wr(r, DESC_LO, (uint32_t)base);
-    wr(r, DRIVER_LO, (uint32_t)(base + 0x1000));
-    wr(r, DEVICE_LO, (uint32_t)(base + 0x2000));
-    wr(r, QUEUE_READY, 1);
-    assert_int_equal(rd(r, QUEUE_READY), 1);
-}
-
 static void bring_up_with(rig *r, uint32_t features)
 {
-    wr(r, STATUS, SM_VIRTIO_STATUS_ACKNOWLEDGE | SM_VIRTIO_STATUS_DRIVER);
-    wr(r, DRV_FEATURES_SEL, 0);
-    wr(r, DRV_FEATURES, features);
-    wr(r, DRV_FEATURES_SEL, 1);
-    wr(r, DRV_FEATURES, 1); /* VERSION_1 */
-    wr(r, STATUS, SM_VIRTIO_STATUS_ACKNOWLEDGE | SM_VIRTIO_STATUS_DRIVER |
-                  SM_VIRTIO_STATUS_FEATURES_OK);
-    assert_true(rd(r, STATUS) & SM_VIRTIO_STATUS_FEATURES_OK);
-    setup_queue(r, RX);
-    setup_queue(r, TX);
-    wr(r, STATUS, rd(r, STATUS) | SM_VIRTIO_STATUS_DRIVER_OK);
+    assert_true(vd_bring_up(&r->d, features, 2) & SM_VIRTIO_STATUS_DRIVER_OK);
 }
 
 static void bring_up(rig *r)
 {
     bring_up_with(r, F_MAC | F_MTU);
-}
-
-static void desc(rig *r, unsigned q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-                 uint16_t next)
-{
-    uint8_t *p = sm_gmem_ptr(&r->mem, ring_base(q) + 16ull * i, 16);
-    memcpy(p, &addr, 8);
-    memcpy(p + 8, &len, 4);
-    memcpy(p + 12, &flags, 2);
-    memcpy(p + 14, &next, 2);
-}
-
-static void offer(rig *r, unsigned q, uint16_t head)
-{
-    uint64_t avail = ring_base(q) + 0x1000;
-    uint16_t *slot = sm_gmem_ptr(&r->mem, avail + 4 + 2ull * (r->avail_idx[q] % QSIZE), 2);
-    *slot = head;
-    r->avail_idx[q]++;
-    *(uint16_t *)sm_gmem_ptr(&r->mem, avail + 2, 2) = r->avail_idx[q];
-}
-
-static uint16_t used_idx(rig *r, unsigned q)
-{
-    return *(uint16_t *)sm_gmem_ptr(&r->mem, ring_base(q) + 0x2000 + 2, 2);
-}
-
-/* The used element at position n: which chain and how many bytes. */
-static void used_elem(rig *r, unsigned q, uint16_t n, uint32_t *id, uint32_t *len)
-{
-    uint32_t *e = sm_gmem_ptr(&r->mem, ring_base(q) + 0x2000 + 4 + 8ull * (n % QSIZE), 8);
-    *id = e[0];
-    *len = e[1];
 }
 
 static uint64_t interrupts(rig *r)
@@ -174,6 +96,7 @@ static int setup(void **state)
     sm_virtio_env env = {.mem = &r.mem};
     sm_net_backend be = {.send = fake_send, .ctx = &r.be};
     assert_int_equal(sm_virtio_net_init(&r.net, mac, 1500, &be, &env, 0xd0000000, 5), 0);
+    r.d = (vdrv){.dev = &r.net.dev, .mem = &r.mem};
     bring_up(&r);
     *state = &r;
     return 0;
@@ -192,13 +115,13 @@ static int teardown(void **state)
 static void offers_mac_mtu_and_version_1(void **state)
 {
     rig *r = *state;
-    wr(r, DEV_FEATURES_SEL, 0);
-    assert_int_equal(rd(r, DEV_FEATURES), F_MAC | F_MTU | F_GUEST_CSUM);
-    wr(r, DEV_FEATURES_SEL, 1);
-    assert_int_equal(rd(r, DEV_FEATURES), 1);
+    vd_wr(&r->d, VD_DEV_FEATURES_SEL, 0);
+    assert_int_equal(vd_rd(&r->d, VD_DEV_FEATURES), F_MAC | F_MTU | F_GUEST_CSUM);
+    vd_wr(&r->d, VD_DEV_FEATURES_SEL, 1);
+    assert_int_equal(vd_rd(&r->d, VD_DEV_FEATURES), 1);
     uint8_t cfg[12];
     for (unsigned i = 0; i < sizeof cfg; i++)
-        sm_virtio_mmio_access(&r->net.dev, CONFIG + i, &cfg[i], 1, false);
+        sm_virtio_mmio_access(&r->net.dev, VD_CONFIG + i, &cfg[i], 1, false);
     assert_memory_equal(cfg, mac, 6);
     uint16_t mtu;
     memcpy(&mtu, cfg + 10, 2);
@@ -211,17 +134,17 @@ static void sends_a_frame_split_over_descriptors(void **state)
 {
     rig *r = *state;
     put_tx_frame(r, DATA + HDR, 60, 7);
-    desc(r, TX, 0, DATA, HDR + 20, SM_VRING_DESC_F_NEXT, 1);
-    desc(r, TX, 1, DATA + HDR + 20, 40, 0, 0);
-    offer(r, TX, 0);
-    wr(r, QUEUE_NOTIFY, TX);
+    vd_desc(&r->d, TX, 0, DATA, HDR + 20, SM_VRING_DESC_F_NEXT, 1);
+    vd_desc(&r->d, TX, 1, DATA + HDR + 20, 40, 0, 0);
+    vd_offer(&r->d, TX, 0);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
     assert_int_equal(r->be.frames, 1);
     assert_int_equal(r->be.last_len, 60);
     for (int i = 0; i < 60; i++)
         assert_int_equal(r->be.last[i], (uint8_t)(7 + i));
     uint32_t id, len;
-    assert_int_equal(used_idx(r, TX), 1);
-    used_elem(r, TX, 0, &id, &len);
+    assert_int_equal(vd_used_idx(&r->d, TX), 1);
+    vd_used_elem(&r->d, TX, 0, &id, &len);
     assert_int_equal(id, 0);
     assert_int_equal(len, 0);
     assert_int_equal(interrupts(r), 1);
@@ -233,32 +156,32 @@ static void refuses_malformed_transmits(void **state)
 {
     rig *r = *state;
     put_tx_frame(r, DATA + HDR, 1600, 0);
-    desc(r, TX, 0, DATA, HDR, 0, 0);                          /* header only */
-    desc(r, TX, 1, DATA, HDR + 13, 0, 0);                     /* runt frame */
-    desc(r, TX, 2, DATA, HDR + 1519, 0, 0);                   /* over MTU */
-    desc(r, TX, 3, DATA, HDR + 60, SM_VRING_DESC_F_NEXT, 4);  /* writable part */
-    desc(r, TX, 4, DATA + 0x1000, 16, SM_VRING_DESC_F_WRITE, 0);
-    desc(r, TX, 5, DATA, HDR + 60, SM_VRING_DESC_F_NEXT, 6);  /* next outside RAM */
-    desc(r, TX, 6, RAM - 8, 64, 0, 0);
-    desc(r, TX, 7, 0x2000 + DATA, HDR + 60, 0, 0);            /* GSO asked for */
+    vd_desc(&r->d, TX, 0, DATA, HDR, 0, 0);                          /* header only */
+    vd_desc(&r->d, TX, 1, DATA, HDR + 13, 0, 0);                     /* runt frame */
+    vd_desc(&r->d, TX, 2, DATA, HDR + 1519, 0, 0);                   /* over MTU */
+    vd_desc(&r->d, TX, 3, DATA, HDR + 60, SM_VRING_DESC_F_NEXT, 4);  /* writable part */
+    vd_desc(&r->d, TX, 4, DATA + 0x1000, 16, SM_VRING_DESC_F_WRITE, 0);
+    vd_desc(&r->d, TX, 5, DATA, HDR + 60, SM_VRING_DESC_F_NEXT, 6);  /* next outside RAM */
+    vd_desc(&r->d, TX, 6, RAM - 8, 64, 0, 0);
+    vd_desc(&r->d, TX, 7, 0x2000 + DATA, HDR + 60, 0, 0);            /* GSO asked for */
     uint8_t *h = sm_gmem_ptr(&r->mem, 0x2000 + DATA, HDR);
     memset(h, 0, HDR);
     h[1] = 1; /* VIRTIO_NET_HDR_GSO_TCPV4 */
-    desc(r, TX, 8, 0x3000 + DATA, HDR + 60, 0, 0);            /* checksum asked for */
+    vd_desc(&r->d, TX, 8, 0x3000 + DATA, HDR + 60, 0, 0);            /* checksum asked for */
     h = sm_gmem_ptr(&r->mem, 0x3000 + DATA, HDR);
     memset(h, 0, HDR);
     h[0] = 1; /* NEEDS_CSUM */
     for (uint16_t head = 0; head <= 8; head++)
         if (head != 4 && head != 6)
-            offer(r, TX, head);
-    wr(r, QUEUE_NOTIFY, TX);
+            vd_offer(&r->d, TX, head);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
     assert_int_equal(r->be.frames, 0);
-    assert_int_equal(used_idx(r, TX), 7);
+    assert_int_equal(vd_used_idx(&r->d, TX), 7);
     assert_int_equal(r->net.tx_malformed, 6);
-    assert_false(rd(r, STATUS) & SM_VIRTIO_STATUS_NEEDS_RESET);
-    desc(r, TX, 9, DATA, HDR + 1514, 0, 0);                   /* a full frame still goes */
-    offer(r, TX, 9);
-    wr(r, QUEUE_NOTIFY, TX);
+    assert_false(vd_rd(&r->d, VD_STATUS) & SM_VIRTIO_STATUS_NEEDS_RESET);
+    vd_desc(&r->d, TX, 9, DATA, HDR + 1514, 0, 0);                   /* a full frame still goes */
+    vd_offer(&r->d, TX, 9);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
     assert_int_equal(r->be.frames, 1);
     assert_int_equal(r->be.last_len, 1514);
 }
@@ -267,31 +190,31 @@ static void waits_while_the_backend_is_full(void **state)
 {
     rig *r = *state;
     put_tx_frame(r, DATA + HDR, 100, 1);
-    desc(r, TX, 0, DATA, HDR + 100, 0, 0);
-    desc(r, TX, 1, DATA, HDR + 100, 0, 0);
-    offer(r, TX, 0);
-    offer(r, TX, 1);
+    vd_desc(&r->d, TX, 0, DATA, HDR + 100, 0, 0);
+    vd_desc(&r->d, TX, 1, DATA, HDR + 100, 0, 0);
+    vd_offer(&r->d, TX, 0);
+    vd_offer(&r->d, TX, 1);
     r->be.reply = -EAGAIN;
-    wr(r, QUEUE_NOTIFY, TX);
-    assert_int_equal(used_idx(r, TX), 0);      /* held in the ring, not lost */
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
+    assert_int_equal(vd_used_idx(&r->d, TX), 0);      /* held in the ring, not lost */
     assert_true(r->net.tx_stalled);
     r->be.reply = 0;
-    wr(r, QUEUE_NOTIFY, TX);                   /* a kick alone does not resend */
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);                   /* a kick alone does not resend */
     assert_int_equal(r->be.frames, 0);
     sm_virtio_net_tx_resume(&r->net);
     assert_int_equal(r->be.frames, 2);
-    assert_int_equal(used_idx(r, TX), 2);
+    assert_int_equal(vd_used_idx(&r->d, TX), 2);
 }
 
 static void a_backend_error_drops_only_that_frame(void **state)
 {
     rig *r = *state;
     put_tx_frame(r, DATA + HDR, 100, 1);
-    desc(r, TX, 0, DATA, HDR + 100, 0, 0);
-    offer(r, TX, 0);
+    vd_desc(&r->d, TX, 0, DATA, HDR + 100, 0, 0);
+    vd_offer(&r->d, TX, 0);
     r->be.reply = -ENOMEM;
-    wr(r, QUEUE_NOTIFY, TX);
-    assert_int_equal(used_idx(r, TX), 1);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
+    assert_int_equal(vd_used_idx(&r->d, TX), 1);
     assert_int_equal(r->net.tx_backend_dropped, 1);
     assert_false(r->net.tx_stalled);
 }
@@ -300,20 +223,18 @@ static void reset_clears_a_stall(void **state)
 {
     rig *r = *state;
     put_tx_frame(r, DATA + HDR, 100, 1);
-    desc(r, TX, 0, DATA, HDR + 100, 0, 0);
-    offer(r, TX, 0);
+    vd_desc(&r->d, TX, 0, DATA, HDR + 100, 0, 0);
+    vd_offer(&r->d, TX, 0);
     r->be.reply = -EAGAIN;
-    wr(r, QUEUE_NOTIFY, TX);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
     assert_true(r->net.tx_stalled);
-    wr(r, STATUS, 0);
+    vd_wr(&r->d, VD_STATUS, 0);
     assert_false(r->net.tx_stalled);
     r->be.reply = 0;
-    memset(r->avail_idx, 0, sizeof r->avail_idx);
-    memset(sm_gmem_ptr(&r->mem, 0, 0x8000), 0, 0x8000);
     bring_up(r);
-    desc(r, TX, 0, DATA, HDR + 100, 0, 0);
-    offer(r, TX, 0);
-    wr(r, QUEUE_NOTIFY, TX);
+    vd_desc(&r->d, TX, 0, DATA, HDR + 100, 0, 0);
+    vd_offer(&r->d, TX, 0);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
     assert_int_equal(r->be.frames, 1);
 }
 
@@ -325,14 +246,14 @@ static void receives_into_a_buffer_with_header(void **state)
     uint8_t frame[100];
     for (int i = 0; i < 100; i++)
         frame[i] = (uint8_t)(3 * i);
-    desc(r, RX, 0, DATA, HDR, SM_VRING_DESC_F_WRITE | SM_VRING_DESC_F_NEXT, 1);
-    desc(r, RX, 1, DATA + 0x100, 1514, SM_VRING_DESC_F_WRITE, 0);
-    offer(r, RX, 0);
+    vd_desc(&r->d, RX, 0, DATA, HDR, SM_VRING_DESC_F_WRITE | SM_VRING_DESC_F_NEXT, 1);
+    vd_desc(&r->d, RX, 1, DATA + 0x100, 1514, SM_VRING_DESC_F_WRITE, 0);
+    vd_offer(&r->d, RX, 0);
     memset(sm_gmem_ptr(&r->mem, DATA, HDR), 0xee, HDR);
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, sizeof frame), 0);
     uint32_t id, len;
-    assert_int_equal(used_idx(r, RX), 1);
-    used_elem(r, RX, 0, &id, &len);
+    assert_int_equal(vd_used_idx(&r->d, RX), 1);
+    vd_used_elem(&r->d, RX, 0, &id, &len);
     assert_int_equal(id, 0);
     assert_int_equal(len, HDR + 100);
     uint8_t want_hdr[HDR] = {0};
@@ -347,12 +268,10 @@ static void marks_checksums_valid_when_negotiated(void **state)
 {
     rig *r = *state;
     uint8_t frame[60] = {0};
-    wr(r, STATUS, 0);
-    memset(r->avail_idx, 0, sizeof r->avail_idx);
-    memset(sm_gmem_ptr(&r->mem, 0, 0x8000), 0, 0x8000);
+    vd_wr(&r->d, VD_STATUS, 0);
     bring_up_with(r, F_MAC | F_GUEST_CSUM);
-    desc(r, RX, 0, DATA, 2048, SM_VRING_DESC_F_WRITE, 0);
-    offer(r, RX, 0);
+    vd_desc(&r->d, RX, 0, DATA, 2048, SM_VRING_DESC_F_WRITE, 0);
+    vd_offer(&r->d, RX, 0);
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, sizeof frame), 0);
     assert_int_equal(*(uint8_t *)sm_gmem_ptr(&r->mem, DATA, 1), 2); /* DATA_VALID */
 }
@@ -363,13 +282,13 @@ static void drops_without_buffers_or_driver(void **state)
     uint8_t frame[1600] = {0};
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, 60), -ENOBUFS);
     assert_int_equal(r->net.rx_no_buffer, 1);
-    desc(r, RX, 0, DATA, 4096, SM_VRING_DESC_F_WRITE, 0);
-    offer(r, RX, 0);
+    vd_desc(&r->d, RX, 0, DATA, 4096, SM_VRING_DESC_F_WRITE, 0);
+    vd_offer(&r->d, RX, 0);
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, 1519), -EMSGSIZE);
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, 10), -EMSGSIZE);
-    assert_int_equal(used_idx(r, RX), 0);      /* the buffer is still there */
+    assert_int_equal(vd_used_idx(&r->d, RX), 0);      /* the buffer is still there */
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, 1518), 0);
-    wr(r, STATUS, 0);
+    vd_wr(&r->d, VD_STATUS, 0);
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, 60), -ENETDOWN);
 }
 
@@ -380,17 +299,17 @@ static void skips_hostile_receive_buffers(void **state)
     rig *r = *state;
     uint8_t frame[200];
     memset(frame, 0x5a, sizeof frame);
-    desc(r, RX, 0, DATA, HDR + 100, SM_VRING_DESC_F_WRITE, 0);      /* too small */
-    desc(r, RX, 1, DATA + 0x1000, 2048, 0, 0);                      /* device-readable */
-    desc(r, RX, 2, RAM - 100, 2048, SM_VRING_DESC_F_WRITE, 0);      /* past RAM */
-    desc(r, RX, 3, DATA + 0x2000, 2048, SM_VRING_DESC_F_WRITE, 0);  /* good */
+    vd_desc(&r->d, RX, 0, DATA, HDR + 100, SM_VRING_DESC_F_WRITE, 0);      /* too small */
+    vd_desc(&r->d, RX, 1, DATA + 0x1000, 2048, 0, 0);                      /* device-readable */
+    vd_desc(&r->d, RX, 2, RAM - 100, 2048, SM_VRING_DESC_F_WRITE, 0);      /* past RAM */
+    vd_desc(&r->d, RX, 3, DATA + 0x2000, 2048, SM_VRING_DESC_F_WRITE, 0);  /* good */
     for (uint16_t i = 0; i < 4; i++)
-        offer(r, RX, i);
+        vd_offer(&r->d, RX, i);
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, sizeof frame), 0);
-    assert_int_equal(used_idx(r, RX), 4);
+    assert_int_equal(vd_used_idx(&r->d, RX), 4);
     for (uint16_t n = 0; n < 4; n++) {
         uint32_t id, len;
-        used_elem(r, RX, n, &id, &len);
+        vd_used_elem(&r->d, RX, n, &id, &len);
         assert_int_equal(id, n);
         assert_int_equal(len, n == 3 ? HDR + sizeof frame : 0);
     }
@@ -405,11 +324,11 @@ static void a_corrupt_ring_stops_the_queue(void **state)
 {
     rig *r = *state;
     uint8_t frame[60] = {0};
-    *(uint16_t *)sm_gmem_ptr(&r->mem, ring_base(RX) + 0x1000 + 2, 2) = QSIZE + 5;
+    vd_set_avail_idx(&r->d, RX, VD_QSIZE + 5);
     assert_int_equal(sm_virtio_net_receive(&r->net, frame, sizeof frame), -ENOBUFS);
-    assert_true(rd(r, STATUS) & SM_VIRTIO_STATUS_NEEDS_RESET);
-    *(uint16_t *)sm_gmem_ptr(&r->mem, ring_base(TX) + 0x1000 + 2, 2) = 0x8000;
-    wr(r, QUEUE_NOTIFY, TX);
+    assert_true(vd_rd(&r->d, VD_STATUS) & SM_VIRTIO_STATUS_NEEDS_RESET);
+    vd_set_avail_idx(&r->d, TX, 0x8000);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
     assert_int_equal(r->be.frames, 0);
 }
 

@@ -21,14 +21,8 @@
 
 #include "devices/virtio/virtio_vsock.h"
 #include "util/event_loop.h"
+#include "virtio_driver.h"
 
-/* Register offsets of virtio-mmio version 2 (virtio 1.2 section 4.2.2). */
-enum {
-    DRV_FEATURES = 0x020, DRV_FEATURES_SEL = 0x024, QUEUE_SEL = 0x030, QUEUE_NUM = 0x038,
-    QUEUE_READY = 0x044, QUEUE_NOTIFY = 0x050, STATUS = 0x070, DESC_LO = 0x080,
-    DRIVER_LO = 0x090, DEVICE_LO = 0x0a0,
-};
-#define QSIZE 16
 #define RAM (1u << 20)
 #define RX 0
 #define TX 1
@@ -43,66 +37,8 @@ typedef struct rig {
     sm_event_loop *loop;
     sm_virtio_vsock vsock;
     char dir[64];
-    uint16_t avail_idx[3];
+    vdrv d;
 } rig;
-
-static void wr(rig *r, uint64_t off, uint32_t v)
-{
-    sm_virtio_mmio_access(&r->vsock.dev, off, (uint8_t *)&v, 4, true);
-}
-
-static uint64_t ring_base(unsigned q)
-{
-    return 0x1000 + q * 0x3000ull;
-}
-
-static void setup_queue(rig *r, unsigned q)
-{
-    uint64_t base = ring_base(q);
-    wr(r, QUEUE_SEL, q);
-    wr(r, QUEUE_NUM, QSIZE);
-    wr(r, DESC_LO, (uint32_t)base);
-    wr(r, DRIVER_LO, (uint32_t)(base + 0x1000));
-    wr(r, DEVICE_LO, (uint32_t)(base + 0x2000));
-    wr(r, QUEUE_READY, 1);
-}
-
-static void bring_up(rig *r)
-{
-    wr(r, STATUS, SM_VIRTIO_STATUS_ACKNOWLEDGE | SM_VIRTIO_STATUS_DRIVER);
-    wr(r, DRV_FEATURES_SEL, 1);
-    wr(r, DRV_FEATURES, 1); /* VERSION_1 */
-    wr(r, STATUS, SM_VIRTIO_STATUS_ACKNOWLEDGE | SM_VIRTIO_STATUS_DRIVER |
-                  SM_VIRTIO_STATUS_FEATURES_OK);
-    for (unsigned q = 0; q < 3; q++)
-        setup_queue(r, q);
-    wr(r, STATUS, SM_VIRTIO_STATUS_ACKNOWLEDGE | SM_VIRTIO_STATUS_DRIVER |
-                  SM_VIRTIO_STATUS_FEATURES_OK | SM_VIRTIO_STATUS_DRIVER_OK);
-}
-
-static void desc(rig *r, unsigned q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags)
-{
-    uint8_t *p = sm_gmem_ptr(&r->mem, ring_base(q) + 16ull * i, 16);
-    uint16_t next = 0;
-    memcpy(p, &addr, 8);
-    memcpy(p + 8, &len, 4);
-    memcpy(p + 12, &flags, 2);
-    memcpy(p + 14, &next, 2);
-}
-
-static void offer(rig *r, unsigned q, uint16_t head)
-{
-    uint64_t avail = ring_base(q) + 0x1000;
-    uint16_t *slot = sm_gmem_ptr(&r->mem, avail + 4 + 2ull * (r->avail_idx[q] % QSIZE), 2);
-    *slot = head;
-    r->avail_idx[q]++;
-    *(uint16_t *)sm_gmem_ptr(&r->mem, avail + 2, 2) = r->avail_idx[q];
-}
-
-static uint16_t used_idx(rig *r, unsigned q)
-{
-    return *(uint16_t *)sm_gmem_ptr(&r->mem, ring_base(q) + 0x2000 + 2, 2);
-}
 
 static int setup(void **state)
 {
@@ -116,7 +52,8 @@ static int setup(void **state)
     mode_t old = umask(0);  /* the socket must be private whatever the umask */
     assert_int_equal(sm_virtio_vsock_init(&r.vsock, GUEST_CID, r.dir, &env, 0xd0000000, 5), 0);
     umask(old);
-    bring_up(&r);
+    r.d = (vdrv){.dev = &r.vsock.dev, .mem = &r.mem};
+    assert_true(vd_bring_up(&r.d, 0, 3) & SM_VIRTIO_STATUS_DRIVER_OK);
     *state = &r;
     return 0;
 }
@@ -138,9 +75,9 @@ static void send_stray(rig *r, uint32_t port)
                       .dst_port = 7, .type = SM_VSOCK_TYPE_STREAM,
                       .op = SM_VSOCK_OP_SHUTDOWN};
     memcpy(sm_gmem_ptr(&r->mem, PKT, HDR), &h, HDR);
-    desc(r, TX, 0, PKT, HDR, 0);
-    offer(r, TX, 0);
-    wr(r, QUEUE_NOTIFY, TX);
+    vd_desc(&r->d, TX, 0, PKT, HDR, 0, 0);
+    vd_offer(&r->d, TX, 0);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
 }
 
 static void reply_queue_is_bounded(void **state)
@@ -148,24 +85,24 @@ static void reply_queue_is_bounded(void **state)
     rig *r = *state;
     for (uint32_t i = 0; i < 3 * SM_VSOCK_CTRL_MAX; i++)
         send_stray(r, 1000 + i);
-    assert_int_equal(used_idx(r, TX), (uint16_t)(3 * SM_VSOCK_CTRL_MAX));
+    assert_int_equal(vd_used_idx(&r->d, TX), (uint16_t)(3 * SM_VSOCK_CTRL_MAX));
     assert_int_equal(r->vsock.ctrl_count, SM_VSOCK_CTRL_MAX);
     assert_int_equal(r->vsock.ctrl_dropped, 2 * SM_VSOCK_CTRL_MAX);
     /* Buffers at last: the queued RSTs go out, the oldest first. */
-    for (uint16_t i = 0; i < QSIZE; i++) {
-        desc(r, RX, i, RXBUF + 256ull * i, 256, SM_VRING_DESC_F_WRITE);
-        offer(r, RX, i);
+    for (uint16_t i = 0; i < VD_QSIZE; i++) {
+        vd_desc(&r->d, RX, i, RXBUF + 256ull * i, 256, SM_VRING_DESC_F_WRITE, 0);
+        vd_offer(&r->d, RX, i);
     }
-    wr(r, QUEUE_NOTIFY, RX);
-    assert_int_equal(used_idx(r, RX), QSIZE);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, RX);
+    assert_int_equal(vd_used_idx(&r->d, RX), VD_QSIZE);
     sm_vsock_hdr first;
     memcpy(&first, sm_gmem_ptr(&r->mem, RXBUF, HDR), HDR);
     assert_int_equal(first.op, SM_VSOCK_OP_RST);
     assert_int_equal(first.dst_port, 1000);
-    assert_int_equal(r->vsock.ctrl_count, SM_VSOCK_CTRL_MAX - QSIZE);
+    assert_int_equal(r->vsock.ctrl_count, SM_VSOCK_CTRL_MAX - VD_QSIZE);
     /* Room again: a new stray packet is answered, not dropped. */
     send_stray(r, 99);
-    assert_int_equal(r->vsock.ctrl_count, SM_VSOCK_CTRL_MAX - QSIZE + 1);
+    assert_int_equal(r->vsock.ctrl_count, SM_VSOCK_CTRL_MAX - VD_QSIZE + 1);
     assert_int_equal(r->vsock.ctrl_dropped, 2 * SM_VSOCK_CTRL_MAX);
 }
 
