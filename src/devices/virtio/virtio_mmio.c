@@ -55,11 +55,17 @@ static void set_status(sm_virtio_device *d, uint32_t v)
         reset(d);
         return;
     }
+    /* A driver may only add bits (2.1.2); one that clears them without a
+     * reset must not turn a live device half off. */
+    v |= d->status;
     /* FEATURES_OK sticks only for a subset of what we offered that
      * includes VERSION_1: legacy drivers are not supported. */
     if ((v & SM_VIRTIO_STATUS_FEATURES_OK) && !(d->status & SM_VIRTIO_STATUS_FEATURES_OK) &&
         ((d->driver_features & ~offered(d)) || !(d->driver_features & SM_VIRTIO_F_VERSION_1)))
         v &= ~(uint32_t)SM_VIRTIO_STATUS_FEATURES_OK;
+    /* Nothing is served for a driver that never agreed on features. */
+    if (!(v & SM_VIRTIO_STATUS_FEATURES_OK))
+        v &= ~(uint32_t)SM_VIRTIO_STATUS_DRIVER_OK;
     bool activating = (v & SM_VIRTIO_STATUS_DRIVER_OK) && !(d->status & SM_VIRTIO_STATUS_DRIVER_OK);
     d->status = v;
     if (activating && d->ops->activate)
