@@ -28,7 +28,6 @@
  *                  `GET /` on the published port 127.0.0.1:P -> guest 80,
  *                  through the VM's slirp (connected after it returns)
  */
-#include <dirent.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,40 +274,18 @@ static int run_restores(const char *dir, int count, int first)
 
 /* ---- memory ------------------------------------------------------------ */
 
-static int cmdline_names(pid_t pid, const char *vm_dir)
-{
-    char path[64], buf[8192];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    int worker = 0;
-    for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
-        if (!strcmp(buf + i, "__worker"))
-            worker = 1;
-        if (worker && !strcmp(buf + i, "--dir") && i + 6 < n && !strcmp(buf + i + 6, vm_dir))
-            return 1;
-    }
-    return 0;
-}
-
-/* The worker process of a VM: its command line has __worker and --dir DIR. */
+/* The worker process of a VM: the pid it wrote into the VM's directory. */
 static pid_t find_worker(const sm_vm *vm)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t found = 0;
-    while (d && !found && (e = readdir(d))) {
-        pid_t pid = atoi(e->d_name);
-        if (pid > 0 && cmdline_names(pid, sm_vm_dir(vm)))
-            found = pid;
-    }
-    if (d)
-        closedir(d);
-    return found;
+    char path[4200];
+    int pid = 0;
+    snprintf(path, sizeof path, "%s/worker.pid", sm_vm_dir(vm));
+    FILE *f = fopen(path, "r");
+    if (f && fscanf(f, "%d", &pid) != 1)
+        pid = 0;
+    if (f)
+        fclose(f);
+    return pid;
 }
 
 static int rollup(pid_t pid, long *rss, long *pss)

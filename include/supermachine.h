@@ -469,10 +469,6 @@ SM_API int sm_pool_get_stats(sm_pool *pool, sm_pool_stats *stats);
 /* Stop every VM, acquired ones included, and join the pool's threads. */
 SM_API void sm_pool_free(sm_pool *pool);
 
-/* Not for embedders: the entry point of the per-VM worker process, run by
- * the supermachine binary's hidden "__worker" command. */
-SM_API int sm__worker_main(int argc, char **argv);
-
 /*
  * Images: pull from a registry, import from a file, list, inspect, remove,
  * and collect the blobs nothing refers to any more.

@@ -32,7 +32,6 @@ int sm_cmd_exec(int argc, char **argv);
 int sm_cmd_logs(int argc, char **argv);
 int sm_cmd_stop(int argc, char **argv);
 int sm_cmd_rm(int argc, char **argv);
-int sm_cmd_worker(int argc, char **argv);
 int sm_cmd_pull(int argc, char **argv);
 int sm_cmd_push(int argc, char **argv);
 int sm_cmd_import(int argc, char **argv);

@@ -198,9 +198,6 @@ int main(int argc, char **argv)
         printf("supermachine %d.%d\n", SM_VERSION_MAJOR, SM_VERSION_MINOR);
         return 0;
     }
-    /* Not listed: the library's per-VM worker process. */
-    if (!strcmp(argv[1], "__worker"))
-        return sm_cmd_worker(argc - 1, argv + 1);
     const command *c = find_command(argv[1]);
     if (c)
         return c->run(argc - 1, argv + 1);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/boot_payload.h"
 #include "lib/launch.h"
 #include "supermachine.h"
 #include "util/error.h"
@@ -69,8 +70,10 @@ int sm_boot(const sm_boot_config *c, sm_boot_result *r)
     r->t_call_ns = sm_now_ns();
     static const char *const shell[] = {"/bin/sh", NULL};
     sm_launch l;
-    int err = sm_launch_prepare(&l, c->kernel, c->initrd, c->cmdline,
-                                c->argv ? c->argv : shell);
+    int err = sm_launch_prepare(&l, c->kernel, c->initrd, c->cmdline);
+    if (!err)
+        err = sm_boot_payload_build(l.initrd.data, l.initrd.len, c->argv ? c->argv : shell,
+                                    &l.payload, &l.payload_len);
     if (!err)
         err = run_machine(c, &l, r);
     sm_launch_release(&l);

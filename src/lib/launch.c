@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/boot_payload.h"
 #include "lib/machine_file.h"
 #include "lib/paths.h"
 #include "util/error.h"
@@ -34,7 +33,7 @@ static int resolve(const char *given, const char *name, const char *env, char *o
 }
 
 int sm_launch_prepare(sm_launch *l, const char *kernel, const char *initrd,
-                      const char *extra_cmdline, const char *const *argv)
+                      const char *extra_cmdline)
 {
     memset(l, 0, sizeof *l);
     char ipath[4096];
@@ -49,9 +48,6 @@ int sm_launch_prepare(sm_launch *l, const char *kernel, const char *initrd,
     if (!err)
         err = sm_file_identity(ipath, l->initrd_id);
     if (!err)
-        err = sm_boot_payload_build(l->initrd.data, l->initrd.len, argv, &l->payload,
-                                    &l->payload_len);
-    if (!err)
         err = build_cmdline(extra_cmdline, l->cmdline, sizeof l->cmdline);
     if (err)
         sm_launch_release(l);
@@ -63,8 +59,8 @@ void sm_launch_fill(const sm_launch *l, sm_machine_config *mc)
     mc->kernel = l->kernel.data;
     mc->kernel_len = l->kernel.len;
     mc->kernel_name = l->kernel_path;
-    mc->initrd = l->payload;
-    mc->initrd_len = l->payload_len;
+    mc->initrd = l->payload ? l->payload : l->initrd.data;
+    mc->initrd_len = l->payload ? l->payload_len : l->initrd.len;
     mc->cmdline = l->cmdline;
 }
 

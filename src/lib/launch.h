@@ -15,15 +15,17 @@ typedef struct sm_launch {
     char kernel_path[4096];
     char initrd_id[80];        /* sm_file_identity of the initramfs */
     sm_mapped_file kernel, initrd;
-    uint8_t *payload;          /* initramfs, plus the command archive if any */
+    /* The initramfs followed by a command's archive (sm_boot's, built by
+     * its caller); NULL: the initramfs alone, as a worker boots it. */
+    uint8_t *payload;
     size_t payload_len;
     char cmdline[4096];
 } sm_launch;
 
-/* kernel/initrd NULL: the built-in ones. argv NULL: sm-init starts its
- * agent instead of a command. */
+/* kernel/initrd NULL: the built-in ones. Without a payload, sm-init
+ * starts its agent instead of a command. */
 int sm_launch_prepare(sm_launch *l, const char *kernel, const char *initrd,
-                      const char *extra_cmdline, const char *const *argv);
+                      const char *extra_cmdline);
 
 /* Point the machine config's kernel, initramfs and command line at l. */
 void sm_launch_fill(const sm_launch *l, sm_machine_config *mc);

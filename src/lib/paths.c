@@ -61,15 +61,17 @@ int sm_find_worker(char *out, size_t len)
     }
     char dir[4096], tried[2][4200];
     if (own_dir(dir, sizeof dir) < 0)
-        return sm_fail(ENOENT, "cannot locate the supermachine binary; set SUPERMACHINE_WORKER");
-    snprintf(tried[0], sizeof tried[0], "%s/supermachine", dir);
-    snprintf(tried[1], sizeof tried[1], "%s/supermachine", SM_INSTALL_BINDIR);
+        return sm_fail(ENOENT, "cannot locate supermachine-worker; set SUPERMACHINE_WORKER");
+    /* Beside this code in a build tree (and wherever both were installed
+     * into one directory); else where `meson install` put it. */
+    snprintf(tried[0], sizeof tried[0], "%s/supermachine-worker", dir);
+    snprintf(tried[1], sizeof tried[1], "%s/supermachine-worker", SM_INSTALL_LIBEXECDIR);
     for (int i = 0; i < 2; i++) {
         if (access(tried[i], X_OK) == 0) {
             snprintf(out, len, "%s", tried[i]);
             return 0;
         }
     }
-    return sm_fail(ENOENT, "the supermachine binary, which runs each VM, is not at %s or %s; "
+    return sm_fail(ENOENT, "supermachine-worker, which runs each VM, is not at %s or %s; "
                    "install it or set SUPERMACHINE_WORKER", tried[0], tried[1]);
 }

@@ -1,4 +1,4 @@
-/* Where the built-in guest kernel and initramfs live. */
+/* Where the built-in guest kernel and initramfs, and the worker, live. */
 #ifndef SM_LIB_PATHS_H
 #define SM_LIB_PATHS_H
 
@@ -9,8 +9,8 @@
  * in the installed data directory. Errors name every place looked at. */
 int sm_find_guest_file(const char *name, const char *env_var, char *out, size_t len);
 
-/* The supermachine binary that hosts VM workers: $SUPERMACHINE_WORKER,
- * else next to this code, else where `meson install` put it. */
+/* supermachine-worker, the per-VM process: $SUPERMACHINE_WORKER, else
+ * next to this code, else where `meson install` put it (libexecdir). */
 int sm_find_worker(char *out, size_t len);
 
 #endif

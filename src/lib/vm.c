@@ -3,17 +3,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/paths.h"
 #include "lib/start_plan.h"
 #include "lib/vm_dir.h"
 #include "lib/vm_record.h"
@@ -22,6 +19,7 @@
 #include "lib/vm_int.h"
 #include "lib/vm_mounts.h"
 #include "lib/vm_shares.h"
+#include "lib/vm_spawn.h"
 #include "supermachine.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -29,153 +27,20 @@
 
 #define DEFAULT_START_TIMEOUT_MS 120000
 #define STOP_GRACE_MS 5000
-#define READY_FD 3
-#define LIFELINE_FD 4
-#define LOCK_FD 5
-#define MAX_ARGS (32 + 2 * SM_MACHINE_MAX_DISKS + 2 + 2 * SM_NET_MAX_PORTS + \
-                  2 * SM_MACHINE_MAX_SHARES)
-
-extern char **environ;
-
-typedef struct worker_args {
-    char *argv[MAX_ARGS];
-    char nums[6][16];
-    char disks[SM_MACHINE_MAX_DISKS][4200];
-    char shares[SM_MACHINE_MAX_SHARES][SM_VM_SHARE_ARG_MAX];
-    char ports[SM_NET_MAX_PORTS][INET6_ADDRSTRLEN + 32];
-    int n;
-} worker_args;
-
-static void add(worker_args *a, const char *s)
-{
-    if (a->n < MAX_ARGS - 1)
-        a->argv[a->n++] = (char *)s;
-}
-
-/* The worker's --publish word for p, checked as the worker will parse it. */
-static int publish_arg(const sm_port *p, char *buf, size_t len)
-{
-    sm_net_port np = {.host_port = p->host_port, .guest_port = p->guest_port, .udp = p->udp};
-    sm_net_port parsed;
-    if (p->host_ip && snprintf(np.host_ip, sizeof np.host_ip, "%s", p->host_ip) >=
-                          (int)sizeof np.host_ip)
-        return sm_fail(EINVAL, "cannot publish host port %u: '%s' is not an IP address",
-                       p->host_port, p->host_ip);
-    if (sm_net_port_format(&np, buf, len) < 0)
-        return sm_fail(EINVAL, "cannot publish host port %u", p->host_port);
-    return sm_net_port_parse(buf, &parsed);
-}
 
 static int check_network(const sm_vm_config *c)
 {
-    char word[INET6_ADDRSTRLEN + 32];
+    sm_net_port checked;
     if (c->nports && c->network != SM_NETWORK_USER)
         return sm_fail(EINVAL, "ports can only be published on a VM with a network: "
                        "set network to SM_NETWORK_USER");
     if (c->nports > SM_NET_MAX_PORTS)
         return sm_fail(EINVAL, "%u published ports: at most %d", c->nports, SM_NET_MAX_PORTS);
     for (unsigned i = 0; i < c->nports; i++) {
-        int err = publish_arg(&c->ports[i], word, sizeof word);
+        int err = sm_vm_worker_port(&c->ports[i], &checked);
         if (err)
             return err;
     }
-    return 0;
-}
-
-static void add_network(worker_args *a, const sm_vm_config *c)
-{
-    if (c->network != SM_NETWORK_USER)
-        return;
-    add(a, "--net"), add(a, "user");
-    for (unsigned i = 0; i < c->nports && i < SM_NET_MAX_PORTS; i++) {
-        publish_arg(&c->ports[i], a->ports[i], sizeof a->ports[i]);
-        add(a, "--publish"), add(a, a->ports[i]);
-    }
-}
-
-static void build_args(worker_args *a, const char *exe, const char *dir, const sm_vm_config *c)
-{
-    memset(a, 0, sizeof *a);
-    add(a, exe), add(a, "__worker"), add(a, "--dir"), add(a, dir);
-    snprintf(a->nums[0], 16, "%d", READY_FD);
-    snprintf(a->nums[1], 16, "%d", LIFELINE_FD);
-    snprintf(a->nums[4], 16, "%d", LOCK_FD);
-    add(a, "--ready-fd"), add(a, a->nums[0]), add(a, "--lock-fd"), add(a, a->nums[4]);
-    /* A detached VM has no owner whose end should stop it. */
-    if (!c->detached)
-        add(a, "--lifeline-fd"), add(a, a->nums[1]);
-    else
-        add(a, "--detach");
-    if (c->detached && c->auto_remove)
-        add(a, "--rm");
-    if (c->kernel) add(a, "--kernel"), add(a, c->kernel);
-    if (c->initrd) add(a, "--initrd"), add(a, c->initrd);
-    if (c->cmdline) add(a, "--cmdline"), add(a, c->cmdline);
-    if (c->snapshot) add(a, "--restore"), add(a, c->snapshot);
-    if (c->memory_mib) {
-        snprintf(a->nums[2], 16, "%u", c->memory_mib);
-        add(a, "--memory"), add(a, a->nums[2]);
-    }
-    if (c->cpus) {
-        snprintf(a->nums[3], 16, "%u", c->cpus);
-        add(a, "--cpus"), add(a, a->nums[3]);
-    }
-    if (c->cpu_quota_milli) {
-        snprintf(a->nums[5], 16, "%u", c->cpu_quota_milli);
-        add(a, "--cpu-quota"), add(a, a->nums[5]);
-    }
-    for (unsigned i = 0; i < c->ndisks; i++) {
-        snprintf(a->disks[i], sizeof a->disks[i], "%s%s", c->disks[i].path,
-                 c->disks[i].read_only ? ":ro" : "");
-        add(a, "--disk"), add(a, a->disks[i]);
-    }
-    add_network(a, c);
-    for (unsigned i = 0; i < c->nshares && i < SM_MACHINE_MAX_SHARES; i++) {
-        sm_vm_share_arg(c, i, a->shares[i], sizeof a->shares[i]);
-        add(a, "--share"), add(a, a->shares[i]);
-    }
-}
-
-/* The child's dup2s put fds at 3, 4 and 5: a source there already would
- * be overwritten before its own turn. Sources move above them first. */
-static int above_targets(int fd)
-{
-    if (fd > LOCK_FD)
-        return fd;
-    int moved = fcntl(fd, F_DUPFD_CLOEXEC, LOCK_FD + 1);
-    close(fd);
-    return moved;
-}
-
-static int spawn_worker(sm_vm *vm, const sm_vm_config *c, int ready_w, int lifeline_r,
-                        int lock_fd)
-{
-    char exe[4096], log[4200];
-    int err = sm_find_worker(exe, sizeof exe);
-    if (err)
-        return err;
-    snprintf(log, sizeof log, "%s/worker.log", vm->dir);
-    worker_args a;
-    build_args(&a, exe, vm->dir, c);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_adddup2(&fa, ready_w, READY_FD);
-    if (!c->detached)
-        posix_spawn_file_actions_adddup2(&fa, lifeline_r, LIFELINE_FD);
-    posix_spawn_file_actions_adddup2(&fa, lock_fd, LOCK_FD);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    /* Its own process group: a Ctrl-C meant for the caller's terminal is
-     * the caller's to pass on. */
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    int rc = posix_spawn(&vm->pid, exe, &fa, &attr, a.argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc)
-        return sm_fail(rc, "cannot start the VM worker %s: %s", exe, strerror(rc));
     return 0;
 }
 
@@ -247,12 +112,9 @@ static int start(sm_vm *vm, const sm_vm_config *c)
         close(ready[0]), close(ready[1]), close(lock);
         return sm_fail(errno, "pipe: %s", strerror(errno));
     }
-    ready[1] = above_targets(ready[1]);
-    lifeline[0] = above_targets(lifeline[0]);
-    lock = above_targets(lock);
     vm->lifeline_fd = lifeline[1];
     vm->detached = c->detached;
-    err = spawn_worker(vm, c, ready[1], lifeline[0], lock);
+    err = sm_vm_spawn_worker(vm, c, ready[1], lifeline[0], lock);
     close(ready[1]);
     close(lifeline[0]);
     close(lock);   /* the worker's copy holds it now */

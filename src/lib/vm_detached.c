@@ -41,7 +41,7 @@ int sm_vm_read_worker_pid(sm_vm *vm)
     return err ? sm_fail(ENOENT, "the VM's worker left no pid in %s/worker.pid", vm->dir) : 0;
 }
 
-/* One request on the worker's control socket (see worker_control.h). */
+/* One request on the worker's control socket (see worker/control.h). */
 int sm_vm_control(const sm_vm *vm, const char *request)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};

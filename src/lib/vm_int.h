@@ -28,7 +28,7 @@ int sm_vm_read_worker_pid(sm_vm *vm);
 void sm_vm_kill_worker(sm_vm *vm);
 /* Stop and join the forwarding threads of sm_vm_expose_tcp. */
 void sm_vm_tcp_unexpose_all(sm_vm *vm);
-/* One request line on the worker's control socket (worker_control.h):
+/* One request line on the worker's control socket (worker/control.h):
  * 0 for "OK", else -EIO with the worker's sentence. */
 int sm_vm_control(const sm_vm *vm, const char *request);
 /* Start the VM in vm->dir, whose lock vm->lock_fd holds: sm_vm_start

@@ -1,6 +1,7 @@
 #include "lib/vm_shares.h"
 
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static int check_one(const sm_share *s)
                        s->host_path, s->guest_path ? s->guest_path : "");
     if (strcmp(s->guest_path, "/") == 0)
         return sm_fail(EINVAL, "cannot share %s over the guest's root directory", s->host_path);
-    if (strlen(s->host_path) >= SM_VM_SHARE_ARG_MAX - 32 || strlen(s->guest_path) >= 4096)
+    if (strlen(s->host_path) >= PATH_MAX || strlen(s->guest_path) >= 4096)
         return sm_fail(ENAMETOOLONG, "cannot share %.100s: the path is too long", s->host_path);
     if (stat(s->host_path, &st) < 0)
         return sm_fail(errno, "cannot share %s: %s", s->host_path, strerror(errno));
@@ -51,16 +52,21 @@ int sm_vm_shares_check(const sm_vm_config *c)
     return 0;
 }
 
-void sm_vm_share_arg(const sm_vm_config *c, unsigned i, char *buf, size_t len)
+int sm_vm_share_spec(const sm_vm_config *c, unsigned i, sm_worker_share *out)
 {
     const sm_share *s = &c->shares[i];
-    char tag[16];
     /* Absolute, links resolved: the worker may not share our cwd's view,
      * and a single-file share is named by the file's real name. */
     char *real = realpath(s->host_path, NULL);
-    tag_of(i, tag, sizeof tag);
-    snprintf(buf, len, "%s:%s%s", real ? real : s->host_path, tag, s->read_only ? ":ro" : "");
+    const char *path = real ? real : s->host_path;
+    int err = 0;
+    if (snprintf(out->host_path, sizeof out->host_path, "%s", path) >=
+        (int)sizeof out->host_path)
+        err = sm_fail(ENAMETOOLONG, "cannot share %.100s: the path is too long", path);
     free(real);
+    tag_of(i, out->tag, sizeof out->tag);
+    out->read_only = s->read_only;
+    return err;
 }
 
 /* The single-file share's one entry: the host file's real name. */

@@ -7,15 +7,14 @@
 #include <stddef.h>
 
 #include "supermachine.h"
-
-#define SM_VM_SHARE_ARG_MAX 4200
+#include "worker/spec.h"
 
 /* Before anything starts: at most 8 shares, each host path existing (a
  * directory or a regular file), each guest path absolute. */
 int sm_vm_shares_check(const sm_vm_config *c);
 
-/* The worker's --share word for share i: HOSTPATH:TAG[:ro]. */
-void sm_vm_share_arg(const sm_vm_config *c, unsigned i, char *buf, size_t len);
+/* Share i as the worker's launch spec holds it. */
+int sm_vm_share_spec(const sm_vm_config *c, unsigned i, sm_worker_share *out);
 
 /* Mount every share at its guest path through the agent. */
 int sm_vm_shares_mount(sm_vm *vm, const sm_vm_config *c);

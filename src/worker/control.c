@@ -1,7 +1,7 @@
 /* The worker's control socket and the supervisor of a detached VM's main
- * process (see worker_control.h). */
-#include "lib/worker_control.h"
-#include "lib/worker_snapshot.h"
+ * process (see control.h). */
+#include "worker/control.h"
+#include "worker/control_snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>

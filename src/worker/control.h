@@ -11,10 +11,10 @@
  *                            timeout_ms to end, then stop the VM
  *   ATTACH <pid>             supervise the kept main process <pid> of a
  *                            restored snapshot, as RUN does its own
- *   SNAPSHOT <dir>[\t<parent>]  a live snapshot into dir (worker_snapshot.h)
+ *   SNAPSHOT <dir>[\t<parent>]  a live snapshot into dir (control_snapshot.h)
  * Answers: "OK\n" or "ERR <sentence>\n". */
-#ifndef SM_LIB_WORKER_CONTROL_H
-#define SM_LIB_WORKER_CONTROL_H
+#ifndef SM_WORKER_CONTROL_H
+#define SM_WORKER_CONTROL_H
 
 #include "vmm/machine.h"
 

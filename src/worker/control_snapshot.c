@@ -1,6 +1,6 @@
 /* The control socket's SNAPSHOT request: a live snapshot of this worker's
  * machine into a directory the library prepared. */
-#include "lib/worker_snapshot.h"
+#include "worker/control_snapshot.h"
 
 #include <limits.h>
 #include <stdio.h>

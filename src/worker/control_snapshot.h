@@ -1,5 +1,5 @@
-#ifndef SM_LIB_WORKER_SNAPSHOT_H
-#define SM_LIB_WORKER_SNAPSHOT_H
+#ifndef SM_WORKER_CONTROL_SNAPSHOT_H
+#define SM_WORKER_CONTROL_SNAPSHOT_H
 
 #include "vmm/machine.h"
 

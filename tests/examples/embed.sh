@@ -38,7 +38,7 @@ build() {
 # The library finds the worker binary and guest files next to itself in a
 # build tree; set the worker anyway so that a stale installed copy never
 # stands in for the one under test.
-export LD_LIBRARY_PATH="$BUILD" SUPERMACHINE_WORKER="$SM"
+export LD_LIBRARY_PATH="$BUILD" SUPERMACHINE_WORKER="$BUILD/supermachine-worker"
 export SUPERMACHINE_DATA_DIR="$tmp/data" XDG_RUNTIME_DIR="$tmp/run"
 mkdir -p "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"

@@ -25,7 +25,7 @@
 #include "agent/client.h"
 #include "lib/vm_log.h"
 #include "lib/vm_registry.h"
-#include "lib/worker_control.h"
+#include "worker/control.h"
 #include "supermachine.h"
 
 #define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})

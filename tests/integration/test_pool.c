@@ -32,7 +32,7 @@
 typedef struct fixture {
     sm_pool *pool;
     sm_vm *first, *second;    /* acquired in turn */
-    char first_dir[4096];
+    pid_t first_worker;       /* the first VM's worker process */
     sm_vm *fresh[2];          /* the two threads' VMs, kept to the end */
     unsigned thread_timeouts;
 } fixture;
@@ -50,8 +50,9 @@ static void sleep_ms(unsigned ms)
     nanosleep(&t, NULL);
 }
 
-/* Our children whose command line holds "__worker" and `also` (if any). */
-static int workers(const char *also)
+/* Our children running supermachine-worker (--spec-fd N): all, or the
+ * one whose pid is `only`. */
+static int workers(pid_t only)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
@@ -67,7 +68,7 @@ static int workers(const char *also)
             continue;
         int got = fscanf(f, "%*d (%*[^)]) %*c %d", &ppid);
         fclose(f);
-        if (got != 1 || ppid != getpid())
+        if (got != 1 || ppid != getpid() || (only && atoi(e->d_name) != only))
             continue;
         snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
         int fd = open(path, O_RDONLY);
@@ -77,11 +78,25 @@ static int workers(const char *also)
         for (ssize_t i = 0; i < len; i++)
             buf[i] = buf[i] ? buf[i] : ' ';
         buf[len > 0 ? len : 0] = '\0';
-        n += strstr(buf, "__worker") && (!also || strstr(buf, also));
+        n += strstr(buf, "--spec-fd") != NULL;
     }
     if (d)
         closedir(d);
     return n;
+}
+
+/* The pid the VM's worker wrote into its directory. */
+static pid_t worker_pid(const char *dir)
+{
+    char path[4200];
+    int pid = 0;
+    snprintf(path, sizeof path, "%s/worker.pid", dir);
+    FILE *f = fopen(path, "r");
+    if (f && fscanf(f, "%d", &pid) != 1)
+        pid = 0;
+    if (f)
+        fclose(f);
+    return pid;
 }
 
 static sm_pool_stats stats_of(sm_pool *p)
@@ -152,7 +167,7 @@ static void fills_to_min(void **state)
     sm_pool_stats s = stats_of(f->pool);
     assert_int_equal(s.started, 1);
     assert_int_equal(s.acquired + s.starting, 0);
-    assert_int_equal(workers(NULL), 1);
+    assert_int_equal(workers(0), 1);
 }
 
 static void acquire_is_immediate_and_the_vm_runs_commands(void **state)
@@ -165,7 +180,8 @@ static void acquire_is_immediate_and_the_vm_runs_commands(void **state)
     long us = (b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000;
     printf("pool: acquire from an idle pool took %ld us\n", us);
     assert_true(us < 1000000);
-    snprintf(f->first_dir, sizeof f->first_dir, "%s", sm_vm_dir(f->first));
+    f->first_worker = worker_pid(sm_vm_dir(f->first));
+    assert_true(f->first_worker > 0);
     expect_output(f->first, ARGV("echo", "hello", "pool"), "hello pool\n");
     /* What the next user must not see: a file and a running process. */
     assert_int_equal(sm_vm_write_file(f->first, "/tmp/left-behind", "secret", 6, 0600, 0), 0);
@@ -209,11 +225,11 @@ static void released_vm_is_stopped_and_replaced(void **state)
     assert_int_equal(sm_pool_release(f->pool, f->first), 0);
     assert_int_equal(sm_pool_release(f->pool, f->first), -EINVAL);
     uint64_t t0 = now_ms();
-    while (workers(f->first_dir) && now_ms() - t0 < 10000)
+    while (workers(f->first_worker) && now_ms() - t0 < 10000)
         sleep_ms(20);
     printf("pool: a released VM's worker was gone %llu ms after the release\n",
            (unsigned long long)(now_ms() - t0));
-    assert_int_equal(workers(f->first_dir), 0);
+    assert_int_equal(workers(f->first_worker), 0);
     sm_pool_stats s = stats_of(f->pool);
     assert_int_equal(s.discarded, 1);
     assert_int_equal(s.starting + s.idle, 1);   /* its replacement */
@@ -289,13 +305,13 @@ static void two_threads_acquire_and_release_at_once(void **state)
 static void free_with_acquired_vms_leaves_no_worker(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(workers(NULL), 2);
+    assert_int_equal(workers(0), 2);
     uint64_t t0 = now_ms();
     sm_pool_free(f->pool);
     f->pool = NULL;
     printf("pool: sm_pool_free with 2 acquired VMs took %llu ms\n",
            (unsigned long long)(now_ms() - t0));
-    assert_int_equal(workers(NULL), 0);
+    assert_int_equal(workers(0), 0);
 }
 
 int main(void)

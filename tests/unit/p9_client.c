@@ -38,7 +38,11 @@ void p9c_str(p9c *c, const char *s)
 
 int p9c_send_raw(p9c *c, size_t len)
 {
-    c->rlen = sm_p9_server_handle(c->s, c->msg, len, c->reply, c->cap ? c->cap : sizeof c->reply);
+    if (c->transport)
+        c->rlen = c->transport(c, len);
+    else
+        c->rlen = sm_p9_server_handle(c->s, c->msg, len, c->reply,
+                                      c->cap ? c->cap : sizeof c->reply);
     c->rpos = SM_P9_HEADER;
     return c->rlen >= SM_P9_HEADER ? c->reply[4] : 0;
 }

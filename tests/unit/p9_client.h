@@ -10,14 +10,20 @@
 #include "devices/p9/p9_proto.h"
 #include "devices/p9/p9_server.h"
 
-typedef struct p9c {
+typedef struct p9c p9c;
+
+struct p9c {
     sm_p9_server *s;
+    /* How a message reaches a server: NULL to call s directly; else it
+     * delivers msg[0..len) and fills reply, returning the reply's length. */
+    size_t (*transport)(p9c *c, size_t len);
+    void *ctx;
     uint8_t msg[SM_P9_MAX_MSIZE + 64];
     size_t mlen;
     uint8_t reply[SM_P9_MAX_MSIZE];
     size_t rlen, rpos;
     size_t cap;              /* reply room offered; 0: all of reply */
-} p9c;
+};
 
 void p9c_begin(p9c *c, uint8_t type);
 void p9c_u8(p9c *c, uint8_t v);

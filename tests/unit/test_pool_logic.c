@@ -2,10 +2,10 @@
  * The VM pool without VMs: its configuration checks, and its whole logic
  * (filling to min, max, timeouts, discarding, expiry, start failures and
  * their backoff, many threads, freeing) against fake workers. A fake
- * worker is a shell script standing where the supermachine binary would:
- * it says "ready" on fd 3 as a VM's worker does, then waits for its
- * lifeline (fd 4) to close or for SIGTERM. So sm_vm_start and sm_vm_stop
- * run for real, in milliseconds.
+ * worker is a shell script standing where supermachine-worker would: it
+ * says "ready" on fd 3 as a VM's worker does, then waits for its lifeline
+ * (fd 4) to close or for SIGTERM; the failing one echoes its launch spec
+ * (fd 6). So sm_vm_start and sm_vm_stop run for real, in milliseconds.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +31,7 @@ static char root[64];   /* scripts and the VMs' runtime directories */
 static const char *const scripts[][2] = {
     {"ok", "printf ready >&3\nexec 3>&-\nread -r x <&4\n"},
     {"slow", "sleep 0.5\nprintf ready >&3\nexec 3>&-\nread -r x <&4\n"},
-    {"fail", "echo \"supermachine worker: fake failure: $*\"\nexit 1\n"},
+    {"fail", "echo \"supermachine worker: fake failure: $* $(cat <&6)\"\nexit 1\n"},
     {"hang", "read -r x <&4\n"},
 };
 
@@ -101,7 +101,7 @@ static int workers_alive(void)
         for (ssize_t i = 0; i < len; i++)
             buf[i] = buf[i] ? buf[i] : ' ';
         buf[len > 0 ? len : 0] = '\0';
-        n += strstr(buf, root) && strstr(buf, "__worker");
+        n += strstr(buf, root) && strstr(buf, "--spec-fd");
     }
     if (d)
         closedir(d);
@@ -302,7 +302,7 @@ static void start_failure_reaches_the_waiter_with_its_sentence(void **state)
     assert_int_equal(err, -EIO);
     const char *msg = sm_last_error();   /* said on a pool thread */
     if (!strstr(msg, "could not start a VM") || !strstr(msg, "fake failure") ||
-        !strstr(msg, "--kernel /k/original"))
+        !strstr(msg, "\"kernel\":\"/k/original\""))
         fail_msg("unexpected: %s", msg);
     uint64_t t0 = now_ms();
     assert_int_equal(sm_pool_acquire(p, &vm), -EIO);

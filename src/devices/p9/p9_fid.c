@@ -50,20 +50,63 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-void sm_p9_fid_set(sm_p9_fid *f, int fd, int parent_fd, char *name)
+static unsigned held(const sm_p9_fid *f)
 {
+    return (unsigned)(f->fd >= 0) + (unsigned)(f->parent_fd >= 0) + (unsigned)(f->ofd >= 0);
+}
+
+int sm_p9_fid_room(const sm_p9_fids *t, const sm_p9_fid *f, unsigned n)
+{
+    unsigned max = t->max_fds ? t->max_fds : SM_P9_MAX_FDS;
+    unsigned others = t->fds - (f ? held(f) : 0);
+    return n > max || others > max - n ? -EMFILE : 0;
+}
+
+int sm_p9_fid_set(sm_p9_fids *t, sm_p9_fid *f, int fd, int parent_fd, char *name)
+{
+    unsigned n = (unsigned)(fd >= 0) + (unsigned)(parent_fd >= 0) + (unsigned)(f->ofd >= 0);
+    if (sm_p9_fid_room(t, f, n))
+        return -EMFILE;
+    t->fds -= held(f);
     close_fd(&f->fd);
     close_fd(&f->parent_fd);
     free(f->name);
     f->fd = fd;
     f->parent_fd = parent_fd;
     f->name = name;
+    t->fds += held(f);
+    return 0;
 }
 
-static void release(sm_p9_fid *f)
+void sm_p9_fid_move(sm_p9_fids *t, sm_p9_fid *f, int parent_fd, char *name)
 {
-    sm_p9_fid_set(f, -1, -1, NULL);
+    t->fds -= held(f);
+    close_fd(&f->parent_fd);
+    free(f->name);
+    f->parent_fd = parent_fd;
+    f->name = name;
+    t->fds += held(f);
+}
+
+int sm_p9_fid_set_open(sm_p9_fids *t, sm_p9_fid *f, int ofd)
+{
+    unsigned n = held(f) - (unsigned)(f->ofd >= 0) + (unsigned)(ofd >= 0);
+    if (sm_p9_fid_room(t, f, n))
+        return -EMFILE;
+    t->fds -= held(f);
     close_fd(&f->ofd);
+    f->ofd = ofd;
+    t->fds += held(f);
+    return 0;
+}
+
+static void release(sm_p9_fids *t, sm_p9_fid *f)
+{
+    t->fds -= held(f);
+    close_fd(&f->fd);
+    close_fd(&f->parent_fd);
+    close_fd(&f->ofd);
+    free(f->name);
     free(f);
 }
 
@@ -73,7 +116,7 @@ void sm_p9_fid_remove(sm_p9_fids *t, uint32_t id)
         if ((*p)->id == id) {
             sm_p9_fid *f = *p;
             *p = f->next;
-            release(f);
+            release(t, f);
             t->count--;
             return;
         }
@@ -86,7 +129,7 @@ void sm_p9_fid_clear(sm_p9_fids *t)
         while (t->buckets[b]) {
             sm_p9_fid *f = t->buckets[b];
             t->buckets[b] = f->next;
-            release(f);
+            release(t, f);
         }
     }
     t->count = 0;

@@ -1,8 +1,10 @@
 /*
  * The fid table of one 9P session: the guest's 32-bit handles mapped to
- * host file descriptors. Bounded (a guest cannot exhaust the worker's fds
- * through it beyond SM_P9_MAX_FIDS) and hashed, since the guest chooses
- * the numbers.
+ * host file descriptors. Hashed, since the guest chooses the numbers, and
+ * bounded twice: at most SM_P9_MAX_FIDS fids, and at most max_fds host
+ * descriptors held through them (a fid holds up to three: its own O_PATH,
+ * its parent's, and one opened for I/O), so that a guest walking or
+ * opening forever gets EMFILE instead of the worker's last descriptors.
  */
 #ifndef SM_DEVICES_P9_P9_FID_H
 #define SM_DEVICES_P9_P9_FID_H
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #define SM_P9_MAX_FIDS 4096
+#define SM_P9_MAX_FDS 8192      /* the default descriptor budget */
 #define SM_P9_FID_BUCKETS 1024
 
 typedef enum sm_p9_fid_kind {
@@ -34,6 +37,8 @@ typedef struct sm_p9_fid {
 typedef struct sm_p9_fids {
     sm_p9_fid *buckets[SM_P9_FID_BUCKETS];
     unsigned count;
+    unsigned fds;           /* host descriptors the fids hold */
+    unsigned max_fds;       /* 0: SM_P9_MAX_FDS */
 } sm_p9_fids;
 
 sm_p9_fid *sm_p9_fid_get(sm_p9_fids *t, uint32_t id);
@@ -46,7 +51,19 @@ sm_p9_fid *sm_p9_fid_add(sm_p9_fids *t, uint32_t id, int *err);
 void sm_p9_fid_remove(sm_p9_fids *t, uint32_t id);
 void sm_p9_fid_clear(sm_p9_fids *t);
 
-/* Replace a fid's location (takes ownership of fd, parent_fd and name). */
-void sm_p9_fid_set(sm_p9_fid *f, int fd, int parent_fd, char *name);
+/* 0 if fid f (NULL: one still to be added) may hold n descriptors in
+ * place of those it holds now; -EMFILE if that passes the budget. */
+int sm_p9_fid_room(const sm_p9_fids *t, const sm_p9_fid *f, unsigned n);
+
+/* Replace a fid's location: 0, taking ownership of fd, parent_fd and
+ * name; or -EMFILE past the budget, taking nothing. */
+int sm_p9_fid_set(sm_p9_fids *t, sm_p9_fid *f, int fd, int parent_fd, char *name);
+
+/* A located fid's new place after a rename (no more descriptors than
+ * before: it takes ownership and cannot fail). */
+void sm_p9_fid_move(sm_p9_fids *t, sm_p9_fid *f, int parent_fd, char *name);
+
+/* Give f its open descriptor, with the same rules. */
+int sm_p9_fid_set_open(sm_p9_fids *t, sm_p9_fid *f, int ofd);
 
 #endif

@@ -217,9 +217,7 @@ int sm_p9_rename(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
         free(name);
         return err;
     }
-    int fd = f->fd;
-    f->fd = -1;
-    sm_p9_fid_set(f, fd, parent, name);
+    sm_p9_fid_move(&s->fids, f, parent, name);
     return 0;
 }
 

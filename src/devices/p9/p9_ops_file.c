@@ -156,7 +156,10 @@ int sm_p9_lopen(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
         int fd = sm_p9_reopen(f->fd, S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : flags);
         if (fd < 0)
             return fd;
-        f->ofd = fd;
+        if ((err = sm_p9_fid_set_open(&s->fids, f, fd)) != 0) {
+            close(fd);
+            return err;
+        }
         f->writable = (flags & O_ACCMODE) != O_RDONLY;
     }
     f->opened = true;
@@ -172,6 +175,10 @@ int sm_p9_lcreate(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
     int err = sm_p9_dir_for_change(s, r->fid, r->name, &d);
     if (!err && (d->opened || d->ofd >= 0))
         err = -EBUSY;
+    /* Checked before the file exists: the fid will hold it, its open
+     * descriptor and its directory. */
+    if (!err)
+        err = sm_p9_fid_room(&s->fids, d, 3);
     int flags = err ? err : host_flags(s, r->flags);
     if (flags < 0)
         return flags;
@@ -179,21 +186,21 @@ int sm_p9_lcreate(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
     int ofd = sm_p9_open_beneath(d->fd, r->name, flags, safe_mode(r->mode, false) & 0777);
     if (ofd < 0)
         return ofd;
-    int pfd = sm_p9_reopen(ofd, O_PATH);
+    int pfd = sm_p9_reopen(ofd, O_PATH), dir = dup(d->fd);
     char *name = strdup(r->name);
-    err = pfd < 0 ? pfd : !name ? -ENOMEM : sm_p9_stat(pfd, &st);
+    err = pfd < 0 ? pfd : dir < 0 ? -errno : !name ? -ENOMEM : sm_p9_stat(pfd, &st);
+    /* The fid now stands for the new, open file. */
+    if (!err && (err = sm_p9_fid_set(&s->fids, d, pfd, dir, name)) == 0)
+        sm_p9_fid_set_open(&s->fids, d, ofd);
     if (err) {
         close(ofd);
         if (pfd >= 0)
             close(pfd);
+        if (dir >= 0)
+            close(dir);
         free(name);
         return err;
     }
-    /* The fid now stands for the new, open file. */
-    int dir = d->fd;
-    d->fd = -1;
-    sm_p9_fid_set(d, pfd, dir, name);
-    d->ofd = ofd;
     d->opened = true;
     d->writable = (flags & O_ACCMODE) != O_RDONLY;
     sm_p9_qid q = sm_p9_qid_of(s, &st);

@@ -144,6 +144,11 @@ int sm_p9_server_create(const char *host_path, bool read_only, sm_p9_server **ou
     return 0;
 }
 
+void sm_p9_server_limit_fds(sm_p9_server *s, unsigned max)
+{
+    s->fids.max_fds = max;
+}
+
 void sm_p9_server_destroy(sm_p9_server *s)
 {
     if (!s)

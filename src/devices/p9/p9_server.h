@@ -33,6 +33,11 @@ typedef struct sm_p9_server sm_p9_server;
 int sm_p9_server_create(const char *host_path, bool read_only, sm_p9_server **out);
 void sm_p9_server_destroy(sm_p9_server *s);
 
+/* The most host descriptors the guest may hold open through this export
+ * at once (0: SM_P9_MAX_FDS, p9_fid.h); past it, what would take another fails with
+ * EMFILE. */
+void sm_p9_server_limit_fds(sm_p9_server *s, unsigned max);
+
 /* Serve one request (msg[0..len), which may extend past the message's
  * own size) and write the reply into reply[0..cap). Returns the reply's
  * length, or 0 when the request is too short to carry a tag (or cap cannot

@@ -41,17 +41,22 @@ int sm_p9_attach(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
         return err;
     if (r->fid2 != SM_P9_NOFID)
         return -EOPNOTSUPP;   /* no authentication: there is no afid */
+    if ((err = sm_p9_fid_room(&s->fids, NULL, s->file_name ? 0 : 1)) != 0)
+        return err;
     int fd = -1;
     if (!s->file_name && (fd = dup(s->root_fd)) < 0)
         return -errno;
     sm_p9_fid *f = sm_p9_fid_add(&s->fids, r->fid, &err);
-    if (!f) {
+    if (f)
+        err = sm_p9_fid_set(&s->fids, f, fd, -1, NULL);
+    if (err) {
+        if (f)
+            sm_p9_fid_remove(&s->fids, r->fid);
         if (fd >= 0)
             close(fd);
         return err;
     }
     f->kind = s->file_name ? SM_P9_FID_VROOT : SM_P9_FID_NODE;
-    f->fd = fd;
     sm_p9_put_qid(w, &q);
     return 0;
 }
@@ -119,11 +124,14 @@ static int settle(sm_p9_server *s, sm_p9_fid *from, uint32_t id, walk_pos *p)
         return -ENOMEM;
     int err = 0;
     sm_p9_fid *to = id == from->id ? from : sm_p9_fid_add(&s->fids, id, &err);
-    if (!to) {
+    if (to)
+        err = sm_p9_fid_set(&s->fids, to, p->fd, p->parent, name);
+    if (err) {
+        if (to && to != from)
+            sm_p9_fid_remove(&s->fids, id);
         free(name);
         return err;
     }
-    sm_p9_fid_set(to, p->fd, p->parent, name);
     to->kind = p->kind;
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "devices/p9/p9_fid.h"
 #include "devices/p9/p9_proto.h"
 #include "util/error.h"
 
@@ -44,14 +45,20 @@ static const sm_virtio_ops p9_ops = {
     .notify = p9_notify,
 };
 
-/* Each fid the guest holds is a host fd or two: use the hard limit. */
-static void raise_fd_limit(void)
+/* Each fid the guest holds is a host fd or up to three: use the hard
+ * limit, and give this export its share of it. */
+static unsigned fd_budget(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
     }
+    rlim_t share = rl.rlim_cur / SM_VIRTIO_9P_FD_SHARE;
+    return share < SM_P9_MAX_FDS ? (unsigned)(share ? share : 1) : SM_P9_MAX_FDS;
 }
 
 int sm_virtio_9p_init(sm_virtio_9p *p, const char *host_path, const char *tag, bool read_only,
@@ -70,7 +77,7 @@ int sm_virtio_9p_init(sm_virtio_9p *p, const char *host_path, const char *tag, b
     if (!err)
         err = sm_p9_server_create(host_path, read_only, &p->server);
     if (!err) {
-        raise_fd_limit();
+        sm_p9_server_limit_fds(p->server, fd_budget());
         err = sm_virtio_mmio_init(&p->dev, &p9_ops, p, env, base, irq);
         if (err)
             sm_virtio_mmio_destroy(&p->dev);

@@ -15,6 +15,12 @@
 
 #define SM_VIRTIO_9P_TAG_MAX 31
 
+/* Each export may hold at most 1/16 of the worker's descriptor limit (and
+ * never more than SM_P9_MAX_FDS): eight shares, the most a machine has,
+ * take half at worst and leave the rest to disks, vsock streams and the
+ * network, so a guest hoarding fids starves only its own 9P. */
+#define SM_VIRTIO_9P_FD_SHARE 16
+
 typedef struct sm_virtio_9p {
     sm_virtio_device dev;
     sm_p9_server *server;
