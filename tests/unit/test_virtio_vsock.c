@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -64,6 +65,9 @@ static int teardown(void **state)
     sm_virtio_vsock_destroy(&r->vsock);
     sm_event_loop_free(r->loop);
     sm_gmem_free(&r->mem);
+    char path[128];
+    snprintf(path, sizeof path, "%s/vsock_7", r->dir);
+    unlink(path);
     rmdir(r->dir);
     return 0;
 }
@@ -104,6 +108,108 @@ static void reply_queue_is_bounded(void **state)
     send_stray(r, 99);
     assert_int_equal(r->vsock.ctrl_count, SM_VSOCK_CTRL_MAX - VD_QSIZE + 1);
     assert_int_equal(r->vsock.ctrl_dropped, 2 * SM_VSOCK_CTRL_MAX);
+}
+
+/* A packet of op (with len payload bytes of `fill`) from guest port
+ * `port` to host port 7. */
+static void send_op(rig *r, uint16_t op, uint32_t port, uint32_t len, uint8_t fill)
+{
+    sm_vsock_hdr h = {.src_cid = GUEST_CID, .dst_cid = SM_VSOCK_HOST_CID, .src_port = port,
+                      .dst_port = 7, .type = SM_VSOCK_TYPE_STREAM, .op = op, .len = len,
+                      .buf_alloc = 1u << 20};
+    memcpy(sm_gmem_ptr(&r->mem, PKT, HDR), &h, HDR);
+    memset(sm_gmem_ptr(&r->mem, PKT + HDR, len ? len : 1), fill, len ? len : 1);
+    vd_desc(&r->d, TX, 0, PKT, (uint32_t)HDR + len, 0, 0);
+    vd_offer(&r->d, TX, 0);
+    vd_wr(&r->d, VD_QUEUE_NOTIFY, TX);
+}
+
+/* A host program listening on host port 7 (DIR/vsock_7) that accepts
+ * nothing: streams wait in its backlog. */
+static int listen_on_port_7(rig *r)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/vsock_7", r->dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 4096), 0);
+    return fd;
+}
+
+static unsigned queued_ops(rig *r, uint16_t op)
+{
+    unsigned n = 0;
+    for (sm_vsock_ctrl *p = r->vsock.ctrl_head; p; p = p->next)
+        n += p->hdr.op == op;
+    return n;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* A guest connecting again and again to a host listener gets streams up
+ * to the bound and an RST past it; the host listener never sees those. */
+static void streams_are_bounded(void **state)
+{
+    rig *r = *state;
+    raise_fd_limit();
+    int l = listen_on_port_7(r);
+    for (uint32_t i = 0; i < SM_VSOCK_MAX_CONNS + 10; i++)
+        send_op(r, SM_VSOCK_OP_REQUEST, 5000 + i, 0, 0);
+    assert_int_equal(r->vsock.nconns, SM_VSOCK_MAX_CONNS);
+    assert_int_equal(queued_ops(r, SM_VSOCK_OP_RESPONSE), SM_VSOCK_MAX_CONNS);
+    assert_int_equal(queued_ops(r, SM_VSOCK_OP_RST), 10);
+    /* The guest closes one: room for one more. */
+    send_op(r, SM_VSOCK_OP_RST, 5000, 0, 0);
+    assert_int_equal(r->vsock.nconns, SM_VSOCK_MAX_CONNS - 1);
+    send_op(r, SM_VSOCK_OP_REQUEST, 9000, 0, 0);
+    assert_int_equal(r->vsock.nconns, SM_VSOCK_MAX_CONNS);
+    assert_int_equal(queued_ops(r, SM_VSOCK_OP_RESPONSE), SM_VSOCK_MAX_CONNS + 1);
+    /* A host client past the bound is hung up on. */
+    assert_int_equal(sm_event_loop_start(r->loop), 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/" SM_VSOCK_LISTEN_NAME, r->dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    assert_int_equal(read(fd, &c, 1), 0);
+    sm_event_loop_stop(r->loop);
+    close(fd);
+    close(l);
+}
+
+/* A host peer that never reads: what the guest sends waits in the device
+ * (beyond what the socket's own buffer took), never more than the credit
+ * the device gave; a guest that sends past its credit loses the stream. */
+static void a_stalled_host_peer_holds_at_most_the_credit(void **state)
+{
+    rig *r = *state;
+    int l = listen_on_port_7(r);
+    send_op(r, SM_VSOCK_OP_REQUEST, 4000, 0, 0);
+    assert_int_equal(r->vsock.nconns, 1);
+    sm_vsock_conn *c = r->vsock.conns;
+    unsigned rst = queued_ops(r, SM_VSOCK_OP_RST);
+    bool overran = false;
+    for (int i = 0; i < 1000 && !overran; i++) {
+        overran = c->rx_cnt - c->fwd_cnt + 32768 > SM_VSOCK_BUF_ALLOC;
+        send_op(r, SM_VSOCK_OP_RW, 4000, 32768, (uint8_t)i);
+        if (!overran) {
+            assert_int_equal(r->vsock.nconns, 1);
+            assert_true(c->pending_len <= SM_VSOCK_BUF_ALLOC);
+            assert_int_equal(c->rx_cnt - c->fwd_cnt, c->pending_len);
+        }
+    }
+    assert_true(overran);
+    assert_int_equal(r->vsock.nconns, 0);
+    assert_int_equal(queued_ops(r, SM_VSOCK_OP_RST), rst + 1);
+    close(l);
 }
 
 /* As another user: connect, and see whether the device hangs up. */
@@ -152,6 +258,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reply_queue_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(socket_is_owners_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(streams_are_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_stalled_host_peer_holds_at_most_the_credit, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

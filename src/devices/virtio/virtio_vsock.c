@@ -64,6 +64,10 @@ static void watch(sm_virtio_vsock *v, sm_vsock_conn *c, bool readable_known)
 
 static sm_vsock_conn *conn_new(sm_virtio_vsock *v, int fd, sm_vsock_conn_state state)
 {
+    if (v->nconns >= SM_VSOCK_MAX_CONNS) {
+        sm_debug("virtio-vsock: %u streams already; refusing another", v->nconns);
+        return NULL;
+    }
     sm_vsock_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -77,6 +81,7 @@ static sm_vsock_conn *conn_new(sm_virtio_vsock *v, int fd, sm_vsock_conn_state s
     }
     c->next = v->conns;
     v->conns = c;
+    v->nconns++;
     return c;
 }
 
@@ -85,6 +90,7 @@ static void conn_close(sm_virtio_vsock *v, sm_vsock_conn *c)
     for (sm_vsock_conn **p = &v->conns; *p; p = &(*p)->next) {
         if (*p == c) {
             *p = c->next;
+            v->nconns--;
             break;
         }
     }
@@ -182,7 +188,9 @@ static void connect_to_host(sm_virtio_vsock *v, const sm_vsock_hdr *h)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s/vsock_%u", v->dir, h->dst_port);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* At the bound the host listener never sees the attempt. */
+    int fd = v->nconns < SM_VSOCK_MAX_CONNS
+                 ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
     sm_vsock_conn *c = NULL;
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
         c = conn_new(v, fd, SM_VSOCK_ESTABLISHED);

@@ -22,6 +22,15 @@
  * what it has no room for; the guest's own streams time out. */
 #define SM_VSOCK_CTRL_MAX 4096
 
+/* Streams at once, both ways. Each holds a host socket and up to
+ * SM_VSOCK_BUF_ALLOC of the guest's bytes its host peer has not read yet
+ * (the credit we gave): a guest that connects again and again to a host
+ * listener that stops reading would otherwise take the worker's
+ * descriptors and 256 KiB a stream. Past this, a guest's REQUEST gets an
+ * RST and a host client's connection is closed: 1024 streams hold at most
+ * 256 MiB. */
+#define SM_VSOCK_MAX_CONNS 1024
+
 typedef struct sm_vsock_ctrl {
     struct sm_vsock_ctrl *next;
     sm_vsock_hdr hdr;
@@ -33,6 +42,7 @@ typedef struct sm_virtio_vsock {
     char dir[256];
     int listen_fd;
     sm_vsock_conn *conns;
+    unsigned nconns;                         /* at most SM_VSOCK_MAX_CONNS */
     sm_vsock_ctrl *ctrl_head, **ctrl_tail;   /* packets waiting for rx buffers */
     unsigned ctrl_count;                     /* at most SM_VSOCK_CTRL_MAX */
     uint64_t ctrl_dropped;                   /* past that bound */
