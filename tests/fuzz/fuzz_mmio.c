@@ -73,10 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sm_virtio_device *d = rig_device(&sets[0], data[0]), *twin = rig_device(&sets[1], data[0]);
     data += 2, size -= 2;
     memset(r.mem.base, 0, 64 * 1024);
-    r.dev = d;
-    rig_write(&r, RIG_STATUS, 0);
-    r.dev = twin;
-    rig_write(&r, RIG_STATUS, 0);
+    rig_use(&r, twin);
+    vd_wr(&r.drv, VD_STATUS, 0);
+    rig_use(&r, d);
+    vd_wr(&r.drv, VD_STATUS, 0);
     size_t accesses = (size_t)n * 8 < size ? (size_t)n * 8 : size - size % 8;
     memcpy(r.mem.base, data + accesses, size - accesses < 64 * 1024 ? size - accesses : 64 * 1024);
     for (size_t i = 0; i < accesses; i += 8)

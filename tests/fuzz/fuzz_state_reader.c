@@ -57,8 +57,8 @@ static void serial(const sm_snap_section *s)
 static void device(const sm_snap_section *s)
 {
     sm_virtio_device *d = rig_device(&set, s->index);
-    r.dev = d;
-    rig_write(&r, RIG_STATUS, 0);
+    rig_use(&r, d);
+    vd_wr(&r.drv, VD_STATUS, 0);
     pthread_mutex_lock(&d->lock);
     int err = sm_virtio_state_restore(d, s->data, s->len);
     pthread_mutex_unlock(&d->lock);

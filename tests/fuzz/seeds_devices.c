@@ -127,12 +127,12 @@ static void vsock(void)
 static void mmio(void)
 {
     static const uint32_t steps[][2] = {
-        {RIG_STATUS, 0}, {RIG_STATUS, 3}, {RIG_DEV_FEATURES_SEL, 1}, {RIG_DEV_FEATURES, 0},
-        {RIG_DRV_FEATURES_SEL, 1}, {RIG_DRV_FEATURES, 1}, {RIG_DRV_FEATURES_SEL, 0},
-        {RIG_DRV_FEATURES, 0}, {RIG_STATUS, 11}, {RIG_QUEUE_SEL, 0}, {RIG_QUEUE_NUM, 4},
-        {RIG_DESC_LO, 0x100}, {RIG_DRIVER_LO, 0x200}, {RIG_DEVICE_LO, 0x300},
-        {RIG_QUEUE_READY, 1}, {RIG_STATUS, 15}, {RIG_QUEUE_NOTIFY, 0},
-        {RIG_INTERRUPT_ACK, 1},
+        {VD_STATUS, 0}, {VD_STATUS, 3}, {VD_DEV_FEATURES_SEL, 1}, {VD_DEV_FEATURES, 0},
+        {VD_DRV_FEATURES_SEL, 1}, {VD_DRV_FEATURES, 1}, {VD_DRV_FEATURES_SEL, 0},
+        {VD_DRV_FEATURES, 0}, {VD_STATUS, 11}, {VD_QUEUE_SEL, 0}, {VD_QUEUE_NUM, 4},
+        {VD_DESC_LO, 0x100}, {VD_DRIVER_LO, 0x200}, {VD_DEVICE_LO, 0x300},
+        {VD_QUEUE_READY, 1}, {VD_STATUS, 15}, {VD_QUEUE_NOTIFY, 0},
+        {VD_INTERRUPT_ACK, 1},
     };
     size_t n = sizeof steps / sizeof *steps;
     for (int kind = 0; kind < RIG_KINDS; kind++) {

@@ -8,56 +8,27 @@
 
 #include "devices/virtio/virtio_rng.h"
 
-#define RING_AREA 0x1000ull
-#define RING_STRIDE 0x1000ull      /* desc, avail and used of one queue */
-#define DATA_START 0x10000ull
 #define SEG_MAX 0x4000u
-
-static uint64_t ring(unsigned q)
-{
-    return RING_AREA + 3 * RING_STRIDE * q;
-}
 
 void rig_init(rig *r)
 {
     memset(r, 0, sizeof *r);
     if (sm_gmem_init(&r->mem, RIG_RAM) != 0)
         abort();
+    r->drv.mem = &r->mem;
 }
 
-void rig_write(rig *r, uint32_t off, uint32_t v)
+void rig_use(rig *r, sm_virtio_device *d)
 {
-    sm_virtio_mmio_access(r->dev, off, (uint8_t *)&v, 4, true);
-}
-
-uint32_t rig_read(rig *r, uint32_t off)
-{
-    uint32_t v = 0;
-    sm_virtio_mmio_access(r->dev, off, (uint8_t *)&v, 4, false);
-    return v;
+    r->drv.dev = d;
 }
 
 void rig_bring_up(rig *r, sm_virtio_device *d)
 {
-    r->dev = d;
+    rig_use(r, d);
     memset(r->q, 0, sizeof r->q);
-    memset(r->mem.base, 0, RIG_RAM);
-    r->data_next = DATA_START;
-    uint32_t base = SM_VIRTIO_STATUS_ACKNOWLEDGE | SM_VIRTIO_STATUS_DRIVER;
-    rig_write(r, RIG_STATUS, 0);
-    rig_write(r, RIG_STATUS, base);
-    rig_write(r, RIG_DRV_FEATURES_SEL, 1);
-    rig_write(r, RIG_DRV_FEATURES, 1); /* VERSION_1 */
-    rig_write(r, RIG_STATUS, base | SM_VIRTIO_STATUS_FEATURES_OK);
-    for (unsigned q = 0; q < d->ops->nqueues; q++) {
-        rig_write(r, RIG_QUEUE_SEL, q);
-        rig_write(r, RIG_QUEUE_NUM, RIG_QSIZE);
-        rig_write(r, RIG_DESC_LO, (uint32_t)ring(q));
-        rig_write(r, RIG_DRIVER_LO, (uint32_t)(ring(q) + RING_STRIDE));
-        rig_write(r, RIG_DEVICE_LO, (uint32_t)(ring(q) + 2 * RING_STRIDE));
-        rig_write(r, RIG_QUEUE_READY, 1);
-    }
-    rig_write(r, RIG_STATUS, base | SM_VIRTIO_STATUS_FEATURES_OK | SM_VIRTIO_STATUS_DRIVER_OK);
+    r->data_next = VD_DATA;
+    vd_bring_up(&r->drv, 0, d->ops->nqueues);
 }
 
 uint32_t rig_take(const uint8_t **in, size_t *len, unsigned bytes)
@@ -77,20 +48,10 @@ uint32_t rig_take(const uint8_t **in, size_t *len, unsigned bytes)
 static uint64_t alloc(rig *r, uint32_t len)
 {
     if (r->data_next + len > RIG_RAM)
-        r->data_next = DATA_START;
+        r->data_next = VD_DATA;
     uint64_t at = r->data_next;
     r->data_next += (len + 15) & ~15u;
     return at;
-}
-
-static void put_desc(rig *r, unsigned q, uint16_t i, uint64_t addr, uint32_t len,
-                     uint16_t flags, uint16_t next)
-{
-    uint8_t *p = sm_gmem_ptr(&r->mem, ring(q) + 16ull * i, 16);
-    memcpy(p, &addr, 8);
-    memcpy(p + 8, &len, 4);
-    memcpy(p + 12, &flags, 2);
-    memcpy(p + 14, &next, 2);
 }
 
 size_t rig_chain(rig *r, unsigned q, const uint8_t *in, size_t len)
@@ -106,15 +67,18 @@ size_t rig_chain(rig *r, unsigned q, const uint8_t *in, size_t len)
         uint32_t n = rig_take(&in, &len, 2) % SEG_MAX;
         uint64_t at = alloc(r, n ? n : 1);
         if (!w) {
+            /* What the input lacks is zeros, not what was there before. */
             size_t k = n < len ? n : len;
-            memcpy(sm_gmem_ptr(&r->mem, at, n ? n : 1), in, k);
+            uint8_t *p = vd_ptr(&r->drv, at, n ? n : 1);
+            memcpy(p, in, k);
+            memset(p + k, 0, n - k);
             in += k, len -= k;
         }
         if (!fits)
             continue;
         uint16_t i = (uint16_t)((head + s) % RIG_QSIZE);
         bool more = s + 1 < nseg;
-        put_desc(r, q, i, at, n, (uint16_t)((w ? SM_VRING_DESC_F_WRITE : 0) |
+        vd_desc(&r->drv, q, i, at, n, (uint16_t)((w ? SM_VRING_DESC_F_WRITE : 0) |
                                             (more ? SM_VRING_DESC_F_NEXT : 0)),
                  (uint16_t)((i + 1) % RIG_QSIZE));
         writable += w ? n : 0;
@@ -124,11 +88,7 @@ size_t rig_chain(rig *r, unsigned q, const uint8_t *in, size_t len)
         rq->in_flight = (uint16_t)(rq->in_flight + nseg);
         rq->ndesc[head] = (uint16_t)nseg;
         rq->writable[head] = writable;
-        uint64_t avail = ring(q) + RING_STRIDE;
-        uint16_t *slot = sm_gmem_ptr(&r->mem, avail + 4 + 2ull * (rq->avail_idx % RIG_QSIZE), 2);
-        *slot = head;
-        rq->avail_idx++;
-        memcpy(sm_gmem_ptr(&r->mem, avail + 2, 2), &rq->avail_idx, 2);
+        vd_offer(&r->drv, q, head);
     }
     return (size_t)(in - start);
 }
@@ -136,17 +96,13 @@ size_t rig_chain(rig *r, unsigned q, const uint8_t *in, size_t len)
 void rig_reap(rig *r, unsigned q)
 {
     rig_queue *rq = &r->q[q];
-    uint64_t used = ring(q) + 2 * RING_STRIDE;
-    uint16_t idx;
-    memcpy(&idx, sm_gmem_ptr(&r->mem, used + 2, 2), 2);
+    uint16_t idx = vd_used_idx(&r->drv, q), avail = r->drv.avail_idx[q];
     /* Never more used than was made available. */
-    if ((uint16_t)(idx - rq->used_seen) > (uint16_t)(rq->avail_idx - rq->used_seen))
+    if ((uint16_t)(idx - rq->used_seen) > (uint16_t)(avail - rq->used_seen))
         abort();
     for (; rq->used_seen != idx; rq->used_seen++) {
         uint32_t id, n;
-        const uint8_t *e = sm_gmem_ptr(&r->mem, used + 4 + 8ull * (rq->used_seen % RIG_QSIZE), 8);
-        memcpy(&id, e, 4);
-        memcpy(&n, e + 4, 4);
+        vd_used_elem(&r->drv, q, rq->used_seen, &id, &n);
         if (id >= RIG_QSIZE || !rq->ndesc[id] || n > rq->writable[id])
             abort();
         rq->in_flight = (uint16_t)(rq->in_flight - rq->ndesc[id]);
@@ -156,7 +112,7 @@ void rig_reap(rig *r, unsigned q)
 
 void rig_notify(rig *r, unsigned q)
 {
-    rig_write(r, RIG_QUEUE_NOTIFY, q);
+    vd_notify(&r->drv, q);
     rig_reap(r, q);
 }
 

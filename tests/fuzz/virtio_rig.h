@@ -15,20 +15,13 @@
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/virtio_vsock.h"
 #include "util/event_loop.h"
+#include "virtio_driver.h"
 
-#define RIG_QSIZE 16
+#define RIG_QSIZE VD_QSIZE
 #define RIG_RAM (1u << 20)
 
-/* Register offsets of virtio-mmio version 2 (virtio 1.2 section 4.2.2). */
-enum {
-    RIG_DEV_FEATURES = 0x010, RIG_DEV_FEATURES_SEL = 0x014, RIG_DRV_FEATURES = 0x020,
-    RIG_DRV_FEATURES_SEL = 0x024, RIG_QUEUE_SEL = 0x030, RIG_QUEUE_NUM = 0x038,
-    RIG_QUEUE_READY = 0x044, RIG_QUEUE_NOTIFY = 0x050, RIG_INTERRUPT_ACK = 0x064,
-    RIG_STATUS = 0x070, RIG_DESC_LO = 0x080, RIG_DRIVER_LO = 0x090, RIG_DEVICE_LO = 0x0a0,
-};
-
 typedef struct rig_queue {
-    uint16_t avail_idx, used_seen, next_desc, in_flight;
+    uint16_t used_seen, next_desc, in_flight;
     /* Per head: descriptors it took and the bytes the device may write. */
     uint16_t ndesc[RIG_QSIZE];
     uint64_t writable[RIG_QSIZE];
@@ -36,7 +29,7 @@ typedef struct rig_queue {
 
 typedef struct rig {
     sm_gmem mem;
-    sm_virtio_device *dev;
+    vdrv drv;                     /* registers and rings (tests/unit) */
     rig_queue q[SM_VIRTIO_MAX_QUEUES];
     uint64_t data_next;           /* where the next buffer goes */
 } rig;
@@ -44,11 +37,11 @@ typedef struct rig {
 /* Guest RAM of RIG_RAM bytes; aborts when there is none. */
 void rig_init(rig *r);
 
-void rig_write(rig *r, uint32_t off, uint32_t v);
-uint32_t rig_read(rig *r, uint32_t off);
+/* Drive device d from now on. */
+void rig_use(rig *r, sm_virtio_device *d);
 
 /* Reset the device and bring it up as Linux does: VERSION_1, every queue
- * of RIG_QSIZE at its place, DRIVER_OK. RAM is cleared. */
+ * of RIG_QSIZE at its place (vd_bring_up), DRIVER_OK. */
 void rig_bring_up(rig *r, sm_virtio_device *d);
 
 /* Build one chain on queue q from the input and make it available. A
