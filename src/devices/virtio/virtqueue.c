@@ -31,6 +31,11 @@ void sm_vq_reset(sm_vq *q)
     memset(q, 0, sizeof *q);
 }
 
+static bool apart(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a + alen <= b || b + blen <= a;
+}
+
 bool sm_vq_valid(const sm_vq *q, const sm_gmem *mem)
 {
     if (q->size == 0 || q->size > SM_VQ_MAX_SIZE || (q->size & (q->size - 1)))
@@ -38,9 +43,15 @@ bool sm_vq_valid(const sm_vq *q, const sm_gmem *mem)
     /* Alignment per the spec: 16 (desc), 2 (avail), 4 (used). */
     if ((q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3))
         return false;
+    /* The three must not overlap: a used index written over the available
+     * one would hand the device a new request with each it completes, and
+     * keep it serving the queue forever. */
     return sm_gmem_ptr(mem, q->desc_gpa, desc_bytes(q->size)) &&
            sm_gmem_ptr(mem, q->avail_gpa, avail_bytes(q->size)) &&
-           sm_gmem_ptr(mem, q->used_gpa, used_bytes(q->size));
+           sm_gmem_ptr(mem, q->used_gpa, used_bytes(q->size)) &&
+           apart(q->desc_gpa, desc_bytes(q->size), q->avail_gpa, avail_bytes(q->size)) &&
+           apart(q->desc_gpa, desc_bytes(q->size), q->used_gpa, used_bytes(q->size)) &&
+           apart(q->avail_gpa, avail_bytes(q->size), q->used_gpa, used_bytes(q->size));
 }
 
 /* The ring was checked by sm_vq_valid, but memory can be re-checked cheaply
