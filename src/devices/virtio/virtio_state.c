@@ -121,8 +121,8 @@ static int get_queue(sm_virtio_device *d, unsigned i, const uint8_t *p)
     if (sm_le16_get(p + 26) > 1 || (sm_le32_get(p + 32) & ~Q_BROKEN) || sm_le32_get(p + 36))
         return sm_fail(EINVAL, "snapshot: queue %u of %s has unknown flags", i, d->ops->name);
     if (q.ready && !sm_vq_valid(&q, d->env.mem))
-        return sm_fail(EINVAL, "snapshot: queue %u of %s lies outside guest memory or over itself", i,
-                       d->ops->name);
+        return sm_fail(EINVAL, "snapshot: queue %u of %s lies outside guest memory or over "
+                       "itself", i, d->ops->name);
     d->queues[i] = q;
     return 0;
 }
