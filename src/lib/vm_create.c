@@ -16,6 +16,7 @@
 #include "supermachine.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/log_rotate.h"
 #include "vmm/machine.h"
 
 static int no_record(const char *name_or_id)
@@ -69,12 +70,12 @@ int sm_vm_create(const sm_image *image, const sm_vm_config *config, const sm_exe
     return err;
 }
 
-/* What the last run left, but the record, its log and the lock: a stale
- * exit status or pid must not describe the new run. */
+/* What the last run left, but the record, its log (both halves) and the
+ * lock: a stale exit status or pid must not describe the new run. */
 static void clear_last_run(const char *dir)
 {
     static const char *const keep[] = {".", "..", "meta.json", SM_VM_SPEC_NAME, "lock",
-                                       SM_VM_LOG_NAME, NULL};
+                                       SM_VM_LOG_NAME, SM_VM_LOG_NAME SM_LOG_OLD_SUFFIX, NULL};
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {

@@ -6,24 +6,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/vm_registry.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/log_rotate.h"
 
 #define MAX_RECORD (1u << 20)
 #define STAMP 8
+
+/* The longest record body: a file holds at least two before it rotates,
+ * so the newest half of the budget stays however the output comes. */
+static uint32_t piece_max(uint64_t budget)
+{
+    uint64_t quarter = budget / 4 - 5 - STAMP;
+    return quarter < MAX_RECORD - STAMP ? (uint32_t)quarter : MAX_RECORD - STAMP;
+}
 
 int sm_vm_log_append(int fd, int stream, const void *data, size_t len)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t budget = sm_log_max_bytes();
+    uint32_t piece = piece_max(budget);
     while (len) {
-        uint32_t n = len > MAX_RECORD - STAMP ? MAX_RECORD - STAMP : (uint32_t)len;
+        uint32_t n = len > piece ? piece : (uint32_t)len;
         uint32_t body = n + STAMP;
+        /* Rotated only between records, so each file is whole records;
+         * a failure to rotate loses no output. */
+        sm_log_make_room(fd, 5 + body, budget);
         /* One write per record: O_APPEND keeps records whole. */
         uint8_t *rec = malloc(5 + body);
         if (!rec)
@@ -187,21 +202,66 @@ static int past(int64_t unix_ns)
     return unix_ns && (int64_t)now.tv_sec * 1000000000 + now.tv_nsec >= unix_ns;
 }
 
+/* Opened for reading; -1 if it does not exist (yet, or any more). */
+static int open_log(const char *path, int *fd)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0 && errno != ENOENT)
+        return sm_fail(errno, "cannot read %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int same_file(int a, int b)
+{
+    struct stat sa, sb;
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino &&
+           sa.st_dev == sb.st_dev;
+}
+
+/* Whether the log at path is no longer the file fd reads: the writer
+ * rotated it (sm_log_make_room), or is doing so. Either way it wrote its
+ * last record there before the rename that this sees. */
+static int rotated(const char *path, int fd)
+{
+    struct stat now, mine;
+    if (fstat(fd, &mine) < 0)
+        return 0;
+    return stat(path, &now) < 0 || now.st_ino != mine.st_ino || now.st_dev != mine.st_dev;
+}
+
+/* Lines in both files, the older first. */
+static int count_all(int prev, int fd, uint8_t *buf, const sm_log_view *v, uint64_t *lines)
+{
+    uint64_t a = 0, b = 0;
+    int r = prev >= 0 ? count_lines(prev, buf, v, &a) : 0;
+    if (!r && fd >= 0)
+        r = count_lines(fd, buf, v, &b);
+    *lines = a + b;
+    return r;
+}
+
 int sm_vm_log_copy(const char *dir, const sm_log_view *v, int out_fd, int err_fd)
 {
-    char path[4200];
+    char path[4200], old[4200 + sizeof SM_LOG_OLD_SUFFIX];
     snprintf(path, sizeof path, "%s/" SM_VM_LOG_NAME, dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT)
-        return sm_fail(errno, "cannot read %s: %s", path, strerror(errno));
+    snprintf(old, sizeof old, "%s" SM_LOG_OLD_SUFFIX, path);
+    int fd = -1, prev = -1;
+    int r = open_log(path, &fd);
+    /* The older half, unless a rotation between the two opens made it
+     * the very file fd reads. */
+    if (!r && (r = open_log(old, &prev)) == 0 && prev >= 0 && fd >= 0 && same_file(prev, fd))
+        close(prev), prev = -1;
     uint8_t *buf = malloc(MAX_RECORD);
     reader rd = {.v = v, .out_fd = out_fd, .err_fd = err_fd, .line_start = {1, 1, 1}};
-    int r = buf ? 0 : sm_fail(ENOMEM, "out of memory");
-    if (!r && fd >= 0 && v->tail >= 0) {
+    if (!r && !buf)
+        r = sm_fail(ENOMEM, "out of memory");
+    if (!r && v->tail >= 0) {
         uint64_t lines;
-        r = count_lines(fd, buf, v, &lines);
+        r = count_all(prev, fd, buf, v, &lines);
         rd.skip_lines = lines > (uint64_t)v->tail ? lines - (uint64_t)v->tail : 0;
     }
+    if (!r && prev >= 0)
+        r = copy_available(&rd, prev, buf);
     while (r == 0) {
         /* Sampled before draining: what a dying VM wrote last is read. */
         int alive = v->follow && sm_vm_alive(dir);
@@ -209,11 +269,21 @@ int sm_vm_log_copy(const char *dir, const sm_log_view *v, int out_fd, int err_fd
             fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd >= 0)
             r = copy_available(&rd, fd, buf);
+        if (r == 0 && fd >= 0 && rotated(path, fd)) {
+            /* What came after the drain above, then on in the new file
+             * from its start. */
+            r = copy_available(&rd, fd, buf);
+            close(fd);
+            fd = -1;
+            continue;
+        }
         if (r < 0 || !alive || past(v->until_ns))
             break;
         usleep(100 * 1000);
     }
     free(buf);
+    if (prev >= 0)
+        close(prev);
     if (fd >= 0)
         close(fd);
     return r < 0 && r != -EPIPE ? r : 0;

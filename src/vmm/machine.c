@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/boot_channel.h"
@@ -20,6 +21,7 @@
 #include "util/error.h"
 #include "util/event_loop.h"
 #include "util/log.h"
+#include "util/log_rotate.h"
 #include "vmm/console_tail.h"
 #include "vmm/guest_mem.h"
 #include "vmm/hv.h"
@@ -105,7 +107,10 @@ static void console_output(void *ctx, const uint8_t *buf, size_t len)
 {
     serial_port *p = ctx;
     sm_console_tail_add(&p->m->tail, buf, len);
-    write_all(p->m->console_fd, buf, len);
+    if (p->m->console)
+        sm_console_pump_write(p->m->console, buf, len);
+    else
+        write_all(p->m->console_fd, buf, len);
 }
 
 static void channel_output(void *ctx, const uint8_t *buf, size_t len)
@@ -149,10 +154,29 @@ static int add_serial(sm_machine *m, serial_port *p, uint16_t base, uint32_t irq
     return sm_pio_register(&m->pio, base, 8, sm_serial_pio, &p->uart);
 }
 
+/* A console that is a file is a log a guest could fill without end: it
+ * gets a budget and a thread that keeps it (console_pump.h). A terminal
+ * or a pipe is written directly, as before. */
+static int start_console(sm_machine *m)
+{
+    struct stat st;
+    if (m->console_fd < 0 || fstat(m->console_fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return sm_console_pump_start(m->console_fd, sm_log_max_bytes(), &m->console);
+}
+
+static void stop_console(sm_machine *m)
+{
+    sm_console_pump_stop(m->console);
+    m->console = NULL;
+}
+
 static int add_devices(sm_machine *m)
 {
     m->kbd = (sm_i8042){.reset = guest_reset, .ctx = m};
-    int err = add_serial(m, &m->com1, COM1_BASE, COM1_IRQ, console_output);
+    int err = start_console(m);
+    if (!err)
+        err = add_serial(m, &m->com1, COM1_BASE, COM1_IRQ, console_output);
     if (!err)
         err = add_serial(m, &m->com2, COM2_BASE, COM2_IRQ, channel_output);
     if (!err)
@@ -501,6 +525,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     for (unsigned i = 0; i < m->ncpus; i++)
         if (m->vcpus[i].started)
             pthread_join(m->vcpus[i].thread, NULL);
+    stop_console(m);   /* the file is whole once the machine has stopped */
     drain_devices(m);
     sm_event_loop_stop(m->loop);
     finish_result(m, res);
@@ -527,6 +552,7 @@ void sm_machine_destroy(sm_machine *m)
     sm_event_loop_stop(m->loop);
     sm_virtio_set_destroy(&m->virtio);
     sm_event_loop_free(m->loop);
+    stop_console(m);
     sm_hv_close(m->hv);
     if (m->com1.m)
         sm_serial_destroy(&m->com1.uart);

@@ -12,6 +12,7 @@
 #include "devices/pio_bus.h"
 #include "devices/serial_8250.h"
 #include "util/event_loop.h"
+#include "vmm/console_pump.h"
 #include "vmm/console_tail.h"
 #include "vmm/guest_mem.h"
 #include "vmm/hv.h"
@@ -44,6 +45,7 @@ struct sm_machine {
     serial_port com1, com2;
     sm_i8042 kbd;
     int console_fd;
+    sm_console_pump *console;      /* console_fd is a file: its bytes go this way */
     sm_console_tail tail;          /* written under com1.uart.lock */
     sm_boot_channel channel;       /* written under com2.uart.lock */
     uint64_t t_init_ns;            /* written under com2.uart.lock */

@@ -395,6 +395,37 @@ def case_logs_options(tmp):
     sm("rm", "lg")
 
 
+def case_logs_bounded(tmp):
+    """A process and a console printing past SUPERMACHINE_MAX_LOG_SIZE
+    (64k here): each log and its .1 stay within it on the host, and logs
+    gives the newest lines in order, --tail reaching into the older half."""
+    os.environ["SUPERMACHINE_MAX_LOG_SIZE"] = "64k"
+    pad = "x" * 60
+    rc, vid, e = sm("run", "-d", "--name", "chatty", "--network", "none", IMG + "plain", "sh",
+                    "-c", f'i=0; while [ $i -lt 3000 ]; do echo "$i {pad}"; '
+                    f'echo "c$i {pad[:20]}" > /dev/console; i=$((i+1)); done')
+    del os.environ["SUPERMACHINE_MAX_LOG_SIZE"]
+    check(rc == 0, "run -d", e)
+    check(sm("wait", "chatty")[1] == "0\n", "the process ends")
+    vm_dir = os.path.join(os.environ["XDG_RUNTIME_DIR"], "supermachine", vid.strip()[:12])
+    size = lambda n: os.path.getsize(os.path.join(vm_dir, n)) \
+        if os.path.exists(os.path.join(vm_dir, n)) else 0
+    for log in ("process.log", "console.log"):
+        check(size(log + ".1") > 0, f"{log} was rotated", os.listdir(vm_dir))
+        check(size(log) + size(log + ".1") <= 64 << 10, f"{log} within its budget",
+              size(log), size(log + ".1"))
+    rc, o, e = sm("logs", "chatty")
+    nums = [int(l.split()[0]) for l in o.splitlines()]
+    check(rc == 0 and e == "" and nums[-1] == 2999 and
+          nums == list(range(nums[0], 3000)) and len(nums) >= 350,
+          "logs: the newest lines, in order", nums[:3], nums[-3:], e)
+    rc, o, e = sm("logs", "--tail", str(len(nums) - 5), "chatty")
+    check([int(l.split()[0]) for l in o.splitlines()] == nums[5:], "--tail across the rotation")
+    with open(os.path.join(vm_dir, "console.log")) as f:
+        check(f.read().rstrip().endswith(f"c2999 {pad[:20]}"), "the console's newest line")
+    sm("rm", "chatty")
+
+
 def case_cp(tmp):
     """cp of files into and out of a running VM, keeping the mode; into a
     directory under the file's name; refusals in one line."""
