@@ -5,6 +5,7 @@
 
 #include "rootfs/ext4.h"
 #include "util/error.h"
+#include "util/zero.h"
 
 #define COPY_BLOCKS 256 /* 1 MiB per read from the spool */
 
@@ -119,14 +120,10 @@ static int for_each_run(writer *w, ext2_ino_t ino, struct ext2_inode_large *ei,
     return err;
 }
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-    return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
 /* Copies file bytes from the spool. Blocks of zeros are not written: the
  * image file is new and sparse, so they read as zeros already and cost no
- * disk on the host. */
+ * disk on the host. Holes in the spool (a sparse file's, a bomb's zeros)
+ * are not even read: a 64 GiB sparse file costs no 64 GiB of reads. */
 static int copy_run(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *src,
                     blk64_t lblk, blk64_t pblk, blk64_t len)
 {
@@ -137,11 +134,16 @@ static int copy_run(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *
         uint64_t off = lblk * SM_EXT4_BLOCK_SIZE;
         uint64_t want = cnt * SM_EXT4_BLOCK_SIZE;
         uint64_t have = off < in->size ? in->size - off : 0;
+        uint64_t from = in->data_off + off;
+        if (have == 0 || sm_spool_data_from(w->spool, from) - from >= (have < want ? have : want)) {
+            lblk += cnt, pblk += cnt, len -= cnt;
+            continue;
+        }
         memset(w->buf, 0, want);
         int err = sm_spool_pread(w->spool, w->buf, have < want ? have : want, in->data_off + off);
         if (err)
             return err;
-        if (!all_zero(w->buf, want)) {
+        if (!sm_all_zero(w->buf, want)) {
             errcode_t e = io_channel_write_blk64(w->fs->io, pblk, (int)cnt, w->buf);
             if (e)
                 return ext2_fail(e, "cannot write file data");

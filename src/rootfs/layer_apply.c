@@ -12,6 +12,7 @@
 #include "rootfs/whiteout.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/zero.h"
 
 typedef struct apply_ctx {
     sm_tree *tree;
@@ -47,11 +48,6 @@ static int charge(apply_ctx *c, uint64_t size)
                        "(SUPERMACHINE_MAX_IMAGE_SIZE)", human(b->max_total, h1, sizeof h1));
     b->total += size;
     return 0;
-}
-
-static bool all_zero(const uint8_t *p, size_t len)
-{
-    return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
 static int archive_fail(struct archive *ar, const char *what)
@@ -143,7 +139,7 @@ static int spool_data(apply_ctx *c, struct archive_entry *e, sm_inode *in)
         if (off < 0 || (uint64_t)off + len > (uint64_t)size)
             return sm_fail(EINVAL, "file data runs past its declared size");
         /* The spool is sparse: zeros (a bomb's, a sparse file's) stay holes. */
-        if (all_zero(buf, len))
+        if (sm_all_zero(buf, len))
             continue;
         err = sm_spool_pwrite(c->spool, buf, len, base + (uint64_t)off);
         if (err)

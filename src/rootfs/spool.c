@@ -68,3 +68,11 @@ int sm_spool_pread(const sm_spool *s, void *buf, size_t len, uint64_t off)
     }
     return 0;
 }
+
+uint64_t sm_spool_data_from(const sm_spool *s, uint64_t off)
+{
+    off_t at = lseek(s->fd, (off_t)off, SEEK_DATA);
+    if (at >= 0)
+        return (uint64_t)at;
+    return errno == ENXIO ? UINT64_MAX : off;
+}

@@ -20,4 +20,9 @@ void sm_spool_close(sm_spool *s);
 int sm_spool_pwrite(sm_spool *s, const void *buf, size_t len, uint64_t off);
 int sm_spool_pread(const sm_spool *s, void *buf, size_t len, uint64_t off);
 
+/* The first offset from `off` on that may hold data (SEEK_DATA): what lies
+ * before it is a hole, zeros to be skipped rather than read. UINT64_MAX
+ * when only holes follow; `off` itself where the file system cannot tell. */
+uint64_t sm_spool_data_from(const sm_spool *s, uint64_t off);
+
 #endif

@@ -575,6 +575,74 @@ static void zeros_stay_holes(void **state)
     assert_memory_equal(got, "data", 4);
 }
 
+/* A sparse file as `tar --sparse` stores it: only its data regions in the
+ * layer (pax GNU.sparse), len bytes of `byte` at each offset. libarchive
+ * takes the holes through archive_write_data and skips them. */
+static void t_sparse_file(struct archive *a, const char *name, uint64_t size,
+                          const uint64_t *offs, int n, size_t len)
+{
+    static char zeros[1 << 20];
+    char data[4096];
+    struct archive_entry *e = entry(name, AE_IFREG | 0644);
+    archive_entry_set_size(e, (la_int64_t)size);
+    for (int i = 0; i < n; i++)
+        archive_entry_sparse_add_entry(e, (la_int64_t)offs[i], (la_int64_t)len);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    uint64_t at = 0;
+    for (int i = 0; i <= n; i++) {
+        uint64_t to = i < n ? offs[i] : size;
+        for (; at < to; at += sizeof zeros < to - at ? sizeof zeros : to - at)
+            archive_write_data(a, zeros, sizeof zeros < to - at ? sizeof zeros : to - at);
+        if (i < n) {
+            memset(data, 'a' + i, sizeof data);
+            assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+            at += len;
+        }
+    }
+    archive_entry_free(e);
+}
+
+/* A 2 GiB file with 12 KiB of data: the image reads it back whole, its
+ * holes as zeros, and takes next to nothing of the host's disk. */
+static void sparse_files_stay_sparse(void **state)
+{
+    fixture *f = *state;
+    char p[128], out[160];
+    const uint64_t size = 2ull << 30, offs[] = {0, 1ull << 30, size - 4096};
+    struct archive *a = tar_new(f, GZIP, p, sizeof p);
+    t_sparse_file(a, "sparse", size, offs, 3, 4096);
+    t_file(a, "after", "data");
+    t_close(a);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_true(st.st_size < (1 << 20));
+    snprintf(out, sizeof out, "%s/sparse.ext4", f->dir);
+    build_image(f, p, out);
+    assert_int_equal(stat(out, &st), 0);
+    assert_true((uint64_t)st.st_size >= size);
+    assert_true((uint64_t)st.st_blocks * 512 < (64u << 20));
+    ext2_filsys fs = open_image(out);
+    struct ext2_inode_large in;
+    ext2_ino_t ino = image_lookup(fs, "sparse", &in);
+    assert_int_equal(EXT2_I_SIZE(&in), size);
+    ext2_file_t file;
+    assert_int_equal(ext2fs_file_open(fs, ino, 0, &file), 0);
+    const uint64_t at[] = {0, 1ull << 30, size - 4096, 4096, 1ull << 29, size - 8192};
+    const char want[] = {'a', 'b', 'c', 0, 0, 0};
+    for (int i = 0; i < 6; i++) {
+        char buf[4096], expect[4096];
+        unsigned got = 0;
+        memset(expect, want[i], sizeof expect);
+        assert_int_equal(ext2fs_file_llseek(file, at[i], EXT2_SEEK_SET, NULL), 0);
+        assert_int_equal(ext2fs_file_read(file, buf, sizeof buf, &got), 0);
+        assert_int_equal(got, sizeof buf);
+        assert_memory_equal(buf, expect, sizeof buf);
+    }
+    ext2fs_file_close(file);
+    image_content(fs, "after", "data");
+    ext2fs_close_free(&fs);
+}
+
 static void garbage_layer_fails(void **state)
 {
     fixture *f = *state;
@@ -664,6 +732,7 @@ int main(void)
         T(garbage_layer_fails),
         T(files_past_the_budget_fail),
         T(zeros_stay_holes),
+        T(sparse_files_stay_sparse),
         T(cache_reuses_the_image),
         T(same_layers_same_bytes),
     };
