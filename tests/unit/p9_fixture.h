@@ -23,6 +23,8 @@ void p9_tree_remove(p9_tree *t);
 /* ROOT/share/<rel> read into buf; -1 if missing. */
 int p9_tree_read(const p9_tree *t, const char *rel, char *buf, size_t len);
 bool p9_tree_exists(const p9_tree *t, const char *rel);
+/* How many descriptors this process has open (a fid's cost, counted). */
+unsigned p9_open_fds(void);
 /* Whether the space-separated list holds word. */
 bool p9_has_word(const char *list, const char *word);
 

@@ -5,7 +5,6 @@
  * fail that one request with the right Rlerror and leave the server
  * serving.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -252,17 +251,6 @@ static void fid_table_is_bounded(void **state)
     assert_int_equal(p9c_walk(c, ROOT, 100, NULL, ""), 0);
 }
 
-static unsigned open_fds(void)
-{
-    unsigned n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* Every descriptor a fid holds is counted: walks, opens and creates past
  * the budget fail with EMFILE (a create before the file exists), and the
  * host holds no more than the budget; clunks give them back. */
@@ -272,20 +260,20 @@ static void host_fds_are_bounded(void **state)
     p9c *c = &f->c;
     enum { BUDGET = 40 };
     sm_p9_server_limit_fds(c->s, BUDGET);
-    unsigned before = open_fds();   /* ROOT holds one */
+    unsigned before = p9_open_fds();   /* ROOT holds one */
     uint32_t id = 100;
     int e = 0;
     for (; id < 1000 && (e = p9c_walk(c, ROOT, id, NULL, "sub")) == 0; id++)
         ;
     assert_int_equal(e, EMFILE);
     assert_int_equal(id - 100, (BUDGET - 1) / 2);    /* two each: sub and its parent */
-    assert_true(open_fds() - before <= BUDGET - 1);
+    assert_true(p9_open_fds() - before <= BUDGET - 1);
     assert_int_equal(p9c_walk(c, ROOT, 2000, NULL, ""), 0);  /* a clone: one more */
     assert_int_equal(p9c_walk(c, ROOT, 2001, NULL, ""), EMFILE);
     assert_int_equal(p9c_lopen(c, 2000, 0), EMFILE);
     assert_int_equal(p9c_lcreate(c, 100, "new.txt", 2, 0644), EMFILE);
     assert_false(p9_tree_exists(&f->t, "sub/new.txt"));
-    assert_int_equal(open_fds() - before, BUDGET - 1);
+    assert_int_equal(p9_open_fds() - before, BUDGET - 1);
     /* One clunk: room for an open, then a create that needs three. */
     assert_int_equal(p9c_clunk(c, 2000), 0);
     assert_int_equal(p9c_lopen(c, 100, 0), 0);
@@ -295,11 +283,11 @@ static void host_fds_are_bounded(void **state)
     assert_true(p9_tree_exists(&f->t, "sub/new.txt"));
     for (uint32_t i = 101; i < id; i++)
         assert_int_equal(p9c_clunk(c, i), 0);
-    assert_int_equal(open_fds(), before);
+    assert_int_equal(p9_open_fds(), before);
     /* A new session gives everything back. */
     assert_int_equal(p9c_walk(c, ROOT, 3000, NULL, "sub"), 0);
     assert_int_equal(p9c_version(c, SM_P9_MAX_MSIZE, "9P2000.L", NULL), 0);
-    assert_int_equal(open_fds(), before - 1);
+    assert_int_equal(p9_open_fds(), before - 1);
 }
 
 /* The decoder alone: every prefix of valid messages is rejected cleanly. */

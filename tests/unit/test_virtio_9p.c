@@ -5,7 +5,6 @@
  * reply is ever larger than the buffer the guest gave for it, or than
  * the msize it negotiated.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -92,30 +91,19 @@ static int teardown(void **state)
     return 0;
 }
 
-static unsigned open_fds(void)
-{
-    unsigned n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* With RLIMIT_NOFILE at 256 (set before the device was made), the export
  * may hold 256/16: the guest's walks end in EMFILE and the process can
  * still open nearly everything else its limit allows. */
 static void a_hoarding_guest_leaves_the_worker_its_fds(void **state)
 {
     rig *r = *state;
-    unsigned before = open_fds();
+    unsigned before = p9_open_fds();
     uint32_t id = 100;
     int e = 0;
     for (; id < 100 + NOFILE && (e = p9c_walk(&r->c, ROOT, id, NULL, "hello.txt")) == 0; id++)
         ;
     assert_int_equal(e, EMFILE);
-    unsigned held = open_fds() - before;
+    unsigned held = p9_open_fds() - before;
     assert_true(held + 1 <= NOFILE / SM_VIRTIO_9P_FD_SHARE);
     /* Everything else: what the limit leaves after the export's share. */
     int fds[NOFILE];
