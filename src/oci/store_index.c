@@ -67,8 +67,8 @@ int sm_index_load(const sm_store *s, sm_index_entry **out, size_t *count)
     json_t *v;
     json_object_foreach(images, name, v) {
         copy_str(e[n].manifest, sizeof e[n].manifest, v, "manifest");
-        if (!sm_digest_valid(e[n].manifest) || strlen(name) >= sizeof e[n].name)
-            continue;   /* a hand-edited entry we cannot use */
+        if (!sm_digest_valid(e[n].manifest) || !*name || strlen(name) >= sizeof e[n].name)
+            continue;   /* a hand-edited entry we cannot use (nothing could name it) */
         snprintf(e[n].name, sizeof e[n].name, "%s", name);
         copy_str(e[n].index, sizeof e[n].index, v, "index");
         copy_str(e[n].platform, sizeof e[n].platform, v, "platform");
