@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -10,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/net_flow.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/clock.h"
@@ -49,6 +52,10 @@ struct sm_net_slirp {
     struct pollfd *pfd;
     unsigned npfd, cap;
     timer *timers;
+    uint8_t *tcp_fd;            /* libslirp's TCP sockets, by fd: 1 if open */
+    unsigned tcp_fd_len, tcp_open, max_tcp;
+    rlim_t fd_limit;            /* RLIMIT_NOFILE when made (a confined worker
+                                   may not ask again) */
 };
 
 /* ---- published ports ---- */
@@ -186,9 +193,35 @@ static void cb_timer_mod(void *tp, int64_t expire_ms, void *opaque)
     ((timer *)tp)->expire_ms = expire_ms;
 }
 
+/* libslirp tells of the TCP sockets it opens and closes (connections out
+ * and in) here; every fd is polled afresh each round, so this is only a
+ * count. It also tells of UDP and ICMP sockets closing, never opening:
+ * those are not in the set and change nothing. */
 static void cb_register_poll_fd(int fd, void *opaque)
 {
-    (void)fd, (void)opaque; /* every fd is polled afresh each round */
+    sm_net_slirp *s = opaque;
+    if (fd < 0)
+        return;
+    if ((unsigned)fd >= s->tcp_fd_len) {
+        unsigned len = (unsigned)fd + 1 > 2 * s->tcp_fd_len ? (unsigned)fd + 1 : 2 * s->tcp_fd_len;
+        uint8_t *p = realloc(s->tcp_fd, len);
+        if (!p)
+            return;
+        memset(p + s->tcp_fd_len, 0, len - s->tcp_fd_len);
+        s->tcp_fd = p;
+        s->tcp_fd_len = len;
+    }
+    s->tcp_open += !s->tcp_fd[fd];
+    s->tcp_fd[fd] = 1;
+}
+
+static void cb_unregister_poll_fd(int fd, void *opaque)
+{
+    sm_net_slirp *s = opaque;
+    if (fd >= 0 && (unsigned)fd < s->tcp_fd_len && s->tcp_fd[fd]) {
+        s->tcp_fd[fd] = 0;
+        s->tcp_open--;
+    }
 }
 
 static void cb_notify(void *opaque)
@@ -200,7 +233,7 @@ static const SlirpCb callbacks = {
     .send_packet = cb_send_packet, .guest_error = cb_guest_error,
     .clock_get_ns = cb_clock_get_ns, .timer_new = cb_timer_new,
     .timer_free = cb_timer_free, .timer_mod = cb_timer_mod,
-    .register_poll_fd = cb_register_poll_fd, .unregister_poll_fd = cb_register_poll_fd,
+    .register_poll_fd = cb_register_poll_fd, .unregister_poll_fd = cb_unregister_poll_fd,
     .notify = cb_notify,
 };
 
@@ -273,6 +306,32 @@ static void run_timers(sm_net_slirp *s)
     }
 }
 
+/* Whether less than a quarter of the descriptor limit is free: the
+ * lowest free descriptor has every one below it in use. */
+static bool fds_short(const sm_net_slirp *s)
+{
+    int fd = fcntl(s->wake_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    close(fd);
+    return (rlim_t)fd >= s->fd_limit - s->fd_limit / 4;
+}
+
+/* Whether a frame may reach slirp: one that would open a socket past the
+ * bounds is dropped (the guest retries or times out, as behind a full NAT
+ * table). `short_fds` is looked up once a batch, when first needed. */
+static bool admit(sm_net_slirp *s, const frame *f, int *short_fds)
+{
+    sm_net_flow k = sm_net_flow_of(f->data, f->len);
+    if (k == SM_NET_FLOW_NONE)
+        return true;
+    if (k == SM_NET_FLOW_TCP && s->tcp_open >= s->max_tcp)
+        return false;
+    if (*short_fds < 0)
+        *short_fds = fds_short(s);
+    return !*short_fds;
+}
+
 /* Hand the queued frames to slirp, then let a stalled device go on. */
 static void drain(sm_net_slirp *s)
 {
@@ -287,9 +346,11 @@ static void drain(sm_net_slirp *s)
     s->queued = 0;
     s->want_resume = false;
     pthread_mutex_unlock(&s->lock);
+    int short_fds = -1;
     while (f) {
         frame *next = f->next;
-        slirp_input(s->slirp, f->data, (int)f->len);
+        if (admit(s, f, &short_fds))
+            slirp_input(s->slirp, f->data, (int)f->len);
         free(f);
         f = next;
     }
@@ -424,6 +485,10 @@ int sm_net_slirp_new(const sm_net_port *ports, unsigned nports, uint16_t mtu,
         return sm_fail(ENOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
     s->tail = &s->head;
+    s->max_tcp = SM_NET_MAX_TCP;
+    struct rlimit rl;
+    s->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                      ? rl.rlim_cur : (rlim_t)1 << 20;
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int err = s->wake_fd < 0 ? sm_fail(errno, "eventfd: %s", strerror(errno))
                              : create_stack(s, mtu);
@@ -435,6 +500,11 @@ int sm_net_slirp_new(const sm_net_port *ports, unsigned nports, uint16_t mtu,
     }
     *out = s;
     return 0;
+}
+
+void sm_net_slirp_limit_tcp(sm_net_slirp *s, unsigned max)
+{
+    s->max_tcp = max;
 }
 
 int sm_net_slirp_start(sm_net_slirp *s, const sm_net_slirp_peer *peer)
@@ -471,6 +541,7 @@ void sm_net_slirp_free(sm_net_slirp *s)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     free(s->pfd);
+    free(s->tcp_fd);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -28,6 +28,13 @@ struct iovec;
 /* A VM publishes at most this many ports (each is a listening socket). */
 #define SM_NET_MAX_PORTS 64
 
+/* TCP connections libslirp holds at once (each a host socket and up to
+ * 256 KiB of buffers): past it a guest's new connection (its SYN) is
+ * dropped, as by a full NAT table. New UDP flows and pings are dropped
+ * too while the worker has less than a quarter of its descriptor limit
+ * free (they take a socket each until idle for minutes). */
+#define SM_NET_MAX_TCP 1024
+
 /* A guest port published on the host: `[IP:]HOST:GUEST[/udp]`. */
 typedef struct sm_net_port {
     char host_ip[INET6_ADDRSTRLEN];     /* "" means 127.0.0.1 */
@@ -57,6 +64,9 @@ typedef struct sm_net_slirp sm_net_slirp;
 int sm_net_slirp_new(const sm_net_port *ports, unsigned nports, uint16_t mtu,
                      sm_net_slirp **out);
 int sm_net_slirp_start(sm_net_slirp *s, const sm_net_slirp_peer *peer);
+
+/* Lower the TCP bound (before start; tests). */
+void sm_net_slirp_limit_tcp(sm_net_slirp *s, unsigned max);
 
 /* An sm_net_backend send(): copy a frame from the guest onto the queue. */
 int sm_net_slirp_send(void *s, const struct iovec *iov, unsigned niov, size_t len);

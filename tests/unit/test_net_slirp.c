@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +13,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "devices/net_flow.h"
 #include "devices/net_slirp.h"
 #include "supermachine.h"
 
@@ -252,6 +255,170 @@ static void a_full_queue_pushes_back_then_resumes(void **state)
     sm_net_slirp_free(s);
 }
 
+/* ---- frames that open host sockets ---- */
+
+static uint16_t csum(uint32_t sum, const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* An IPv4 frame from the guest to 10.0.2.2: proto, its payload of len. */
+static size_t ip_frame(uint8_t *f, uint8_t proto, const uint8_t *l4, size_t len)
+{
+    static const uint8_t guest_mac[6] = {0x02, 0x53, 0x4d, 0x00, 0x00, 0x01};
+    memset(f, 0, 14 + 20);
+    memset(f, 0x52, 6);
+    memcpy(f + 6, guest_mac, 6);
+    f[12] = 0x08;
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)((20 + len) >> 8), ip[3] = (uint8_t)(20 + len);
+    ip[8] = 64;
+    ip[9] = proto;
+    inet_pton(AF_INET, SM_NET_GUEST_IP, ip + 12);
+    inet_pton(AF_INET, SM_NET_GATEWAY_IP, ip + 16);
+    uint16_t c = csum(0, ip, 20);
+    ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+    memcpy(ip + 20, l4, len);
+    return 14 + 20 + len;
+}
+
+/* A TCP segment of `flags` from guest port sport to dport, checksummed. */
+static size_t tcp_frame(uint8_t *f, uint16_t sport, uint16_t dport, uint8_t flags)
+{
+    uint8_t t[20] = {(uint8_t)(sport >> 8), (uint8_t)sport, (uint8_t)(dport >> 8),
+                     (uint8_t)dport, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x50, flags, 0xfa, 0xf0};
+    uint8_t pseudo[12] = {0};
+    inet_pton(AF_INET, SM_NET_GUEST_IP, pseudo);
+    inet_pton(AF_INET, SM_NET_GATEWAY_IP, pseudo + 4);
+    pseudo[9] = 6, pseudo[11] = 20;
+    uint32_t sum = 0;
+    for (int i = 0; i < 12; i += 2)
+        sum += (uint32_t)(pseudo[i] << 8 | pseudo[i + 1]);
+    uint16_t c = csum(sum, t, 20);
+    t[16] = (uint8_t)(c >> 8), t[17] = (uint8_t)c;
+    return ip_frame(f, 6, t, 20);
+}
+
+static void tells_what_opens_a_socket(void **state)
+{
+    (void)state;
+    uint8_t f[128];
+    assert_int_equal(sm_net_flow_of(f, tcp_frame(f, 1000, 80, 0x02)), SM_NET_FLOW_TCP);
+    assert_int_equal(sm_net_flow_of(f, tcp_frame(f, 1000, 80, 0x12)), SM_NET_FLOW_NONE);
+    assert_int_equal(sm_net_flow_of(f, tcp_frame(f, 1000, 80, 0x10)), SM_NET_FLOW_NONE);
+    uint8_t udp[8] = {0, 53, 0, 53, 0, 8};
+    assert_int_equal(sm_net_flow_of(f, ip_frame(f, 17, udp, 8)), SM_NET_FLOW_OTHER);
+    uint8_t echo[8] = {8}, reply[8] = {0};
+    assert_int_equal(sm_net_flow_of(f, ip_frame(f, 1, echo, 8)), SM_NET_FLOW_OTHER);
+    assert_int_equal(sm_net_flow_of(f, ip_frame(f, 1, reply, 8)), SM_NET_FLOW_NONE);
+    size_t n = ip_frame(f, 17, udp, 8);
+    f[14 + 7] = 8;                                   /* a later fragment */
+    assert_int_equal(sm_net_flow_of(f, n), SM_NET_FLOW_NONE);
+    assert_int_equal(sm_net_flow_of(f, arp_request(f)), SM_NET_FLOW_NONE);
+    n = tcp_frame(f, 1000, 80, 0x02);
+    assert_int_equal(sm_net_flow_of(f, 14 + 20 + 10), SM_NET_FLOW_NONE);  /* cut short */
+    assert_int_equal(sm_net_flow_of(f, 20), SM_NET_FLOW_NONE);
+    (void)n;
+}
+
+/* Connections a guest opens through slirp past the bound never reach the
+ * host: its SYNs are dropped. */
+static void tcp_connections_are_bounded(void **state)
+{
+    (void)state;
+    static peer_log log = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    uint16_t port;
+    int l = listener(&port);
+    assert_int_equal(listen(l, 16), 0);   /* room for all eight, were they let through */
+    assert_int_equal(fcntl(l, F_SETFL, O_NONBLOCK), 0);
+    sm_net_slirp *s;
+    assert_int_equal(sm_net_slirp_new(NULL, 0, 1500, &s), 0);
+    sm_net_slirp_limit_tcp(s, 3);
+    sm_net_slirp_peer peer = {peer_deliver, peer_resume, &log};
+    assert_int_equal(sm_net_slirp_start(s, &peer), 0);
+    uint8_t f[128];
+    for (uint16_t i = 0; i < 8; i++) {
+        struct iovec iov = {f, tcp_frame(f, (uint16_t)(40000 + i), port, 0x02)};
+        assert_int_equal(sm_net_slirp_send(s, &iov, 1, iov.iov_len), 0);
+    }
+    /* Two seconds of accepting, each connection kept open so that it
+     * stays counted. */
+    unsigned accepted = 0;
+    for (int tick = 0; tick < 100; tick++) {
+        while (accept4(l, NULL, NULL, SOCK_NONBLOCK) >= 0)
+            accepted++;
+        usleep(20 * 1000);
+    }
+    assert_int_equal(accepted, 3);
+    sm_net_slirp_free(s);
+    close(l);
+}
+
+/* A UDP datagram (no checksum) from guest port sport to 10.0.2.2:dport. */
+static size_t udp_frame(uint8_t *f, uint16_t sport, uint16_t dport)
+{
+    uint8_t u[12] = {(uint8_t)(sport >> 8), (uint8_t)sport, (uint8_t)(dport >> 8),
+                     (uint8_t)dport, 0, 12, 0, 0, 'p', 'i', 'n', 'g'};
+    return ip_frame(f, 17, u, sizeof u);
+}
+
+static unsigned datagrams_in(int fd, int ms)
+{
+    unsigned n = 0;
+    char buf[64];
+    for (int t = 0; t < ms / 20; t++) {
+        while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+            n++;
+        usleep(20 * 1000);
+    }
+    return n;
+}
+
+/* With under a quarter of the descriptor limit free, a guest's new UDP
+ * flows (a socket each) are dropped; with room again they go through. */
+static void new_flows_wait_for_free_descriptors(void **state)
+{
+    (void)state;
+    static peer_log log = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    struct rlimit was, low;
+    getrlimit(RLIMIT_NOFILE, &was);
+    low = (struct rlimit){64, was.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(u, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(u, (struct sockaddr *)&a, &alen), 0);
+    sm_net_slirp *s;
+    assert_int_equal(sm_net_slirp_new(NULL, 0, 1500, &s), 0);
+    sm_net_slirp_peer peer = {peer_deliver, peer_resume, &log};
+    assert_int_equal(sm_net_slirp_start(s, &peer), 0);
+    int hog[64], nhog = 0;
+    while (nhog < 64 && (hog[nhog] = dup(u)) >= 0 && hog[nhog] < 52)
+        nhog++;
+    uint8_t f[128];
+    for (uint16_t i = 0; i < 4; i++) {
+        struct iovec iov = {f, udp_frame(f, (uint16_t)(30000 + i), ntohs(a.sin_port))};
+        assert_int_equal(sm_net_slirp_send(s, &iov, 1, iov.iov_len), 0);
+    }
+    assert_int_equal(datagrams_in(u, 500), 0);
+    while (nhog >= 0)
+        close(hog[nhog--]);
+    struct iovec iov = {f, udp_frame(f, 31000, ntohs(a.sin_port))};
+    assert_int_equal(sm_net_slirp_send(s, &iov, 1, iov.iov_len), 0);
+    assert_int_equal(datagrams_in(u, 500), 1);
+    sm_net_slirp_free(s);
+    close(u);
+    setrlimit(RLIMIT_NOFILE, &was);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +430,9 @@ int main(void)
         cmocka_unit_test(an_address_not_of_this_host_is_named),
         cmocka_unit_test(answers_arp_for_the_gateway),
         cmocka_unit_test(a_full_queue_pushes_back_then_resumes),
+        cmocka_unit_test(tells_what_opens_a_socket),
+        cmocka_unit_test(tcp_connections_are_bounded),
+        cmocka_unit_test(new_flows_wait_for_free_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
