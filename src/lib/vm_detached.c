@@ -25,6 +25,7 @@
 #include "lib/vsock_dial.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "worker/control.h"
 
 #define GRACE_MS 5000
 
@@ -41,8 +42,43 @@ int sm_vm_read_worker_pid(sm_vm *vm)
     return err ? sm_fail(ENOENT, "the VM's worker left no pid in %s/worker.pid", vm->dir) : 0;
 }
 
-/* One request on the worker's control socket (see worker/control.h). */
+/* The request line, with fds riding on its first byte (SCM_RIGHTS). */
+static int send_request(int fd, const char *request, const int *fds, unsigned nfds)
+{
+    size_t len = strlen(request);
+    struct iovec iov = {.iov_base = (void *)request, .iov_len = len};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int) * SM_WORKER_CONTROL_MAX_FDS)];
+    } c;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > SM_WORKER_CONTROL_MAX_FDS)
+        return -EINVAL;
+    if (nfds) {
+        memset(&c, 0, sizeof c);
+        msg.msg_control = c.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(h), fds, sizeof(int) * nfds);
+    }
+    ssize_t n;
+    while ((n = sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return -errno;
+    return (size_t)n == len ? 0 : sm_write_all(fd, request + n, len - (size_t)n);
+}
+
 int sm_vm_control(const sm_vm *vm, const char *request)
+{
+    return sm_vm_control_fds(vm, request, NULL, 0);
+}
+
+/* One request on the worker's control socket (see worker/control.h). */
+int sm_vm_control_fds(const sm_vm *vm, const char *request, const int *fds, unsigned nfds)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s/control.sock", vm->dir);
@@ -55,7 +91,7 @@ int sm_vm_control(const sm_vm *vm, const char *request)
     }
     char line[600] = {0};
     size_t n = 0;
-    int err = write(fd, request, strlen(request)) == (ssize_t)strlen(request) ? 0 : -EIO;
+    int err = send_request(fd, request, fds, nfds);
     while (!err && n + 1 < sizeof line && read(fd, line + n, 1) == 1 && line[n] != '\n')
         n++;
     close(fd);

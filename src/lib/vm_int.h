@@ -31,6 +31,9 @@ void sm_vm_tcp_unexpose_all(sm_vm *vm);
 /* One request line on the worker's control socket (worker/control.h):
  * 0 for "OK", else -EIO with the worker's sentence. */
 int sm_vm_control(const sm_vm *vm, const char *request);
+/* The same, handing the worker open files (SCM_RIGHTS, at most
+ * SM_WORKER_CONTROL_MAX_FDS): what a confined worker may not open itself. */
+int sm_vm_control_fds(const sm_vm *vm, const char *request, const int *fds, unsigned nfds);
 /* Start the VM in vm->dir, whose lock vm->lock_fd holds: sm_vm_start
  * after the directory exists. On failure vm is freed (and its record
  * forgotten if vm->owned). */

@@ -4,6 +4,7 @@
 #include "lib/vm_snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "lib/machine_file.h"
 #include "lib/vm_dir.h"
+#include "lib/vm_int.h"
 #include "lib/vm_registry.h"
 #include "snapshot/snap_dir.h"
 #include "util/error.h"
@@ -65,20 +67,49 @@ static int finish_meta(const sm_vm *vm, const sm_snap_dir_tx *tx, sm_snap_meta *
     return sm_snap_meta_write(path, m);
 }
 
+static int create_in(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return fd >= 0 ? fd : sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
+}
+
+/* The worker writes memory and state into files made here: confined, it
+ * could not create them (src/worker/confine.h). The machine description
+ * goes with them. */
+static int worker_writes(sm_vm *vm, const char *tmp, const char *parent)
+{
+    char req[PATH_MAX + 32], path[PATH_MAX];
+    int fds[2] = {create_in(tmp, SM_SNAP_MEMORY_FILE), create_in(tmp, SM_SNAP_STATE_FILE)};
+    int err = fds[0] < 0 ? fds[0] : fds[1] < 0 ? fds[1] : 0;
+    snprintf(req, sizeof req, "SNAPSHOT%s%s\n", parent ? " " : "", parent ? parent : "");
+    if (!err)
+        err = sm_vm_control_fds(vm, req, fds, 2);
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    sm_machine_file mf;
+    snprintf(path, sizeof path, "%s/" SM_MACHINE_FILE, vm->dir);
+    if (!err && (err = sm_machine_file_read(path, &mf)) == 0) {
+        snprintf(path, sizeof path, "%s/" SM_MACHINE_FILE, tmp);
+        err = sm_machine_file_write(path, &mf);
+    }
+    return err;
+}
+
 int sm_vm_snapshot_write(sm_vm *vm, const char *dir, const sm_snap_meta *meta,
                          const char *parent)
 {
-    char final[PATH_MAX], req[2 * PATH_MAX + 32];
+    char final[PATH_MAX];
     sm_snap_dir_tx tx;
     sm_snap_meta m = *meta;
     int err = absolute(dir, final, sizeof final);
     if (err || (err = sm_snap_dir_begin(final, &tx)) != 0)
         return err;
-    snprintf(req, sizeof req, "SNAPSHOT %s%s%s\n", tx.tmp, parent ? "\t" : "",
-             parent ? parent : "");
     if (parent)
         snprintf(m.parent, sizeof m.parent, "%s", parent);
-    err = sm_vm_control(vm, req);
+    err = worker_writes(vm, tx.tmp, parent);
     if (!err)
         err = finish_meta(vm, &tx, &m);
     if (!err)

@@ -16,7 +16,7 @@
 
 typedef struct save_job {
     sm_machine *m;
-    const char *dir;
+    const sm_machine_snapshot_files *files;
     sm_virtio_device *devs[SM_VIRTIO_MAX_DEVICES];
     unsigned ndevs;
     sm_snap_run *runs;         /* diff: what changed since the restore */
@@ -73,7 +73,7 @@ static int add_runs(sm_snap_writer *w, const save_job *j)
     return err;
 }
 
-static int write_state(const save_job *j, const char *path)
+static int write_state(const save_job *j)
 {
     sm_snap_writer *w;
     int err = sm_snap_writer_begin(&w);
@@ -94,22 +94,19 @@ static int write_state(const save_job *j, const char *path)
         sm_snap_writer_abort(w);
         return err;
     }
-    return sm_snap_writer_finish_file(w, path);
+    return sm_snap_writer_finish_fd(w, j->files->state_fd, SM_SNAP_STATE_FILE);
 }
 
 static int write_all(save_job *j, const char *parent)
 {
-    char mem[PATH_MAX], state[PATH_MAX];
-    snprintf(mem, sizeof mem, "%s/" SM_SNAP_MEMORY_FILE, j->dir);
-    snprintf(state, sizeof state, "%s/" SM_SNAP_STATE_FILE, j->dir);
     int err = 0;
     if (parent)
         err = sm_mem_changed_runs(j->m->mem.base, j->m->mem.mapped, &j->runs, &j->nruns);
     if (!err)
-        err = sm_snap_memory_write_runs(mem, j->m->mem.base, j->m->mem.mapped,
-                                        parent ? j->runs : NULL, j->nruns, NULL);
+        err = sm_snap_memory_write_fd(j->files->memory_fd, SM_SNAP_MEMORY_FILE, j->m->mem.base,
+                                      j->m->mem.mapped, parent ? j->runs : NULL, j->nruns);
     if (!err)
-        err = write_state(j, state);
+        err = write_state(j);
     return err;
 }
 
@@ -127,7 +124,7 @@ static int check_parent(const sm_machine *m, const char *parent)
     return 0;
 }
 
-int sm_machine_snapshot(sm_machine *m, const char *dir, const char *parent)
+int sm_machine_snapshot(sm_machine *m, const sm_machine_snapshot_files *f, const char *parent)
 {
     if (m->virtio.nshares)
         return sm_fail(EOPNOTSUPP, "a VM with shared directories cannot be snapshotted: "
@@ -135,7 +132,7 @@ int sm_machine_snapshot(sm_machine *m, const char *dir, const char *parent)
     int err = check_parent(m, parent);
     if (err || (err = sm_machine_pause(m)) != 0)
         return err;
-    save_job j = {.m = m, .dir = dir};
+    save_job j = {.m = m, .files = f};
     j.ndevs = sm_virtio_set_list(&m->virtio, j.devs);
     /* Device threads must not touch rings or guest RAM while they are
      * written: their locks are held for the whole save. */

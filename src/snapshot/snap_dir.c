@@ -226,16 +226,23 @@ int sm_snap_memory_write(const char *path, const void *ram, size_t len, uint64_t
     return sm_snap_memory_write_runs(path, ram, len, NULL, 0, allocated);
 }
 
+int sm_snap_memory_write_fd(int fd, const char *name, const void *ram, size_t len,
+                            const sm_snap_run *runs, size_t nruns)
+{
+    int rc = write_runs(fd, ram, len, runs, nruns, name);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = sm_fail(errno, "cannot fsync %s: %s", name, strerror(errno));
+    return rc;
+}
+
 int sm_snap_memory_write_runs(const char *path, const void *ram, size_t len,
                               const sm_snap_run *runs, size_t nruns, uint64_t *allocated)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return sm_fail(errno, "cannot create %s: %s", path, strerror(errno));
-    int rc = write_runs(fd, ram, len, runs, nruns, path);
+    int rc = sm_snap_memory_write_fd(fd, path, ram, len, runs, nruns);
     struct stat st;
-    if (rc == 0 && fsync(fd) < 0)
-        rc = sm_fail(errno, "cannot fsync %s: %s", path, strerror(errno));
     if (rc == 0 && fstat(fd, &st) < 0)
         rc = sm_fail(errno, "cannot stat %s: %s", path, strerror(errno));
     if (rc == 0 && allocated)

@@ -61,4 +61,10 @@ typedef struct sm_snap_run {
 int sm_snap_memory_write_runs(const char *path, const void *ram, size_t len,
                               const sm_snap_run *runs, size_t nruns, uint64_t *allocated);
 
+/* The same into an empty file already open for writing: a confined worker
+ * cannot create files where snapshots go, its caller opens them
+ * (`name` is for messages). The descriptor stays open. */
+int sm_snap_memory_write_fd(int fd, const char *name, const void *ram, size_t len,
+                            const sm_snap_run *runs, size_t nruns);
+
 #endif

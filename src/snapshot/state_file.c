@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/file.h"
 #include "snapshot/le.h"
@@ -147,6 +148,17 @@ int sm_snap_writer_finish_mem(sm_snap_writer *w, uint8_t **blob, size_t *len)
         *len = w->len;
         w->buf = NULL;
     }
+    sm_snap_writer_abort(w);
+    return rc;
+}
+
+int sm_snap_writer_finish_fd(sm_snap_writer *w, int fd, const char *name)
+{
+    int rc = seal(w);
+    if (rc == 0 && (rc = sm_write_all(fd, w->buf, w->len)) < 0)
+        rc = sm_fail(-rc, "cannot write %s: %s", name, strerror(-rc));
+    if (rc == 0 && fsync(fd) < 0)
+        rc = sm_fail(errno, "cannot fsync %s: %s", name, strerror(errno));
     sm_snap_writer_abort(w);
     return rc;
 }

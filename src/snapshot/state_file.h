@@ -62,6 +62,9 @@ int sm_snap_writer_finish_mem(sm_snap_writer *w, uint8_t **blob, size_t *len);
 /* Writes `path` through a temporary file in its directory, fsync and
  * rename, so `path` is either absent, the old file or the complete new one. */
 int sm_snap_writer_finish_file(sm_snap_writer *w, const char *path);
+/* The same into an empty file already open (see sm_snap_memory_write_fd),
+ * fsynced; the descriptor stays open. */
+int sm_snap_writer_finish_fd(sm_snap_writer *w, int fd, const char *name);
 void sm_snap_writer_abort(sm_snap_writer *w);
 
 typedef struct sm_snap_section {

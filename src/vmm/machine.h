@@ -95,12 +95,17 @@ void sm_machine_stop(sm_machine *m);
 
 void sm_machine_destroy(sm_machine *m);
 
-/* Write a snapshot of the running machine into the existing, empty
- * directory `dir` (memory, state; no metadata.json), pausing the guest
- * meanwhile; it then runs on. `parent`: a diff snapshot holding only the
- * memory changed since this machine was restored from that snapshot
- * directory (which must be the one it was restored from); NULL: full. */
-int sm_machine_snapshot(sm_machine *m, const char *dir, const char *parent);
+/* Write a snapshot of the running machine into two empty files open for
+ * writing, the snapshot directory's memory and state (no metadata.json:
+ * the caller made them, so a confined worker needs no right to create
+ * files there), pausing the guest meanwhile; it then runs on. `parent`: a
+ * diff snapshot holding only the memory changed since this machine was
+ * restored from that snapshot directory (which must be the one it was
+ * restored from); NULL: full. */
+typedef struct sm_machine_snapshot_files {
+    int memory_fd, state_fd;
+} sm_machine_snapshot_files;
+int sm_machine_snapshot(sm_machine *m, const sm_machine_snapshot_files *f, const char *parent);
 
 /* docker pause: freeze the guest's vCPUs until unpause (devices finish
  * what they hold; a snapshot meanwhile leaves it frozen). -ESHUTDOWN

@@ -285,19 +285,56 @@ static void answer(int fd, int err)
         return;
 }
 
-static void serve_one(sm_worker_control *c, int fd)
+/* Keeps the descriptors a byte carried (SCM_RIGHTS), up to *nfds of
+ * them; more are closed. */
+static void take_fds(struct msghdr *msg, int *fds, unsigned *nfds)
 {
-    char line[2 * 4096 + 32] = {0};
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(msg); h; h = CMSG_NXTHDR(msg, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof fd, sizeof fd);
+            if (*nfds < SM_WORKER_CONTROL_MAX_FDS)
+                fds[(*nfds)++] = fd;
+            else
+                close(fd);
+        }
+    }
+}
+
+/* One request line, byte by byte so that nothing after it is consumed,
+ * with the files it hands over. */
+static void read_request(int fd, char *line, size_t size, int *fds, unsigned *nfds)
+{
     size_t n = 0;
     /* A bounded wait: a client that never sends must not block stops. */
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (n + 1 < sizeof line && poll(&p, 1, 5000) == 1) {
-        ssize_t r = read(fd, line + n, 1);
+    while (n + 1 < size && poll(&p, 1, 5000) == 1) {
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int) * SM_WORKER_CONTROL_MAX_FDS)];
+        } cm;
+        struct iovec iov = {.iov_base = line + n, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                             .msg_controllen = sizeof cm.buf};
+        ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+        if (r > 0)
+            take_fds(&msg, fds, nfds);
         if (r <= 0 || line[n] == '\n')
             break;
         n++;
     }
     line[n] = '\0';
+}
+
+static void serve_one(sm_worker_control *c, int fd)
+{
+    char line[2 * 4096 + 32] = {0};
+    int fds[SM_WORKER_CONTROL_MAX_FDS];
+    unsigned nfds = 0;
+    read_request(fd, line, sizeof line, fds, &nfds);
     int signo = 0, timeout = 0, err;
     unsigned pid = 0;
     if (!strcmp(line, "RUN"))
@@ -310,10 +347,12 @@ static void serve_one(sm_worker_control *c, int fd)
         err = signal_main(c, signo);
     else if (sscanf(line, "ATTACH %u", &pid) == 1)
         err = sm_worker_control_attach_main(c, pid);
-    else if (!strncmp(line, "SNAPSHOT ", 9))
-        err = sm_worker_snapshot(c->machine, c->dir, line + 9);
+    else if (!strncmp(line, "SNAPSHOT", 8) && (line[8] == ' ' || !line[8]))
+        err = sm_worker_snapshot(c->machine, line[8] ? line + 9 : NULL, fds, nfds);
     else
         err = sm_fail(EINVAL, "unknown control request");
+    for (unsigned i = 0; i < nfds; i++)
+        close(fds[i]);
     answer(fd, err);
 }
 

@@ -11,12 +11,17 @@
  *                            timeout_ms to end, then stop the VM
  *   ATTACH <pid>             supervise the kept main process <pid> of a
  *                            restored snapshot, as RUN does its own
- *   SNAPSHOT <dir>[\t<parent>]  a live snapshot into dir (control_snapshot.h)
+ *   SNAPSHOT [<parent>]      a live snapshot into the two files the
+ *                            request hands over (control_snapshot.h)
+ * A request may carry open files (SCM_RIGHTS), at most
+ * SM_WORKER_CONTROL_MAX_FDS; they are closed once it is answered.
  * Answers: "OK\n" or "ERR <sentence>\n". */
 #ifndef SM_WORKER_CONTROL_H
 #define SM_WORKER_CONTROL_H
 
 #include "vmm/machine.h"
+
+#define SM_WORKER_CONTROL_MAX_FDS 4
 
 typedef struct sm_worker_control sm_worker_control;
 

@@ -3,10 +3,10 @@
 
 #include "vmm/machine.h"
 
-/* SNAPSHOT <dir>[\t<parent>]: memory and state into the existing empty
- * directory dir (a diff against parent, the snapshot this VM was
- * restored from, if given), with vm_dir's machine.json; the VM runs on.
- * args is modified. */
-int sm_worker_snapshot(sm_machine *m, const char *vm_dir, char *args);
+/* SNAPSHOT [<parent>], handing over two empty files open for writing:
+ * the new snapshot's memory and state (the library made them: a confined
+ * worker cannot create files where snapshots go). A diff against parent,
+ * the snapshot this VM was restored from, when given; the VM runs on. */
+int sm_worker_snapshot(sm_machine *m, const char *parent, const int *fds, unsigned nfds);
 
 #endif
