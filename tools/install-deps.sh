@@ -9,7 +9,7 @@ pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       libarchive-dev libcmocka-dev python3 clang libclang-rt-14-dev
       linux-source-6.1 flex bison bc libelf-dev libssl-dev
       libcurl4-openssl-dev libjansson-dev docker-registry skopeo zstd apache2-utils curl
-      libext2fs-dev e2fsprogs umoci libslirp-dev debootstrap openssl
+      libext2fs-dev e2fsprogs umoci libslirp-dev libseccomp-dev debootstrap openssl
       mandoc groff-base xfsprogs qemu-system-x86 zsh"
 [ "${1:-}" = bench ] && pkgs="$pkgs crun strace"
 

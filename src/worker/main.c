@@ -18,6 +18,7 @@
 #include "lib/vm_registry.h"
 #include "supermachine.h"
 #include "util/error.h"
+#include "worker/confine.h"
 #include "worker/worker.h"
 
 static int spec_fd_arg(int argc, char **argv)
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
         w.ready_fd = spec->ready_fd;
         if (spec->detach)
             err = sm_worker_detach();
+        if (!err && spec->auto_remove && !sm_confine_disabled())
+            sm_worker_fork_record_keeper(spec);
     }
     if (!err)
         err = sm_worker_write_pid(spec->dir);
@@ -60,7 +63,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "supermachine worker: %s\n", sm_last_error());
         sm_worker_report_failure(&w, err);
     }
-    if (w.spec && spec->auto_remove && !sm_worker_restarting(spec->dir))
+    if (w.spec && spec->auto_remove && sm_confine_disabled() &&
+        !sm_worker_restarting(spec->dir))
         sm_vm_forget(spec->dir);
     free(spec);
     return err ? 1 : 0;

@@ -1,11 +1,13 @@
 /* The worker as a process: its stop signals, leaving the caller's process
  * tree, its pid file. */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/vm_registry.h"
@@ -56,4 +58,26 @@ bool sm_worker_restarting(const char *dir)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/" SM_VM_RESTARTING_NAME, dir);
     return access(path, F_OK) == 0;
+}
+
+/* A confined worker cannot reach the registry to forget its own record
+ * (--rm): a small unconfined parent waits for it and does that. Before any
+ * thread, so fork is safe; the child goes on as the worker, the parent
+ * never returns. */
+void sm_worker_fork_record_keeper(const sm_worker_spec *spec)
+{
+    pid_t pid = fork();
+    if (pid <= 0)
+        return;   /* the worker, or no keeper: the record stays for rm/gc */
+    /* The worker alone tells the caller how its start went. */
+    if (spec->ready_fd >= 0)
+        close(spec->ready_fd);
+    if (spec->lifeline_fd >= 0)
+        close(spec->lifeline_fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!sm_worker_restarting(spec->dir))
+        sm_vm_forget(spec->dir);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }

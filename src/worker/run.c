@@ -16,6 +16,7 @@
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "worker/confine.h"
 #include "worker/control.h"
 #include "worker/worker.h"
 
@@ -53,6 +54,7 @@ static void machine_config(sm_worker *w, int console, const sm_launch *l,
         .cpus = s->cpus ? s->cpus : 1, .cpu_quota_milli = s->cpu_quota_milli,
         .console_fd = console, .vsock_dir = s->dir,
         .on_ready = sm_worker_on_ready, .ready_ctx = w,
+        .on_vcpu_thread = sm_confine_vcpu,
         .net_user = s->net_user, .nports = s->nports, .ports = s->ports,
         .ndisks = s->ndisks, .nshares = s->nshares,
         .restore_dir = s->restore[0] ? s->restore : NULL};
@@ -63,6 +65,26 @@ static void machine_config(sm_worker *w, int console, const sm_launch *l,
                                            s->shares[i].read_only};
     if (l)
         sm_launch_fill(l, mc);
+}
+
+/* What the worker may still reach once confined: its own directory, the
+ * hypervisor, the snapshot it resumes, its disks and shares. */
+static const sm_confine_plan *confine_plan(sm_worker *w, const sm_machine_config *mc)
+{
+    sm_confine_plan *p = &w->confine;
+    *p = (sm_confine_plan){.vm_dir = w->spec->dir, .hv_device = "/dev/kvm",
+                           .restore_dir = mc->restore_dir, .network = mc->net_user};
+    if (mc->hv_device)
+        p->hv_device = mc->hv_device;
+    for (unsigned i = 0; i < mc->ndisks && p->npaths < SM_CONFINE_MAX_PATHS; i++) {
+        p->paths[p->npaths].path = mc->disks[i].path;
+        p->paths[p->npaths++].read_only = mc->disks[i].read_only;
+    }
+    for (unsigned i = 0; i < mc->nshares && p->npaths < SM_CONFINE_MAX_PATHS; i++) {
+        p->paths[p->npaths].path = mc->shares[i].path;
+        p->paths[p->npaths++].read_only = mc->shares[i].read_only;
+    }
+    return p;
 }
 
 static int run_machine(sm_worker *w, sm_machine_result *r)
@@ -77,7 +99,16 @@ static int run_machine(sm_worker *w, sm_machine_result *r)
         return sm_fail(err, "cannot start the worker's watchdog: %s", strerror(err));
     }
 
-    /* confinement goes here (issue 13) */
+    /* Devices are set up and their threads run: from here on the worker
+     * asks the kernel only for what a running VM needs (confine.h). */
+    err = sm_confine_syscalls(&w->confine);
+    if (err) {
+        sm_machine_stop(w->machine);
+        pthread_cancel(dog);
+        pthread_join(dog, NULL);
+        sm_worker_control_stop(control);
+        return err;
+    }
 
     err = sm_machine_run(w->machine, r);
     sm_worker_control_stop(control);
@@ -107,6 +138,10 @@ static int run_with(sm_worker *w, const sm_launch *l)
     sm_machine_result r;
     machine_config(w, console, l, &mc);
     int err = sm_worker_record_machine(w, &mc, l);
+    /* Before the machine starts its first thread (landlock binds only the
+     * calling thread and those it starts later). */
+    if (!err)
+        err = sm_confine_filesystem(confine_plan(w, &mc));
     if (!err)
         err = sm_machine_create(&mc, &w->machine);
     if (!err) {

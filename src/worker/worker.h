@@ -9,6 +9,7 @@
 
 #include "lib/launch.h"
 #include "vmm/machine.h"
+#include "worker/confine.h"
 #include "worker/spec.h"
 
 typedef struct sm_worker {
@@ -17,6 +18,7 @@ typedef struct sm_worker {
     int sig_fd;                /* a signalfd for SIGTERM, SIGINT and SIGHUP */
     uint64_t t_open_ns;        /* CLOCK_MONOTONIC: a restore began */
     sm_machine *machine;
+    sm_confine_plan confine;   /* what it may reach once confined */
 } sm_worker;
 
 /* Boot (or restore) the spec's machine and run it until it stops. */
@@ -39,5 +41,6 @@ int sm_worker_stop_signals(void);
 int sm_worker_detach(void);
 int sm_worker_write_pid(const char *dir);
 bool sm_worker_restarting(const char *dir);
+void sm_worker_fork_record_keeper(const sm_worker_spec *spec);
 
 #endif

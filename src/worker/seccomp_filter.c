@@ -1,0 +1,90 @@
+/* Builds the worker's seccomp filters from seccomp_lists.c. Kill by
+ * default (through SIGSYS, so that confine.c can say what happened), a
+ * foreign architecture's syscalls kill outright. */
+#include "worker/seccomp_filter.h"
+
+#include <errno.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/error.h"
+
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, const sm_sys_rule *r)
+{
+    int nr = seccomp_syscall_resolve_name(r->name);
+    if (nr == __NR_SCMP_ERROR)
+        return 0;  /* not a syscall on this architecture (e.g. "access") */
+    struct scmp_arg_cmp cmp = {.arg = r->arg};
+    switch (r->check) {
+    case SM_ARG_ANY:
+        return seccomp_rule_add(ctx, action, nr, 0);
+    case SM_ARG_EQ:
+        cmp.op = SCMP_CMP_EQ, cmp.datum_a = r->value;
+        break;
+    case SM_ARG_MASK_SET:
+        cmp.op = SCMP_CMP_MASKED_EQ, cmp.datum_a = r->value, cmp.datum_b = r->value;
+        break;
+    case SM_ARG_MASK_CLEAR:
+        cmp.op = SCMP_CMP_MASKED_EQ, cmp.datum_a = r->value, cmp.datum_b = 0;
+        break;
+    case SM_ARG_FILE_TYPE:
+        cmp.op = SCMP_CMP_MASKED_EQ, cmp.datum_a = S_IFMT, cmp.datum_b = r->value;
+        break;
+    case SM_ARG_SELF_PID:
+        cmp.op = SCMP_CMP_EQ, cmp.datum_a = (uint64_t)getpid();
+        break;
+    }
+    return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+}
+
+static int add_list(scmp_filter_ctx ctx, uint32_t action, sm_sys_list l, unsigned char *seen)
+{
+    for (unsigned i = 0; i < l.n; i++) {
+        int rc = add_rule(ctx, action, &l.rules[i]);
+        if (rc < 0)
+            return sm_fail(-rc, "seccomp: cannot add the rule for %s: %s", l.rules[i].name,
+                           strerror(-rc));
+        int nr = seccomp_syscall_resolve_name(l.rules[i].name);
+        if (seen && nr >= 0 && nr < 1024)
+            seen[nr] = 1;
+    }
+    return 0;
+}
+
+static unsigned count(const unsigned char *seen)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < 1024; i++)
+        n += seen[i];
+    return n;
+}
+
+int sm_seccomp_load(const sm_sys_list *lists, unsigned n, bool all_threads, unsigned *allowed)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx)
+        return sm_fail(ENOMEM, "seccomp: cannot make a filter");
+    unsigned char seen[1024] = {0};
+    int err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    /* Set once by the caller; a vCPU's own filter must not need prctl. */
+    if (!err)
+        err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    if (!err && all_threads)
+        err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (err)
+        err = sm_fail(-err, "seccomp: cannot set the filter's attributes: %s", strerror(-err));
+    for (unsigned i = 0; i < n && !err; i++)
+        err = add_list(ctx, SCMP_ACT_ALLOW, lists[i], seen);
+    if (!err)
+        err = add_list(ctx, SCMP_ACT_ERRNO(ENOSYS), sm_seccomp_list_enosys(), NULL);
+    int rc = err ? 0 : seccomp_load(ctx);
+    if (rc < 0)
+        err = sm_fail(-rc, "seccomp: cannot load the filter: %s", strerror(-rc));
+    seccomp_release(ctx);
+    if (!err && allowed)
+        *allowed = count(seen);
+    return err;
+}

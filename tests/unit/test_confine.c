@@ -1,0 +1,284 @@
+/* The worker's confinement (src/worker/confine.c), each case in a child
+ * process (confinement cannot be undone): what it must stop stops the
+ * process with a message naming the syscall, what a VMM needs still works. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "worker/confine.h"
+
+typedef struct child {
+    int status;
+    char log[4096];
+} child;
+
+typedef int (*child_fn)(const char *dir);
+
+static char dir[] = "/tmp/sm-confine-XXXXXX";
+
+/* Runs fn in a child whose stderr is captured; its return is the exit code. */
+static void run_child(child_fn fn, child *c)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], STDERR_FILENO);
+        close(p[0]);
+        _exit(fn(dir));
+    }
+    close(p[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(p[0], c->log + len, sizeof c->log - 1 - len)) > 0)
+        len += (size_t)n;
+    c->log[len] = '\0';
+    close(p[0]);
+    assert_int_equal(waitpid(pid, &c->status, 0), pid);
+}
+
+static int exit_code(const child *c)
+{
+    return WIFEXITED(c->status) ? WEXITSTATUS(c->status) : -1;
+}
+
+static sm_confine_plan plan_for(const char *vm_dir, bool network)
+{
+    sm_confine_plan p = {.vm_dir = vm_dir, .hv_device = "/dev/null", .network = network};
+    return p;
+}
+
+static int confine_all(const char *d, bool network)
+{
+    sm_confine_plan p = plan_for(d, network);
+    if (sm_confine_filesystem(&p) || sm_confine_syscalls(&p))
+        return 2;
+    return 0;
+}
+
+/* ---- children ---- */
+
+static int do_exec(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    char *argv[] = {"/bin/true", NULL};
+    execve(argv[0], argv, argv + 1);
+    return 3;
+}
+
+static int do_fork(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    return 3;
+}
+
+static void *thread_main(void *arg)
+{
+    *(int *)arg = 1;
+    return NULL;
+}
+
+/* What the worker does all day: threads, files in its directory, Unix
+ * sockets, memory. */
+static int do_allowed(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    pthread_t t;
+    int ran = 0;
+    if (pthread_create(&t, NULL, thread_main, &ran) || pthread_join(t, NULL) || !ran)
+        return 3;
+    char path[256];
+    snprintf(path, sizeof path, "%s/console.log", d);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, "x", 1) != 1 || close(fd) < 0 || unlink(path) < 0)
+        return 4;
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return 5;
+    close(s);
+    void *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return 6;
+    munmap(m, 1 << 20);
+    return 0;
+}
+
+static int do_device_node(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    char path[256];
+    snprintf(path, sizeof path, "%s/fifo", d);
+    if (mknod(path, S_IFIFO | 0600, 0) < 0 || unlink(path) < 0)
+        return 3;   /* a share's guest may make FIFOs */
+    snprintf(path, sizeof path, "%s/mem", d);
+    mknod(path, S_IFCHR | 0600, makedev(1, 1));
+    return 4;
+}
+
+static int do_exec_memory(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return 3;
+}
+
+static int do_netlink(const char *d)
+{
+    if (confine_all(d, true))
+        return 2;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return 3;   /* a VM with a network keeps its IPv4 sockets */
+    close(s);
+    socket(AF_NETLINK, SOCK_RAW, 0);
+    return 4;
+}
+
+static int do_inet_without_network(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    socket(AF_INET, SOCK_STREAM, 0);
+    return 3;
+}
+
+static int do_vcpu_open(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    pthread_setname_np(pthread_self(), "sm-vcpu0");
+    if (sm_confine_vcpu())
+        return 3;
+    if (write(STDERR_FILENO, "", 0) < 0)
+        return 4;   /* a vCPU still writes (the console) */
+    open("/tmp", O_RDONLY);
+    return 5;
+}
+
+static int do_outside_file(const char *d)
+{
+    if (confine_all(d, false))
+        return 2;
+    /* A sibling of the VM's directory: as private as it, but not its. */
+    char path[256];
+    snprintf(path, sizeof path, "%s-victim", d);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+        return 3;
+    return errno == EACCES ? 0 : 4;
+}
+
+static int do_unconfined(const char *d)
+{
+    setenv("SUPERMACHINE_UNCONFINED", "1", 1);
+    if (confine_all(d, false))
+        return 2;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    return pid > 0 && waitpid(pid, NULL, 0) == pid ? 0 : 3;
+}
+
+/* ---- tests ---- */
+
+static void assert_stopped(child_fn fn, const char *syscall_name, const char *thread)
+{
+    child c;
+    run_child(fn, &c);
+    assert_int_equal(exit_code(&c), 128 + SIGSYS);
+    char want[128];
+    snprintf(want, sizeof want, "made syscall %s (", syscall_name);
+    if (!strstr(c.log, want) || !strstr(c.log, "not on its allow-list") ||
+        (thread && !strstr(c.log, thread)))
+        fail_msg("log lacks '%s' (thread %s): %s", want, thread ? thread : "-", c.log);
+}
+
+static void test_exec_stops_the_worker(void **s) { (void)s; assert_stopped(do_exec, "execve", NULL); }
+static void test_fork_stops_the_worker(void **s) { (void)s; assert_stopped(do_fork, "clone", NULL); }
+static void test_device_node_stops_the_worker(void **s) { (void)s; assert_stopped(do_device_node, "mknodat", NULL); }
+static void test_exec_memory_stops_the_worker(void **s) { (void)s; assert_stopped(do_exec_memory, "mmap", NULL); }
+static void test_netlink_stops_the_worker(void **s) { (void)s; assert_stopped(do_netlink, "socket", NULL); }
+static void test_inet_needs_a_network(void **s) { (void)s; assert_stopped(do_inet_without_network, "socket", NULL); }
+static void test_vcpu_opens_nothing(void **s) { (void)s; assert_stopped(do_vcpu_open, "openat", "sm-vcpu0"); }
+
+static void test_worker_work_allowed(void **s)
+{
+    (void)s;
+    child c;
+    run_child(do_allowed, &c);
+    if (exit_code(&c) != 0)
+        fail_msg("exit %d: %s", exit_code(&c), c.log);
+    assert_non_null(strstr(c.log, "syscalls allowed on every thread"));
+}
+
+static void test_files_outside_unreachable(void **s)
+{
+    (void)s;
+    char victim[64];
+    snprintf(victim, sizeof victim, "%s-victim", dir);
+    int fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    child c;
+    run_child(do_outside_file, &c);
+    unlink(victim);
+    if (strstr(c.log, "has no landlock"))
+        skip();
+    if (exit_code(&c) != 0)
+        fail_msg("exit %d (3: opened a file outside its directory): %s", exit_code(&c), c.log);
+}
+
+static void test_unconfined_says_so(void **s)
+{
+    (void)s;
+    child c;
+    run_child(do_unconfined, &c);
+    assert_int_equal(exit_code(&c), 0);
+    assert_non_null(strstr(c.log, "confinement is OFF"));
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir))
+        return 1;
+    setenv("SUPERMACHINE_CONFINE", "1", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_worker_work_allowed),
+        cmocka_unit_test(test_exec_stops_the_worker),
+        cmocka_unit_test(test_fork_stops_the_worker),
+        cmocka_unit_test(test_exec_memory_stops_the_worker),
+        cmocka_unit_test(test_device_node_stops_the_worker),
+        cmocka_unit_test(test_netlink_stops_the_worker),
+        cmocka_unit_test(test_inet_needs_a_network),
+        cmocka_unit_test(test_vcpu_opens_nothing),
+        cmocka_unit_test(test_files_outside_unreachable),
+        cmocka_unit_test(test_unconfined_says_so),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rmdir(dir);
+    return rc;
+}
