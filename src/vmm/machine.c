@@ -1,5 +1,6 @@
 #include "vmm/machine.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -7,6 +8,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,6 +116,35 @@ static void console_output(void *ctx, const uint8_t *buf, size_t len)
         write_all(p->m->console_fd, buf, len);
 }
 
+/* on_ready does file work (the worker writes and closes its ready fd)
+ * that a vCPU thread, confined to running the guest, may not do: the
+ * device thread calls it. */
+static void ready_event(void *ctx, uint32_t events)
+{
+    (void)events;
+    sm_machine *m = ctx;
+    uint64_t n;
+    if (read(m->ready_efd, &n, sizeof n) == (ssize_t)sizeof n)
+        m->on_ready(m->ready_ctx);
+}
+
+static int watch_ready(sm_machine *m)
+{
+    if (!m->on_ready)
+        return 0;
+    m->ready_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m->ready_efd < 0)
+        return sm_fail(errno, "eventfd: %s", strerror(errno));
+    return sm_event_loop_add(m->loop, m->ready_efd, EPOLLIN, ready_event, m);
+}
+
+static void announce_ready(sm_machine *m)
+{
+    uint64_t one = 1;
+    if (m->ready_efd < 0 || write(m->ready_efd, &one, sizeof one) != (ssize_t)sizeof one)
+        m->on_ready(m->ready_ctx);
+}
+
 static void channel_output(void *ctx, const uint8_t *buf, size_t len)
 {
     serial_port *p = ctx;
@@ -123,7 +155,7 @@ static void channel_output(void *ctx, const uint8_t *buf, size_t len)
             p->m->t_init_ns = sm_now_ns();
         else if (ev == SM_BOOT_EVENT_READY && !p->m->ready_sent && p->m->on_ready) {
             p->m->ready_sent = true;
-            p->m->on_ready(p->m->ready_ctx);
+            announce_ready(p->m);
         }
         else if (ev == SM_BOOT_EVENT_EXIT)
             request_stop(p->m, SM_MACHINE_EXITED, value, 0, NULL);
@@ -311,6 +343,9 @@ static void *vcpu_main(void *arg)
     sigset_t only_kick;
     sigfillset(&only_kick);
     sigdelset(&only_kick, SIGRTMIN);
+    /* A blocked SIGSYS kills without a word: the worker's seccomp report
+     * must reach the log from a vCPU too. */
+    sigdelset(&only_kick, SIGSYS);
     pthread_sigmask(SIG_SETMASK, &only_kick, NULL);
     /* The name tells a log (and top -H) which thread did what. */
     char name[16];
@@ -398,6 +433,8 @@ static int build_platform(sm_machine *m, const sm_machine_config *cfg)
     if (!err)
         err = sm_event_loop_new(&m->loop);
     if (!err)
+        err = watch_ready(m);
+    if (!err)
         err = add_devices(m);
     if (!err)
         err = add_virtio(m, cfg);
@@ -462,6 +499,7 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
     m->quota_milli = cfg->cpu_quota_milli < cfg->cpus * 1000 ? cfg->cpu_quota_milli : 0;
     m->on_ready = cfg->on_ready;
     m->ready_ctx = cfg->ready_ctx;
+    m->ready_efd = -1;
     m->on_vcpu_thread = cfg->on_vcpu_thread;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->stopped_cond, NULL);
@@ -552,6 +590,8 @@ void sm_machine_destroy(sm_machine *m)
     sm_event_loop_stop(m->loop);
     sm_virtio_set_destroy(&m->virtio);
     sm_event_loop_free(m->loop);
+    if (m->ready_efd >= 0)
+        close(m->ready_efd);
     stop_console(m);
     sm_hv_close(m->hv);
     if (m->com1.m)

@@ -52,6 +52,7 @@ struct sm_machine {
     bool ready_sent;               /* written under com2.uart.lock */
     void (*on_ready)(void *ctx);
     void *ready_ctx;
+    int ready_efd;                 /* a vCPU's READY, handed to the device thread */
     int (*on_vcpu_thread)(void);
     unsigned ncpus;
     vcpu_thread *vcpus;
