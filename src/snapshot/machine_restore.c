@@ -18,7 +18,6 @@
 #include "vmm/machine_int.h"
 
 /* Diff snapshots on diff snapshots: deeper chains are refused. */
-#define MAX_CHAIN 16
 
 static int map_parent(sm_machine *m, const char *dir, unsigned depth);
 
@@ -67,9 +66,9 @@ static int map_runs(sm_machine *m, int fd, const sm_snap_section *s)
  * parent (recursively, each read here) and then its own runs over it. */
 static int map_chain(sm_machine *m, const char *dir, const sm_snap_reader *r, unsigned depth)
 {
-    if (depth == MAX_CHAIN)
+    if (depth == SM_SNAP_MAX_CHAIN)
         return sm_fail(ELOOP, "snapshot %s: more than %d diff snapshots on top of each other",
-                       dir, MAX_CHAIN);
+                       dir, SM_SNAP_MAX_CHAIN);
     int fd = -1, err = 0;
     const sm_snap_section *runs = sm_snap_reader_find(r, SM_SNAP_MEMORY_RUNS, 0);
     if (runs)

@@ -10,6 +10,8 @@
 #define SM_SNAP_META_FILE "metadata.json"
 #define SM_SNAP_MEMORY_FILE "memory"
 #define SM_SNAP_STATE_FILE "state"
+/* Diff snapshots stacked on one full one, at most. */
+#define SM_SNAP_MAX_CHAIN 16
 
 /* A snapshot being written: files go into `tmp` (".<name>.tmp-<pid>-<n>"
  * next to `final`), and commit renames it to `final`. Until then nothing

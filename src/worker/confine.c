@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,17 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "worker/capabilities.h"
 #include "worker/landlock.h"
 #include "worker/seccomp_filter.h"
 #include "worker/syscall_names.h"
 
 #define LOG_PREFIX "supermachine worker: "
 #define RESOLV_CONF "/etc/resolv.conf"
+/* Beyond the plan's paths: the VM dir, the hypervisor device, the
+ * snapshot, resolv.conf and /proc/self. */
+#define FIXED_PATHS 5
+#define MAX_RULES (SM_CONFINE_MAX_PATHS + FIXED_PATHS)
 
 static bool env_set(const char *name)
 {
@@ -28,12 +34,10 @@ static bool env_set(const char *name)
     return v && *v && strcmp(v, "0") != 0;
 }
 
-/* Not on by default yet: with it, VM tests in the emulated KVM host still
- * fail (a read-only disk refused under landlock, net and shares), which
- * the next step of issue 13 works out. SUPERMACHINE_CONFINE=1 turns it on. */
+/* Always on; off only for debugging, and then the log says so. */
 bool sm_confine_disabled(void)
 {
-    return env_set("SUPERMACHINE_UNCONFINED") || !env_set("SUPERMACHINE_CONFINE");
+    return env_set("SUPERMACHINE_UNCONFINED");
 }
 
 /* ---- the SIGSYS report: async-signal-safe, so no stdio ---- */
@@ -107,8 +111,19 @@ static int catch_sigsys(void)
 
 static void add_path(sm_ll_path *ll, unsigned *n, const char *path, sm_ll_access a)
 {
-    if (path && *n < SM_CONFINE_MAX_PATHS + 8)
+    if (path && *n < MAX_RULES)
         ll[(*n)++] = (sm_ll_path){path, a};
+}
+
+/* A worker run as root keeps only what its devices need from root:
+ * acting on a share's files for the guest's root, binding a published
+ * port below 1024. */
+static int drop_capabilities(const sm_confine_plan *p)
+{
+    uint64_t keep = p->shares ? sm_caps_for_shares() : 0;
+    if (p->ports)
+        keep |= 1ULL << CAP_NET_BIND_SERVICE;
+    return sm_caps_keep_only(keep);
 }
 
 int sm_confine_filesystem(const sm_confine_plan *p)
@@ -121,7 +136,7 @@ int sm_confine_filesystem(const sm_confine_plan *p)
     }
     if (sm_confine_disabled())
         return 0;
-    sm_ll_path ll[SM_CONFINE_MAX_PATHS + 8];
+    sm_ll_path ll[MAX_RULES];
     unsigned n = 0;
     add_path(ll, &n, p->vm_dir, SM_LL_READ_WRITE);
     add_path(ll, &n, p->hv_device, SM_LL_DEVICE);
@@ -134,6 +149,9 @@ int sm_confine_filesystem(const sm_confine_plan *p)
         add_path(ll, &n, RESOLV_CONF, SM_LL_READ);
     /* Diff snapshots read which pages changed in /proc/self/pagemap. */
     add_path(ll, &n, "/proc/self", SM_LL_READ);
+    int err = drop_capabilities(p);
+    if (err)
+        return err;
     int abi = sm_landlock_restrict(ll, n);
     if (abi == 0)
         fprintf(stderr, LOG_PREFIX "this kernel has no landlock: the filesystem is not "
@@ -175,7 +193,9 @@ int sm_confine_syscalls(const sm_confine_plan *p)
         err = sm_seccomp_load(lists, p->network ? 2 : 1, true, &allowed);
     if (err)
         return err;
-    fprintf(stderr, LOG_PREFIX "seccomp: %u syscalls allowed on every thread\n", allowed);
+    /* A vCPU's own list stacks on this one: it gets what both allow. */
+    fprintf(stderr, LOG_PREFIX "seccomp: %u syscalls allowed on every thread, %u of them on "
+            "vCPU threads\n", allowed, sm_seccomp_count(sm_seccomp_list_vcpu()));
     test_escape();
     return 0;
 }

@@ -3,8 +3,10 @@
  * over the VMM process through a bug can still do. Three steps, in order:
  *
  *   sm_confine_filesystem   before the worker starts any thread (landlock
- *                           binds only the calling thread and its later
- *                           children): paths beyond the VM's own are gone.
+ *                           and capabilities bind only the calling thread
+ *                           and its later children): paths beyond the VM's
+ *                           own are gone, and the capabilities of a worker
+ *                           run as root with them.
  *   sm_confine_syscalls     after the devices are set up, before the first
  *                           vCPU runs: no-new-privs and the seccomp
  *                           allow-list on every thread at once (TSYNC).
@@ -12,8 +14,7 @@
  *                           narrower list.
  *
  * SUPERMACHINE_UNCONFINED=1 turns all three off, for debugging only, and
- * the worker's log says so. For now they are off unless
- * SUPERMACHINE_CONFINE=1 (see sm_confine_disabled).
+ * the worker's log says so.
  */
 #ifndef SM_WORKER_CONFINE_H
 #define SM_WORKER_CONFINE_H
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 
 #define SM_CONFINE_MAX_PATHS 40
+#define SM_CONFINE_MAX_PARENTS 16   /* SM_SNAP_MAX_CHAIN */
 
 typedef struct sm_confine_plan {
     const char *vm_dir;          /* read-write: logs, sockets, pid files */
@@ -31,7 +33,10 @@ typedef struct sm_confine_plan {
         const char *path;
         bool read_only;
     } paths[SM_CONFINE_MAX_PATHS];
+    char parents[SM_CONFINE_MAX_PARENTS][4096];  /* read: a diff snapshot's chain */
     bool network;                /* libslirp: IPv4/IPv6 sockets, resolv.conf */
+    bool shares;                 /* 9P acts for the guest's root on host files */
+    bool ports;                  /* published ports, bound after this step */
 } sm_confine_plan;
 
 bool sm_confine_disabled(void);

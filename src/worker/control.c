@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "lib/vm_registry.h"
 #include "lib/vsock_dial.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/unix_sock.h"
 #include "util/file.h"
 #include "vmm/machine.h"
@@ -34,6 +36,7 @@ struct sm_worker_control {
     char dir[4096];
     sm_machine *machine;
     int listen_fd;
+    int stop_fd;             /* an eventfd: the server thread ends when it is set */
     pthread_t server, main_thread;
     bool has_main_thread;
     bool main_claimed;       /* RUN or attach_main under way or done */
@@ -356,25 +359,32 @@ static void serve_one(sm_worker_control *c, int fd)
     answer(fd, err);
 }
 
+/* Stopped between requests through stop_fd, not pthread_cancel: glibc
+ * loads libgcc_s for cancellation on first use, which a confined worker
+ * can no longer do. */
 static void *server(void *arg)
 {
     sm_worker_control *c = arg;
+    struct pollfd p[2] = {{.fd = c->listen_fd, .events = POLLIN},
+                          {.fd = c->stop_fd, .events = POLLIN}};
     for (;;) {
-        int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0 && errno == EINTR)
-            continue;
-        if (fd < 0)
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
             return NULL;
+        if (p[1].revents)
+            return NULL;
+        if (!p[0].revents)
+            continue;
+        /* This thread is the only one to accept: a pending connection
+         * stays until it does, so this does not block. */
+        int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
         if (!sm_unix_peer_trusted(fd)) {
             close(fd);
             continue;
         }
-        /* Cancelled only between requests, never holding the lock. */
-        int old;
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
         serve_one(c, fd);
         close(fd);
-        pthread_setcancelstate(old, NULL);
     }
 }
 
@@ -391,12 +401,17 @@ int sm_worker_control_start(const char *dir, sm_machine *m, sm_worker_control **
     char path[4200];
     snprintf(path, sizeof path, "%s/control.sock", dir);
     c->listen_fd = sm_unix_listen(path, SOCK_CLOEXEC, 8);
+    c->stop_fd = eventfd(0, EFD_CLOEXEC);
     int err = c->listen_fd < 0 ? c->listen_fd : 0;
+    if (!err && c->stop_fd < 0)
+        err = sm_fail(errno, "eventfd: %s", strerror(errno));
     if (!err && (err = pthread_create(&c->server, NULL, server, c)) != 0)
         err = sm_fail(err, "cannot start the control thread: %s", strerror(err));
     if (err) {
         if (c->listen_fd >= 0)
             close(c->listen_fd);
+        if (c->stop_fd >= 0)
+            close(c->stop_fd);
         free(c);
         return err;
     }
@@ -408,9 +423,12 @@ void sm_worker_control_stop(sm_worker_control *c)
 {
     if (!c)
         return;
-    pthread_cancel(c->server);
+    uint64_t one = 1;
+    if (write(c->stop_fd, &one, sizeof one) < 0)
+        sm_debug("cannot stop the control thread: %s", strerror(errno));
     pthread_join(c->server, NULL);
     close(c->listen_fd);
+    close(c->stop_fd);
     /* Called once the machine has stopped: nothing may stop it again, and
      * the supervisor, still waiting on the agent, is cut loose. */
     pthread_mutex_lock(&c->lock);

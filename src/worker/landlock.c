@@ -64,7 +64,13 @@ static int add_path(int ruleset, const sm_ll_path *p, uint64_t handled)
                                               .parent_fd = fd};
     int rc = (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
     int e = errno;
-    close(fd);
+    /* The descriptor stays open for the worker's life, on purpose: a rule
+     * binds an inode, and where the kernel keeps no unused dentries (9p
+     * with cache=none, as a share into a VM is mounted) the next lookup
+     * of the path would make a new inode no rule names. Held, the dentry
+     * and its inode are the ones every later lookup finds. */
+    if (rc < 0)
+        close(fd);
     return rc < 0 ? sm_fail(e, "landlock: cannot allow %s: %s", p->path, strerror(e)) : 0;
 }
 

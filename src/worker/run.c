@@ -8,30 +8,69 @@
  * to <dir>/console.log and its vsock lives in <dir>. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "snapshot/metadata.h"
+#include "snapshot/snap_dir.h"
 #include "util/error.h"
 #include "worker/confine.h"
 #include "worker/control.h"
 #include "worker/worker.h"
 
+typedef struct watchdog {
+    sm_worker *w;
+    int done_fd;   /* an eventfd set once the machine has stopped */
+    pthread_t thread;
+} watchdog;
+
 /* Waits for a stop signal or the owner's end (the lifeline, a pipe whose
  * other end the owner holds), then stops the machine: the worker never
- * outlives its owner. */
-static void *watchdog(void *arg)
+ * outlives its owner. Ended through done_fd rather than pthread_cancel,
+ * which a confined worker cannot use (glibc loads libgcc_s for it). */
+static void *watch(void *arg)
 {
-    sm_worker *w = arg;
-    struct pollfd p[2] = {{.fd = w->sig_fd, .events = POLLIN},
-                          {.fd = w->spec->lifeline_fd, .events = POLLIN}};
-    while (poll(p, w->spec->lifeline_fd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
+    watchdog *d = arg;
+    int lifeline = d->w->spec->lifeline_fd;
+    struct pollfd p[3] = {{.fd = d->done_fd, .events = POLLIN},
+                          {.fd = d->w->sig_fd, .events = POLLIN},
+                          {.fd = lifeline, .events = POLLIN}};
+    while (poll(p, lifeline >= 0 ? 3 : 2, -1) < 0 && errno == EINTR)
         ;
-    sm_machine_stop(w->machine);
+    if (!p[0].revents)
+        sm_machine_stop(d->w->machine);
     return NULL;
+}
+
+static int watchdog_start(watchdog *d, sm_worker *w)
+{
+    d->w = w;
+    d->done_fd = eventfd(0, EFD_CLOEXEC);
+    if (d->done_fd < 0)
+        return sm_fail(errno, "eventfd: %s", strerror(errno));
+    int err = pthread_create(&d->thread, NULL, watch, d);
+    if (err) {
+        close(d->done_fd);
+        return sm_fail(err, "cannot start the worker's watchdog: %s", strerror(err));
+    }
+    return 0;
+}
+
+static void watchdog_stop(watchdog *d)
+{
+    uint64_t one = 1;
+    if (write(d->done_fd, &one, sizeof one) < 0)
+        abort();   /* an eventfd write fails only on overflow */
+    pthread_join(d->thread, NULL);
+    close(d->done_fd);
 }
 
 static int open_console(const sm_worker *w)
@@ -67,13 +106,35 @@ static void machine_config(sm_worker *w, int console, const sm_launch *l,
         sm_launch_fill(l, mc);
 }
 
+/* A diff snapshot maps its parents' memory too: they are read-only paths
+ * of the plan. Where the chain is broken the restore says so itself. */
+_Static_assert(SM_CONFINE_MAX_PARENTS >= SM_SNAP_MAX_CHAIN, "a whole chain fits the plan");
+
+static void plan_parents(sm_confine_plan *p, const char *dir)
+{
+    for (unsigned i = 0; dir && i < SM_CONFINE_MAX_PARENTS && p->npaths < SM_CONFINE_MAX_PATHS;
+         i++) {
+        char path[PATH_MAX + 32];
+        sm_snap_meta meta;
+        snprintf(path, sizeof path, "%s/" SM_SNAP_META_FILE, dir);
+        if (sm_snap_meta_read(path, &meta) != 0 || !meta.parent[0])
+            return;
+        snprintf(p->parents[i], sizeof p->parents[i], "%s", meta.parent);
+        p->paths[p->npaths].path = p->parents[i];
+        p->paths[p->npaths++].read_only = true;
+        dir = p->parents[i];
+    }
+}
+
 /* What the worker may still reach once confined: its own directory, the
- * hypervisor, the snapshot it resumes, its disks and shares. */
+ * hypervisor, the snapshot it resumes (and its parents), its disks and
+ * shares. */
 static const sm_confine_plan *confine_plan(sm_worker *w, const sm_machine_config *mc)
 {
     sm_confine_plan *p = &w->confine;
     *p = (sm_confine_plan){.vm_dir = w->spec->dir, .hv_device = "/dev/kvm",
-                           .restore_dir = mc->restore_dir, .network = mc->net_user};
+                           .restore_dir = mc->restore_dir, .network = mc->net_user,
+                           .shares = mc->nshares > 0, .ports = mc->nports > 0};
     if (mc->hv_device)
         p->hv_device = mc->hv_device;
     for (unsigned i = 0; i < mc->ndisks && p->npaths < SM_CONFINE_MAX_PATHS; i++) {
@@ -84,19 +145,20 @@ static const sm_confine_plan *confine_plan(sm_worker *w, const sm_machine_config
         p->paths[p->npaths].path = mc->shares[i].path;
         p->paths[p->npaths++].read_only = mc->shares[i].read_only;
     }
+    plan_parents(p, mc->restore_dir);
     return p;
 }
 
 static int run_machine(sm_worker *w, sm_machine_result *r)
 {
     sm_worker_control *control = NULL;
-    pthread_t dog;
+    watchdog dog;
     int err = sm_worker_control_start(w->spec->dir, w->machine, &control);
     if (err)
         return err;
-    if ((err = pthread_create(&dog, NULL, watchdog, w)) != 0) {
+    if ((err = watchdog_start(&dog, w)) != 0) {
         sm_worker_control_stop(control);
-        return sm_fail(err, "cannot start the worker's watchdog: %s", strerror(err));
+        return err;
     }
 
     /* Devices are set up and their threads run: from here on the worker
@@ -104,16 +166,14 @@ static int run_machine(sm_worker *w, sm_machine_result *r)
     err = sm_confine_syscalls(&w->confine);
     if (err) {
         sm_machine_stop(w->machine);
-        pthread_cancel(dog);
-        pthread_join(dog, NULL);
+        watchdog_stop(&dog);
         sm_worker_control_stop(control);
         return err;
     }
 
     err = sm_machine_run(w->machine, r);
     sm_worker_control_stop(control);
-    pthread_cancel(dog);
-    pthread_join(dog, NULL);
+    watchdog_stop(&dog);
     return err;
 }
 

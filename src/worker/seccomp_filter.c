@@ -12,11 +12,8 @@
 
 #include "util/error.h"
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t action, const sm_sys_rule *r)
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const sm_sys_rule *r)
 {
-    int nr = seccomp_syscall_resolve_name(r->name);
-    if (nr == __NR_SCMP_ERROR)
-        return 0;  /* not a syscall on this architecture (e.g. "access") */
     struct scmp_arg_cmp cmp = {.arg = r->arg};
     switch (r->check) {
     case SM_ARG_ANY:
@@ -43,11 +40,13 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const sm_sys_rule *r)
 static int add_list(scmp_filter_ctx ctx, uint32_t action, sm_sys_list l, unsigned char *seen)
 {
     for (unsigned i = 0; i < l.n; i++) {
-        int rc = add_rule(ctx, action, &l.rules[i]);
+        int nr = seccomp_syscall_resolve_name(l.rules[i].name);
+        if (nr == __NR_SCMP_ERROR)
+            continue;  /* not a syscall on this architecture (e.g. "access") */
+        int rc = add_rule(ctx, action, nr, &l.rules[i]);
         if (rc < 0)
             return sm_fail(-rc, "seccomp: cannot add the rule for %s: %s", l.rules[i].name,
                            strerror(-rc));
-        int nr = seccomp_syscall_resolve_name(l.rules[i].name);
         if (seen && nr >= 0 && nr < 1024)
             seen[nr] = 1;
     }
@@ -60,6 +59,17 @@ static unsigned count(const unsigned char *seen)
     for (unsigned i = 0; i < 1024; i++)
         n += seen[i];
     return n;
+}
+
+unsigned sm_seccomp_count(sm_sys_list l)
+{
+    unsigned char seen[1024] = {0};
+    for (unsigned i = 0; i < l.n; i++) {
+        int nr = seccomp_syscall_resolve_name(l.rules[i].name);
+        if (nr >= 0 && nr < 1024)
+            seen[nr] = 1;
+    }
+    return count(seen);
 }
 
 int sm_seccomp_load(const sm_sys_list *lists, unsigned n, bool all_threads, unsigned *allowed)

@@ -11,5 +11,7 @@
  * thread of the process at once (TSYNC), else on the calling thread only.
  * *allowed gets the number of distinct syscalls allowed. */
 int sm_seccomp_load(const sm_sys_list *lists, unsigned n, bool all_threads, unsigned *allowed);
+/* The number of distinct syscalls a list names on this architecture. */
+unsigned sm_seccomp_count(sm_sys_list l);
 
 #endif

@@ -902,6 +902,53 @@ def case_volumes(tmp):
     check(rc == 125 and "/does/not/exist" in e, "a missing host path is refused", rc, e)
 
 
+def worker_log(vm):
+    path = os.path.join(os.environ["XDG_RUNTIME_DIR"], "supermachine", vm[:12], "worker.log")
+    with open(path) as f:
+        return f.read()
+
+
+def case_confinement(tmp):
+    """The worker is confined by default (docs/security.md): a syscall off
+    its allow-list stops the VM with a sentence naming it, and a host file
+    outside its VM directory, disks and shares cannot be opened, while a
+    share can. SUPERMACHINE_TEST_CONFINEMENT makes the worker try, right
+    after confinement, what a guest that took it over would."""
+    secret = os.path.join(tmp, "secret")
+    share = os.path.join(tmp, "share")
+    os.mkdir(share)
+    for path in (secret, os.path.join(share, "f")):
+        with open(path, "w") as f:
+            f.write("x\n")
+    env = dict(os.environ)
+    try:
+        # An exec is not on the list: the start fails, saying which call.
+        os.environ["SUPERMACHINE_TEST_CONFINEMENT"] = "exec"
+        for flags in (["--rm"], ["-d"]):
+            rc, o, e = run(*flags, "--no-snapshot", IMG + "plain", "true")
+            check(rc == 125 and "confinement stopped the VM" in e and "execve" in e,
+                  f"a refused execve is reported ({flags})", rc, e)
+        # A file beside the VM's directory is out of reach; a share is not.
+        for path, want in ((secret, "Permission denied"), (os.path.join(share, "f"), "opened")):
+            os.environ["SUPERMACHINE_TEST_CONFINEMENT"] = "open:" + path
+            rc, o, e = run("-d", "--no-snapshot", "-v", f"{share}:/data", IMG + "plain",
+                           "sleep", "600")
+            check(rc == 0, "a VM starts confined", rc, e)
+            vm = o.strip()
+            log = worker_log(vm)
+            check("syscalls allowed on every thread" in log, "seccomp is on by default", log)
+            if "has no landlock" in log:
+                print("this kernel has no landlock: the open test is skipped")
+            else:
+                check(f"test: open {path}: {want}" in log, f"open {path}: {want}", log)
+            out = subprocess.run([SM, "exec", vm, "cat", "/data/f"], capture_output=True)
+            check(out.stdout == b"x\n", "the confined VM runs on", out)
+            subprocess.run([SM, "rm", "-f", vm], capture_output=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+
+
 def main():
     case = sys.argv[1]
     data = setup()

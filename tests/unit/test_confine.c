@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,40 @@ static int do_outside_file(const char *d)
     return errno == EACCES ? 0 : 4;
 }
 
+/* The hex value of a "Cap...:" line of /proc/self/status, or -1. */
+static long long status_caps(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, strlen(field)))
+            v = strtoll(line + strlen(field), NULL, 16);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Run as root (as the tests here are), the worker keeps none of root's
+ * capabilities without shares, and only the 9P server's with them. */
+static int do_capabilities(const char *d, bool shares, long long want)
+{
+    sm_confine_plan p = plan_for(d, false);
+    p.shares = shares;
+    if (sm_confine_filesystem(&p) || sm_confine_syscalls(&p))
+        return 2;
+    if (status_caps("CapEff:") != want || status_caps("CapPrm:") != want)
+        return 3;
+    return status_caps("CapBnd:") == want && status_caps("CapInh:") == 0 ? 0 : 4;
+}
+
+static int do_no_capabilities(const char *d) { return do_capabilities(d, false, 0); }
+static int do_share_capabilities(const char *d)
+{
+    /* CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID */
+    return do_capabilities(d, true, 0x1b);
+}
+
 static int do_unconfined(const char *d)
 {
     setenv("SUPERMACHINE_UNCONFINED", "1", 1);
@@ -252,6 +287,21 @@ static void test_files_outside_unreachable(void **s)
         fail_msg("exit %d (3: opened a file outside its directory): %s", exit_code(&c), c.log);
 }
 
+static void test_root_loses_its_capabilities(void **s)
+{
+    (void)s;
+    if (geteuid() != 0)
+        skip();
+    child_fn fns[] = {do_no_capabilities, do_share_capabilities};
+    for (unsigned i = 0; i < 2; i++) {
+        child c;
+        run_child(fns[i], &c);
+        if (exit_code(&c) != 0)
+            fail_msg("case %u: exit %d (3: effective/permitted, 4: bounding): %s", i,
+                     exit_code(&c), c.log);
+    }
+}
+
 static void test_unconfined_says_so(void **s)
 {
     (void)s;
@@ -265,7 +315,7 @@ int main(void)
 {
     if (!mkdtemp(dir))
         return 1;
-    setenv("SUPERMACHINE_CONFINE", "1", 1);
+    unsetenv("SUPERMACHINE_UNCONFINED");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_work_allowed),
         cmocka_unit_test(test_exec_stops_the_worker),
@@ -276,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_inet_needs_a_network),
         cmocka_unit_test(test_vcpu_opens_nothing),
         cmocka_unit_test(test_files_outside_unreachable),
+        cmocka_unit_test(test_root_loses_its_capabilities),
         cmocka_unit_test(test_unconfined_says_so),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
