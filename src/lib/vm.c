@@ -106,11 +106,15 @@ static int start(sm_vm *vm, const sm_vm_config *c)
         close(lock);
         return err;
     }
-    if (pipe2(ready, O_CLOEXEC) < 0)
-        return sm_fail(errno, "pipe: %s", strerror(errno));
+    if (pipe2(ready, O_CLOEXEC) < 0) {
+        err = sm_fail(errno, "pipe: %s", strerror(errno));
+        close(lock);
+        return err;
+    }
     if (pipe2(lifeline, O_CLOEXEC) < 0) {
+        err = sm_fail(errno, "pipe: %s", strerror(errno));
         close(ready[0]), close(ready[1]), close(lock);
-        return sm_fail(errno, "pipe: %s", strerror(errno));
+        return err;
     }
     vm->lifeline_fd = lifeline[1];
     vm->detached = c->detached;
