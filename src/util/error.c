@@ -36,9 +36,14 @@ void sm_clear_error(void)
     last_error[0] = '\0';
 }
 
-const char *sm_last_error(void)
+const char *sm_error_text(void)
 {
     return last_error[0] ? last_error : "no error";
+}
+
+const char *sm_last_error(void)
+{
+    return sm_error_text();
 }
 
 const char *sm_strerror(int err)

@@ -16,4 +16,8 @@ int sm_fail_context(int err, const char *fmt, ...)
 
 void sm_clear_error(void);
 
+/* The calling thread's sentence, for code below the public API (which
+ * gives it as sm_last_error()). */
+const char *sm_error_text(void);
+
 #endif
