@@ -1,8 +1,10 @@
 #include "util/event_loop.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,6 +27,10 @@ struct sm_event_loop {
     int stop_fd;
     pthread_t thread;
     bool started;
+    int (*on_start)(void);
+    int start_err;          /* on_start's result, posted through started_sem */
+    char start_msg[512];    /* and its sentence (thread-local where it was made) */
+    sem_t started_sem;
     pthread_mutex_t lock;   /* guards the watch list */
     watch *watches;
 };
@@ -135,7 +141,19 @@ static void *loop_main(void *arg)
     sm_event_loop *l = arg;
     sigset_t all;
     sigfillset(&all);
+    /* The kernel turns a blocked SIGSYS into a silent kill: a syscall the
+     * worker's filter refuses here must reach its handler and the log. */
+    sigdelset(&all, SIGSYS);
     pthread_sigmask(SIG_SETMASK, &all, NULL);
+    /* The name tells a log (and top -H) which thread did what. */
+    pthread_setname_np(pthread_self(), "sm-devices");
+    l->start_err = l->on_start ? l->on_start() : 0;
+    int failed = l->start_err;
+    if (failed)
+        snprintf(l->start_msg, sizeof l->start_msg, "%s", sm_error_text());
+    sem_post(&l->started_sem);
+    if (failed)
+        return NULL;
     struct epoll_event evs[32];
     for (;;) {
         int n = epoll_wait(l->epfd, evs, 32, -1);
@@ -156,13 +174,21 @@ int sm_event_loop_poll(sm_event_loop *l, int timeout_ms)
     return n;
 }
 
-int sm_event_loop_start(sm_event_loop *l)
+int sm_event_loop_start(sm_event_loop *l, int (*on_start)(void))
 {
+    l->on_start = on_start;
+    if (sem_init(&l->started_sem, 0, 0) < 0)
+        return sm_fail(errno, "cannot start the device thread: %s", strerror(errno));
     int rc = pthread_create(&l->thread, NULL, loop_main, l);
-    if (rc)
+    if (rc) {
+        sem_destroy(&l->started_sem);
         return sm_fail(rc, "cannot start the device thread: %s", strerror(rc));
+    }
+    while (sem_wait(&l->started_sem) < 0)
+        ;   /* EINTR */
+    sem_destroy(&l->started_sem);
     l->started = true;
-    return 0;
+    return l->start_err ? sm_fail(-l->start_err, "the device thread: %s", l->start_msg) : 0;
 }
 
 void sm_event_loop_stop(sm_event_loop *l)

@@ -12,7 +12,10 @@ int sm_event_loop_new(sm_event_loop **out);
 int sm_event_loop_add(sm_event_loop *l, int fd, uint32_t events, sm_event_fn *fn, void *ctx);
 int sm_event_loop_mod(sm_event_loop *l, int fd, uint32_t events, sm_event_fn *fn, void *ctx);
 void sm_event_loop_del(sm_event_loop *l, int fd);
-int sm_event_loop_start(sm_event_loop *l);
+/* on_start, when not NULL, runs first on the new thread (the worker
+ * narrows the thread's syscalls there); its error is the start's, and
+ * the thread then ends at once. */
+int sm_event_loop_start(sm_event_loop *l, int (*on_start)(void));
 /* Serve what is ready within timeout_ms on the caller's thread, for a
  * loop that was never started: tests and fuzzers drive devices this way,
  * one step at a time, the same every run. The count served, or -errno. */

@@ -501,6 +501,7 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
     m->ready_ctx = cfg->ready_ctx;
     m->ready_efd = -1;
     m->on_vcpu_thread = cfg->on_vcpu_thread;
+    m->on_device_thread = cfg->on_device_thread;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->stopped_cond, NULL);
     pthread_cond_init(&m->park_cond, NULL);
@@ -536,7 +537,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install_kick_handler);
-    int err = sm_event_loop_start(m->loop);
+    int err = sm_event_loop_start(m->loop, m->on_device_thread);
     m->result.t_entry_ns = sm_now_ns();
     for (unsigned i = 0; i < m->ncpus && !err; i++) {
         vcpu_thread *t = &m->vcpus[i];

@@ -53,15 +53,18 @@ typedef struct sm_machine_config {
      * initrd and cmdline are not used; everything else must describe the
      * machine the snapshot was taken of (devices are checked). */
     const char *restore_dir;
-    /* Called once when sm-init's agent listens: after the boot, on a vCPU
-     * thread; after a restore, once the guest dropped its old vsock
-     * connections, on the device thread. */
+    /* Called once, on the device thread, when sm-init's agent listens:
+     * after the boot, or after a restore once the guest dropped its old
+     * vsock connections. */
     void (*on_ready)(void *ctx);
     void *ready_ctx;
     /* Called by each vCPU thread before it first enters the guest (the
      * worker narrows the thread's syscalls there); an error stops the
      * machine with that error. NULL: nothing. */
     int (*on_vcpu_thread)(void);
+    /* The same, by the device thread (virtio rings, 9P, vsock) before it
+     * serves its first event. */
+    int (*on_device_thread)(void);
 } sm_machine_config;
 
 typedef enum sm_machine_end {

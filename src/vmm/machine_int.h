@@ -54,6 +54,7 @@ struct sm_machine {
     void *ready_ctx;
     int ready_efd;                 /* a vCPU's READY, handed to the device thread */
     int (*on_vcpu_thread)(void);
+    int (*on_device_thread)(void);
     unsigned ncpus;
     vcpu_thread *vcpus;
 

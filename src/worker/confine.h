@@ -2,16 +2,20 @@
  * Confinement of the worker (docs/security.md): what a guest that takes
  * over the VMM process through a bug can still do. Three steps, in order:
  *
- *   sm_confine_filesystem   before the worker starts any thread (landlock
- *                           and capabilities bind only the calling thread
- *                           and its later children): paths beyond the VM's
- *                           own are gone, and the capabilities of a worker
- *                           run as root with them.
+ *   sm_confine_filesystem   before the worker starts any thread (the
+ *                           jail, landlock and capabilities bind only the
+ *                           calling thread and its later children): paths
+ *                           beyond the VM's own are gone (for root, from
+ *                           its very view of the filesystem: jail.h), and
+ *                           the capabilities of a worker run as root with
+ *                           them.
  *   sm_confine_syscalls     after the devices are set up, before the first
  *                           vCPU runs: no-new-privs and the seccomp
  *                           allow-list on every thread at once (TSYNC).
  *   sm_confine_vcpu         by each vCPU thread as it starts: its own,
  *                           narrower list.
+ *   sm_confine_device       the same by the device thread, which serves
+ *                           the virtio rings.
  *
  * SUPERMACHINE_UNCONFINED=1 turns all three off, for debugging only, and
  * the worker's log says so.
@@ -43,5 +47,6 @@ bool sm_confine_disabled(void);
 int sm_confine_filesystem(const sm_confine_plan *p);
 int sm_confine_syscalls(const sm_confine_plan *p);
 int sm_confine_vcpu(void);
+int sm_confine_device(void);
 
 #endif

@@ -93,7 +93,7 @@ static void machine_config(sm_worker *w, int console, const sm_launch *l,
         .cpus = s->cpus ? s->cpus : 1, .cpu_quota_milli = s->cpu_quota_milli,
         .console_fd = console, .vsock_dir = s->dir,
         .on_ready = sm_worker_on_ready, .ready_ctx = w,
-        .on_vcpu_thread = sm_confine_vcpu,
+        .on_vcpu_thread = sm_confine_vcpu, .on_device_thread = sm_confine_device,
         .net_user = s->net_user, .nports = s->nports, .ports = s->ports,
         .ndisks = s->ndisks, .nshares = s->nshares,
         .restore_dir = s->restore[0] ? s->restore : NULL};
@@ -191,19 +191,21 @@ static int outcome(const sm_machine_result *r)
 
 static int run_with(sm_worker *w, const sm_launch *l)
 {
-    int console = open_console(w);
-    if (console < 0)
-        return console;
     sm_machine_config mc;
     sm_machine_result r;
-    machine_config(w, console, l, &mc);
+    machine_config(w, -1, l, &mc);
     int err = sm_worker_record_machine(w, &mc, l);
     /* Before the machine starts its first thread (landlock binds only the
      * calling thread and those it starts later). */
     if (!err)
         err = sm_confine_filesystem(confine_plan(w, &mc));
-    if (!err)
-        err = sm_machine_create(&mc, &w->machine);
+    /* Opened inside root's jail: the console's rotation finds the file
+     * again by its descriptor's path, which only a file opened there has. */
+    int console = err ? err : open_console(w);
+    if (console < 0)
+        return console;
+    mc.console_fd = console;
+    err = sm_machine_create(&mc, &w->machine);
     if (!err) {
         err = run_machine(w, &r);
         if (!err)

@@ -35,6 +35,7 @@ sm_sys_list sm_seccomp_list_process(void);
 sm_sys_list sm_seccomp_list_network(void);
 /* What a vCPU thread may still do, stacked on the process list. */
 sm_sys_list sm_seccomp_list_vcpu(void);
+sm_sys_list sm_seccomp_list_device(void);
 /* Syscalls that fail with ENOSYS instead of stopping the worker: glibc
  * falls back from them to ones the lists can check. */
 sm_sys_list sm_seccomp_list_enosys(void);

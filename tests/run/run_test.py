@@ -902,10 +902,28 @@ def case_volumes(tmp):
     check(rc == 125 and "/does/not/exist" in e, "a missing host path is refused", rc, e)
 
 
+def vm_dir(vm):
+    return os.path.join(os.environ["XDG_RUNTIME_DIR"], "supermachine", vm[:12])
+
+
 def worker_log(vm):
-    path = os.path.join(os.environ["XDG_RUNTIME_DIR"], "supermachine", vm[:12], "worker.log")
-    with open(path) as f:
+    with open(os.path.join(vm_dir(vm), "worker.log")) as f:
         return f.read()
+
+
+def check_jail(vm, share):
+    """Run as root, the worker's root is a jail holding its own paths
+    alone (src/worker/jail.h): seen from here through /proc/PID/root."""
+    with open(os.path.join(vm_dir(vm), "worker.pid")) as f:
+        proc = f"/proc/{f.read().split()[0]}"
+    root = proc + "/root"
+    share, own = os.path.realpath(share), os.path.realpath(vm_dir(vm))
+    check(os.readlink(proc + "/ns/mnt") != os.readlink("/proc/self/ns/mnt"),
+          "the worker has its own mount namespace")
+    check(not os.path.exists(root + "/etc/passwd") and not os.path.exists(root + "/usr"),
+          "nothing of the host's is in the jail", os.listdir(root))
+    check(os.path.exists(root + share + "/f") and os.path.exists(root + own + "/worker.log"),
+          "its share and directory are, at their host paths", os.listdir(root))
 
 
 def case_confinement(tmp):
@@ -928,8 +946,10 @@ def case_confinement(tmp):
             rc, o, e = run(*flags, "--no-snapshot", IMG + "plain", "true")
             check(rc == 125 and "confinement stopped the VM" in e and "execve" in e,
                   f"a refused execve is reported ({flags})", rc, e)
-        # A file beside the VM's directory is out of reach; a share is not.
-        for path, want in ((secret, "Permission denied"), (os.path.join(share, "f"), "opened")):
+        # A file beside the VM's directory is out of reach (not even there
+        # for root, whose worker is jailed); a share is not.
+        hidden = "No such file or directory" if os.geteuid() == 0 else "Permission denied"
+        for path, want in ((secret, hidden), (os.path.join(share, "f"), "opened")):
             os.environ["SUPERMACHINE_TEST_CONFINEMENT"] = "open:" + path
             rc, o, e = run("-d", "--no-snapshot", "-v", f"{share}:/data", IMG + "plain",
                            "sleep", "600")
@@ -937,7 +957,10 @@ def case_confinement(tmp):
             vm = o.strip()
             log = worker_log(vm)
             check("syscalls allowed on every thread" in log, "seccomp is on by default", log)
-            if "has no landlock" in log:
+            if os.geteuid() == 0:
+                check("not jailed" not in log, "root's worker is jailed", log)
+                check_jail(vm, share)
+            if "has no landlock" in log and os.geteuid() != 0:
                 print("this kernel has no landlock: the open test is skipped")
             else:
                 check(f"test: open {path}: {want}" in log, f"open {path}: {want}", log)

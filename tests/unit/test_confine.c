@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -180,6 +183,35 @@ static int do_vcpu_open(const char *d)
     return 5;
 }
 
+/* The device thread serves the guest's rings: it reads no vCPU state and
+ * binds no socket, though the rest of the worker may (a live snapshot, the
+ * control socket). */
+static int do_device_thread(const char *d, bool read_vcpu)
+{
+    if (confine_all(d, false))
+        return 2;
+    pthread_setname_np(pthread_self(), "sm-devices");
+    if (sm_confine_device())
+        return 3;
+    char path[256];
+    snprintf(path, sizeof path, "%s/dev.sock", d);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) < 0)
+        return 4;   /* vsock connects to the host, 9P opens files */
+    if (read_vcpu) {
+        struct kvm_regs regs;
+        ioctl(fd, KVM_GET_REGS, &regs);
+        return 5;
+    }
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    return 6;
+}
+
+static int do_device_vcpu_state(const char *d) { return do_device_thread(d, true); }
+static int do_device_bind(const char *d) { return do_device_thread(d, false); }
+
 static int do_outside_file(const char *d)
 {
     if (confine_all(d, false))
@@ -190,7 +222,41 @@ static int do_outside_file(const char *d)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0)
         return 3;
-    return errno == EACCES ? 0 : 4;
+    /* Root's jail holds no such file; landlock refuses one that is. */
+    return errno == (geteuid() == 0 ? ENOENT : EACCES) ? 0 : 4;
+}
+
+/* Run as root, the worker's root is a jail of its allowed paths alone,
+ * bound at their host paths with their rights: here its directory
+ * (read-write, and what it writes is the host's), a read-only file and
+ * the hypervisor device. */
+static int do_jailed(const char *d)
+{
+    char ro[256], path[256], mnt_before[64] = "", mnt_after[64] = "";
+    snprintf(ro, sizeof ro, "%s-ro", d);
+    if (readlink("/proc/self/ns/mnt", mnt_before, sizeof mnt_before - 1) < 0)
+        return 2;
+    sm_confine_plan p = plan_for(d, false);
+    p.npaths = 1, p.paths[0].path = ro, p.paths[0].read_only = true;
+    if (sm_confine_filesystem(&p))
+        return 2;
+    if (readlink("/proc/self/ns/mnt", mnt_after, sizeof mnt_after - 1) < 0 ||
+        !strcmp(mnt_before, mnt_after))
+        return 3;   /* its own mount namespace */
+    if (access("/etc/passwd", F_OK) == 0 || access("/bin/sh", F_OK) == 0 || errno != ENOENT)
+        return 4;   /* nothing of the host's beyond the plan */
+    snprintf(path, sizeof path, "%s/from-jail", d);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, "j", 1) != 1)
+        return 5;
+    close(fd);
+    if (open(ro, O_RDWR | O_CLOEXEC) >= 0 || errno != EROFS || access(ro, R_OK) < 0)
+        return 6;   /* read-only, yet readable */
+    fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0 || write(fd, "x", 1) != 1)
+        return 7;   /* the hypervisor device works */
+    close(fd);
+    return mkdir("/new", 0700) < 0 && errno == EROFS ? 0 : 8;   /* the jail's root is fixed */
 }
 
 /* The hex value of a "Cap...:" line of /proc/self/status, or -1. */
@@ -259,6 +325,8 @@ static void test_exec_memory_stops_the_worker(void **s) { (void)s; assert_stoppe
 static void test_netlink_stops_the_worker(void **s) { (void)s; assert_stopped(do_netlink, "socket", NULL); }
 static void test_inet_needs_a_network(void **s) { (void)s; assert_stopped(do_inet_without_network, "socket", NULL); }
 static void test_vcpu_opens_nothing(void **s) { (void)s; assert_stopped(do_vcpu_open, "openat", "sm-vcpu0"); }
+static void test_device_thread_reads_no_vcpu(void **s) { (void)s; assert_stopped(do_device_vcpu_state, "ioctl", "sm-devices"); }
+static void test_device_thread_binds_none(void **s) { (void)s; assert_stopped(do_device_bind, "bind", "sm-devices"); }
 
 static void test_worker_work_allowed(void **s)
 {
@@ -302,6 +370,41 @@ static void test_root_loses_its_capabilities(void **s)
     }
 }
 
+static int mount_count(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    int n = 0, c;
+    while (f && (c = fgetc(f)) != EOF)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void test_root_is_jailed(void **s)
+{
+    (void)s;
+    if (geteuid() != 0)
+        skip();
+    char ro[256], path[256];
+    snprintf(ro, sizeof ro, "%s-ro", dir);
+    snprintf(path, sizeof path, "%s/from-jail", dir);
+    int fd = open(ro, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    int mounts = mount_count();
+    child c;
+    run_child(do_jailed, &c);
+    unlink(ro);
+    if (strstr(c.log, "not jailed"))
+        skip();   /* no CAP_SYS_ADMIN here (a container): the log says so */
+    if (exit_code(&c) != 0)
+        fail_msg("exit %d: %s", exit_code(&c), c.log);
+    assert_int_equal(access(path, F_OK), 0);
+    unlink(path);
+    assert_int_equal(mount_count(), mounts);   /* the host never sees its mounts */
+}
+
 static void test_unconfined_says_so(void **s)
 {
     (void)s;
@@ -325,8 +428,11 @@ int main(void)
         cmocka_unit_test(test_netlink_stops_the_worker),
         cmocka_unit_test(test_inet_needs_a_network),
         cmocka_unit_test(test_vcpu_opens_nothing),
+        cmocka_unit_test(test_device_thread_reads_no_vcpu),
+        cmocka_unit_test(test_device_thread_binds_none),
         cmocka_unit_test(test_files_outside_unreachable),
         cmocka_unit_test(test_root_loses_its_capabilities),
+        cmocka_unit_test(test_root_is_jailed),
         cmocka_unit_test(test_unconfined_says_so),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

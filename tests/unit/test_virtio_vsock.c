@@ -171,7 +171,7 @@ static void streams_are_bounded(void **state)
     assert_int_equal(r->vsock.nconns, SM_VSOCK_MAX_CONNS);
     assert_int_equal(queued_ops(r, SM_VSOCK_OP_RESPONSE), SM_VSOCK_MAX_CONNS + 1);
     /* A host client past the bound is hung up on. */
-    assert_int_equal(sm_event_loop_start(r->loop), 0);
+    assert_int_equal(sm_event_loop_start(r->loop, NULL), 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s/" SM_VSOCK_LISTEN_NAME, r->dir);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -242,7 +242,7 @@ static void socket_is_owners_only(void **state)
         return; /* becoming another user needs root */
     assert_int_equal(chmod(r->dir, 0755), 0);
     assert_int_equal(chmod(path, 0666), 0);
-    assert_int_equal(sm_event_loop_start(r->loop), 0);
+    assert_int_equal(sm_event_loop_start(r->loop, NULL), 0);
     pid_t pid = fork();
     if (pid == 0)
         _exit(stranger_is_refused(path));
