@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -212,7 +213,7 @@ static int do_device_thread(const char *d, bool read_vcpu)
 static int do_device_vcpu_state(const char *d) { return do_device_thread(d, true); }
 static int do_device_bind(const char *d) { return do_device_thread(d, false); }
 
-static int do_outside_file(const char *d)
+static int do_outside_file_errno(const char *d, int want)
 {
     if (confine_all(d, false))
         return 2;
@@ -222,8 +223,13 @@ static int do_outside_file(const char *d)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0)
         return 3;
-    /* Root's jail holds no such file; landlock refuses one that is. */
-    return errno == (geteuid() == 0 ? ENOENT : EACCES) ? 0 : 4;
+    return errno == want ? 0 : 4;
+}
+
+/* Root's jail holds no such file; landlock refuses one that is. */
+static int do_outside_file(const char *d)
+{
+    return do_outside_file_errno(d, geteuid() == 0 ? ENOENT : EACCES);
 }
 
 /* Run as root, the worker's root is a jail of its allowed paths alone,
@@ -405,6 +411,42 @@ static void test_root_is_jailed(void **s)
     assert_int_equal(mount_count(), mounts);   /* the host never sees its mounts */
 }
 
+/* Root in a container without CAP_SYS_ADMIN: no jail, and the log says
+ * so, but landlock still keeps the file beside the VM's directory out. */
+static int do_jail_refused(const char *d)
+{
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct c[2];
+    if (syscall(SYS_capget, &h, c) < 0)
+        return 2;
+    c[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+    c[CAP_TO_INDEX(CAP_SYS_ADMIN)].permitted &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+    if (syscall(SYS_capset, &h, c) < 0)
+        return 2;
+    return do_outside_file_errno(d, EACCES);
+}
+
+static void test_root_without_sys_admin_still_confined(void **s)
+{
+    (void)s;
+    if (geteuid() != 0)
+        skip();
+    char victim[64];
+    snprintf(victim, sizeof victim, "%s-victim", dir);
+    int fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    child c;
+    run_child(do_jail_refused, &c);
+    unlink(victim);
+    if (!strstr(c.log, "run as root but not jailed: cannot make a mount namespace"))
+        fail_msg("the log does not say why there is no jail: %s", c.log);
+    if (strstr(c.log, "has no landlock"))
+        skip();
+    if (exit_code(&c) != 0)
+        fail_msg("exit %d (3: opened a file outside its directory): %s", exit_code(&c), c.log);
+}
+
 static void test_unconfined_says_so(void **s)
 {
     (void)s;
@@ -433,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_files_outside_unreachable),
         cmocka_unit_test(test_root_loses_its_capabilities),
         cmocka_unit_test(test_root_is_jailed),
+        cmocka_unit_test(test_root_without_sys_admin_still_confined),
         cmocka_unit_test(test_unconfined_says_so),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
