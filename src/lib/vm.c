@@ -72,9 +72,37 @@ static int worker_reported(sm_vm *vm, const char *report)
     return sm_fail(num, "the VM did not start: %s", msg);
 }
 
+/* A worker that a signal ended says nothing itself: SIGSYS from a thread
+ * that had it blocked (glibc blocks every signal around clone) is the
+ * kernel's kill for a syscall the confinement refused. Only our own
+ * child can be asked; one that closed the ready pipe is exiting, so the
+ * wait is short. */
+static bool killed_by_signal(sm_vm *vm, char *why, size_t len)
+{
+    int status = 0;
+    pid_t got = 0;
+    for (int i = 0; i < 100 && vm->pid > 0 && !vm->detached && got == 0; i++) {
+        got = waitpid(vm->pid, &status, WNOHANG);
+        if (got == 0)
+            usleep(2000);
+    }
+    if (got != vm->pid)
+        return false;
+    vm->pid = 0;   /* reaped: nothing left for end_worker */
+    if (!WIFSIGNALED(status))
+        return false;
+    int sig = WTERMSIG(status);
+    snprintf(why, len, "its worker was killed by signal %d (%s)%s", sig, strsignal(sig),
+             sig == SIGSYS ? ": a syscall its confinement refused (docs/security.md); "
+             "SUPERMACHINE_UNCONFINED=1 runs it without, to check" : "");
+    return true;
+}
+
 static int worker_failed(sm_vm *vm, const char *why)
 {
-    char line[1024];
+    char line[1024], sig[256];
+    if (killed_by_signal(vm, sig, sizeof sig))
+        return sm_fail(EIO, "the VM did not start: %s", sig);
     end_worker(vm);
     sm_vm_dir_last_line(vm->dir, "worker.log", line, sizeof line);
     const char *msg = strncmp(line, "supermachine worker: ", 21) == 0 ? line + 21 : line;

@@ -946,6 +946,12 @@ def case_confinement(tmp):
             rc, o, e = run(*flags, "--no-snapshot", IMG + "plain", "true")
             check(rc == 125 and "confinement stopped the VM" in e and "execve" in e,
                   f"a refused execve is reported ({flags})", rc, e)
+        # Refused where SIGSYS is blocked, the kernel kills the worker
+        # without a word from it: the library says what the signal means.
+        os.environ["SUPERMACHINE_TEST_CONFINEMENT"] = "exec-sigsys-blocked"
+        rc, o, e = run("--rm", "--no-snapshot", IMG + "plain", "true")
+        check(rc == 125 and "killed by signal 31" in e and "confinement refused" in e,
+              "a silent seccomp kill is explained", rc, e)
         # A file beside the VM's directory is out of reach (not even there
         # for root, whose worker is jailed); a share is not.
         hidden = "No such file or directory" if os.geteuid() == 0 else "Permission denied"
