@@ -344,17 +344,24 @@ static void test_worker_work_allowed(void **s)
     assert_non_null(strstr(c.log, "syscalls allowed on every thread"));
 }
 
-static void test_files_outside_unreachable(void **s)
+/* fn in a child while a file beside the VM's directory exists: as
+ * private as the directory, but not the VM's. */
+static void run_beside_a_victim(child_fn fn, child *c)
 {
-    (void)s;
     char victim[64];
     snprintf(victim, sizeof victim, "%s-victim", dir);
     int fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
     close(fd);
-    child c;
-    run_child(do_outside_file, &c);
+    run_child(fn, c);
     unlink(victim);
+}
+
+static void test_files_outside_unreachable(void **s)
+{
+    (void)s;
+    child c;
+    run_beside_a_victim(do_outside_file, &c);
     if (strstr(c.log, "has no landlock"))
         skip();
     if (exit_code(&c) != 0)
@@ -431,14 +438,8 @@ static void test_root_without_sys_admin_still_confined(void **s)
     (void)s;
     if (geteuid() != 0)
         skip();
-    char victim[64];
-    snprintf(victim, sizeof victim, "%s-victim", dir);
-    int fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    close(fd);
     child c;
-    run_child(do_jail_refused, &c);
-    unlink(victim);
+    run_beside_a_victim(do_jail_refused, &c);
     if (!strstr(c.log, "run as root but not jailed: cannot make a mount namespace"))
         fail_msg("the log does not say why there is no jail: %s", c.log);
     if (strstr(c.log, "has no landlock"))
