@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "devices/virtio/virtio_state.h"
-#include "snapshot/le.h"
 #include "snapshot/metadata.h"
 #include "snapshot/snap_dir.h"
 #include "snapshot/state_file.h"
 #include "util/error.h"
+#include "util/le.h"
 #include "vmm/hv_state.h"
 #include "vmm/machine_int.h"
 

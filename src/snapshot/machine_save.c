@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "devices/virtio/virtio_state.h"
-#include "snapshot/le.h"
 #include "snapshot/mem_changes.h"
 #include "snapshot/snap_dir.h"
 #include "snapshot/state_file.h"
 #include "util/error.h"
+#include "util/le.h"
 #include "vmm/hv_state.h"
 #include "vmm/machine_int.h"
 

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "util/file.h"
-#include "snapshot/le.h"
 #include "snapshot/state_layout.h"
 #include "util/error.h"
+#include "util/le.h"
 
 struct sm_snap_writer {
     uint8_t *buf;

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "snapshot/le.h"
 #include "snapshot/state_layout.h"
 #include "util/error.h"
+#include "util/le.h"
 
 struct sm_snap_reader {
     uint8_t *blob;

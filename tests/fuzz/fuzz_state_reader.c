@@ -16,9 +16,9 @@
 
 #include "devices/serial_8250.h"
 #include "devices/virtio/virtio_state.h"
-#include "snapshot/le.h"
 #include "snapshot/state_file.h"
 #include "snapshot/state_layout.h"
+#include "util/le.h"
 #include "virtio_rig.h"
 
 static rig r;

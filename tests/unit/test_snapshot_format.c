@@ -12,13 +12,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "snapshot/le.h"
 #include "snapshot/metadata.h"
 #include "snapshot/snap_dir.h"
 #include "snapshot/state_file.h"
 #include "snapshot/state_layout.h"
 #include "supermachine.h"
 #include "util/error.h"
+#include "util/le.h"
 
 static const uint8_t regs0[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
 static const uint8_t regs1[] = {0xaa, 0xbb, 0xcc};

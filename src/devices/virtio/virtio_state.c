@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "snapshot/le.h"
 #include "util/error.h"
+#include "util/le.h"
 
 /* Offsets of the fixed part; docs/snapshot.md has the same table. */
 enum {

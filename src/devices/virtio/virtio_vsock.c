@@ -10,8 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "snapshot/le.h"
 #include "util/error.h"
+#include "util/le.h"
 #include "util/unix_sock.h"
 #include "util/log.h"
 

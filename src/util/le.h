@@ -1,7 +1,7 @@
-/* Little-endian loads and stores for the snapshot files: the format is
- * little-endian on every host, and nothing here assumes alignment. */
-#ifndef SM_SNAPSHOT_LE_H
-#define SM_SNAPSHOT_LE_H
+/* Little-endian loads and stores for on-disk formats (the snapshot files,
+ * device state): little-endian on every host, no alignment assumed. */
+#ifndef SM_UTIL_LE_H
+#define SM_UTIL_LE_H
 
 #include <stdint.h>
 
