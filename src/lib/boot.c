@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/boot_channel.h"
 #include "lib/boot_payload.h"
 #include "lib/launch.h"
 #include "supermachine.h"
@@ -31,12 +32,13 @@ static void fill_result(const sm_machine_result *mr, sm_boot_result *r)
     snprintf(r->detail, sizeof r->detail, "%s", mr->console_tail);
 }
 
-static int machine_config(const sm_boot_config *c, const sm_launch *l, sm_machine_config *mc)
+static int machine_config(const sm_boot_config *c, const sm_launch *l,
+                          sm_boot_channel *channel, sm_machine_config *mc)
 {
     *mc = (sm_machine_config){
         .memory_mib = c->memory_mib ? c->memory_mib : SM_DEFAULT_MEMORY_MIB,
         .cpus = c->cpus ? c->cpus : 1, .console_fd = c->console_fd,
-        .vsock_dir = c->vsock_dir};
+        .vsock_dir = c->vsock_dir, .status = sm_launch_status_reader(channel)};
     sm_launch_fill(l, mc);
     if (c->ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c->ndisks,
@@ -49,8 +51,9 @@ static int machine_config(const sm_boot_config *c, const sm_launch *l, sm_machin
 static int run_machine(const sm_boot_config *c, const sm_launch *l, sm_boot_result *r)
 {
     sm_machine_config mc;
+    sm_boot_channel channel;
     sm_machine *m;
-    int err = machine_config(c, l, &mc);
+    int err = machine_config(c, l, &channel, &mc);
     if (err || (err = sm_machine_create(&mc, &m)) != 0)
         return err;
     sm_machine_result mr;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/boot_channel.h"
 #include "lib/machine_file.h"
 #include "lib/paths.h"
 #include "util/error.h"
@@ -70,4 +71,22 @@ void sm_launch_release(sm_launch *l)
     l->payload = NULL;
     sm_file_unmap(&l->initrd);
     sm_file_unmap(&l->kernel);
+}
+
+static sm_guest_status read_boot_channel(void *state, uint8_t byte, int *value)
+{
+    switch (sm_boot_channel_feed(state, byte, value)) {
+    case SM_BOOT_EVENT_START: return SM_GUEST_STARTED;
+    case SM_BOOT_EVENT_READY: return SM_GUEST_READY;
+    case SM_BOOT_EVENT_EXIT: return SM_GUEST_EXITED;
+    case SM_BOOT_EVENT_SIGNAL: return SM_GUEST_KILLED;
+    case SM_BOOT_EVENT_NONE: break;
+    }
+    return SM_GUEST_NOTHING;
+}
+
+sm_guest_status_reader sm_launch_status_reader(struct sm_boot_channel *channel)
+{
+    *channel = (sm_boot_channel){0};
+    return (sm_guest_status_reader){read_boot_channel, channel};
 }

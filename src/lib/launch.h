@@ -32,4 +32,10 @@ void sm_launch_fill(const sm_launch *l, sm_machine_config *mc);
 
 void sm_launch_release(sm_launch *l);
 
+/* The machine's reader of sm-init's boot channel (agent/boot_channel.h),
+ * parsing into *channel, which must outlive the machine: a booted guest
+ * and a restored one speak it alike. */
+struct sm_boot_channel;
+sm_guest_status_reader sm_launch_status_reader(struct sm_boot_channel *channel);
+
 #endif

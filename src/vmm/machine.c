@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/boot_channel.h"
 #include "devices/i8042.h"
 #include "devices/mmio_bus.h"
 #include "devices/pio_bus.h"
@@ -148,18 +147,19 @@ static void announce_ready(sm_machine *m)
 static void channel_output(void *ctx, const uint8_t *buf, size_t len)
 {
     serial_port *p = ctx;
-    for (size_t i = 0; i < len; i++) {
+    const sm_guest_status_reader *r = &p->m->status;
+    for (size_t i = 0; i < len && r->feed; i++) {
         int value = 0;
-        sm_boot_event ev = sm_boot_channel_feed(&p->m->channel, buf[i], &value);
-        if (ev == SM_BOOT_EVENT_START && !p->m->t_init_ns)
+        sm_guest_status st = r->feed(r->state, buf[i], &value);
+        if (st == SM_GUEST_STARTED && !p->m->t_init_ns)
             p->m->t_init_ns = sm_now_ns();
-        else if (ev == SM_BOOT_EVENT_READY && !p->m->ready_sent && p->m->on_ready) {
+        else if (st == SM_GUEST_READY && !p->m->ready_sent && p->m->on_ready) {
             p->m->ready_sent = true;
             announce_ready(p->m);
         }
-        else if (ev == SM_BOOT_EVENT_EXIT)
+        else if (st == SM_GUEST_EXITED)
             request_stop(p->m, SM_MACHINE_EXITED, value, 0, NULL);
-        else if (ev == SM_BOOT_EVENT_SIGNAL)
+        else if (st == SM_GUEST_KILLED)
             request_stop(p->m, SM_MACHINE_EXITED, -1, value, NULL);
     }
 }
@@ -497,6 +497,7 @@ int sm_machine_create(const sm_machine_config *cfg, sm_machine **out)
     m->console_fd = cfg->console_fd;
     m->ncpus = cfg->cpus;
     m->quota_milli = cfg->cpu_quota_milli < cfg->cpus * 1000 ? cfg->cpu_quota_milli : 0;
+    m->status = cfg->status;
     m->on_ready = cfg->on_ready;
     m->ready_ctx = cfg->ready_ctx;
     m->ready_efd = -1;

@@ -26,6 +26,25 @@ typedef struct sm_machine_share {
 
 #define SM_MACHINE_MAX_SHARES 8
 
+/* What the guest says on its status port (the second serial port) that the
+ * machine acts on. The words on the wire are the guest init's; the reader
+ * that turns them into these is handed in, so the VMM knows no protocol. */
+typedef enum sm_guest_status {
+    SM_GUEST_NOTHING = 0,
+    SM_GUEST_STARTED,          /* its user space began (for timing) */
+    SM_GUEST_READY,            /* it takes work: on_ready */
+    SM_GUEST_EXITED,           /* its command ended with exit code *value */
+    SM_GUEST_KILLED,           /* ... was killed by signal *value */
+} sm_guest_status;
+
+typedef struct sm_guest_status_reader {
+    /* One byte of the port at a time, from one vCPU at a time; returns a
+     * status when the byte completes one. The guest is untrusted: any
+     * bytes. NULL: the port's bytes are dropped. */
+    sm_guest_status (*feed)(void *state, uint8_t byte, int *value);
+    void *state;               /* outlives the machine */
+} sm_guest_status_reader;
+
 typedef struct sm_machine_config {
     const uint8_t *kernel;
     size_t kernel_len;
@@ -53,9 +72,10 @@ typedef struct sm_machine_config {
      * initrd and cmdline are not used; everything else must describe the
      * machine the snapshot was taken of (devices are checked). */
     const char *restore_dir;
-    /* Called once, on the device thread, when sm-init's agent listens:
-     * after the boot, or after a restore once the guest dropped its old
-     * vsock connections. */
+    sm_guest_status_reader status;
+    /* Called once, on the device thread, when the guest is ready (its
+     * status port says so after the boot; after a restore, once it dropped
+     * its old vsock connections). */
     void (*on_ready)(void *ctx);
     void *ready_ctx;
     /* Called by each vCPU thread before it first enters the guest (the

@@ -1,12 +1,11 @@
-/* The inside of sm_machine, shared by machine.c (boot, run, pause) and
- * machine_snapshot.c / machine_restore.c. */
+/* The inside of sm_machine, shared by machine.c (boot, run, pause),
+ * machine_quota.c, and the machine's snapshot and restore. */
 #ifndef SM_VMM_MACHINE_INT_H
 #define SM_VMM_MACHINE_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "agent/boot_channel.h"
 #include "devices/i8042.h"
 #include "devices/mmio_bus.h"
 #include "devices/pio_bus.h"
@@ -47,7 +46,7 @@ struct sm_machine {
     int console_fd;
     sm_console_pump *console;      /* console_fd is a file: its bytes go this way */
     sm_console_tail tail;          /* written under com1.uart.lock */
-    sm_boot_channel channel;       /* written under com2.uart.lock */
+    sm_guest_status_reader status; /* fed under com2.uart.lock */
     uint64_t t_init_ns;            /* written under com2.uart.lock */
     bool ready_sent;               /* written under com2.uart.lock */
     void (*on_ready)(void *ctx);

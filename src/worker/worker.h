@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/boot_channel.h"
 #include "lib/launch.h"
 #include "vmm/machine.h"
 #include "worker/confine.h"
@@ -18,6 +19,7 @@ typedef struct sm_worker {
     int sig_fd;                /* a signalfd for SIGTERM, SIGINT and SIGHUP */
     uint64_t t_open_ns;        /* CLOCK_MONOTONIC: a restore began */
     sm_machine *machine;
+    sm_boot_channel channel;   /* what sm-init says on the status port */
     sm_confine_plan confine;   /* what it may reach once confined */
 } sm_worker;
 
