@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "agent_int.h"
-#include "devices/p9/p9_proto.h"
+#include "devices/p9/p9_guest.h"
 
 /* cache=mmap: reads and writes go to the host at once (the host's changes
  * show at once too), yet shared writable mappings still work. */

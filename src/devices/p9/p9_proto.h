@@ -10,15 +10,13 @@
 
 #include <stdint.h>
 
+#include "devices/p9/p9_guest.h"
+
 #define SM_P9_HEADER 7              /* size[4] type[1] tag[2] */
 #define SM_P9_QID_SIZE 13
 #define SM_P9_NOFID 0xffffffffu
 #define SM_P9_NOTAG 0xffffu
 #define SM_P9_MAX_WALK 16           /* elements in one Twalk (P9_MAXWELEM) */
-/* The largest msize offered; the guest mounts with this. Kept so that a
- * request and its reply, split at page boundaries by the Linux client,
- * fit the transport's chain limit (SM_VQ_MAX_CHAIN descriptors). */
-#define SM_P9_MAX_MSIZE (128u << 10)
 #define SM_P9_MIN_MSIZE 4096u
 #define SM_P9_IOHDR 24              /* Twrite header: room kept below msize */
 
