@@ -13,13 +13,6 @@
 #include "util/clock.h"
 #include "util/error.h"
 
-int sm_pool_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
-{
-    struct timespec t = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
-                         .tv_nsec = (long)(deadline_ns % 1000000000u)};
-    return pthread_cond_timedwait(c, m, &t);
-}
-
 static int init_sync(sm_pool *p)
 {
     pthread_condattr_t attr;

@@ -55,7 +55,7 @@ struct sm_pool {
     sm_pool_stats counters;    /* the cumulative fields */
 };
 
-/* pthread_cond_timedwait on CLOCK_MONOTONIC until deadline_ns. */
+/* pthread_cond_timedwait on CLOCK_MONOTONIC until deadline_ns (pool_threads.c). */
 int sm_pool_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns);
 
 /* Start the starter and stopper threads; stop and join them. */

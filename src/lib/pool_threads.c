@@ -17,6 +17,13 @@
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 10000u
 
+int sm_pool_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
+{
+    struct timespec t = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+                         .tv_nsec = (long)(deadline_ns % 1000000000u)};
+    return pthread_cond_timedwait(c, m, &t);
+}
+
 static bool wants_a_vm(const sm_pool *p)
 {
     unsigned total = p->nidle + p->nacquired + p->nstarting;

@@ -26,7 +26,6 @@
 #include "vmm/machine.h"
 
 #define DEFAULT_START_TIMEOUT_MS 120000
-#define STOP_GRACE_MS 5000
 
 static int check_network(const sm_vm_config *c)
 {
@@ -245,45 +244,6 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
     return sm_vm_start_in(vm, image, &c, out);
 }
 
-/* Wait up to ms for the worker to end: reaped if it is our child, else
- * gone when its lock is free. */
-static bool gone_within(const sm_vm *vm, int ms)
-{
-    for (int waited = 0; waited <= ms; waited += 10) {
-        if (vm->detached ? !sm_vm_alive(vm->dir) : waitpid(vm->pid, NULL, WNOHANG) == vm->pid)
-            return true;
-        struct timespec t = {0, 10 * 1000 * 1000};
-        nanosleep(&t, NULL);
-    }
-    return false;
-}
-
-void sm_vm_kill_worker(sm_vm *vm)
-{
-    if (vm->pid <= 0 || (vm->detached && !sm_vm_alive(vm->dir)))
-        return;
-    kill(vm->pid, SIGTERM);
-    if (!gone_within(vm, STOP_GRACE_MS)) {
-        kill(vm->pid, SIGKILL);
-        if (!vm->detached)
-            waitpid(vm->pid, NULL, 0);
-        else
-            gone_within(vm, STOP_GRACE_MS);
-    }
-    vm->pid = 0;
-}
-
-void sm_vm_free(sm_vm *vm)
-{
-    sm_vm_tcp_unexpose_all(vm);
-    if (vm->lifeline_fd >= 0)
-        close(vm->lifeline_fd);
-    if (vm->lock_fd >= 0)
-        close(vm->lock_fd);
-    sm_image_info_free(vm->image);
-    free(vm);
-}
-
 /* A VM this handle started and that is not detached lives only as long as
  * the handle: stopping it forgets it. A detached VM is stopped and its
  * record (log, exit status) kept for `ps -a`, `logs` and `rm`. */
@@ -299,12 +259,3 @@ int sm_vm_stop(sm_vm *vm)
     return 0;
 }
 
-const char *sm_vm_dir(const sm_vm *vm)
-{
-    return vm->dir;
-}
-
-int sm_vm_connect_vsock(sm_vm *vm, uint32_t port, int *out)
-{
-    return sm_vsock_dial(vm->dir, port, out);
-}

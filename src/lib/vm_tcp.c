@@ -26,6 +26,7 @@
 #include "agent/client.h"
 #include "agent/protocol.h"
 #include "lib/vm_int.h"
+#include "lib/vsock_dial.h"
 #include "supermachine.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -40,7 +41,7 @@ int sm_vm_connect(sm_vm *vm, uint16_t guest_port, int *out)
         return sm_fail(EINVAL, "sm_vm_connect needs a VM, a guest port from 1 to 65535 "
                        "and a place for the socket");
     int fd;
-    int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
+    int err = sm_vsock_dial(vm->dir, SM_AGENT_PORT, &fd);
     if (err)
         return sm_fail_context(err, "the VM's agent is not answering");
     err = sm_agent_tcp_open(fd, guest_port);
@@ -103,7 +104,7 @@ static void fwd_close(fwd *l, bool reset)
 static void fwd_open(struct sm_tcp_exposure *x, int host_fd)
 {
     fwd *l = malloc(sizeof *l);
-    int fd = -1, err = l ? sm_vm_connect_vsock(x->vm, SM_AGENT_PORT, &fd)
+    int fd = -1, err = l ? sm_vsock_dial(x->vm->dir, SM_AGENT_PORT, &fd)
                          : sm_fail(ENOMEM, "out of memory");
     if (!err && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
         err = sm_fail(errno, "cannot make the agent's socket non-blocking");

@@ -1,0 +1,78 @@
+/* The VM handle itself: what it names, the worker behind it, and its
+ * end; below every file of src/lib that works on a VM through it. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/vm_dir.h"
+#include "lib/vm_int.h"
+#include "lib/vm_registry.h"
+#include "lib/vsock_dial.h"
+#include "util/error.h"
+
+#define STOP_GRACE_MS 5000
+
+const char *sm_vm_id(const sm_vm *vm)
+{
+    return vm ? vm->id : NULL;
+}
+
+const char *sm_vm_dir(const sm_vm *vm)
+{
+    return vm->dir;
+}
+
+int sm_vm_connect_vsock(sm_vm *vm, uint32_t port, int *out)
+{
+    return sm_vsock_dial(vm->dir, port, out);
+}
+
+int sm_vm_read_worker_pid(sm_vm *vm)
+{
+    long pid = 0;
+    int err = sm_vm_dir_read_number(vm->dir, "worker.pid", &pid);
+    vm->pid = (pid_t)pid;
+    return err ? sm_fail(ENOENT, "the VM's worker left no pid in %s/worker.pid", vm->dir) : 0;
+}
+
+/* Wait up to ms for the worker to end: reaped if it is our child, else
+ * gone when its lock is free. */
+static bool gone_within(const sm_vm *vm, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 10) {
+        if (vm->detached ? !sm_vm_alive(vm->dir) : waitpid(vm->pid, NULL, WNOHANG) == vm->pid)
+            return true;
+        struct timespec t = {0, 10 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    return false;
+}
+
+void sm_vm_kill_worker(sm_vm *vm)
+{
+    if (vm->pid <= 0 || (vm->detached && !sm_vm_alive(vm->dir)))
+        return;
+    kill(vm->pid, SIGTERM);
+    if (!gone_within(vm, STOP_GRACE_MS)) {
+        kill(vm->pid, SIGKILL);
+        if (!vm->detached)
+            waitpid(vm->pid, NULL, 0);
+        else
+            gone_within(vm, STOP_GRACE_MS);
+    }
+    vm->pid = 0;
+}
+
+void sm_vm_free(sm_vm *vm)
+{
+    sm_vm_tcp_unexpose_all(vm);
+    if (vm->lifeline_fd >= 0)
+        close(vm->lifeline_fd);
+    if (vm->lock_fd >= 0)
+        close(vm->lock_fd);
+    sm_image_info_free(vm->image);
+    free(vm);
+}
