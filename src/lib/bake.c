@@ -13,7 +13,7 @@
 #include "oci/store.h"
 #include "snapshot/dedup.h"
 #include "snapshot/snap_dir.h"
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"

@@ -32,28 +32,35 @@ static void fill_result(const sm_machine_result *mr, sm_boot_result *r)
     snprintf(r->detail, sizeof r->detail, "%s", mr->console_tail);
 }
 
-static int machine_config(const sm_boot_config *c, const sm_launch *l,
-                          sm_boot_channel *channel, sm_machine_config *mc)
+/* What the machine's config points at, beside it. */
+typedef struct boot_parts {
+    sm_boot_channel channel;
+    sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
+} boot_parts;
+
+static int machine_config(const sm_boot_config *c, const sm_launch *l, boot_parts *parts,
+                          sm_machine_config *mc)
 {
     *mc = (sm_machine_config){
         .memory_mib = c->memory_mib ? c->memory_mib : SM_DEFAULT_MEMORY_MIB,
         .cpus = c->cpus ? c->cpus : 1, .console_fd = c->console_fd,
-        .vsock_dir = c->vsock_dir, .status = sm_launch_status_reader(channel)};
+        .vsock_dir = c->vsock_dir, .status = sm_launch_status_reader(&parts->channel),
+        .disks = parts->disks};
     sm_launch_fill(l, mc);
     if (c->ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c->ndisks,
                        SM_MACHINE_MAX_DISKS);
     for (unsigned i = 0; i < c->ndisks; i++)
-        mc->disks[mc->ndisks++] = (sm_machine_disk){c->disks[i].path, c->disks[i].read_only};
+        parts->disks[mc->ndisks++] = (sm_machine_disk){c->disks[i].path, c->disks[i].read_only};
     return 0;
 }
 
 static int run_machine(const sm_boot_config *c, const sm_launch *l, sm_boot_result *r)
 {
     sm_machine_config mc;
-    sm_boot_channel channel;
+    boot_parts parts;
     sm_machine *m;
-    int err = machine_config(c, l, &channel, &mc);
+    int err = machine_config(c, l, &parts, &mc);
     if (err || (err = sm_machine_create(&mc, &m)) != 0)
         return err;
     sm_machine_result mr;

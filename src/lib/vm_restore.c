@@ -11,7 +11,7 @@
 #include "lib/vm_registry.h"
 #include "oci/store.h"
 #include "snapshot/snap_dir.h"
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 #include "util/error.h"
 
 static int check_files(const char *dir, const sm_snap_meta *meta, const sm_machine_file *mf)

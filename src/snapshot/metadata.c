@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "util/file.h"
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 #include "util/error.h"
 
 static int format_time(int64_t t, char *out, size_t size)

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 #include "vmm/hv.h"
 
 /* Save while the vCPU is not inside sm_hv_vcpu_run. `index` is the vCPU's

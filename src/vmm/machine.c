@@ -17,7 +17,6 @@
 #include "devices/mmio_bus.h"
 #include "devices/pio_bus.h"
 #include "devices/serial_8250.h"
-#include "snapshot/state_file.h"
 #include "supermachine.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -25,7 +24,7 @@
 #include "util/log.h"
 #include "util/log_rotate.h"
 #include "vmm/console_tail.h"
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 #include "vmm/hv.h"
 #include "vmm/machine_int.h"
 #include "vmm/virtio_set.h"
@@ -413,9 +412,20 @@ static int map_memory(sm_machine *m)
     return 0;
 }
 
+static int wire_irq(void *hv, int fd, uint32_t irq)
+{
+    return sm_hv_irqfd(hv, fd, irq);
+}
+
+static int wire_notify(void *hv, int fd, uint64_t addr, uint32_t len, uint64_t value)
+{
+    return sm_hv_ioeventfd(hv, fd, addr, len, value);
+}
+
 static int add_virtio(sm_machine *m, const sm_machine_config *cfg)
 {
-    sm_virtio_env env = {.mem = &m->mem, .hv = m->hv, .loop = m->loop};
+    sm_virtio_env env = {.mem = &m->mem, .loop = m->loop,
+                         .wiring = {wire_irq, wire_notify, m->hv}};
     snprintf(m->cmdline, sizeof m->cmdline, "%s", cfg->cmdline);
     return sm_virtio_set_create(&m->virtio, cfg, &env, &m->mmio, m->cmdline,
                                 sizeof m->cmdline);
@@ -446,28 +456,22 @@ static int build_restored(sm_machine *m, const sm_machine_config *cfg)
 {
     m->restored = true;
     m->ready_sent = true;  /* the agent listens already; see restore_finish */
-    if (!realpath(cfg->restore_dir, m->restore_dir))
-        return sm_fail(errno, "snapshot %s: %s", cfg->restore_dir, strerror(errno));
-    sm_snap_reader *r;
-    int err = sm_machine_restore_open(cfg, &r);
-    if (err)
-        return err;
-    err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
+    const sm_machine_origin *o = cfg->restore;
+    int err = sm_gmem_init(&m->mem, (uint64_t)cfg->memory_mib << 20);
     if (!err)
-        err = sm_machine_restore_memory(m, cfg, r);
+        err = o->map_memory(o->ctx, &m->mem);
     if (!err)
         err = build_platform(m, cfg);
     if (!err)
         err = create_vcpus(m, NULL);
     if (!err)
-        err = sm_machine_restore_state(m, r);
-    sm_snap_reader_close(r);
+        err = sm_machine_restore_state(m, o->state);
     return err;
 }
 
 static int build(sm_machine *m, const sm_machine_config *cfg)
 {
-    if (cfg->restore_dir)
+    if (cfg->restore)
         return build_restored(m, cfg);
     sm_x86_boot_input in = {
         .kernel = cfg->kernel, .kernel_len = cfg->kernel_len,

@@ -9,12 +9,28 @@
 #include "devices/net_slirp.h"
 
 typedef struct sm_machine sm_machine;
+struct sm_gmem;
+struct sm_snap_reader;
+struct sm_snap_writer;
+
+/* Where a restored machine's guest comes from (src/snapshot opens a
+ * snapshot directory as one). */
+typedef struct sm_machine_origin {
+    /* Map guest RAM into mem (its size set, nothing mapped yet), before the
+     * hypervisor maps it. */
+    int (*map_memory)(void *ctx, struct sm_gmem *mem);
+    void *ctx;
+    /* The sections sm_machine_save_state wrote. */
+    const struct sm_snap_reader *state;
+} sm_machine_origin;
 
 typedef struct sm_machine_disk {
     const char *path;
     int read_only;
 } sm_machine_disk;
 
+/* The most disks and shares a VM is given (the library and the worker's
+ * spec hold to them); the machine takes what its device slots fit. */
 #define SM_MACHINE_MAX_DISKS 8
 
 /* A host directory or file served to the guest over virtio-9p. */
@@ -60,18 +76,18 @@ typedef struct sm_machine_config {
     int console_fd;            /* -1: console discarded (still kept in the tail) */
     const char *hv_device;     /* NULL: /dev/kvm */
     unsigned ndisks;           /* virtio-blk devices: /dev/vda, vdb, ... */
-    sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
+    const sm_machine_disk *disks;
     const char *vsock_dir;     /* NULL: no vsock device */
     uint32_t guest_cid;        /* 0: 3 */
     unsigned nshares;          /* virtio-9p devices */
-    sm_machine_share shares[SM_MACHINE_MAX_SHARES];
+    const sm_machine_share *shares;
     int net_user;              /* a virtio-net NIC behind user-mode NAT (libslirp) */
     unsigned nports;           /* guest ports published on the host (needs net_user) */
     const sm_net_port *ports;
-    /* Resume the snapshot in this directory instead of booting: kernel,
-     * initrd and cmdline are not used; everything else must describe the
-     * machine the snapshot was taken of (devices are checked). */
-    const char *restore_dir;
+    /* Resume this guest instead of booting: kernel, initrd and cmdline are
+     * not used; everything else must describe the machine it was taken of
+     * (devices are checked). NULL: boot. */
+    const struct sm_machine_origin *restore;
     sm_guest_status_reader status;
     /* Called once, on the device thread, when the guest is ready (its
      * status port says so after the boot; after a restore, once it dropped
@@ -118,17 +134,22 @@ void sm_machine_stop(sm_machine *m);
 
 void sm_machine_destroy(sm_machine *m);
 
-/* Write a snapshot of the running machine into two empty files open for
- * writing, the snapshot directory's memory and state (no metadata.json:
- * the caller made them, so a confined worker needs no right to create
- * files there), pausing the guest meanwhile; it then runs on. `parent`: a
- * diff snapshot holding only the memory changed since this machine was
- * restored from that snapshot directory (which must be the one it was
- * restored from); NULL: full. */
-typedef struct sm_machine_snapshot_files {
-    int memory_fd, state_fd;
-} sm_machine_snapshot_files;
-int sm_machine_snapshot(sm_machine *m, const sm_machine_snapshot_files *f, const char *parent);
+/* A snapshot of the running machine (src/snapshot/snap_take.c): hold
+ * it still (vCPUs parked, devices' threads kept off rings and RAM), read
+ * its RAM and write its state as sections, release it to run on. Hold
+ * refuses a machine with shares (-EOPNOTSUPP: the guest's open host files
+ * are not part of a snapshot), and -ESHUTDOWN when it is stopping. */
+int sm_machine_hold(sm_machine *m);
+void sm_machine_release(sm_machine *m);
+
+typedef struct sm_machine_ram {
+    const uint8_t *base;
+    size_t len;
+} sm_machine_ram;
+sm_machine_ram sm_machine_ram_of(const sm_machine *m);
+
+/* The machine, hypervisor, vCPU, serial and device sections, held. */
+int sm_machine_save_state(sm_machine *m, struct sm_snap_writer *w);
 
 /* docker pause: freeze the guest's vCPUs until unpause (devices finish
  * what they hold; a snapshot meanwhile leaves it frozen). -ESHUTDOWN

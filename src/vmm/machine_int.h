@@ -13,7 +13,7 @@
 #include "util/event_loop.h"
 #include "vmm/console_pump.h"
 #include "vmm/console_tail.h"
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 #include "vmm/hv.h"
 #include "vmm/machine.h"
 #include "vmm/virtio_set.h"
@@ -72,7 +72,6 @@ struct sm_machine {
     pthread_cond_t quota_cond;     /* wakes it to stop */
     bool quota_started;
     bool restored;                 /* built from a snapshot, not booted */
-    char restore_dir[4096];        /* which one */
     sm_machine_result result;      /* under lock until the vCPUs are joined */
 };
 
@@ -89,16 +88,8 @@ void sm_machine_kick_all(sm_machine *m);
 int sm_machine_quota_start(sm_machine *m);
 void sm_machine_quota_join(sm_machine *m);
 
-/* src/snapshot/machine_restore.c: build m's guest from cfg->restore_dir
- * instead of loading a kernel. Its state file is read (and checked) once,
- * by restore_open, for both steps. */
-struct sm_snap_reader;
-int sm_machine_restore_open(const sm_machine_config *cfg, struct sm_snap_reader **r);
-/* Map guest RAM from the snapshot's memory file(s), before the hypervisor
- * maps it. */
-int sm_machine_restore_memory(sm_machine *m, const sm_machine_config *cfg,
-                              const struct sm_snap_reader *r);
-/* Hypervisor, UART and virtio state, once devices and vCPUs exist. */
+/* machine_restore.c: hypervisor, UART and virtio state, once devices and
+ * vCPUs exist. */
 int sm_machine_restore_state(sm_machine *m, const struct sm_snap_reader *r);
 /* After the vCPUs started: resume devices, reset vsock's transport. */
 void sm_machine_restore_finish(sm_machine *m);

@@ -1,74 +1,152 @@
 #include "vmm/virtio_set.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "devices/virtio/virtio_9p.h"
+#include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_rng.h"
 #include "util/error.h"
 
-static int declare(sm_virtio_set *s, sm_virtio_device *d, sm_mmio_bus *bus, char *cmdline,
-                   size_t len)
+/* Where the next device goes: its window and line. */
+typedef struct place {
+    const sm_machine_config *cfg;
+    const sm_virtio_env *env;
+    uint64_t base;
+    uint32_t irq;
+} place;
+
+/* A kind of device: how many of it cfg asks for, and how to make the
+ * i-th into *slot (its object allocated, its transport initialised). */
+typedef struct kind {
+    unsigned (*count)(const sm_machine_config *cfg);
+    int (*add)(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot);
+} kind;
+
+static void *alloc_obj(size_t size, sm_virtio_slot *slot, void (*destroy)(void *))
 {
-    char word[96];
-    int err = sm_mmio_register(bus, d->base, SM_VIRTIO_MMIO_SIZE, sm_virtio_mmio_access, d);
-    if (!err && sm_virtio_mmio_cmdline(d, word, sizeof word) == 0) {
-        size_t used = strlen(cmdline);
-        if (used + 1 + strlen(word) >= len)
-            return sm_fail(E2BIG, "the kernel command line is too long for all devices");
-        snprintf(cmdline + used, len - used, " %s", word);
-    }
-    s->count++;
+    void *obj = calloc(1, size);
+    if (!obj)
+        sm_fail(ENOMEM, "out of memory");
+    *slot = (sm_virtio_slot){.obj = obj, .destroy = destroy};
+    return obj;
+}
+
+/* Every destroy frees its object; one that failed half-way was set to
+ * what it could undo (the device files' own init cleans up after itself). */
+static void destroy_blk(void *obj)
+{
+    sm_virtio_blk_destroy(obj);
+    free(obj);
+}
+
+static unsigned count_disks(const sm_machine_config *cfg)
+{
+    return cfg->ndisks;
+}
+
+static int add_disk(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot)
+{
+    (void)s;
+    char id[24];
+    snprintf(id, sizeof id, "sm-disk-%u", i);
+    sm_virtio_blk *b = alloc_obj(sizeof *b, slot, free);
+    if (!b)
+        return -ENOMEM;
+    const sm_machine_disk *d = &p->cfg->disks[i];
+    int err = sm_virtio_blk_init(b, d->path, d->read_only, id, p->env, p->base, p->irq);
+    if (!err)
+        *slot = (sm_virtio_slot){&b->dev, b, destroy_blk};
     return err;
 }
 
-static int next_slot(const sm_virtio_set *s, uint64_t *base, uint32_t *irq)
+static void destroy_rng(void *obj)
 {
-    if (s->count == SM_VIRTIO_MAX_DEVICES)
-        return sm_fail(ENOSPC, "too many virtio devices (at most %d)", SM_VIRTIO_MAX_DEVICES);
-    *base = SM_VIRTIO_MMIO_BASE + (uint64_t)s->count * SM_VIRTIO_MMIO_SIZE;
-    *irq = SM_VIRTIO_FIRST_IRQ + s->count;
-    return 0;
+    sm_virtio_mmio_destroy(obj);
+    free(obj);
 }
 
-static int add_disks(sm_virtio_set *s, const sm_machine_config *cfg, const sm_virtio_env *env,
-                     sm_mmio_bus *bus, char *cmdline, size_t len)
+static unsigned one(const sm_machine_config *cfg)
 {
-    for (unsigned i = 0; i < cfg->ndisks; i++) {
-        uint64_t base = 0;
-        uint32_t irq = 0;
-        char id[24];
-        snprintf(id, sizeof id, "sm-disk-%u", i);
-        int err = next_slot(s, &base, &irq);
-        if (!err)
-            err = sm_virtio_blk_init(&s->disks[i], cfg->disks[i].path, cfg->disks[i].read_only,
-                                     id, env, base, irq);
-        if (err)
-            return err;
-        s->ndisks++;
-        if ((err = declare(s, &s->disks[i].dev, bus, cmdline, len)) != 0)
-            return err;
-    }
-    return 0;
+    (void)cfg;
+    return 1;
 }
 
-static int add_vsock(sm_virtio_set *s, const sm_machine_config *cfg, const sm_virtio_env *env,
-                     sm_mmio_bus *bus, char *cmdline, size_t len)
+static int add_rng(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot)
 {
-    uint64_t base = 0;
-    uint32_t irq = 0;
-    int err = next_slot(s, &base, &irq);
+    (void)s, (void)i;
+    sm_virtio_device *d = alloc_obj(sizeof *d, slot, free);
+    if (!d)
+        return -ENOMEM;
+    int err = sm_virtio_mmio_init(d, &sm_virtio_rng_ops, NULL, p->env, p->base, p->irq);
     if (!err)
-        err = sm_virtio_vsock_init(&s->vsock, cfg->guest_cid ? cfg->guest_cid : 3,
-                                   cfg->vsock_dir, env, base, irq);
-    if (err)
-        return err;
-    s->has_vsock = 1;
-    return declare(s, &s->vsock.dev, bus, cmdline, len);
+        *slot = (sm_virtio_slot){d, d, destroy_rng};
+    return err;
+}
+
+static void destroy_vsock(void *obj)
+{
+    sm_virtio_vsock_destroy(obj);
+    free(obj);
+}
+
+static unsigned count_vsock(const sm_machine_config *cfg)
+{
+    return cfg->vsock_dir != NULL;
+}
+
+static int add_vsock(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot)
+{
+    (void)i;
+    sm_virtio_vsock *v = alloc_obj(sizeof *v, slot, free);
+    if (!v)
+        return -ENOMEM;
+    int err = sm_virtio_vsock_init(v, p->cfg->guest_cid ? p->cfg->guest_cid : 3,
+                                   p->cfg->vsock_dir, p->env, p->base, p->irq);
+    if (!err) {
+        *slot = (sm_virtio_slot){&v->dev, v, destroy_vsock};
+        s->vsock = v;
+    }
+    return err;
+}
+
+static void destroy_9p(void *obj)
+{
+    sm_virtio_9p_destroy(obj);
+    free(obj);
+}
+
+static unsigned count_shares(const sm_machine_config *cfg)
+{
+    return cfg->nshares;
+}
+
+static int add_share(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot)
+{
+    sm_virtio_9p *d = alloc_obj(sizeof *d, slot, free);
+    if (!d)
+        return -ENOMEM;
+    const sm_machine_share *sh = &p->cfg->shares[i];
+    int err = sm_virtio_9p_init(d, sh->path, sh->tag, sh->read_only, p->env, p->base, p->irq);
+    if (!err) {
+        *slot = (sm_virtio_slot){&d->dev, d, destroy_9p};
+        s->nshares++;
+    }
+    return err;
 }
 
 /* As slirp4netns: near the 64 KiB IP limit, so bulk data crosses in few
  * large frames; per-frame work dominates both slirp and the guest. */
 #define NET_MTU 65520
+
+/* The NIC and the user-mode NAT behind it. */
+typedef struct nic {
+    sm_virtio_net net;
+    sm_net_slirp *slirp;
+    bool net_made;
+} nic;
 
 static int deliver_to_guest(void *net, const void *frame, size_t len)
 {
@@ -80,53 +158,80 @@ static void resume_guest_tx(void *net)
     sm_virtio_net_tx_resume(net);
 }
 
-/* The NIC and its user-mode NAT; a published port the host cannot give
- * fails the machine here, before it boots. */
-static int add_net(sm_virtio_set *s, const sm_machine_config *cfg, const sm_virtio_env *env,
-                   sm_mmio_bus *bus, char *cmdline, size_t len)
+static void destroy_nic(void *obj)
 {
+    nic *n = obj;
+    /* The network thread delivers into the NIC: it goes first. */
+    sm_net_slirp_free(n->slirp);
+    if (n->net_made)
+        sm_virtio_net_destroy(&n->net);
+    free(n);
+}
+
+static unsigned count_nic(const sm_machine_config *cfg)
+{
+    return cfg->net_user != 0;
+}
+
+/* A published port the host cannot give fails the machine here, before
+ * it boots. */
+static int add_nic(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot)
+{
+    (void)s, (void)i;
     /* Locally administered, and the same for every VM: each has a
      * network of its own. */
     static const uint8_t mac[6] = {0x02, 0x53, 0x4d, 0x00, 0x00, 0x01};
-    uint64_t base = 0;
-    uint32_t irq = 0;
-    int err = next_slot(s, &base, &irq);
-    if (!err)
-        err = sm_net_slirp_new(cfg->ports, cfg->nports, NET_MTU, &s->slirp);
+    nic *n = alloc_obj(sizeof *n, slot, destroy_nic);
+    if (!n)
+        return -ENOMEM;
+    int err = sm_net_slirp_new(p->cfg->ports, p->cfg->nports, NET_MTU, &n->slirp);
+    sm_net_backend backend = {.send = sm_net_slirp_send, .ctx = n->slirp};
+    if (!err && (err = sm_virtio_net_init(&n->net, mac, NET_MTU, &backend, p->env, p->base,
+                                          p->irq)) == 0)
+        n->net_made = true;
     if (err)
         return err;
-    sm_net_backend backend = {.send = sm_net_slirp_send, .ctx = s->slirp};
-    if ((err = sm_virtio_net_init(&s->net, mac, NET_MTU, &backend, env,
-                                  base, irq)) != 0)
-        return err;
-    s->has_net = 1;
-    if ((err = declare(s, &s->net.dev, bus, cmdline, len)) != 0)
-        return err;
+    slot->dev = &n->net.dev;
     sm_net_slirp_peer peer = {.deliver = deliver_to_guest, .resume = resume_guest_tx,
-                              .ctx = &s->net};
-    return sm_net_slirp_start(s->slirp, &peer);
+                              .ctx = &n->net};
+    return sm_net_slirp_start(n->slirp, &peer);
 }
 
-static int add_shares(sm_virtio_set *s, const sm_machine_config *cfg, const sm_virtio_env *env,
-                      sm_mmio_bus *bus, char *cmdline, size_t len)
+/* The order is the guest's: disks first (the first is vda), and the
+ * order of a snapshot's device sections. */
+static const kind kinds[] = {
+    {count_disks, add_disk},
+    {one, add_rng},
+    {count_vsock, add_vsock},
+    {count_shares, add_share},
+    {count_nic, add_nic},
+};
+
+static int declare(sm_virtio_device *d, sm_mmio_bus *bus, char *cmdline, size_t len)
 {
-    if (cfg->nshares > SM_MACHINE_MAX_SHARES)
-        return sm_fail(EINVAL, "at most %d shared directories or files", SM_MACHINE_MAX_SHARES);
-    for (unsigned i = 0; i < cfg->nshares; i++) {
-        const sm_machine_share *sh = &cfg->shares[i];
-        uint64_t base = 0;
-        uint32_t irq = 0;
-        int err = next_slot(s, &base, &irq);
-        if (!err)
-            err = sm_virtio_9p_init(&s->shares[i], sh->path, sh->tag, sh->read_only, env, base,
-                                    irq);
-        if (err)
-            return err;
-        s->nshares++;
-        if ((err = declare(s, &s->shares[i].dev, bus, cmdline, len)) != 0)
-            return err;
+    char word[96];
+    int err = sm_mmio_register(bus, d->base, SM_VIRTIO_MMIO_SIZE, sm_virtio_mmio_access, d);
+    if (!err && sm_virtio_mmio_cmdline(d, word, sizeof word) == 0) {
+        size_t used = strlen(cmdline);
+        if (used + 1 + strlen(word) >= len)
+            return sm_fail(E2BIG, "the kernel command line is too long for all devices");
+        snprintf(cmdline + used, len - used, " %s", word);
     }
-    return 0;
+    return err;
+}
+
+static int add_one(sm_virtio_set *s, const kind *k, place *p, unsigned i, sm_mmio_bus *bus,
+                   char *cmdline, size_t len)
+{
+    if (s->count == SM_VIRTIO_MAX_DEVICES)
+        return sm_fail(ENOSPC, "too many virtio devices (at most %d)", SM_VIRTIO_MAX_DEVICES);
+    p->base = SM_VIRTIO_MMIO_BASE + (uint64_t)s->count * SM_VIRTIO_MMIO_SIZE;
+    p->irq = SM_VIRTIO_FIRST_IRQ + s->count;
+    sm_virtio_slot *slot = &s->slots[s->count];
+    int err = k->add(s, p, i, slot);
+    if (slot->obj)
+        s->count++;  /* placed, even half-made: the destroy undoes it */
+    return err ? err : declare(slot->dev, bus, cmdline, len);
 }
 
 int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
@@ -134,65 +239,28 @@ int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
                          size_t cmdline_len)
 {
     memset(s, 0, sizeof *s);
-    if (cfg->ndisks > SM_MACHINE_MAX_DISKS)
-        return sm_fail(EINVAL, "at most %d disks", SM_MACHINE_MAX_DISKS);
-    int err = add_disks(s, cfg, env, bus, cmdline, cmdline_len);
-    uint64_t base = 0;
-    uint32_t irq = 0;
-    if (!err)
-        err = next_slot(s, &base, &irq);
-    if (!err)
-        err = sm_virtio_mmio_init(&s->rng, &sm_virtio_rng_ops, NULL, env, base, irq);
-    if (!err) {
-        s->has_rng = 1;
-        err = declare(s, &s->rng, bus, cmdline, cmdline_len);
+    place p = {.cfg = cfg, .env = env};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        unsigned n = kinds[k].count(cfg);
+        for (unsigned i = 0; i < n; i++) {
+            int err = add_one(s, &kinds[k], &p, i, bus, cmdline, cmdline_len);
+            if (err)
+                return err;
+        }
     }
-    if (!err && cfg->vsock_dir)
-        err = add_vsock(s, cfg, env, bus, cmdline, cmdline_len);
-    if (!err)
-        err = add_shares(s, cfg, env, bus, cmdline, cmdline_len);
-    if (!err && cfg->net_user)
-        err = add_net(s, cfg, env, bus, cmdline, cmdline_len);
-    return err;
+    return 0;
 }
 
 void sm_virtio_set_destroy(sm_virtio_set *s)
 {
-    for (unsigned i = 0; i < s->ndisks; i++)
-        sm_virtio_blk_destroy(&s->disks[i]);
-    if (s->has_rng)
-        sm_virtio_mmio_destroy(&s->rng);
-    if (s->has_vsock)
-        sm_virtio_vsock_destroy(&s->vsock);
-    for (unsigned i = 0; i < s->nshares; i++)
-        sm_virtio_9p_destroy(&s->shares[i]);
-    /* The network thread delivers into the NIC: it goes first. */
-    sm_net_slirp_free(s->slirp);
-    if (s->has_net)
-        sm_virtio_net_destroy(&s->net);
+    for (unsigned i = 0; i < s->count; i++)
+        s->slots[i].destroy(s->slots[i].obj);
     memset(s, 0, sizeof *s);
 }
 
 unsigned sm_virtio_set_list(sm_virtio_set *s, sm_virtio_device **out)
 {
-    unsigned n = 0;
-    for (unsigned i = 0; i < s->ndisks; i++)
-        out[n++] = &s->disks[i].dev;
-    if (s->has_rng)
-        out[n++] = &s->rng;
-    if (s->has_vsock)
-        out[n++] = &s->vsock.dev;
-    for (unsigned i = 0; i < s->nshares; i++)
-        out[n++] = &s->shares[i].dev;
-    if (s->has_net)
-        out[n++] = &s->net.dev;
-    /* Slots were handed out in creation order, which the list above
-     * follows; sort by window anyway so the order is the guest's. */
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0 && out[j - 1]->base > out[j]->base; j--) {
-            sm_virtio_device *t = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = t;
-        }
-    return n;
+    for (unsigned i = 0; i < s->count; i++)
+        out[i] = s->slots[i].dev;
+    return s->count;
 }

@@ -1,15 +1,14 @@
 /* The virtio-mmio devices of one machine: where each sits (MMIO window,
- * interrupt line) and the kernel command-line words that declare them. */
+ * interrupt line) and the kernel command-line words that declare them.
+ * Which devices a machine has is one table in virtio_set.c; each device
+ * keeps its config in sm_machine_config and its state in its own file. */
 #ifndef SM_VMM_VIRTIO_SET_H
 #define SM_VMM_VIRTIO_SET_H
 
 #include <stddef.h>
 
 #include "devices/mmio_bus.h"
-#include "devices/virtio/virtio_9p.h"
-#include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_mmio.h"
-#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_vsock.h"
 #include "vmm/machine.h"
 
@@ -19,19 +18,18 @@
 #define SM_VIRTIO_FIRST_IRQ 5
 #define SM_VIRTIO_MAX_DEVICES 19
 
+/* One placed device: its transport, and its own object to destroy. */
+typedef struct sm_virtio_slot {
+    sm_virtio_device *dev;
+    void *obj;
+    void (*destroy)(void *obj);
+} sm_virtio_slot;
+
 typedef struct sm_virtio_set {
-    unsigned ndisks;
-    sm_virtio_blk disks[SM_MACHINE_MAX_DISKS];
-    sm_virtio_device rng;
-    int has_rng;
-    sm_virtio_vsock vsock;
-    int has_vsock;
-    unsigned nshares;
-    sm_virtio_9p shares[SM_MACHINE_MAX_SHARES];
-    sm_virtio_net net;
-    sm_net_slirp *slirp;
-    int has_net;
-    unsigned count;           /* devices placed so far */
+    sm_virtio_slot slots[SM_VIRTIO_MAX_DEVICES];   /* in window order */
+    unsigned count;
+    sm_virtio_vsock *vsock;    /* NULL: none (a restore resets its transport) */
+    unsigned nshares;          /* 9P devices (a snapshot refuses them) */
 } sm_virtio_set;
 
 /* Create the devices cfg asks for (disks first, so the first is vda),
@@ -41,8 +39,8 @@ int sm_virtio_set_create(sm_virtio_set *s, const sm_machine_config *cfg,
                          size_t cmdline_len);
 void sm_virtio_set_destroy(sm_virtio_set *s);
 
-/* The devices in slot order (the order the guest found them); returns
- * how many (at most SM_VIRTIO_MAX_DEVICES). */
+/* The devices in slot order (the order the guest found them, and their
+ * snapshot sections' indices); returns how many. */
 unsigned sm_virtio_set_list(sm_virtio_set *s, sm_virtio_device **out);
 
 #endif

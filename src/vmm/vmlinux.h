@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 
 #define SM_VMLINUX_MAX_SEGMENTS 16
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 
 /* Linux on x86 truncates longer command lines. */
 #define SM_X86_CMDLINE_MAX 2048

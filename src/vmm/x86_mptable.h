@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 
 /* In the BIOS area that Linux scans (0xF0000-0xFFFFF); 64 KiB is room for
  * every CPU the MP table can name. */

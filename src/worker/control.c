@@ -35,6 +35,7 @@
 struct sm_worker_control {
     char dir[4096];
     sm_machine *machine;
+    char restored_from[4096];  /* the snapshot it was restored from; "": booted */
     int listen_fd;
     int stop_fd;             /* an eventfd: the server thread ends when it is set */
     pthread_t server, main_thread;
@@ -351,7 +352,8 @@ static void serve_one(sm_worker_control *c, int fd)
     else if (sscanf(line, "ATTACH %u", &pid) == 1)
         err = sm_worker_control_attach_main(c, pid);
     else if (!strncmp(line, "SNAPSHOT", 8) && (line[8] == ' ' || !line[8]))
-        err = sm_worker_snapshot(c->machine, line[8] ? line + 9 : NULL, fds, nfds);
+        err = sm_worker_snapshot(c->machine, c->restored_from, line[8] ? line + 9 : NULL, fds,
+                                 nfds);
     else
         err = sm_fail(EINVAL, "unknown control request");
     for (unsigned i = 0; i < nfds; i++)
@@ -388,12 +390,14 @@ static void *server(void *arg)
     }
 }
 
-int sm_worker_control_start(const char *dir, sm_machine *m, sm_worker_control **out)
+int sm_worker_control_start(const char *dir, sm_machine *m, const char *restored_from,
+                            sm_worker_control **out)
 {
     sm_worker_control *c = calloc(1, sizeof *c);
     if (!c)
         return sm_fail(ENOMEM, "out of memory");
     snprintf(c->dir, sizeof c->dir, "%s", dir);
+    snprintf(c->restored_from, sizeof c->restored_from, "%s", restored_from ? restored_from : "");
     c->machine = m;
     c->log_fd = -1;
     pthread_mutex_init(&c->lock, NULL);

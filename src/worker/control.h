@@ -25,7 +25,10 @@
 
 typedef struct sm_worker_control sm_worker_control;
 
-int sm_worker_control_start(const char *dir, sm_machine *m, sm_worker_control **out);
+/* restored_from: the snapshot the machine was restored from (a diff
+ * snapshot's parent must be it); NULL: it was booted. */
+int sm_worker_control_start(const char *dir, sm_machine *m, const char *restored_from,
+                            sm_worker_control **out);
 /* After a restore: supervise the main process that RUN started before the
  * snapshot (its pid is in <dir>/main.pid) as RUN does, logging its output
  * from now on and recording its exit status. -ESRCH when the guest has no

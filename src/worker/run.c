@@ -21,6 +21,7 @@
 #include "util/clock.h"
 #include "snapshot/metadata.h"
 #include "snapshot/snap_dir.h"
+#include "snapshot/snap_origin.h"
 #include "util/error.h"
 #include "worker/confine.h"
 #include "worker/control.h"
@@ -96,13 +97,14 @@ static void machine_config(sm_worker *w, int console, const sm_launch *l,
         .on_ready = sm_worker_on_ready, .ready_ctx = w,
         .on_vcpu_thread = sm_confine_vcpu, .on_device_thread = sm_confine_device,
         .net_user = s->net_user, .nports = s->nports, .ports = s->ports,
-        .ndisks = s->ndisks, .nshares = s->nshares,
-        .restore_dir = s->restore[0] ? s->restore : NULL};
+        .ndisks = s->ndisks, .nshares = s->nshares};
     for (unsigned i = 0; i < s->ndisks; i++)
-        mc->disks[i] = (sm_machine_disk){s->disks[i].path, s->disks[i].read_only};
+        w->disks[i] = (sm_machine_disk){s->disks[i].path, s->disks[i].read_only};
     for (unsigned i = 0; i < s->nshares; i++)
-        mc->shares[i] = (sm_machine_share){s->shares[i].host_path, s->shares[i].tag,
-                                           s->shares[i].read_only};
+        w->shares[i] = (sm_machine_share){s->shares[i].host_path, s->shares[i].tag,
+                                          s->shares[i].read_only};
+    mc->disks = w->disks;
+    mc->shares = w->shares;
     if (l)
         sm_launch_fill(l, mc);
 }
@@ -110,6 +112,12 @@ static void machine_config(sm_worker *w, int console, const sm_launch *l,
 /* A diff snapshot maps its parents' memory too: they are read-only paths
  * of the plan. Where the chain is broken the restore says so itself. */
 _Static_assert(SM_CONFINE_MAX_PARENTS >= SM_SNAP_MAX_CHAIN, "a whole chain fits the plan");
+
+/* The snapshot this worker resumes; NULL: it boots. */
+static const char *restore_dir(const sm_worker *w)
+{
+    return w->spec->restore[0] ? w->spec->restore : NULL;
+}
 
 static void plan_parents(sm_confine_plan *p, const char *dir)
 {
@@ -134,7 +142,7 @@ static const sm_confine_plan *confine_plan(sm_worker *w, const sm_machine_config
 {
     sm_confine_plan *p = &w->confine;
     *p = (sm_confine_plan){.vm_dir = w->spec->dir, .hv_device = "/dev/kvm",
-                           .restore_dir = mc->restore_dir, .network = mc->net_user,
+                           .restore_dir = restore_dir(w), .network = mc->net_user,
                            .shares = mc->nshares > 0, .ports = mc->nports > 0};
     if (mc->hv_device)
         p->hv_device = mc->hv_device;
@@ -146,7 +154,7 @@ static const sm_confine_plan *confine_plan(sm_worker *w, const sm_machine_config
         p->paths[p->npaths].path = mc->shares[i].path;
         p->paths[p->npaths++].read_only = mc->shares[i].read_only;
     }
-    plan_parents(p, mc->restore_dir);
+    plan_parents(p, restore_dir(w));
     return p;
 }
 
@@ -154,7 +162,7 @@ static int run_machine(sm_worker *w, sm_machine_result *r)
 {
     sm_worker_control *control = NULL;
     watchdog dog;
-    int err = sm_worker_control_start(w->spec->dir, w->machine, &control);
+    int err = sm_worker_control_start(w->spec->dir, w->machine, restore_dir(w), &control);
     if (err)
         return err;
     if ((err = watchdog_start(&dog, w)) != 0) {
@@ -206,7 +214,12 @@ static int run_with(sm_worker *w, const sm_launch *l)
     if (console < 0)
         return console;
     mc.console_fd = console;
-    err = sm_machine_create(&mc, &w->machine);
+    sm_snap_origin *origin = NULL;
+    if (restore_dir(w) && (err = sm_snap_origin_open(restore_dir(w), &origin)) == 0)
+        mc.restore = sm_snap_origin_machine(origin);
+    if (!err)
+        err = sm_machine_create(&mc, &w->machine);
+    sm_snap_origin_close(origin);  /* its memory stays mapped, its state is set */
     if (!err) {
         err = run_machine(w, &r);
         if (!err)

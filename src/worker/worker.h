@@ -20,6 +20,9 @@ typedef struct sm_worker {
     uint64_t t_open_ns;        /* CLOCK_MONOTONIC: a restore began */
     sm_machine *machine;
     sm_boot_channel channel;   /* what sm-init says on the status port */
+    /* The machine config's disks and shares, pointing into the spec. */
+    sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
+    sm_machine_share shares[SM_MACHINE_MAX_SHARES];
     sm_confine_plan confine;   /* what it may reach once confined */
 } sm_worker;
 

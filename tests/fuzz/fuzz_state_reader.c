@@ -16,8 +16,8 @@
 
 #include "devices/serial_8250.h"
 #include "devices/virtio/virtio_state.h"
-#include "snapshot/state_file.h"
-#include "snapshot/state_layout.h"
+#include "persist/state_file.h"
+#include "persist/state_layout.h"
 #include "util/le.h"
 #include "virtio_rig.h"
 

@@ -8,7 +8,7 @@
 #include "devices/virtio/virtio_state.h"
 #include "devices/virtio/vsock_proto.h"
 #include "seeds.h"
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 #include "virtio_rig.h"
 
 /* fuzz_virtqueue: queue of 4 at 0x100 (desc), 0x200 (avail), 0x300 (used);

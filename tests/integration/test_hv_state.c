@@ -16,7 +16,7 @@
 
 #include <linux/kvm.h>
 
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 #include "supermachine.h"
 #include "vmm/hv.h"
 #include "vmm/hv_state.h"

@@ -336,7 +336,7 @@ static void supervisor_attaches_to_a_kept_process(void **state)
     uint32_t pid = start_then_close(
         KEEP(.argv = ARGV("sh", "-c", "echo go; while :; do echo tick; sleep 0.3; done")));
     sm_worker_control *wc;
-    assert_int_equal(sm_worker_control_start(dir, NULL, &wc), 0);
+    assert_int_equal(sm_worker_control_start(dir, NULL, NULL, &wc), 0);
     assert_int_equal(sm_worker_control_attach_main(wc, 99999), -ESRCH);
     assert_int_equal(sm_worker_control_attach_main(wc, pid), 0);
     assert_int_equal(sm_worker_control_attach_main(wc, pid), -EBUSY);

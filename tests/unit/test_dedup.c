@@ -21,7 +21,7 @@
 #include "snapshot/dedup.h"
 #include "snapshot/metadata.h"
 #include "snapshot/snap_dir.h"
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 #include "supermachine.h"
 
 #define PAGE SM_DEDUP_PAGE

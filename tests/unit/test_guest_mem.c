@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 
 static void low_memory_bounds(void **state)
 {

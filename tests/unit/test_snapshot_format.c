@@ -14,8 +14,8 @@
 
 #include "snapshot/metadata.h"
 #include "snapshot/snap_dir.h"
-#include "snapshot/state_file.h"
-#include "snapshot/state_layout.h"
+#include "persist/state_file.h"
+#include "persist/state_layout.h"
 #include "supermachine.h"
 #include "util/error.h"
 #include "util/le.h"

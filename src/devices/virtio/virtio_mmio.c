@@ -112,12 +112,12 @@ static void write_queue_reg(sm_virtio_device *d, uint64_t off, uint32_t v)
 /* A notify the ioeventfd did not catch (another access width, say) comes
  * from a vCPU, which never walks rings: that keeps its seccomp list small
  * (src/worker/seccomp_lists.c). It goes to the device thread as the
- * ioeventfd would have sent it. Without a hypervisor (tests, fuzzers) the
+ * ioeventfd would have sent it. Without wiring (tests, fuzzers) the
  * caller plays the device thread. */
 static void kick(sm_virtio_device *d, uint32_t q)
 {
     uint64_t one = 1;
-    if (d->env.hv && d->env.loop && d->notify_fd[q] >= 0) {
+    if (d->env.wiring.ioeventfd && d->env.loop && d->notify_fd[q] >= 0) {
         /* Fails only when the counter is full: a kick is pending anyway. */
         ssize_t n = write(d->notify_fd[q], &one, sizeof one);
         (void)n;
@@ -269,15 +269,16 @@ static int wire_eventfds(sm_virtio_device *d)
     d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (d->irq_fd < 0)
         return sm_fail(errno, "eventfd: %s", strerror(errno));
-    if (d->env.hv && sm_hv_irqfd(d->env.hv, d->irq_fd, d->irq) < 0)
+    const sm_virtio_wiring *w = &d->env.wiring;
+    if (w->irqfd && w->irqfd(w->ctx, d->irq_fd, d->irq) < 0)
         return -EIO;
     for (unsigned q = 0; q < d->ops->nqueues; q++) {
         d->notify_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (d->notify_fd[q] < 0)
             return sm_fail(errno, "eventfd: %s", strerror(errno));
         int err = 0;
-        if (d->env.hv)
-            err = sm_hv_ioeventfd(d->env.hv, d->notify_fd[q], d->base + REG_QUEUE_NOTIFY, 4, q);
+        if (w->ioeventfd)
+            err = w->ioeventfd(w->ctx, d->notify_fd[q], d->base + REG_QUEUE_NOTIFY, 4, q);
         if (!err && d->env.loop)
             err = sm_event_loop_add(d->env.loop, d->notify_fd[q], EPOLLIN, notify_ready, d);
         if (err)

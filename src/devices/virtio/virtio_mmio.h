@@ -13,8 +13,7 @@
 
 #include "devices/virtio/virtqueue.h"
 #include "util/event_loop.h"
-#include "vmm/guest_mem.h"
-#include "vmm/hv.h"
+#include "memory/guest_mem.h"
 
 #define SM_VIRTIO_MMIO_SIZE 0x1000
 #define SM_VIRTIO_MAX_QUEUES 4
@@ -47,13 +46,24 @@ typedef struct sm_virtio_ops {
     int (*state_restore)(sm_virtio_device *d, const uint8_t *in, size_t len);
 } sm_virtio_ops;
 
-/* What the VMM lends a device. hv may be NULL (unit tests): then
- * notifications arrive only through MMIO writes and interrupts go to
- * irq_fd alone. */
+/* How a device's eventfds reach the guest without a vCPU exit, when the
+ * hypervisor can do it: `irqfd` makes a write to fd raise interrupt line
+ * irq; `ioeventfd` makes a guest write of `len` bytes equal to `value` at
+ * MMIO address `addr` signal fd. */
+typedef struct sm_virtio_wiring {
+    int (*irqfd)(void *ctx, int fd, uint32_t irq);
+    int (*ioeventfd)(void *ctx, int fd, uint64_t addr, uint32_t len, uint64_t value);
+    void *ctx;
+} sm_virtio_wiring;
+
+/* What the VMM lends a device: the guest's RAM, the loop its eventfds are
+ * served on, and their wiring. Without wiring (unit tests: its functions
+ * NULL) notifications arrive only through MMIO writes and interrupts go
+ * to irq_fd alone. */
 typedef struct sm_virtio_env {
     const sm_gmem *mem;
-    sm_hv *hv;
     sm_event_loop *loop;
+    sm_virtio_wiring wiring;
 } sm_virtio_env;
 
 struct sm_virtio_device {

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 
 #define SM_VQ_MAX_SIZE 256
 /* Longest chain accepted; also bounds loops in a malicious table. */

@@ -1,6 +1,6 @@
 /* Reading and validating a state blob. Everything in it is untrusted until
  * the checks below pass: a damaged file is refused with a sentence. */
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "snapshot/state_layout.h"
+#include "persist/state_layout.h"
 #include "util/error.h"
 #include "util/le.h"
 

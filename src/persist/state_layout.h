@@ -1,7 +1,7 @@
 /* Byte offsets of the state file's header and section headers, shared by
  * the writer and the reader (docs/snapshot.md describes them). */
-#ifndef SM_SNAPSHOT_STATE_LAYOUT_H
-#define SM_SNAPSHOT_STATE_LAYOUT_H
+#ifndef SM_PERSIST_STATE_LAYOUT_H
+#define SM_PERSIST_STATE_LAYOUT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Building a state blob section by section. */
-#include "snapshot/state_file.h"
+#include "persist/state_file.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "util/file.h"
-#include "snapshot/state_layout.h"
+#include "persist/state_layout.h"
 #include "util/error.h"
 #include "util/le.h"
 

@@ -1,4 +1,4 @@
-#include "vmm/guest_mem.h"
+#include "memory/guest_mem.h"
 
 #include <string.h>
 #include <sys/mman.h>

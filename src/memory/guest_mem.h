@@ -1,6 +1,8 @@
-/* Guest RAM and the one checked guest-physical -> host translation. */
-#ifndef SM_VMM_GUEST_MEM_H
-#define SM_VMM_GUEST_MEM_H
+/* Guest RAM and the one checked guest-physical -> host translation: a
+ * layer of its own below the devices (which read and write the guest's
+ * buffers through it) and the VMM (which lays RAM out and maps it). */
+#ifndef SM_MEMORY_GUEST_MEM_H
+#define SM_MEMORY_GUEST_MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* The snapshot `state` file: a checksummed header and typed, length-prefixed
  * sections (docs/snapshot.md has the byte layout). This layer knows nothing
  * of KVM or devices: a section's payload is opaque bytes here. */
-#ifndef SM_SNAPSHOT_STATE_FILE_H
-#define SM_SNAPSHOT_STATE_FILE_H
+#ifndef SM_PERSIST_STATE_FILE_H
+#define SM_PERSIST_STATE_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
