@@ -14,7 +14,6 @@
 
 #include "snapshot/metadata.h"
 #include "snapshot/snap_dir.h"
-#include "supermachine.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -50,7 +49,7 @@ static int read_snap(const char *dir, const char *name, snap *s)
         return 1;
     sm_snap_meta m;
     if (sm_snap_dir_check(path) < 0 || sm_snap_meta_read(meta, &m) < 0) {
-        sm_debug("dedup: skipping %s: %s", path, sm_last_error());
+        sm_debug("dedup: skipping %s: %s", path, sm_error_text());
         return 1;
     }
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -234,7 +233,7 @@ void sm_snap_dedup_after_bake(const char *snapshots_dir, const char *new_snapsho
     sm_snap_dedup_stats st = {0};
     int rc = sm_snap_dedup_new(snapshots_dir, new_snapshot, &st);
     if (rc < 0)
-        sm_debug("dedup after bake of %s: %s", new_snapshot, sm_last_error());
+        sm_debug("dedup after bake of %s: %s", new_snapshot, sm_error_text());
     else if (st.unsupported)
         sm_debug("dedup after bake: %s is on %s, which cannot share pages", snapshots_dir,
                  st.fs_name);

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "supermachine.h"
-
 /* One message per thread: the library is thread-safe and an error belongs to
  * the call that produced it. */
 static _Thread_local char last_error[1024];
@@ -39,21 +37,4 @@ void sm_clear_error(void)
 const char *sm_error_text(void)
 {
     return last_error[0] ? last_error : "no error";
-}
-
-const char *sm_last_error(void)
-{
-    return sm_error_text();
-}
-
-const char *sm_strerror(int err)
-{
-    switch (err < 0 ? -err : err) {
-    case SM_ENOKVM:
-        return "No usable KVM";
-    case SM_EKVMPERM:
-        return "No permission to use KVM";
-    default:
-        return strerror(err < 0 ? -err : err);
-    }
 }

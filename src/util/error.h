@@ -4,6 +4,12 @@
 
 #include <errno.h>
 
+/* The library's own error codes beside errno's, for code below the public
+ * API; the public header gives them as SM_ENOKVM and SM_EKVMPERM (src/lib
+ * checks that the values agree). */
+#define SM_ERR_NOKVM 1001    /* no usable KVM */
+#define SM_ERR_KVMPERM 1002  /* /dev/kvm exists, but this user may not open it */
+
 /* Record a sentence for the calling thread and return -errnum, so that a
  * failing function can end with `return sm_fail(ENOENT, "...", ...);`. */
 int sm_fail(int errnum, const char *fmt, ...)

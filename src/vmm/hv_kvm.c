@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "supermachine.h"
 #include "util/cpuinfo.h"
 #include "util/error.h"
 #include "vmm/x86_cpuid.h"
@@ -46,7 +45,7 @@ static int permission_error(const char *dev)
 {
     struct stat st;
     if (stat(dev, &st) < 0)
-        return sm_fail(SM_EKVMPERM, "no permission to open %s: run as root or ask for "
+        return sm_fail(SM_ERR_KVMPERM, "no permission to open %s: run as root or ask for "
                        "access to it", dev);
     struct group *g = getgrgid(st.st_gid);
     char gname[64];
@@ -56,11 +55,11 @@ static int permission_error(const char *dev)
         snprintf(gname, sizeof gname, "%u", (unsigned)st.st_gid);
     unsigned mode = (unsigned)(st.st_mode & 0777);
     if ((mode & 060) != 060 || st.st_gid == 0)
-        return sm_fail(SM_EKVMPERM, "no permission to open %s: only root may (mode %04o, "
+        return sm_fail(SM_ERR_KVMPERM, "no permission to open %s: only root may (mode %04o, "
                        "group %s); as root, 'chgrp kvm %s && chmod 660 %s' (what udev "
                        "does on most distributions), then add your user to group kvm",
                        dev, mode, gname, dev, dev);
-    return sm_fail(SM_EKVMPERM, "no permission to open %s (mode %04o, group %s): add your "
+    return sm_fail(SM_ERR_KVMPERM, "no permission to open %s (mode %04o, group %s): add your "
                    "user to that group ('sudo usermod -aG %s $USER', then log in again)",
                    dev, mode, gname, gname);
 }
@@ -70,17 +69,17 @@ static int open_error(const char *dev, int err)
     switch (err) {
     case ENOENT:
         if (!sm_cpuinfo_has_flag("vmx") && !sm_cpuinfo_has_flag("svm"))
-            return sm_fail(SM_ENOKVM, "%s does not exist: this CPU offers no hardware "
+            return sm_fail(SM_ERR_NOKVM, "%s does not exist: this CPU offers no hardware "
                            "virtualization (no vmx or svm in /proc/cpuinfo); enable it in "
                            "the firmware, or nested virtualization on a cloud VM", dev);
-        return sm_fail(SM_ENOKVM, "%s does not exist: the CPU has virtualization but KVM "
+        return sm_fail(SM_ERR_NOKVM, "%s does not exist: the CPU has virtualization but KVM "
                        "is not loaded; run 'modprobe kvm_intel' or 'modprobe kvm_amd'", dev);
     case EACCES:
     case EPERM:
         return permission_error(dev);
     case ENXIO:
     case ENODEV:
-        return sm_fail(SM_ENOKVM, "%s exists but no KVM driver answers (%s): load "
+        return sm_fail(SM_ERR_NOKVM, "%s exists but no KVM driver answers (%s): load "
                        "kvm_intel or kvm_amd", dev, strerror(err));
     default:
         return sm_fail(err, "cannot open %s: %s", dev, strerror(err));
@@ -91,9 +90,9 @@ static int check_kvm(sm_hv *hv, const char *dev)
 {
     int v = ioctl(hv->kvm_fd, KVM_GET_API_VERSION, 0);
     if (v < 0)
-        return sm_fail(SM_ENOKVM, "%s is not a KVM device (%s)", dev, strerror(errno));
+        return sm_fail(SM_ERR_NOKVM, "%s is not a KVM device (%s)", dev, strerror(errno));
     if (v != KVM_API_VERSION)
-        return sm_fail(SM_ENOKVM, "%s speaks KVM API %d, supermachine needs %d",
+        return sm_fail(SM_ERR_NOKVM, "%s speaks KVM API %d, supermachine needs %d",
                        dev, v, KVM_API_VERSION);
     static const struct { int cap; const char *name; } needed[] = {
         {KVM_CAP_USER_MEMORY, "user memory"},
@@ -105,7 +104,7 @@ static int check_kvm(sm_hv *hv, const char *dev)
     };
     for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
         if (ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0)
-            return sm_fail(SM_ENOKVM, "this KVM lacks %s, which supermachine needs",
+            return sm_fail(SM_ERR_NOKVM, "this KVM lacks %s, which supermachine needs",
                            needed[i].name);
     return 0;
 }

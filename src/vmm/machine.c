@@ -17,7 +17,6 @@
 #include "devices/mmio_bus.h"
 #include "devices/pio_bus.h"
 #include "devices/serial_8250.h"
-#include "supermachine.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/event_loop.h"
@@ -167,7 +166,7 @@ static void serial_irq(void *ctx, bool level)
 {
     serial_port *p = ctx;
     if (sm_hv_irq_line(p->m->hv, p->irq, level) < 0)
-        sm_debug("serial irq %u: %s", p->irq, sm_last_error());
+        sm_debug("serial irq %u: %s", p->irq, sm_error_text());
 }
 
 static void guest_reset(void *ctx)
@@ -351,7 +350,7 @@ static void *vcpu_main(void *arg)
     snprintf(name, sizeof name, "sm-vcpu%u", t->index);
     pthread_setname_np(pthread_self(), name);
     if (t->m->on_vcpu_thread && t->m->on_vcpu_thread() < 0) {
-        request_stop(t->m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
+        request_stop(t->m, SM_MACHINE_FAILED, -1, 0, sm_error_text());
         vcpu_done(t->m);
         return NULL;
     }
@@ -359,7 +358,7 @@ static void *vcpu_main(void *arg)
     while (!is_stopping(t->m)) {
         park_if_paused(t->m);
         if (sm_hv_vcpu_run(t->vcpu, &e) < 0) {
-            request_stop(t->m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
+            request_stop(t->m, SM_MACHINE_FAILED, -1, 0, sm_error_text());
             break;
         }
         if (!handle_exit(t, &e))
@@ -557,7 +556,7 @@ int sm_machine_run(sm_machine *m, sm_machine_result *res)
     if (!err)
         err = sm_machine_quota_start(m);
     if (err)
-        request_stop(m, SM_MACHINE_FAILED, -1, 0, sm_last_error());
+        request_stop(m, SM_MACHINE_FAILED, -1, 0, sm_error_text());
     else if (m->restored)
         sm_machine_restore_finish(m);
     pthread_mutex_lock(&m->lock);

@@ -283,7 +283,7 @@ static int signal_main(sm_worker_control *c, int signo)
 static void answer(int fd, int err)
 {
     char line[600];
-    int n = err ? snprintf(line, sizeof line, "ERR %s\n", sm_last_error())
+    int n = err ? snprintf(line, sizeof line, "ERR %s\n", sm_error_text())
                 : snprintf(line, sizeof line, "OK\n");
     if (n > 0 && write(fd, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1)) < 0)
         return;

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "lib/vm_registry.h"
-#include "supermachine.h"
 #include "util/error.h"
 #include "worker/confine.h"
 #include "worker/worker.h"
@@ -60,7 +59,7 @@ int main(int argc, char **argv)
     if (!err)
         err = sm_worker_run(&w);
     if (err) {
-        fprintf(stderr, "supermachine worker: %s\n", sm_last_error());
+        fprintf(stderr, "supermachine worker: %s\n", sm_error_text());
         sm_worker_report_failure(&w, err);
     }
     if (w.spec && spec->auto_remove && sm_confine_disabled() &&

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "supermachine.h"
 #include "util/clock.h"
+#include "util/error.h"
 #include "util/file.h"
 #include "worker/worker.h"
 
@@ -41,6 +41,6 @@ void sm_worker_on_ready(void *ctx)
 void sm_worker_report_failure(sm_worker *w, int err)
 {
     char text[1200];
-    int n = snprintf(text, sizeof text, "error %d %s\n", -err, sm_last_error());
+    int n = snprintf(text, sizeof text, "error %d %s\n", -err, sm_error_text());
     tell(w, text, n < (int)sizeof text ? (size_t)n : sizeof text - 1);
 }
