@@ -1,12 +1,28 @@
 /* sm_image_import: the store's import, and with build_rootfs, each image's
  * root filesystem built before it is listed (as a pull through
  * sm_image_open is), so a layer that cannot be applied lists nothing. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/image_open.h"
+#include "lib/oci_info.h"
 #include "oci/import.h"
 #include "supermachine.h"
 #include "util/error.h"
+
+/* Takes `in`. */
+static int refs_from_oci(sm_oci_image_ref *in, size_t n, sm_image_ref **out, size_t *count)
+{
+    sm_image_ref *refs = calloc(n + 1, sizeof *refs);
+    for (size_t i = 0; refs && i < n; i++)
+        sm_image_ref_from_oci(&in[i], &refs[i]);
+    free(in);
+    if (!refs)
+        return sm_fail(ENOMEM, "out of memory");
+    *out = refs;
+    *count = n;
+    return 0;
+}
 
 SM_API int sm_image_import(const char *path, const sm_import_options *opts, sm_image_ref **out,
                            size_t *count)
@@ -16,11 +32,14 @@ SM_API int sm_image_import(const char *path, const sm_import_options *opts, sm_i
         return sm_fail(EINVAL, "sm_import_options.size must be set to sizeof(sm_import_options)");
     if (opts)
         memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
-    o.size = sizeof o;
-    if (!o.build_rootfs)
-        return sm_oci_import(path, &o, NULL, out, count);
+    *out = NULL;
+    *count = 0;
+    sm_oci_import_options oo = {.platform = o.platform, .name = o.name};
     sm_image_open_options io = {.size = sizeof io, .building = o.building,
                                 .building_ctx = o.building_ctx};
     sm_pull_hook hook = sm_image_build_hook(&io);
-    return sm_oci_import(path, &o, &hook, out, count);
+    sm_oci_image_ref *refs;
+    size_t n;
+    int err = sm_oci_import(path, &oo, o.build_rootfs ? &hook : NULL, &refs, &n);
+    return err ? err : refs_from_oci(refs, n, out, count);
 }

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "lib/image_open.h"
+#include "lib/oci_info.h"
+#include "lib/pull_options.h"
 #include "oci/layers.h"
 #include "oci/pull.h"
 #include "rootfs/rootfs.h"
@@ -71,7 +73,10 @@ static int ensure_stored(const char *ref, const sm_image_open_options *o)
     if (err != -ENOENT || o->pull_policy == SM_PULL_NEVER)
         return err;
     sm_pull_hook hook = sm_image_build_hook(o);
-    return sm_oci_pull(ref, o->pull, &hook, NULL);
+    sm_pull_options keep;
+    sm_oci_pull_options po;
+    err = sm_pull_options_to_oci(o->pull, &keep, &po);
+    return err ? err : sm_oci_pull(ref, &po, &hook, NULL);
 }
 
 /* Takes the info from `l` (so it outlives the store lock). */
@@ -86,9 +91,9 @@ static int build_rootfs(sm_image *img, sm_oci_layers *l, const sm_image_open_opt
                          l->info->name[0] ? l->info->name : l->info->digest, o, img->rootfs,
                          sizeof img->rootfs);
     free(layers);
-    img->info = l->info;
+    int info_err = sm_image_info_from_oci(l->info, &img->info);
     l->info = NULL;
-    return err;
+    return err ? err : info_err;
 }
 
 int sm_image_open(const char *reference, const sm_image_open_options *opts, sm_image **out)

@@ -52,7 +52,7 @@ static int key_list(json_t *obj, const char *field, const char *what, char ***ou
     return 0;
 }
 
-static int labels(json_t *obj, const char *what, sm_image_info *info)
+static int labels(json_t *obj, const char *what, sm_oci_info *info)
 {
     if (!obj || json_is_null(obj))
         return 0;
@@ -64,7 +64,7 @@ static int labels(json_t *obj, const char *what, sm_image_info *info)
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
-        sm_image_label *l = &info->labels[info->label_count++];
+        sm_oci_info_label *l = &info->labels[info->label_count++];
         const char *s = json_string_value(val);
         l->key = strdup(key);
         l->value = strdup(s ? s : "");
@@ -90,7 +90,7 @@ static void copy(char *dst, size_t len, json_t *v)
     snprintf(dst, len, "%s", s ? s : "");
 }
 
-static int run_config(json_t *c, const char *what, sm_image_info *info)
+static int run_config(json_t *c, const char *what, sm_oci_info *info)
 {
     if (c && !json_is_null(c) && !json_is_object(c))
         return sm_fail(EBADMSG, "%s is malformed: config is not an object", what);
@@ -115,7 +115,7 @@ static int run_config(json_t *c, const char *what, sm_image_info *info)
 
 /* History only describes the build; a malformed one is left out rather
  * than making the image unusable. */
-static int history_entry(json_t *h, sm_image_history *out)
+static int history_entry(json_t *h, sm_oci_info_history *out)
 {
     out->empty_layer = json_is_true(json_object_get(h, "empty_layer"));
     int err = string_field(json_object_get(h, "created"), &out->created);
@@ -126,7 +126,7 @@ static int history_entry(json_t *h, sm_image_history *out)
     return err;
 }
 
-static int history(json_t *arr, sm_image_info *info)
+static int history(json_t *arr, sm_oci_info *info)
 {
     if (!json_is_array(arr))
         return 0;
@@ -156,7 +156,7 @@ static int load(const char *data, size_t len, const char *what, json_t **out)
 }
 
 int sm_image_config_parse(const char *data, size_t len, const char *what,
-                          sm_image_info *info)
+                          sm_oci_info *info)
 {
     json_t *root;
     int err = load(data, len, what, &root);
@@ -212,7 +212,7 @@ static void free_list(char ***list)
     *list = NULL;
 }
 
-void sm_image_config_clear(sm_image_info *info)
+void sm_image_config_clear(sm_oci_info *info)
 {
     free_list(&info->entrypoint);
     free_list(&info->cmd);

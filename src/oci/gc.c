@@ -2,6 +2,8 @@
  * filesystems built from them. Runs with the store locked exclusively, so
  * no pull or import is between writing its blobs and naming its image, and
  * no root filesystem is being built (sm_image_open holds the lock shared). */
+#include "oci/images.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,6 @@
 
 #include "oci/manifest.h"
 #include "oci/store_index.h"
-#include "supermachine.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -69,7 +70,7 @@ static bool is_live(const live_set *l, const char *hex)
     return bsearch(digest, l->digests, l->count, sizeof *l->digests, cmp) != NULL;
 }
 
-static void delete_blob(const char *dir, const char *name, sm_gc_result *r)
+static void delete_blob(const char *dir, const char *name, sm_oci_gc_result *r)
 {
     char path[PATH_MAX];
     struct stat st;
@@ -81,7 +82,7 @@ static void delete_blob(const char *dir, const char *name, sm_gc_result *r)
     r->bytes_freed += (uint64_t)st.st_size;
 }
 
-static int sweep(const sm_store *s, const live_set *l, sm_gc_result *r)
+static int sweep(const sm_store *s, const live_set *l, sm_oci_gc_result *r)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/blobs/sha256", s->root);
@@ -142,7 +143,7 @@ static bool leftover(const char *dir, const char *name, size_t n)
 /* Root filesystems built from layers nothing refers to any more, and the
  * leftovers of builds. Images without a .layers list are left alone:
  * nothing says what they hold. */
-static void sweep_rootfs(const sm_store *s, const live_set *l, sm_gc_result *r)
+static void sweep_rootfs(const sm_store *s, const live_set *l, sm_oci_gc_result *r)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/rootfs", s->root);
@@ -185,7 +186,7 @@ static void sweep_root(const sm_store *s)
         closedir(d);
 }
 
-static int collect(const sm_store *s, sm_gc_result *r)
+static int collect(const sm_store *s, sm_oci_gc_result *r)
 {
     sm_index_entry *e;
     size_t n;
@@ -206,18 +207,14 @@ static int collect(const sm_store *s, sm_gc_result *r)
     return err;
 }
 
-SM_API int sm_image_gc(sm_gc_result *result)
+int sm_oci_gc(sm_oci_gc_result *r)
 {
-    sm_gc_result r = {.size = sizeof r};
     sm_store s;
     int err = sm_store_open(&s, NULL, SM_STORE_EXCLUSIVE);
     if (err)
         return err;
-    err = collect(&s, &r);
+    r->swept = 1;
+    err = collect(&s, r);
     sm_store_close(&s);
-    if (result && result->size >= sizeof r)
-        *result = r;
-    else if (result && result->size >= offsetof(sm_gc_result, bytes_freed))
-        result->blobs_removed = r.blobs_removed;
     return err;
 }

@@ -26,14 +26,14 @@ static int read_manifest(const sm_store *s, const char *digest, const char *name
     return err;
 }
 
-static int fill_layers(const sm_manifest *m, sm_image_info *info)
+static int fill_layers(const sm_manifest *m, sm_oci_info *info)
 {
     info->layers = calloc(m->count + 1, sizeof *info->layers);
     if (!info->layers)
         return sm_fail(ENOMEM, "out of memory");
     info->size = (uint64_t)m->config.size;
     for (size_t i = 0; i < m->count; i++) {
-        sm_image_layer *l = &info->layers[i];
+        sm_oci_info_layer *l = &info->layers[i];
         snprintf(l->digest, sizeof l->digest, "%s", m->items[i].digest);
         snprintf(l->media_type, sizeof l->media_type, "%s", m->items[i].media_type);
         l->size = (uint64_t)m->items[i].size;
@@ -44,7 +44,7 @@ static int fill_layers(const sm_manifest *m, sm_image_info *info)
 }
 
 static int fill_config(const sm_store *s, const sm_manifest *m, const char *name,
-                       sm_image_info *info)
+                       sm_oci_info *info)
 {
     char *data, what[SM_REF_STR_MAX + 32];
     size_t len;
@@ -60,7 +60,7 @@ static int fill_config(const sm_store *s, const sm_manifest *m, const char *name
 /* The history's steps that made files own the layers, in order. A config
  * whose count disagrees with the manifest (hand-made images do this) gets
  * no sizes rather than wrong ones. */
-static void history_sizes(sm_image_info *info)
+static void history_sizes(sm_oci_info *info)
 {
     size_t made = 0;
     for (size_t i = 0; i < info->history_count; i++)
@@ -72,9 +72,9 @@ static void history_sizes(sm_image_info *info)
             info->history[i].size = info->layers[l++].size;
 }
 
-int sm_image_info_load(const sm_store *s, const sm_index_entry *e, sm_image_info **out)
+int sm_image_info_load(const sm_store *s, const sm_index_entry *e, sm_oci_info **out)
 {
-    sm_image_info *info = calloc(1, sizeof *info);
+    sm_oci_info *info = calloc(1, sizeof *info);
     if (!info)
         return sm_fail(ENOMEM, "out of memory");
     bool unnamed = !strcmp(e->name, e->manifest);
@@ -97,13 +97,13 @@ int sm_image_info_load(const sm_store *s, const sm_index_entry *e, sm_image_info
         history_sizes(info);
     sm_manifest_free(&m);
     if (err)
-        sm_image_info_free(info);
+        sm_oci_info_free(info);
     else
         *out = info;
     return err;
 }
 
-SM_API void sm_image_info_free(sm_image_info *info)
+void sm_oci_info_free(sm_oci_info *info)
 {
     if (!info)
         return;

@@ -2,6 +2,8 @@
  * read: an OCI image layout (oci-layout, index.json, blobs/) plus docker's
  * manifest.json naming the same blobs. Blobs go in as stored, compressed
  * layers included, so digests survive the round trip. */
+#include "oci/images.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -15,7 +17,6 @@
 
 #include "oci/image_info.h"
 #include "oci/store.h"
-#include "supermachine.h"
 #include "util/error.h"
 
 typedef struct saver {
@@ -100,7 +101,7 @@ static int64_t blob_size(const sm_store *s, const char *digest)
 }
 
 /* One image: its blobs, its index.json entry and its manifest.json one. */
-static int add_image(saver *s, const sm_image_info *img, json_t *index, json_t *docker)
+static int add_image(saver *s, const sm_oci_info *img, json_t *index, json_t *docker)
 {
     int err = add_blob(s, img->digest);
     if (!err)
@@ -141,14 +142,14 @@ static int add_all(saver *s, const char *const *refs, size_t n)
     for (size_t i = 0; !err && i < n; i++) {
         sm_index_entry *e;
         size_t count;
-        sm_image_info *img = NULL;
+        sm_oci_info *img = NULL;
         if ((err = sm_image_lookup(s->store, refs[i], &e, &count)) != 0)
             break;
         /* By name: that name; by ID: every name it has. */
         for (size_t k = 0; !err && k < count; k++) {
             if (!(err = sm_image_info_load(s->store, &e[k], &img)))
                 err = add_image(s, img, index, docker);
-            sm_image_info_free(img);
+            sm_oci_info_free(img);
             img = NULL;
         }
         free(e);
@@ -165,7 +166,7 @@ static int add_all(saver *s, const char *const *refs, size_t n)
     return err;
 }
 
-SM_API int sm_image_save(const char *const *refs, size_t n, int fd)
+int sm_oci_save(const char *const *refs, size_t n, int fd)
 {
     if (!refs || !n || fd < 0)
         return sm_fail(EINVAL, "sm_image_save: images and a file descriptor are required");

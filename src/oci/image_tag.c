@@ -1,4 +1,6 @@
-/* sm_image_tag: another name for a stored image (docker tag). */
+/* sm_oci_tag: another name for a stored image (docker tag). */
+#include "oci/images.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,10 +8,9 @@
 
 #include "oci/image_info.h"
 #include "oci/store_index.h"
-#include "supermachine.h"
 #include "util/error.h"
 
-SM_API int sm_image_tag(const char *source, const char *target)
+int sm_oci_tag(const char *source, const char *target)
 {
     if (!source || !target)
         return sm_fail(EINVAL, "sm_image_tag: source and target are required");

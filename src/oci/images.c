@@ -1,4 +1,6 @@
-/* sm_image_inspect, sm_image_list, sm_image_remove. */
+/* What sm_image_inspect, sm_image_list and sm_image_remove do. */
+#include "oci/images.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +8,7 @@
 #include "oci/image_info.h"
 #include "util/error.h"
 
-SM_API int sm_image_inspect(const char *reference, sm_image_info **out)
+int sm_oci_inspect(const char *reference, sm_oci_info **out)
 {
     sm_store s;
     sm_index_entry *e;
@@ -26,11 +28,11 @@ SM_API int sm_image_inspect(const char *reference, sm_image_info **out)
 
 /* A damaged image still gets listed, by name and digest, so that the user
  * sees it and can remove it. */
-static int load_or_stub(const sm_store *s, const sm_index_entry *e, sm_image_info **out)
+static int load_or_stub(const sm_store *s, const sm_index_entry *e, sm_oci_info **out)
 {
     if (sm_image_info_load(s, e, out) == 0)
         return 0;
-    sm_image_info *info = calloc(1, sizeof *info);
+    sm_oci_info *info = calloc(1, sizeof *info);
     if (!info)
         return sm_fail(ENOMEM, "out of memory");
     snprintf(info->name, sizeof info->name, "%s", strcmp(e->name, e->manifest) ? e->name : "");
@@ -40,21 +42,30 @@ static int load_or_stub(const sm_store *s, const sm_index_entry *e, sm_image_inf
     return 0;
 }
 
-static int list(const sm_store *s, sm_image_info ***out, size_t *count)
+static void list_free(sm_oci_info **list, size_t count)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < count; i++)
+        sm_oci_info_free(list[i]);
+    free(list);
+}
+
+static int list(const sm_store *s, sm_oci_info ***out, size_t *count)
 {
     sm_index_entry *e;
     size_t n;
     int err = sm_index_load(s, &e, &n);
     if (err)
         return err;
-    sm_image_info **v = calloc(n + 1, sizeof *v);
+    sm_oci_info **v = calloc(n + 1, sizeof *v);
     if (!v)
         err = sm_fail(ENOMEM, "out of memory");
     for (size_t i = 0; !err && i < n; i++)
         err = load_or_stub(s, &e[i], &v[i]);
     free(e);
     if (err) {
-        sm_image_list_free(v, n);
+        list_free(v, n);
         return err;
     }
     *out = v;
@@ -62,7 +73,7 @@ static int list(const sm_store *s, sm_image_info ***out, size_t *count)
     return 0;
 }
 
-SM_API int sm_image_list(sm_image_info ***out, size_t *count)
+int sm_oci_list(sm_oci_info ***out, size_t *count)
 {
     sm_store s;
     *out = NULL;
@@ -73,15 +84,6 @@ SM_API int sm_image_list(sm_image_info ***out, size_t *count)
     err = list(&s, out, count);
     sm_store_close(&s);
     return err;
-}
-
-SM_API void sm_image_list_free(sm_image_info **list, size_t count)
-{
-    if (!list)
-        return;
-    for (size_t i = 0; i < count; i++)
-        sm_image_info_free(list[i]);
-    free(list);
 }
 
 /* An ID naming several images removes none without force, as docker
@@ -98,12 +100,7 @@ static int refuse_several(const char *reference, const sm_index_entry *e, size_t
                    "of them with -f", reference, n, names);
 }
 
-SM_API int sm_image_remove(const char *reference)
-{
-    return sm_image_remove_flags(reference, 0);
-}
-
-SM_API int sm_image_remove_flags(const char *reference, unsigned flags)
+int sm_oci_remove(const char *reference, bool force)
 {
     sm_store s;
     sm_index_entry *e;
@@ -112,7 +109,7 @@ SM_API int sm_image_remove_flags(const char *reference, unsigned flags)
     if (err)
         return err;
     err = sm_image_lookup(&s, reference, &e, &n);
-    if (!err && n > 1 && !(flags & SM_IMAGE_REMOVE_FORCE)) {
+    if (!err && n > 1 && !force) {
         err = refuse_several(reference, e, n);
         free(e);
     } else if (!err) {

@@ -173,12 +173,12 @@ static int run_hook(sm_import *imp)
     return 0;
 }
 
-static int finish(sm_import *imp, sm_image_ref **out, size_t *count)
+static int finish(sm_import *imp, sm_oci_image_ref **out, size_t *count)
 {
     int err = name_images(imp);
     if (!err)
         err = run_hook(imp);
-    sm_image_ref *refs = err ? NULL : calloc(imp->count + 1, sizeof *refs);
+    sm_oci_image_ref *refs = err ? NULL : calloc(imp->count + 1, sizeof *refs);
     if (!err && !refs)
         err = sm_fail(ENOMEM, "out of memory");
     size_t n = 0;
@@ -201,14 +201,12 @@ static int finish(sm_import *imp, sm_image_ref **out, size_t *count)
     return 0;
 }
 
-int sm_oci_import(const char *path, const sm_import_options *opts, const sm_pull_hook *hook,
-                  sm_image_ref **out, size_t *count)
+int sm_oci_import(const char *path, const sm_oci_import_options *opts, const sm_pull_hook *hook,
+                  sm_oci_image_ref **out, size_t *count)
 {
-    sm_import_options o = {0};
-    if (opts && opts->size < offsetof(sm_import_options, platform))
-        return sm_fail(EINVAL, "sm_import_options.size must be set to sizeof(sm_import_options)");
+    sm_oci_import_options o = {0};
     if (opts)
-        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
+        o = *opts;
     *out = NULL;
     *count = 0;
     char extra[SM_REF_STR_MAX];

@@ -6,18 +6,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "oci/info.h"
 #include "oci/manifest.h"
 #include "oci/pull.h"
 #include "oci/resolve.h"
 #include "oci/store.h"
-#include "supermachine.h"
 
 /* What the import produced so far, and what it was asked. */
 typedef struct sm_import {
     const sm_store *store;
     const char *path;               /* the file or directory, for errors */
     sm_platform want;
-    const char *extra_name;         /* sm_import_options.name, or NULL */
+    const char *extra_name;         /* sm_oci_import_options.name, or NULL */
     /* Images found, written to the store's index only once all succeeded;
      * name "" for an image the archive does not name. */
     struct sm_index_entry *found;
@@ -25,11 +25,18 @@ typedef struct sm_import {
     const sm_pull_hook *hook;       /* run on each image before it is listed */
 } sm_import;
 
+/* What of the public sm_import_options the store's import uses (src/lib
+ * checks the size and builds root filesystems through the hook). */
+typedef struct sm_oci_import_options {
+    const char *platform;           /* for multi-platform archives; NULL: linux/amd64 */
+    const char *name;               /* to give the images too; may be NULL */
+} sm_oci_import_options;
+
 /* As sm_image_import, with a step of the caller's (building the root
  * filesystem) before each image is listed; a failure there lists none of
- * the archive's images. hook may be NULL. */
-int sm_oci_import(const char *path, const sm_import_options *opts, const sm_pull_hook *hook,
-                  sm_image_ref **out, size_t *count);
+ * the archive's images. opts and hook may be NULL. */
+int sm_oci_import(const char *path, const sm_oci_import_options *opts, const sm_pull_hook *hook,
+                  sm_oci_image_ref **out, size_t *count);
 
 /* Resolve root through src, fetch its layers, and add it to imp->found
  * under `name` (as the archive gives it; "" or a bare tag: none). */

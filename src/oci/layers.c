@@ -45,7 +45,7 @@ int sm_oci_layers_open(const char *reference, sm_oci_layers *out)
 
 void sm_oci_layers_close(sm_oci_layers *l)
 {
-    sm_image_info_free(l->info);
+    sm_oci_info_free(l->info);
     free(l->paths);
     sm_store_close(&l->store);
     memset(l, 0, sizeof *l);

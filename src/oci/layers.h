@@ -7,17 +7,17 @@
 
 #include <limits.h>
 
+#include "oci/info.h"
 #include "oci/store.h"
-#include "supermachine.h"
 
 typedef struct sm_oci_layers {
     sm_store store;           /* store.root is the data directory */
-    sm_image_info *info;      /* digest, config (what run needs), layers */
+    sm_oci_info *info;      /* digest, config (what run needs), layers */
     char (*paths)[PATH_MAX];  /* paths[i] holds info->layers[i].digest */
     size_t count;
 } sm_oci_layers;
 
-/* reference: as sm_image_inspect takes it. Fails if a layer is missing. */
+/* reference: as sm_image_lookup takes it. Fails if a layer is missing. */
 int sm_oci_layers_open(const char *reference, sm_oci_layers *out);
 void sm_oci_layers_close(sm_oci_layers *l);
 

@@ -14,7 +14,6 @@
 #include "oci/docker_config.h"
 #include "oci/docker_config_write.h"
 #include "oci/registry.h"
-#include "supermachine.h"
 #include "util/error.h"
 
 #define DOCKER_HUB_KEY "https://index.docker.io/v1/"
@@ -117,14 +116,9 @@ static int remember(const sm_login_server *s, const char *user, const char *pass
     return err;
 }
 
-SM_API int sm_registry_login(const char *server, const char *user, const char *password,
-                             const sm_login_options *opts)
+int sm_oci_login(const char *server, const char *user, const char *password,
+                 const char *const *insecure_registries)
 {
-    sm_login_options o = {0};
-    if (opts && opts->size < offsetof(sm_login_options, insecure_registries))
-        return sm_fail(EINVAL, "sm_login_options.size must be set to sizeof(sm_login_options)");
-    if (opts)
-        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
     sm_login_server s;
     int err = sm_login_server_parse(server, &s);
     if (err)
@@ -140,7 +134,7 @@ SM_API int sm_registry_login(const char *server, const char *user, const char *p
     if ((err = sm_docker_config_load(path, sizeof path, &root)))
         return err;
     json_decref(root);
-    if ((err = check(&s, user, password, o.insecure_registries)))
+    if ((err = check(&s, user, password, insecure_registries)))
         return err;
     return remember(&s, user, password);
 }
@@ -157,7 +151,7 @@ static int forget_in_helper(json_t *root, const char *path, const sm_login_serve
     return sm_cred_helper_erase(helper, s->key, origin);
 }
 
-SM_API int sm_registry_logout(const char *server)
+int sm_oci_logout(const char *server)
 {
     sm_login_server s;
     char path[4096];

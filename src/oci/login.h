@@ -1,6 +1,6 @@
 /* docker login and logout: credentials checked against the registry, then
  * kept in Docker's config file (or the credential helper it names), and
- * forgotten again. sm_registry_login and _logout are the public API. */
+ * forgotten again, for the public sm_registry_login and _logout. */
 #ifndef SM_OCI_LOGIN_H
 #define SM_OCI_LOGIN_H
 
@@ -15,5 +15,11 @@ typedef struct sm_login_server {
  * scheme or path; NULL or "" is Docker Hub, filed under docker's key
  * "https://index.docker.io/v1/", where pull looks for it too). */
 int sm_login_server_parse(const char *server, sm_login_server *out);
+
+/* sm_registry_login and _logout, the options past their size checked by
+ * src/lib: insecure_registries may be NULL. */
+int sm_oci_login(const char *server, const char *user, const char *password,
+                 const char *const *insecure_registries);
+int sm_oci_logout(const char *server);
 
 #endif

@@ -11,7 +11,6 @@
 #include "oci/registry.h"
 #include "oci/resolve.h"
 #include "oci/store_index.h"
-#include "supermachine.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -84,7 +83,7 @@ static int fetch_root(registry_source *rs, const sm_ref *ref, const char *name,
  * index's choice, made by its labels, stands: configs often leave out the
  * variant the index names; likewise a plain image's config without one
  * does not contradict the variant asked for. */
-static int check_platform(const sm_pull_options *o, const sm_platform *want,
+static int check_platform(const sm_oci_pull_options *o, const sm_platform *want,
                           const sm_resolved *r, const char *name)
 {
     const sm_platform *have = &r->config_platform;
@@ -100,7 +99,7 @@ static int check_platform(const sm_pull_options *o, const sm_platform *want,
     return sm_fail(ENOENT, "%s is %s only; it has no %s variant", name, r->platform, wanted);
 }
 
-static int record(const sm_store *s, const char *name, const sm_resolved *r, sm_image_ref *out)
+static int record(const sm_store *s, const char *name, const sm_resolved *r, sm_oci_image_ref *out)
 {
     sm_index_entry e = {.stored = (int64_t)time(NULL)};
     snprintf(e.name, sizeof e.name, "%s", name);
@@ -117,8 +116,8 @@ static int record(const sm_store *s, const char *name, const sm_resolved *r, sm_
 
 /* ref names where to ask (the origin, or a mirror standing for it);
  * name is what the store calls the image either way. */
-static int pull_from(const sm_ref *ref, const char *name, const sm_pull_options *o,
-                     const sm_pull_hook *hook, const sm_store *s, sm_http *h, sm_image_ref *out)
+static int pull_from(const sm_ref *ref, const char *name, const sm_oci_pull_options *o,
+                     const sm_pull_hook *hook, const sm_store *s, sm_http *h, sm_oci_image_ref *out)
 {
     char digest[SM_DIGEST_STR], ct[128];
     sm_platform want;
@@ -177,8 +176,8 @@ static bool final(int err)
 }
 
 static int pull_mirror(const sm_ref *ref, const char *url, const char *name,
-                       const sm_pull_options *o, const sm_pull_hook *hook, const sm_store *s,
-                       sm_http *h, sm_image_ref *out)
+                       const sm_oci_pull_options *o, const sm_pull_hook *hook, const sm_store *s,
+                       sm_http *h, sm_oci_image_ref *out)
 {
     sm_ref at = *ref;
     bool plain;
@@ -186,17 +185,17 @@ static int pull_mirror(const sm_ref *ref, const char *url, const char *name,
     if (err)
         return err;
     const char *insecure[2] = {plain ? at.domain : NULL, NULL};
-    sm_pull_options mo = *o;
+    sm_oci_pull_options mo = *o;
     if (plain && !sm_registry_is_loopback(at.domain))
         mo.insecure_registries = insecure;  /* the URL's own scheme says so */
     err = pull_from(&at, name, &mo, hook, s, h, out);
     if (err)
-        sm_debug("pull: mirror %s failed for %s: %s", url, name, sm_last_error());
+        sm_debug("pull: mirror %s failed for %s: %s", url, name, sm_error_text());
     return err;
 }
 
-static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_pull_hook *hook,
-                const sm_store *s, sm_http *h, sm_image_ref *out)
+static int pull(const sm_ref *ref, const sm_oci_pull_options *o, const sm_pull_hook *hook,
+                const sm_store *s, sm_http *h, sm_oci_image_ref *out)
 {
     char name[SM_REF_STR_MAX];
     sm_ref_string(ref, name, sizeof name);
@@ -214,14 +213,12 @@ static int pull(const sm_ref *ref, const sm_pull_options *o, const sm_pull_hook 
     return pull_from(ref, name, o, hook, s, h, out);
 }
 
-int sm_oci_pull(const char *reference, const sm_pull_options *opts, const sm_pull_hook *hook,
-                sm_image_ref *out)
+int sm_oci_pull(const char *reference, const sm_oci_pull_options *opts,
+                const sm_pull_hook *hook, sm_oci_image_ref *out)
 {
-    sm_pull_options o = {0};
-    if (opts && opts->size < offsetof(sm_pull_options, platform))
-        return sm_fail(EINVAL, "sm_pull_options.size must be set to sizeof(sm_pull_options)");
+    sm_oci_pull_options o = {0};
     if (opts)
-        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
+        o = *opts;
     sm_ref ref;
     int err = sm_ref_parse(reference, &ref);
     if (err)
@@ -236,9 +233,4 @@ int sm_oci_pull(const char *reference, const sm_pull_options *opts, const sm_pul
     }
     sm_store_close(&s);
     return err;
-}
-
-SM_API int sm_image_pull(const char *reference, const sm_pull_options *opts, sm_image_ref *out)
-{
-    return sm_oci_pull(reference, opts, NULL, out);
 }

@@ -4,9 +4,10 @@
 #ifndef SM_OCI_PULL_H
 #define SM_OCI_PULL_H
 
+#include "oci/info.h"
 #include "oci/manifest.h"
+#include "oci/pull_layers.h"
 #include "oci/store.h"
-#include "supermachine.h"
 
 typedef struct sm_pull_hook {
     /* Every blob of `m` is in `s`, verified, and the store's lock is held;
@@ -16,8 +17,20 @@ typedef struct sm_pull_hook {
     void *ctx;
 } sm_pull_hook;
 
-/* As sm_image_pull; hook may be NULL. */
-int sm_oci_pull(const char *reference, const sm_pull_options *opts, const sm_pull_hook *hook,
-                sm_image_ref *out);
+/* The fields of the public sm_pull_options past its size, which src/lib
+ * checks; progress is oci's own. */
+typedef struct sm_oci_pull_options {
+    const char *platform;           /* "os/arch[/variant]"; NULL: linux/amd64 */
+    const char *const *insecure_registries;
+    const char *username;           /* NULL: Docker's config file */
+    const char *password;
+    void (*progress)(const sm_oci_pull_progress *p, void *ctx);   /* may be NULL */
+    void *progress_ctx;
+    const char *const *mirrors;     /* of Docker Hub, tried first */
+} sm_oci_pull_options;
+
+/* As sm_image_pull; hook and out may be NULL. */
+int sm_oci_pull(const char *reference, const sm_oci_pull_options *o, const sm_pull_hook *hook,
+                sm_oci_image_ref *out);
 
 #endif

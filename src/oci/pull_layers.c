@@ -30,7 +30,7 @@ static void record_failure(queue *q, int err)
     pthread_mutex_lock(&q->lock);
     if (!q->err) {
         q->err = err;
-        snprintf(q->message, sizeof q->message, "%s", sm_last_error());
+        snprintf(q->message, sizeof q->message, "%s", sm_error_text());
     }
     pthread_mutex_unlock(&q->lock);
     atomic_store(&q->cancel, 1);
@@ -69,11 +69,11 @@ static void *worker(void *arg)
 }
 
 static void report(queue *q, const sm_manifest *m, uint64_t total, int finished,
-                   void (*progress)(const sm_pull_progress *, void *), void *ctx)
+                   void (*progress)(const sm_oci_pull_progress *, void *), void *ctx)
 {
     if (!progress)
         return;
-    sm_pull_progress p = {
+    sm_oci_pull_progress p = {
         .name = q->name, .layers = (uint32_t)m->count,
         .layers_done = (uint32_t)(m->count - q->count + atomic_load(&q->layers_done)),
         .bytes = total, .bytes_done = atomic_load(&q->bytes_done), .finished = finished,
@@ -83,7 +83,7 @@ static void report(queue *q, const sm_manifest *m, uint64_t total, int finished,
 
 /* Report a few times a second until every worker has stopped. */
 static void wait_workers(queue *q, const sm_manifest *m, uint64_t total,
-                         void (*progress)(const sm_pull_progress *, void *), void *ctx)
+                         void (*progress)(const sm_oci_pull_progress *, void *), void *ctx)
 {
     pthread_mutex_lock(&q->lock);
     while (q->running > 0) {
@@ -117,7 +117,7 @@ static uint64_t plan(queue *q, const sm_manifest *m)
     return total;
 }
 
-static int run(queue *q, const sm_manifest *m, void (*progress)(const sm_pull_progress *, void *),
+static int run(queue *q, const sm_manifest *m, void (*progress)(const sm_oci_pull_progress *, void *),
                void *ctx)
 {
     uint64_t total = plan(q, m);
@@ -146,7 +146,7 @@ static int run(queue *q, const sm_manifest *m, void (*progress)(const sm_pull_pr
 }
 
 int sm_pull_layers(sm_registry *r, const sm_store *s, const sm_manifest *m, const char *name,
-                   void (*progress)(const sm_pull_progress *, void *), void *progress_ctx)
+                   void (*progress)(const sm_oci_pull_progress *, void *), void *progress_ctx)
 {
     queue q = {.reg = r, .store = s, .name = name};
     q.jobs = calloc(m->count + 1, sizeof *q.jobs);

@@ -171,8 +171,8 @@ static int push_plan_run(sm_pusher *p, const push_plan *pl, const char *tag)
     return err;
 }
 
-static int push_entry(const sm_ref *ref, const sm_index_entry *e, const sm_push_options *o,
-                      const sm_store *s, sm_image_ref *out)
+static int push_entry(const sm_ref *ref, const sm_index_entry *e, const sm_oci_push_options *o,
+                      const sm_store *s, sm_oci_image_ref *out)
 {
     sm_credentials creds = {0};
     if (o->username) {
@@ -207,13 +207,11 @@ static int push_entry(const sm_ref *ref, const sm_index_entry *e, const sm_push_
     return err;
 }
 
-SM_API int sm_image_push(const char *reference, const sm_push_options *opts, sm_image_ref *out)
+int sm_oci_push(const char *reference, const sm_oci_push_options *opts, sm_oci_image_ref *out)
 {
-    sm_push_options o = {0};
-    if (opts && opts->size < offsetof(sm_push_options, insecure_registries))
-        return sm_fail(EINVAL, "sm_push_options.size must be set to sizeof(sm_push_options)");
+    sm_oci_push_options o = {0};
     if (opts)
-        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
+        o = *opts;
     sm_ref ref;
     if (!reference || sm_ref_parse(reference, &ref) != 0)
         return sm_fail(EINVAL, "'%s' is not a valid image name", reference ? reference : "");

@@ -6,10 +6,34 @@
 #include <stdint.h>
 
 #include "oci/http.h"
+#include "oci/info.h"
 #include "oci/manifest.h"
 #include "oci/registry.h"
 #include "oci/store.h"
-#include "supermachine.h"
+
+/* The fields of the public sm_push_progress (src/lib passes them on). */
+typedef struct sm_oci_push_progress {
+    const char *name;          /* the normalised reference being pushed */
+    uint32_t blobs;            /* configs and layers */
+    uint32_t blobs_done;       /* of them, found in the registry or uploaded */
+    uint32_t blobs_uploaded;   /* of those, uploaded */
+    uint64_t bytes;
+    uint64_t bytes_done;
+    int finished;              /* 1 on the last report */
+} sm_oci_push_progress;
+
+/* The fields of the public sm_push_options past its size, which src/lib
+ * checks; progress is oci's own. */
+typedef struct sm_oci_push_options {
+    const char *const *insecure_registries;
+    const char *username;           /* NULL: Docker's config file */
+    const char *password;
+    void (*progress)(const sm_oci_push_progress *p, void *ctx);   /* may be NULL */
+    void *progress_ctx;
+} sm_oci_push_options;
+
+/* As sm_image_push; out may be NULL. */
+int sm_oci_push(const char *reference, const sm_oci_push_options *o, sm_oci_image_ref *out);
 
 /* One push under way. */
 typedef struct sm_pusher {
@@ -17,8 +41,8 @@ typedef struct sm_pusher {
     sm_http *http;
     const sm_store *store;
     const char *name;             /* the normalised reference, for messages */
-    sm_push_progress progress;
-    void (*report)(const sm_push_progress *p, void *ctx);   /* may be NULL */
+    sm_oci_push_progress progress;
+    void (*report)(const sm_oci_push_progress *p, void *ctx);   /* may be NULL */
     void *report_ctx;
     uint64_t last_report_ns;      /* monotonic; reports are a few a second */
     uint64_t blob_base;           /* progress.bytes_done before this blob */

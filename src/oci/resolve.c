@@ -33,7 +33,7 @@ static int check_config(const sm_store *s, const sm_manifest *m, const char *nam
     int err = sm_store_read_blob(s, m->config.digest, SM_CONFIG_MAX, &data, &len);
     if (err)
         return err;
-    sm_image_info info = {0};
+    sm_oci_info info = {0};
     err = sm_image_config_parse(data, len, what, &info);
     free(data);
     if (err)

@@ -114,9 +114,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                pwrite(archive_fd, data, size, 0) != (ssize_t)size) {
         abort();
     }
-    sm_import_options o = {.size = sizeof o, .name = how & 2 ? "fuzz/extra:1" : NULL,
-                           .platform = how & 4 ? "linux/arm64" : NULL};
-    sm_image_ref *refs = NULL;
+    sm_oci_import_options o = {.name = how & 2 ? "fuzz/extra:1" : NULL,
+                               .platform = how & 4 ? "linux/arm64" : NULL};
+    sm_oci_image_ref *refs = NULL;
     size_t n = 0;
     if (sm_oci_import(path, &o, NULL, &refs, &n) == 0)
         check_list();

@@ -52,7 +52,7 @@ static void manifest(const char *doc, size_t len, const char *type)
 
 static void config(const char *doc, size_t len)
 {
-    sm_image_info info;
+    sm_oci_info info;
     memset(&info, 0, sizeof info);
     sm_image_config_parse(doc, len, "the fuzzed config", &info);
     sm_image_config_clear(&info);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "oci/config.h"
+#include "supermachine.h"
 
 static const char nginx_like[] =
     "{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\","
@@ -21,7 +22,7 @@ static const char nginx_like[] =
 static void reads_what_run_needs(void **state)
 {
     (void)state;
-    sm_image_info info = {0};
+    sm_oci_info info = {0};
     assert_int_equal(sm_image_config_parse(nginx_like, strlen(nginx_like), "c", &info), 0);
     assert_string_equal(info.os, "linux");
     assert_string_equal(info.architecture, "arm64");
@@ -52,7 +53,7 @@ static void reads_history(void **state)
                        "{\"created\":\"2024-01-01T00:00:00Z\",\"created_by\":\"ADD x /\"},"
                        "{\"created_by\":\"CMD sh\",\"empty_layer\":true,\"comment\":\"c\"},"
                        "7]}";
-    sm_image_info info = {0};
+    sm_oci_info info = {0};
     assert_int_equal(sm_image_config_parse(cfg, strlen(cfg), "c", &info), 0);
     assert_int_equal(info.history_count, 2);
     assert_string_equal(info.history[0].created, "2024-01-01T00:00:00Z");
@@ -74,7 +75,7 @@ static void unset_fields_are_null(void **state)
     (void)state;
     const char minimal[] = "{\"os\":\"linux\",\"architecture\":\"amd64\","
                            "\"config\":{\"Cmd\":[],\"Entrypoint\":null,\"User\":\"\"}}";
-    sm_image_info info = {0};
+    sm_oci_info info = {0};
     assert_int_equal(sm_image_config_parse(minimal, strlen(minimal), "c", &info), 0);
     assert_non_null(info.cmd);          /* empty, which is not unset */
     assert_null(info.cmd[0]);
@@ -93,7 +94,7 @@ static void unset_fields_are_null(void **state)
 static void rejects_malformed_configs(void **state)
 {
     (void)state;
-    sm_image_info info = {0};
+    sm_oci_info info = {0};
     const char *bad[] = {
         "not json",
         "{\"config\":{\"Cmd\":\"sh\"}}",
