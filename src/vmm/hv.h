@@ -1,6 +1,6 @@
 /*
  * The hypervisor interface: the only part of the VMM that talks to KVM.
- * KVM implements it now (hv_kvm.c); macOS HVF and Windows WHP are meant to
+ * KVM implements it now (hv_kvm*.c); macOS HVF and Windows WHP are meant to
  * be other implementations of this same header.
  */
 #ifndef SM_VMM_HV_H
@@ -93,11 +93,27 @@ void sm_hv_vcpu_kick(sm_hv_vcpu *vcpu);
 /* A one-paragraph register dump for error reports. */
 void sm_hv_vcpu_describe(sm_hv_vcpu *vcpu, char *buf, size_t len);
 
-/* KVM only: the descriptors behind the handles, for the other KVM-specific
- * files (hv_state.c saves and restores state through them). */
-int sm_hv_kvm_system_fd(const sm_hv *hv);
-int sm_hv_kvm_vm_fd(const sm_hv *hv);
-int sm_hv_kvm_vcpu_fd(const sm_hv_vcpu *vcpu);
-sm_hv *sm_hv_vcpu_owner(const sm_hv_vcpu *vcpu);
+/* Saving and restoring the hypervisor's state as snapshot sections: each
+ * vCPU's registers, FPU, MSRs, LAPIC and pending events, and the VM's
+ * interrupt controllers, PIT and clock (docs/snapshot.md lists the
+ * sections). The backend owns the payloads' bytes; the state file only
+ * carries them, and is only named here (persist/state_file.h), so that
+ * the door includes nothing of it. */
+typedef struct sm_snap_writer sm_snap_writer;
+typedef struct sm_snap_reader sm_snap_reader;
+
+/* Save while the vCPU is not inside sm_hv_vcpu_run. `index` is the vCPU's
+ * number, which becomes the sections' index. */
+int sm_hv_vcpu_save(sm_hv_vcpu *vcpu, sm_snap_writer *w, uint16_t index);
+
+/* Restore into a vCPU made by sm_hv_vcpu_create that has not run yet, after
+ * guest RAM is mapped (restoring kvm-clock's MSRs writes to guest memory).
+ * Every section's length is checked before it reaches the hypervisor. */
+int sm_hv_vcpu_restore(sm_hv_vcpu *vcpu, const sm_snap_reader *r, uint16_t index);
+
+/* PIC master and slave, IOAPIC, PIT and the VM clock. Restore needs
+ * sm_hv_create_platform first. */
+int sm_hv_vm_save(sm_hv *hv, sm_snap_writer *w);
+int sm_hv_vm_restore(sm_hv *hv, const sm_snap_reader *r);
 
 #endif

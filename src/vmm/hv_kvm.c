@@ -1,5 +1,6 @@
 /* sm_hv on Linux KVM. */
-#include "vmm/hv.h"
+#include "vmm/hv_kvm.h"
+#include "vmm/hv_kvm_int.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -24,21 +25,6 @@
 #define LAPIC_LVT1 0x360
 #define APIC_MODE_NMI 0x4
 #define APIC_MODE_EXTINT 0x7
-
-struct sm_hv {
-    int kvm_fd;
-    int vm_fd;
-    int run_size;
-    struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID, read once */
-};
-
-struct sm_hv_vcpu {
-    sm_hv *hv;
-    int fd;
-    unsigned index;
-    struct kvm_run *run;
-    bool unsettled;     /* the last exit's I/O completes at the next KVM_RUN */
-};
 
 /* Says who may open the device and how this user can become one of them. */
 static int permission_error(const char *dev)
@@ -452,11 +438,6 @@ void sm_hv_vcpu_describe(sm_hv_vcpu *v, char *buf, size_t len)
              r.rdi, s.cs.selector, s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 }
 
-int sm_hv_kvm_system_fd(const sm_hv *hv)
-{
-    return hv->kvm_fd;
-}
-
 int sm_hv_kvm_vm_fd(const sm_hv *hv)
 {
     return hv->vm_fd;
@@ -465,9 +446,4 @@ int sm_hv_kvm_vm_fd(const sm_hv *hv)
 int sm_hv_kvm_vcpu_fd(const sm_hv_vcpu *v)
 {
     return v->fd;
-}
-
-sm_hv *sm_hv_vcpu_owner(const sm_hv_vcpu *v)
-{
-    return v->hv;
 }

@@ -5,7 +5,6 @@
 #include "persist/state_file.h"
 #include "util/error.h"
 #include "util/le.h"
-#include "vmm/hv_state.h"
 #include "vmm/machine_int.h"
 
 static int check_machine(const sm_machine *m, const sm_snap_reader *r, unsigned ndevs)

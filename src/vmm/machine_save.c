@@ -6,7 +6,6 @@
 #include "persist/state_file.h"
 #include "util/error.h"
 #include "util/le.h"
-#include "vmm/hv_state.h"
 #include "vmm/machine_int.h"
 
 int sm_machine_hold(sm_machine *m)

@@ -19,7 +19,7 @@
 #include "persist/state_file.h"
 #include "supermachine.h"
 #include "vmm/hv.h"
-#include "vmm/hv_state.h"
+#include "vmm/hv_kvm.h"
 
 #define RAM_SIZE (1u << 20)
 #define CODE_GPA 0x1000u

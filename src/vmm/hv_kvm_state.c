@@ -2,8 +2,7 @@
  * structures byte for byte; a section read back is as untrusted as any
  * file, so its length is checked against the structure (or the count it
  * carries) before KVM sees it. */
-#include "vmm/hv_state.h"
-#include "vmm/host_quirks.h"
+#include "vmm/hv_kvm_int.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -11,7 +10,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "persist/state_file.h"
 #include "util/error.h"
+#include "vmm/host_quirks.h"
 
 /* KVM itself allows 256 CPUID entries; MSR lists are a few hundred. These
  * bound what a damaged section can make us hand to the kernel. */
@@ -63,7 +64,7 @@ typedef union fixed_buf {
 
 static int has_cap(sm_hv *hv, int cap)
 {
-    return ioctl(sm_hv_kvm_vm_fd(hv), KVM_CHECK_EXTENSION, cap);
+    return ioctl(hv->vm_fd, KVM_CHECK_EXTENSION, cap);
 }
 
 static int get_ioctl(int fd, unsigned long req, void *buf, const char *what, uint16_t index)
@@ -240,7 +241,7 @@ static int restore_xcrs(sm_hv *hv, int fd, const sm_snap_reader *r, uint16_t ind
 static int msr_index_list(sm_hv *hv, struct kvm_msr_list **out)
 {
     struct kvm_msr_list probe = {.nmsrs = 0};
-    int kvm = sm_hv_kvm_system_fd(hv);
+    int kvm = hv->kvm_fd;
     if (ioctl(kvm, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
         return sm_fail(errno, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
     if (probe.nmsrs > MAX_MSRS)
@@ -362,8 +363,8 @@ static int save_events(int fd, sm_snap_writer *w, uint16_t index)
 
 int sm_hv_vcpu_save(sm_hv_vcpu *vcpu, sm_snap_writer *w, uint16_t index)
 {
-    sm_hv *hv = sm_hv_vcpu_owner(vcpu);
-    int fd = sm_hv_kvm_vcpu_fd(vcpu);
+    sm_hv *hv = vcpu->hv;
+    int fd = vcpu->fd;
     int rc = sm_hv_vcpu_settle(vcpu);
     if (!rc) rc = save_cpuid(fd, w, index);
     if (!rc) rc = save_fixed(fd, &MP_STATE, w, index);
@@ -386,8 +387,8 @@ int sm_hv_vcpu_save(sm_hv_vcpu *vcpu, sm_snap_writer *w, uint16_t index)
  * guest's timer never fires again. */
 int sm_hv_vcpu_restore(sm_hv_vcpu *vcpu, const sm_snap_reader *r, uint16_t index)
 {
-    sm_hv *hv = sm_hv_vcpu_owner(vcpu);
-    int fd = sm_hv_kvm_vcpu_fd(vcpu);
+    sm_hv *hv = vcpu->hv;
+    int fd = vcpu->fd;
     int rc = restore_cpuid(fd, r, index);
     if (!rc) rc = restore_fixed(fd, &MP_STATE, r, index);
     if (!rc) rc = restore_fixed(fd, &SREGS, r, index);
@@ -461,7 +462,7 @@ static int restore_clock(int vm, const sm_snap_reader *r)
 
 int sm_hv_vm_save(sm_hv *hv, sm_snap_writer *w)
 {
-    int vm = sm_hv_kvm_vm_fd(hv), rc = 0;
+    int vm = hv->vm_fd, rc = 0;
     for (size_t i = 0; i < sizeof CHIPS / sizeof CHIPS[0] && !rc; i++)
         rc = save_chip(vm, i, w);
     if (!rc) rc = save_fixed(vm, &PIT, w, 0);
@@ -471,7 +472,7 @@ int sm_hv_vm_save(sm_hv *hv, sm_snap_writer *w)
 
 int sm_hv_vm_restore(sm_hv *hv, const sm_snap_reader *r)
 {
-    int vm = sm_hv_kvm_vm_fd(hv), rc = 0;
+    int vm = hv->vm_fd, rc = 0;
     for (size_t i = 0; i < sizeof CHIPS / sizeof CHIPS[0] && !rc; i++)
         rc = restore_chip(vm, i, r);
     if (!rc) rc = restore_fixed(vm, &PIT, r, 0);
