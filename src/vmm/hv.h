@@ -93,6 +93,24 @@ void sm_hv_vcpu_kick(sm_hv_vcpu *vcpu);
 /* A one-paragraph register dump for error reports. */
 void sm_hv_vcpu_describe(sm_hv_vcpu *vcpu, char *buf, size_t len);
 
+/* What a thread asks of the hypervisor, so that a syscall filter can allow
+ * a thread only the requests its role needs (the worker's seccomp lists).
+ * One bit each; a backend without ioctls gives each an empty list. */
+typedef enum sm_hv_use {
+    SM_HV_USE_RUN = 1u << 0,       /* sm_hv_vcpu_run, sm_hv_vcpu_settle */
+    SM_HV_USE_IRQ_LINE = 1u << 1,  /* sm_hv_irq_line */
+    SM_HV_USE_STATE_GET = 1u << 2, /* sm_hv_vcpu_save, sm_hv_vm_save */
+} sm_hv_use;
+
+/* The backend's ioctl request numbers, as the second argument of ioctl. */
+typedef struct sm_hv_requests {
+    const unsigned long *req;
+    unsigned n;
+} sm_hv_requests;
+
+/* The requests one use (a single sm_hv_use bit) makes; none for others. */
+sm_hv_requests sm_hv_requests_for(sm_hv_use use);
+
 /* Saving and restoring the hypervisor's state as snapshot sections: each
  * vCPU's registers, FPU, MSRs, LAPIC and pending events, and the VM's
  * interrupt controllers, PIT and clock (docs/snapshot.md lists the

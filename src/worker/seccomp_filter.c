@@ -1,4 +1,5 @@
-/* Builds the worker's seccomp filters from seccomp_lists.c. Kill by
+/* Builds the worker's seccomp filters from seccomp_lists.c, with the
+ * hypervisor's ioctl requests as its backend numbers them (hv.h). Kill by
  * default (through SIGSYS, so that confine.c can say what happened), a
  * foreign architecture's syscalls kill outright. */
 #include "worker/seccomp_filter.h"
@@ -37,20 +38,51 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const sm_sys_r
     return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
 }
 
+static int add_one(scmp_filter_ctx ctx, uint32_t action, const sm_sys_rule *r,
+                   unsigned char *seen)
+{
+    int nr = seccomp_syscall_resolve_name(r->name);
+    if (nr == __NR_SCMP_ERROR)
+        return 0;  /* not a syscall on this architecture (e.g. "access") */
+    int rc = add_rule(ctx, action, nr, r);
+    if (rc < 0)
+        return sm_fail(-rc, "seccomp: cannot add the rule for %s: %s", r->name, strerror(-rc));
+    if (seen && nr >= 0 && nr < 1024)
+        seen[nr] = 1;
+    return 0;
+}
+
+/* The requests of one sm_hv_use bit of `uses`; none when it is clear. */
+static sm_hv_requests hv_requests(unsigned uses, unsigned bit)
+{
+    return uses & bit ? sm_hv_requests_for((sm_hv_use)bit) : (sm_hv_requests){NULL, 0};
+}
+
+/* The hypervisor's requests for the list's uses, each an ioctl rule on
+ * its request number, as the backend gives them. */
+static int add_hv_uses(scmp_filter_ctx ctx, uint32_t action, unsigned uses,
+                       unsigned char *seen)
+{
+    for (unsigned bit = 1; bit && bit <= uses; bit <<= 1) {
+        sm_hv_requests q = hv_requests(uses, bit);
+        for (unsigned i = 0; i < q.n; i++) {
+            sm_sys_rule r = {"ioctl", 1, SM_ARG_EQ, q.req[i]};
+            int rc = add_one(ctx, action, &r, seen);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 static int add_list(scmp_filter_ctx ctx, uint32_t action, sm_sys_list l, unsigned char *seen)
 {
     for (unsigned i = 0; i < l.n; i++) {
-        int nr = seccomp_syscall_resolve_name(l.rules[i].name);
-        if (nr == __NR_SCMP_ERROR)
-            continue;  /* not a syscall on this architecture (e.g. "access") */
-        int rc = add_rule(ctx, action, nr, &l.rules[i]);
+        int rc = add_one(ctx, action, &l.rules[i], seen);
         if (rc < 0)
-            return sm_fail(-rc, "seccomp: cannot add the rule for %s: %s", l.rules[i].name,
-                           strerror(-rc));
-        if (seen && nr >= 0 && nr < 1024)
-            seen[nr] = 1;
+            return rc;
     }
-    return 0;
+    return add_hv_uses(ctx, action, l.hv_uses, seen);
 }
 
 static unsigned count(const unsigned char *seen)
@@ -61,14 +93,21 @@ static unsigned count(const unsigned char *seen)
     return n;
 }
 
+static void mark(const char *name, unsigned char *seen)
+{
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr >= 0 && nr < 1024)
+        seen[nr] = 1;
+}
+
 unsigned sm_seccomp_count(sm_sys_list l)
 {
     unsigned char seen[1024] = {0};
-    for (unsigned i = 0; i < l.n; i++) {
-        int nr = seccomp_syscall_resolve_name(l.rules[i].name);
-        if (nr >= 0 && nr < 1024)
-            seen[nr] = 1;
-    }
+    for (unsigned i = 0; i < l.n; i++)
+        mark(l.rules[i].name, seen);
+    for (unsigned bit = 1; bit && bit <= l.hv_uses; bit <<= 1)
+        if (hv_requests(l.hv_uses, bit).n)
+            mark("ioctl", seen);
     return count(seen);
 }
 

@@ -10,12 +10,11 @@
  * perf_event_open, keyctl, io_uring, userfaultfd, kill of other processes,
  * chroot, setuid and friends, module and reboot calls, open_by_handle_at,
  * new executable memory, sockets other than Unix (and IPv4/IPv6 with a
- * network), and every KVM ioctl that builds a VM (no new VM, vCPU or
- * memory slot after setup).
+ * network), and every hypervisor request that builds a VM (no new VM,
+ * vCPU or memory slot after setup: the sm_hv_use sets name none of them).
  */
 #include "worker/seccomp_lists.h"
 
-#include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -26,12 +25,12 @@
 
 #define ANY(name) {name, 0, SM_ARG_ANY, 0}
 #define IOCTL(req) {"ioctl", 1, SM_ARG_EQ, (uint64_t)(req)}
-#define LIST(a) ((sm_sys_list){a, sizeof a / sizeof a[0]})
+#define LIST(a, hv_uses) ((sm_sys_list){a, sizeof a / sizeof a[0], hv_uses})
 
-/* KVM requests a running machine makes: the run loop, and the legacy
- * devices' interrupt lines (serial, keyboard controller). Devices' irqfds
- * and ioeventfds are all wired before confinement. */
-#define KVM_RUNTIME_IOCTLS IOCTL(KVM_RUN), IOCTL(KVM_IRQ_LINE)
+/* Hypervisor requests a running machine makes: the run loop, and the
+ * legacy devices' interrupt lines (serial, keyboard controller). Devices'
+ * irqfds and ioeventfds are all wired before confinement. */
+#define HV_RUNTIME (SM_HV_USE_RUN | SM_HV_USE_IRQ_LINE)
 
 /* Groups of rules more than one role shares. */
 
@@ -114,18 +113,10 @@ static const sm_sys_rule process_rules[] = {
     ANY("epoll_create1"), ANY("pipe2"),
     /* The control socket, and a socket pair per exec. */
     ANY("bind"), ANY("listen"), {"socketpair", 0, SM_ARG_EQ, AF_UNIX},
-
-    KVM_RUNTIME_IOCTLS,
-    /* Machine state for a live snapshot (the vCPUs are parked). */
-    IOCTL(KVM_GET_REGS), IOCTL(KVM_GET_SREGS), IOCTL(KVM_GET_MSRS), IOCTL(KVM_GET_LAPIC),
-    IOCTL(KVM_GET_CPUID2), IOCTL(KVM_GET_VCPU_EVENTS), IOCTL(KVM_GET_MP_STATE),
-    IOCTL(KVM_GET_XSAVE), IOCTL(KVM_GET_XSAVE2), IOCTL(KVM_GET_XCRS), IOCTL(KVM_GET_FPU),
-    IOCTL(KVM_GET_DEBUGREGS), IOCTL(KVM_GET_CLOCK), IOCTL(KVM_GET_IRQCHIP),
-    IOCTL(KVM_GET_PIT2), IOCTL(KVM_GET_VCPU_MMAP_SIZE), IOCTL(KVM_GET_MSR_INDEX_LIST),
-    /* Which of those this KVM has (XSAVE2, XCRS): a query, it changes
-     * nothing. */
-    IOCTL(KVM_CHECK_EXTENSION),
 };
+/* The run loop, and machine state for a live snapshot (the vCPUs are
+ * parked). */
+#define PROCESS_HV (HV_RUNTIME | SM_HV_USE_STATE_GET)
 
 /* The device thread serves what a guest puts in its virtio rings: block
  * requests, 9P (files of a share), vsock (Unix sockets toward the host),
@@ -136,10 +127,10 @@ static const sm_sys_rule process_rules[] = {
  * no vCPU state and runs no vCPU. */
 static const sm_sys_rule device_rules[] = {
     MEMORY_RULES, THREAD_RULES, FD_IO_RULES, PATH_RULES, UNIX_CONNECTION_RULES, TTY_IOCTLS,
-    /* The legacy lines (serial input arrives here); virtio's go through
-     * irqfds wired at setup. */
-    IOCTL(KVM_IRQ_LINE),
 };
+/* The legacy lines (serial input arrives here); virtio's go through irqfds
+ * wired at setup. */
+#define DEVICE_HV SM_HV_USE_IRQ_LINE
 
 /* libslirp's sockets toward the outside world. */
 static const sm_sys_rule network_rules[] = {
@@ -154,7 +145,7 @@ static const sm_sys_rule network_rules[] = {
  * reaches a vCPU (one ioeventfd did not match) only kicks the device
  * thread through its eventfd (virtio_mmio.c). */
 static const sm_sys_rule vcpu_rules[] = {
-    MEMORY_RULES, THREAD_RULES, KVM_RUNTIME_IOCTLS,
+    MEMORY_RULES, THREAD_RULES,
     ANY("write"), ANY("getrusage"), ANY("rt_sigaction"),
 };
 
@@ -164,8 +155,8 @@ static const sm_sys_rule enosys_rules[] = {
     ANY("clone3"),
 };
 
-sm_sys_list sm_seccomp_list_process(void) { return LIST(process_rules); }
-sm_sys_list sm_seccomp_list_network(void) { return LIST(network_rules); }
-sm_sys_list sm_seccomp_list_vcpu(void) { return LIST(vcpu_rules); }
-sm_sys_list sm_seccomp_list_device(void) { return LIST(device_rules); }
-sm_sys_list sm_seccomp_list_enosys(void) { return LIST(enosys_rules); }
+sm_sys_list sm_seccomp_list_process(void) { return LIST(process_rules, PROCESS_HV); }
+sm_sys_list sm_seccomp_list_network(void) { return LIST(network_rules, 0); }
+sm_sys_list sm_seccomp_list_vcpu(void) { return LIST(vcpu_rules, HV_RUNTIME); }
+sm_sys_list sm_seccomp_list_device(void) { return LIST(device_rules, DEVICE_HV); }
+sm_sys_list sm_seccomp_list_enosys(void) { return LIST(enosys_rules, 0); }

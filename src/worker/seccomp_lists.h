@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "vmm/hv.h"
+
 /* How one argument is checked; a syscall listed several times is allowed
  * when any of its rows matches. */
 typedef enum {
@@ -24,9 +26,13 @@ typedef struct sm_sys_rule {
     uint64_t value;
 } sm_sys_rule;
 
+/* A role's syscalls by name, and the hypervisor's ioctl requests by use:
+ * the numbers are the backend's (sm_hv_requests_for in vmm/hv.h), so no
+ * list here names a KVM request. */
 typedef struct sm_sys_list {
     const sm_sys_rule *rules;
     unsigned n;
+    unsigned hv_uses;    /* sm_hv_use bits */
 } sm_sys_list;
 
 /* Every thread of a confined worker. */
