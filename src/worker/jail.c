@@ -28,7 +28,7 @@
 
 typedef struct entry {
     char abs[PATH_MAX];
-    int fd;                 /* O_PATH to the host's file, -1: absent */
+    int fd;                 /* O_PATH to the host's file */
     bool dir;
     sm_ll_access access;
 } entry;
@@ -80,8 +80,12 @@ static int open_sources(jail *j, const sm_ll_path *paths, unsigned n)
         if (e->fd < 0 && errno == ENOENT)
             continue;   /* as with landlock: its opener will say so */
         struct stat st;
-        if (e->fd < 0 || fstat(e->fd, &st) < 0)
-            return sm_fail(errno, "jail: cannot open %s: %s", p, strerror(errno));
+        if (e->fd < 0 || fstat(e->fd, &st) < 0) {
+            int err = sm_fail(errno, "jail: cannot open %s: %s", p, strerror(errno));
+            if (e->fd >= 0)
+                close(e->fd);   /* not counted yet: close_sources would miss it */
+            return err;
+        }
         e->dir = S_ISDIR(st.st_mode);
         e->access = paths[i].access;
         j->n++;
@@ -90,11 +94,11 @@ static int open_sources(jail *j, const sm_ll_path *paths, unsigned n)
     return 0;
 }
 
+/* Every counted entry holds its descriptor: absent paths get none. */
 static void close_sources(jail *j)
 {
     for (unsigned i = 0; i < j->n; i++)
-        if (j->e[i].fd >= 0)
-            close(j->e[i].fd);
+        close(j->e[i].fd);
 }
 
 /* mkdir -p of path's parents under the jail's root, then path itself as
