@@ -100,6 +100,7 @@ typedef enum sm_hv_use {
     SM_HV_USE_RUN = 1u << 0,       /* sm_hv_vcpu_run, sm_hv_vcpu_settle */
     SM_HV_USE_IRQ_LINE = 1u << 1,  /* sm_hv_irq_line */
     SM_HV_USE_STATE_GET = 1u << 2, /* sm_hv_vcpu_save, sm_hv_vm_save */
+    SM_HV_USE_DESCRIBE = 1u << 3,  /* sm_hv_vcpu_describe */
 } sm_hv_use;
 
 /* The backend's ioctl request numbers, as the second argument of ioctl. */

@@ -28,6 +28,10 @@ static const unsigned long state_get[] = {
     KVM_CHECK_EXTENSION,
 };
 
+/* A vCPU that fails names its registers in the error it reports: without
+ * these its confinement would kill the worker instead, unexplained. */
+static const unsigned long describe[] = {KVM_GET_REGS, KVM_GET_SREGS};
+
 sm_hv_requests sm_hv_requests_for(sm_hv_use use)
 {
     switch (use) {
@@ -37,6 +41,8 @@ sm_hv_requests sm_hv_requests_for(sm_hv_use use)
         return REQUESTS(irq_line);
     case SM_HV_USE_STATE_GET:
         return REQUESTS(state_get);
+    case SM_HV_USE_DESCRIBE:
+        return REQUESTS(describe);
     }
     return (sm_hv_requests){NULL, 0};
 }

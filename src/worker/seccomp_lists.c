@@ -157,6 +157,9 @@ static const sm_sys_rule enosys_rules[] = {
 
 sm_sys_list sm_seccomp_list_process(void) { return LIST(process_rules, PROCESS_HV); }
 sm_sys_list sm_seccomp_list_network(void) { return LIST(network_rules, 0); }
-sm_sys_list sm_seccomp_list_vcpu(void) { return LIST(vcpu_rules, HV_RUNTIME); }
+sm_sys_list sm_seccomp_list_vcpu(void)
+{
+    return LIST(vcpu_rules, HV_RUNTIME | SM_HV_USE_DESCRIBE);
+}
 sm_sys_list sm_seccomp_list_device(void) { return LIST(device_rules, DEVICE_HV); }
 sm_sys_list sm_seccomp_list_enosys(void) { return LIST(enosys_rules, 0); }
