@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "lib/machine_file.h"
 #include "lib/paths.h"
@@ -14,6 +15,7 @@
 #include "snapshot/dedup.h"
 #include "snapshot/snap_dir.h"
 #include "persist/state_file.h"
+#include "util/cpuinfo.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -54,6 +56,21 @@ static void add_guest_file(key_builder *k, const char *given, const char *name,
         add_file(k, name, path);
 }
 
+/* The host a snapshot's guest state was made on: its CPU (the CPUID the
+ * guest was given, the XSAVE layout of its saved registers) and its
+ * kernel, whose KVM decides what of both it offers. A data directory
+ * copied to another host (a CI cache, a shared home) bakes anew there
+ * instead of resuming a guest on features it does not have. */
+static void add_host(key_builder *k)
+{
+    char cpu[4096];
+    struct utsname u;
+    if (sm_cpuinfo_identity(NULL, cpu, sizeof cpu) != 0)
+        snprintf(cpu, sizeof cpu, "unknown");
+    add_text(k, "host-cpu", cpu);
+    add_text(k, "host-kernel", uname(&u) == 0 ? u.release : "unknown");
+}
+
 static void add_config(key_builder *k, const sm_image *image, const sm_vm_config *c)
 {
     char num[64], worker[PATH_MAX];
@@ -69,6 +86,7 @@ static void add_config(key_builder *k, const sm_image *image, const sm_vm_config
     snprintf(num, sizeof num, "%u %u %d", c->memory_mib ? c->memory_mib : 128,
              c->cpus ? c->cpus : 1, c->network == SM_NETWORK_USER);
     add_text(k, "machine", num);
+    add_host(k);
 }
 
 /* The 64 hex digits of a SHA-256 over everything that shapes the bake. */
