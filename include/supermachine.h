@@ -795,8 +795,9 @@ SM_API int sm_vm_processes(sm_vm *vm, sm_vm_process **out, size_t *count);
 /* A signal as images and docker write it ("SIGHUP", "HUP", "1"); 0 if
  * not one supermachine knows. */
 SM_API int sm_signal_parse(const char *s);
-/* Wait up to timeout_ms (negative: for ever) for the VM to end; then its
- * main process's exit status (128+N: signal N; -1 unknown). -ETIMEDOUT. */
+/* Wait up to timeout_ms (negative: for ever) for the VM to end (a created
+ * VM: to be started and end); then its main process's exit status
+ * (128+N: signal N; -1 unknown). -ETIMEDOUT. */
 SM_API int sm_vm_wait(sm_vm *vm, int timeout_ms, int *exit_status);
 /* Give a VM another name (docker rename); -EEXIST if another VM has it. */
 SM_API int sm_vm_rename(const char *name_or_id, const char *new_name);

@@ -1,5 +1,6 @@
 /* docker's kill, wait and rename for detached VMs. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,15 +48,23 @@ int sm_vm_paused(const sm_vm *vm)
     return vm ? sm_vm_is_paused(vm->dir) : 0;
 }
 
+/* A created VM not started yet: docker's wait waits for it to start
+ * (whoever starts it holds the lock before meta.json says it started). */
+static bool not_started(const sm_vm *vm)
+{
+    sm_vm_meta m;
+    return sm_vm_meta_read(vm->dir, &m) == 0 && m.never_started;
+}
+
 int sm_vm_wait(sm_vm *vm, int timeout_ms, int *exit_status)
 {
     if (!vm)
         return sm_fail(EINVAL, "sm_vm_wait: vm is required");
     /* The worker holds the directory's lock while it lives: polled, as a
      * waiter may be any process, not the worker's parent. */
-    for (long waited = 0; sm_vm_alive(vm->dir); waited += 20) {
+    for (long waited = 0; sm_vm_alive(vm->dir) || not_started(vm); waited += 20) {
         if (timeout_ms >= 0 && waited >= timeout_ms)
-            return sm_fail(ETIMEDOUT, "VM %.12s still runs after %d ms", vm->id, timeout_ms);
+            return sm_fail(ETIMEDOUT, "VM %.12s has not ended after %d ms", vm->id, timeout_ms);
         usleep(20 * 1000);
     }
     if (exit_status)
