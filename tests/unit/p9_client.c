@@ -104,15 +104,20 @@ int p9c_version(p9c *c, uint32_t msize, const char *version, uint32_t *got)
     return e;
 }
 
-int p9c_attach(p9c *c, uint32_t fid)
+int p9c_attach_as(p9c *c, uint32_t fid, uint32_t uid)
 {
     p9c_begin(c, SM_P9_TATTACH);
     p9c_u32(c, fid);
     p9c_u32(c, SM_P9_NOFID);
     p9c_str(c, "root");
     p9c_str(c, "");
-    p9c_u32(c, 0);
+    p9c_u32(c, uid);
     return done(c);
+}
+
+int p9c_attach(p9c *c, uint32_t fid)
+{
+    return p9c_attach_as(c, fid, 0);
 }
 
 int p9c_walk(p9c *c, uint32_t fid, uint32_t newfid, int *nwqid, const char *path)

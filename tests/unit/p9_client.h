@@ -50,6 +50,8 @@ void p9c_gstr(p9c *c, char *buf, size_t len);
 /* Whole requests: each returns 0 or the Rlerror's errno (positive). */
 int p9c_version(p9c *c, uint32_t msize, const char *version, uint32_t *got);
 int p9c_attach(p9c *c, uint32_t fid);
+/* Attach for guest user uid (n_uname), as Linux does per user. */
+int p9c_attach_as(p9c *c, uint32_t fid, uint32_t uid);
 /* Walk; *nwqid (if not NULL) gets how many elements were walked. */
 int p9c_walk(p9c *c, uint32_t fid, uint32_t newfid, int *nwqid, const char *path);
 int p9c_lopen(p9c *c, uint32_t fid, uint32_t flags);

@@ -209,6 +209,38 @@ static void no_setuid_files_and_no_devices(void **state)
     assert_true(S_ISFIFO(st.st_mode));
 }
 
+static uid_t owner(const fx *f, const char *rel)
+{
+    char p[200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", f->t.share, rel);
+    assert_int_equal(lstat(p, &st), 0);
+    return st.st_uid;
+}
+
+/* What a guest user makes is that user's on the host, where the server
+ * may chown (as root); what exists already keeps its owner. */
+static void creations_belong_to_their_guest_user(void **state)
+{
+    fx *f = *state;
+    p9c *c = &f->c;
+    uid_t want = geteuid() == 0 ? 1234 : getuid();
+    uid_t before = owner(f, "hello.txt");
+    assert_int_equal(p9c_attach_as(c, 50, 1234), 0);
+    assert_int_equal(p9c_walk(c, 50, 51, NULL, ""), 0);
+    assert_int_equal(p9c_lcreate(c, 51, "mine", O_WRONLY_, 0644), 0);
+    assert_int_equal(p9c_mkdir(c, 50, "mydir", 0755), 0);
+    assert_int_equal(p9c_symlink(c, 50, "mylink", "mine"), 0);
+    assert_int_equal(p9c_mknod(c, 50, "myfifo", S_IFIFO | 0644), 0);
+    assert_int_equal(owner(f, "mine"), want);
+    assert_int_equal(owner(f, "mydir"), want);
+    assert_int_equal(owner(f, "mylink"), want);
+    assert_int_equal(owner(f, "myfifo"), want);
+    assert_int_equal(p9c_walk(c, 50, 52, NULL, ""), 0);
+    assert_int_equal(p9c_lcreate(c, 52, "hello.txt", O_WRONLY_, 0644), 0);
+    assert_int_equal(owner(f, "hello.txt"), before);
+}
+
 static void bad_names_in_changes(void **state)
 {
     fx *f = *state;
@@ -323,6 +355,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(directory_operations, setup_rw, teardown),
         cmocka_unit_test_setup_teardown(remove_checks_the_name_still_fits, setup_rw, teardown),
         cmocka_unit_test_setup_teardown(no_setuid_files_and_no_devices, setup_rw, teardown),
+        cmocka_unit_test_setup_teardown(creations_belong_to_their_guest_user, setup_rw,
+                                        teardown),
         cmocka_unit_test_setup_teardown(bad_names_in_changes, setup_rw, teardown),
         cmocka_unit_test_setup_teardown(read_only_refuses_every_change, setup_ro, teardown),
         cmocka_unit_test_setup_teardown(file_export_shows_only_the_file, setup_file, teardown),

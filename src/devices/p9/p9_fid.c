@@ -35,7 +35,7 @@ sm_p9_fid *sm_p9_fid_add(sm_p9_fids *t, uint32_t id, int *err)
         *err = -ENOMEM;
         return NULL;
     }
-    *f = (sm_p9_fid){.id = id, .fd = -1, .parent_fd = -1, .ofd = -1};
+    *f = (sm_p9_fid){.id = id, .fd = -1, .parent_fd = -1, .ofd = -1, .uid = SM_P9_NO_UID};
     unsigned b = bucket(id);
     f->next = t->buckets[b];
     t->buckets[b] = f;

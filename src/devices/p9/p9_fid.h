@@ -15,6 +15,7 @@
 #define SM_P9_MAX_FIDS 4096
 #define SM_P9_MAX_FDS 8192      /* the default descriptor budget */
 #define SM_P9_FID_BUCKETS 1024
+#define SM_P9_NO_UID UINT32_MAX  /* a fid of no known guest user */
 
 typedef enum sm_p9_fid_kind {
     SM_P9_FID_NODE,     /* a file, directory or symlink of the export */
@@ -32,6 +33,7 @@ typedef struct sm_p9_fid {
     int ofd;            /* opened by Tlopen/Tlcreate, else -1 */
     bool opened;        /* VROOT can be opened without an fd */
     bool writable;      /* opened for writing */
+    uint32_t uid;       /* the guest user it was attached for (clones inherit it) */
 } sm_p9_fid;
 
 typedef struct sm_p9_fids {

@@ -42,6 +42,9 @@ int sm_p9_open_beneath(int dirfd, const char *name, int flags, mode_t mode);
 /* Reopen what an O_PATH fd refers to with real access: fd or -errno. */
 int sm_p9_reopen(int path_fd, int flags);
 void sm_p9_proc_path(char buf[32], int fd);
+/* Give a new entry of dirfd (or the open ofd, when name is NULL) to the
+ * guest user who made it, where the host allows: best effort. */
+void sm_p9_own(int dirfd, const char *name, uint32_t uid, uint32_t gid);
 int sm_p9_stat(int fd, struct stat *st);
 sm_p9_qid sm_p9_qid_of(const sm_p9_server *s, const struct stat *st);
 /* The fid, which must exist (-EBADF) and not be an xattr fid. */

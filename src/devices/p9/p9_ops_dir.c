@@ -122,6 +122,7 @@ int sm_p9_mkdir(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
     /* Set-gid is kept on directories (inheritance); set-uid never. */
     if (mkdirat(d->fd, r->name, r->mode & 03777) < 0)
         return -errno;
+    sm_p9_own(d->fd, r->name, d->uid, r->gid);
     return reply_entry_qid(s, d->fd, r->name, w);
 }
 
@@ -134,6 +135,7 @@ int sm_p9_symlink(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
     /* The target is stored, never followed here: any string is fine. */
     if (symlinkat(r->name2, d->fd, r->name) < 0)
         return -errno;
+    sm_p9_own(d->fd, r->name, d->uid, r->gid);
     return reply_entry_qid(s, d->fd, r->name, w);
 }
 
@@ -148,6 +150,7 @@ int sm_p9_mknod(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
         return -EPERM;
     if (mknodat(d->fd, r->name, (r->mode & S_IFMT) | (r->mode & 0777), 0) < 0)
         return -errno;
+    sm_p9_own(d->fd, r->name, d->uid, r->gid);
     return reply_entry_qid(s, d->fd, r->name, w);
 }
 

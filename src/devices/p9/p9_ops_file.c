@@ -182,8 +182,14 @@ int sm_p9_lcreate(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
     int flags = err ? err : host_flags(s, r->flags);
     if (flags < 0)
         return flags;
-    flags |= O_CREAT | ((r->flags & SM_P9_DOTL_EXCL) ? O_EXCL : 0);
-    int ofd = sm_p9_open_beneath(d->fd, r->name, flags, safe_mode(r->mode, false) & 0777);
+    /* Made here or there already: only a file made here is given to its
+     * creator. */
+    int ofd = sm_p9_open_beneath(d->fd, r->name, flags | O_CREAT | O_EXCL,
+                                 safe_mode(r->mode, false) & 0777);
+    if (ofd >= 0)
+        sm_p9_own(ofd, NULL, d->uid, r->gid);
+    else if (ofd == -EEXIST && !(r->flags & SM_P9_DOTL_EXCL))
+        ofd = sm_p9_open_beneath(d->fd, r->name, flags, 0);
     if (ofd < 0)
         return ofd;
     int pfd = sm_p9_reopen(ofd, O_PATH), dir = dup(d->fd);

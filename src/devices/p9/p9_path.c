@@ -39,6 +39,18 @@ void sm_p9_proc_path(char buf[32], int fd)
     snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }
 
+/* A worker run as root keeps CAP_CHOWN for shares, so the guest's users
+ * own their files on the host as they would in a bind mount; any other
+ * worker cannot give files away, and they stay its user's. */
+void sm_p9_own(int dirfd, const char *name, uint32_t uid, uint32_t gid)
+{
+    if (uid == SM_P9_NO_UID)
+        return;
+    int rc = name ? fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW)
+                  : fchown(dirfd, uid, gid);
+    (void)rc;
+}
+
 int sm_p9_reopen(int path_fd, int flags)
 {
     /* The fd is already resolved: its /proc link names that very inode

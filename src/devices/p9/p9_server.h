@@ -19,6 +19,11 @@
  * and set-group-ID bits are never set on host files, and device nodes are
  * never created (Tmknod makes FIFOs and sockets only), so that a guest
  * cannot plant a set-uid program or a device on the host.
+ *
+ * What the guest creates is given to the guest user who created it (the
+ * uid its fid was attached for, the gid the request names) where the host
+ * lets the server chown: a server run as root with CAP_CHOWN. Elsewhere
+ * it stays the server's own user's, and the guest sees that owner.
  */
 #ifndef SM_DEVICES_P9_P9_SERVER_H
 #define SM_DEVICES_P9_P9_SERVER_H

@@ -57,6 +57,9 @@ int sm_p9_attach(sm_p9_server *s, const sm_p9_req *r, sm_p9_w *w)
         return err;
     }
     f->kind = s->file_name ? SM_P9_FID_VROOT : SM_P9_FID_NODE;
+    /* Linux attaches once per user with access=client: n_uname is the
+     * uid whose files this fid's creations are. */
+    f->uid = r->n_uname;
     sm_p9_put_qid(w, &q);
     return 0;
 }
@@ -133,6 +136,7 @@ static int settle(sm_p9_server *s, sm_p9_fid *from, uint32_t id, walk_pos *p)
         return err;
     }
     to->kind = p->kind;
+    to->uid = from->uid;
     return 0;
 }
 
