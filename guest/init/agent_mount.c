@@ -1,5 +1,6 @@
 /* MOUNT: a host directory or file shared over virtio-9p, mounted where the
- * host asks; a tmpfs (--tmpfs); or the root made read-only (--read-only). A single-file share is mounted out of sight, its one entry
+ * host asks; a tmpfs (--tmpfs); or the root made read-only (--read-only).
+ * A single-file share is mounted out of sight, its one entry
  * bound onto the target, and the share's own mount dropped again, so the
  * guest keeps no path to the share's root (which holds only that entry
  * anyway: the host serves nothing else). */
@@ -13,11 +14,7 @@
 #include <unistd.h>
 
 #include "agent_int.h"
-#include "devices/p9/p9_guest.h"
-
-/* cache=mmap: reads and writes go to the host at once (the host's changes
- * show at once too), yet shared writable mappings still work. */
-#define OPTIONS_FMT "trans=virtio,version=9p2000.L,msize=%u,cache=mmap,access=client"
+#include "p9_mount.h"
 #define STAGING "/dev/.sm-share-XXXXXX"
 
 static int mkdir_p(const char *path)
@@ -37,7 +34,7 @@ static int mkdir_p(const char *path)
 static int mount_9p(const sm_agent_mount *m, const char *at)
 {
     char opts[128];
-    snprintf(opts, sizeof opts, OPTIONS_FMT, SM_P9_MAX_MSIZE);
+    snprintf(opts, sizeof opts, SM_INIT_9P_OPTIONS_FMT, SM_P9_MAX_MSIZE);
     unsigned long flags = m->read_only ? MS_RDONLY : 0;
     return mount(m->tag, at, "9p", flags, opts) < 0 ? -errno : 0;
 }

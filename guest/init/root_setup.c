@@ -3,6 +3,9 @@
  * read-only disk (sm_root=/dev/vdX on the kernel command line) joined by
  * overlayfs with a writable layer (a tmpfs, or the ext4 disk named by
  * sm_upper=/dev/vdY), then made the root of everything that runs after.
+ * Or a host directory shared over 9P (sm_root=9p:TAG, read-only with
+ * sm_root_ro=1), as an OCI runtime's root.path: mounted as it is, so the
+ * guest's writes land in the host's directory.
  *
  * pivot_root(2) cannot take the initramfs away (the kernel refuses to
  * unmount rootfs), so this moves the new root over / and chroots into it,
@@ -20,6 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "p9_mount.h"
+
+#define P9_PREFIX "9p:"
 #define LOWER "/sm/lower"
 #define RW "/sm/rw"
 #define ROOT "/sm/root"
@@ -75,11 +81,25 @@ static int switch_root(void)
     return 0;
 }
 
+/* No overlay: a container's root directory is its writable layer. */
+static int mount_9p_root(const char *tag)
+{
+    char opts[160];
+    snprintf(opts, sizeof opts, SM_INIT_9P_OPTIONS_FMT, SM_P9_MAX_MSIZE);
+    unsigned long flags = getenv("sm_root_ro") ? MS_RDONLY : 0;
+    int err = mount_at(tag, ROOT, "9p", flags, opts);
+    return err ? err : switch_root();
+}
+
 int sm_init_root_setup(void)
 {
     const char *root_dev = getenv("sm_root");
     if (!root_dev)
         return 0;
+    if (!strncmp(root_dev, P9_PREFIX, strlen(P9_PREFIX))) {
+        int err = mount_9p_root(root_dev + strlen(P9_PREFIX));
+        return err ? err : 1;
+    }
     const char *upper_dev = getenv("sm_upper");
     /* ext4 with the read-only feature flag cannot be mounted rw; the image
      * is shared by every VM, so it must not be anyway. */
