@@ -188,7 +188,7 @@ typedef struct sm_vm_config {
     const sm_disk *disks;       /* ndisks entries (at most 8): vda, vdb, ... */
     unsigned ndisks;
     uint32_t start_timeout_ms;  /* until the agent answers; 0: 120 s */
-    /* hostname and upper_disk need sm_vm_start to be given an image. */
+    /* hostname needs an image or root_dir; upper_disk needs an image. */
     const char *hostname;       /* NULL: the first 12 hex digits of the VM's id */
     sm_network network;
     const sm_port *ports;       /* nports published ports */
@@ -231,16 +231,25 @@ typedef struct sm_vm_config {
     uint32_t cpu_quota_milli;
     /* docker's --read-only: the image's root cannot be written (/dev,
      * /proc, /sys, /dev/shm, shares and tmpfs mounts still can); needs an
-     * image. Set up after the start, so a bake serves it too. */
+     * image, or root_dir (it then means root_read_only). Set up after the
+     * start, so a bake serves it too. */
     int read_only;
     const sm_tmpfs *tmpfs;      /* ntmpfs tmpfs mounts (at most 16) */
     unsigned ntmpfs;
+    /* A host directory as the VM's root filesystem instead of an image's
+     * (image NULL), as an OCI runtime's root.path or podman's --rootfs:
+     * shared over 9p and written in place (not at all with root_read_only).
+     * The guest's /etc files are the directory's own: nothing is written
+     * there. No bake: such a VM boots. */
+    const char *root_dir;
+    int root_read_only;
 } sm_vm_config;
 
 /* Boot a VM and wait until its agent listens. With an image (from
  * sm_image_open), its root is the image's read-only disk joined by
  * overlayfs with a writable layer, set up as a container runtime does;
- * without one (NULL), the root is the built-in initramfs. */
+ * without one (NULL), the root is config's root_dir, or else the built-in
+ * initramfs. */
 SM_API int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out);
 
 /* Stop the VM, wait for its worker and free the handle. A VM that is not
@@ -354,7 +363,8 @@ typedef struct sm_exec {
      * (when has_entrypoint; else the image's Entrypoint) followed by cmd
      * (else the image's Cmd, unless has_entrypoint); env: PATH, HOSTNAME,
      * the image's Env, then env here, each NAME replacing an earlier one;
-     * cwd NULL: WorkingDir; user NULL: User. */
+     * cwd NULL: WorkingDir; user NULL: User. A VM from a root_dir takes
+     * them too, as from an image whose config is empty. */
     int from_image;
     const char *const *entrypoint;
     int has_entrypoint;         /* entrypoint replaces the image's (NULL: none) */

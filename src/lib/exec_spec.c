@@ -84,15 +84,19 @@ static int concat(const char *const *a, const char *const *b, char ***out)
 }
 
 /* argv given: exactly that (docker exec); else Entrypoint + Cmd, where a
- * replaced entrypoint also drops the image's Cmd, as docker does. */
+ * replaced entrypoint also drops the image's Cmd, as docker does. A root
+ * directory's VM (img NULL) has only what ex gives. */
 static int pick_argv(const sm_image_info *img, const sm_exec *ex, char ***out)
 {
-    if (ex->argv || !ex->from_image || !img)
+    if (ex->argv || !ex->from_image)
         return concat(ex->argv, NULL, out);
     const char *const *ep = ex->has_entrypoint ? ex->entrypoint
-                                               : (const char *const *)img->entrypoint;
+                            : img ? (const char *const *)img->entrypoint : NULL;
     const char *const *cmd = ex->cmd ? ex->cmd
-                             : ex->has_entrypoint ? NULL : (const char *const *)img->cmd;
+                             : ex->has_entrypoint || !img ? NULL : (const char *const *)img->cmd;
+    if (count(ep) + count(cmd) == 0 && !img)
+        return sm_fail(EINVAL, "no command: a VM from a root directory has no image to take "
+                       "one from; give one");
     if (count(ep) + count(cmd) == 0)
         return sm_fail(EINVAL, "no command: the image %s has neither Entrypoint nor Cmd; "
                        "give one", img->name[0] ? img->name : img->digest);
@@ -150,17 +154,19 @@ int sm_exec_spec_build(const sm_vm *vm, sm_agent_conn *c, const sm_exec *ex, int
 {
     memset(out, 0, sizeof *out);
     const sm_image_info *img = ex->from_image ? vm->image : NULL;
-    if (ex->from_image && !img)
+    /* A root directory's VM is a container whose image config is empty. */
+    bool container = img || (ex->from_image && vm->root_dir);
+    if (ex->from_image && !container)
         return sm_fail(EINVAL, "from_image: this VM was not started from an image");
     const char *user = ex->user ? ex->user : img ? img->user : NULL;
     int err = pick_argv(img, ex, &out->argv);
     /* From an image, root too is looked up: its supplementary groups come
      * from the image's /etc/group, as runc sets them. */
-    if (!err && ((user && *user) || img)) {
+    if (!err && ((user && *user) || container)) {
         out->has_user = 1;
         err = resolve_user(c, user, &out->user);
     }
-    if (!err && (img || out->has_user))
+    if (!err && (container || out->has_user))
         err = build_env(vm, out, ex, tty, &out->env);
     else if (!err && ex->env)
         out->env = sm_env_merge(ex->env, NULL);
@@ -168,7 +174,7 @@ int sm_exec_spec_build(const sm_vm *vm, sm_agent_conn *c, const sm_exec *ex, int
                                        ? img->working_dir : NULL;
     /* docker creates the working directory of a container's process, but
      * not of a docker exec: argv given means exec. */
-    out->mkcwd = img && !ex->argv;
+    out->mkcwd = container && !ex->argv;
     if (err)
         sm_exec_spec_free(out);
     return err;

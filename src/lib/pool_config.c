@@ -6,16 +6,17 @@
 #include <string.h>
 
 #include "lib/pool.h"
+#include "lib/vm_shares.h"
 #include "util/error.h"
 #include "vmm/machine.h"
 
 #define MAX_VMS 4096
 #define DEFAULT_PARALLEL_STARTS 4
-_Static_assert(SM_MACHINE_MAX_DISKS == SM_MACHINE_MAX_SHARES, "one limit in the message below");
+_Static_assert(SM_MACHINE_MAX_DISKS == SM_VM_MAX_SHARES, "one limit in the message below");
 
 /* Every pointer of sm_vm_config is copied below (or refused). A new field
  * that points at something must be copied too: then update this size. */
-_Static_assert(sizeof(sm_vm_config) == 184,
+_Static_assert(sizeof(sm_vm_config) == 200,
                "sm_vm_config changed: copy its new pointer fields in pool_config.c");
 
 /* *to becomes a copy of from (NULL stays NULL). */
@@ -80,12 +81,16 @@ static int check_vm(const sm_vm_config *c)
         return sm_fail(EINVAL, "VMs of a pool cannot keep their writable layer in '%s': "
                        "each VM must start fresh and no two can share that file; leave "
                        "upper_disk unset", c->upper_disk);
+    if (c->root_dir)
+        return sm_fail(EINVAL, "VMs of a pool cannot have a root directory (%s): they run "
+                       "side by side and each must start fresh; give the pool an image",
+                       c->root_dir);
     if (c->nports)
         return sm_fail(EINVAL, "VMs of a pool cannot publish host ports: they run side by "
                        "side and only one can have a port; use sm_vm_expose_tcp on an "
                        "acquired VM");
     /* Checked now, not at each start: every start would fail the same way. */
-    if (c->ndisks > SM_MACHINE_MAX_DISKS || c->nshares > SM_MACHINE_MAX_SHARES)
+    if (c->ndisks > SM_MACHINE_MAX_DISKS || c->nshares > SM_VM_MAX_SHARES)
         return sm_fail(EINVAL, "%u disks and %u shares: a VM takes at most %d of each",
                        c->ndisks, c->nshares, SM_MACHINE_MAX_DISKS);
     for (unsigned i = 0; c->disks && i < c->ndisks; i++)

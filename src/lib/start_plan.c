@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "lib/bake.h"
+#include "lib/vm_rootdir.h"
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -72,6 +73,9 @@ int sm_start_plan_prepare(sm_vm *vm, const sm_image *image, sm_vm_config *c,
         return sm_fail(EINVAL, "run_image_process is for detached VMs from an image");
     if (c->snapshot)
         return sm_vm_restore_prepare(vm, image, c, &p->restore);
+    /* Never baked: the directory's files may change before the next VM. */
+    if (c->root_dir)
+        return sm_vm_root_dir_prepare(vm, c, &p->boot);
     if (!image)
         return 0;
     int err = sm_vm_image_prepare(vm, image, c, &p->boot);
@@ -126,8 +130,10 @@ int sm_start_plan_finish(sm_vm *vm, const sm_image *image, const sm_vm_config *c
     if (p->bake_dir[0] && sm_bake_take(vm, p->bake_dir, p->fingerprint, 1) < 0)
         sm_debug("bake into %s failed: %s", p->bake_dir, sm_last_error());
     uint64_t t0 = sm_now_ns() / 1000000;
+    /* A root directory's /etc files are its own: only the kernel's
+     * hostname, the clock and the RNG seed are set. */
     int err = vm->restored ? sm_vm_restore_setup(vm, c, &p->restore)
-                           : image ? sm_vm_image_setup(vm, c, 1) : 0;
+              : image || c->root_dir ? sm_vm_image_setup(vm, c, image != NULL) : 0;
     sm_debug("the VM's own settings took %llu ms",
              (unsigned long long)(sm_now_ns() / 1000000 - t0));
     if (!err && c->run_image_process && !p->main_resumed)

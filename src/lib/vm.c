@@ -18,6 +18,7 @@
 #include "lib/vsock_dial.h"
 #include "lib/vm_int.h"
 #include "lib/vm_mounts.h"
+#include "lib/vm_rootdir.h"
 #include "lib/vm_shares.h"
 #include "lib/vm_spawn.h"
 #include "supermachine.h"
@@ -170,6 +171,9 @@ static int launch(sm_vm *vm, const sm_image *image, sm_vm_config *c)
 {
     sm_start_plan *plan = calloc(1, sizeof *plan);
     int err = plan ? 0 : sm_fail(ENOMEM, "out of memory");
+    /* Here, not in sm_vm_start: a VM started again checks its record's. */
+    if (!err)
+        err = sm_vm_root_dir_check(image, c);
     if (!err)
         err = sm_start_plan_prepare(vm, image, c, plan);
     if (!err)

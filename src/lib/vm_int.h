@@ -11,6 +11,7 @@ struct sm_vm {
     int lifeline_fd;        /* its end closing tells the worker to stop */
     char dir[4096];
     sm_image_info *image;   /* the image's config, when started from one */
+    int root_dir;           /* its root is a host directory (vm_rootdir.c) */
     char hostname[65];
     char id[65];
     int detached;           /* outlives this handle; pid is not our child */

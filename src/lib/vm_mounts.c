@@ -13,8 +13,8 @@
 int sm_vm_mounts_check(const sm_vm_config *c, bool has_image)
 {
     if (c->read_only && !has_image)
-        return sm_fail(EINVAL, "a read-only root needs an image: without one the root is "
-                       "the built-in initramfs");
+        return sm_fail(EINVAL, "a read-only root needs an image or a root directory: "
+                       "without one the root is the built-in initramfs");
     if (c->ntmpfs > SM_VM_MAX_TMPFS)
         return sm_fail(EINVAL, "%u tmpfs mounts: at most %d", c->ntmpfs, SM_VM_MAX_TMPFS);
     if (c->ntmpfs && !c->tmpfs)

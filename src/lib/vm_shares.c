@@ -39,9 +39,9 @@ static int check_one(const sm_share *s)
 
 int sm_vm_shares_check(const sm_vm_config *c)
 {
-    if (c->nshares > SM_MACHINE_MAX_SHARES)
+    if (c->nshares > SM_VM_MAX_SHARES)
         return sm_fail(EINVAL, "%u shares: at most %d directories or files can be shared",
-                       c->nshares, SM_MACHINE_MAX_SHARES);
+                       c->nshares, SM_VM_MAX_SHARES);
     if (c->nshares && !c->shares)
         return sm_fail(EINVAL, "nshares is %u but shares is NULL", c->nshares);
     for (unsigned i = 0; i < c->nshares; i++) {
@@ -52,21 +52,32 @@ int sm_vm_shares_check(const sm_vm_config *c)
     return 0;
 }
 
+/* Absolute, links resolved: the worker may not share our cwd's view,
+ * and a single-file share is named by the file's real name. */
+static int spec_path(const char *given, char *out, size_t len)
+{
+    char *real = realpath(given, NULL);
+    const char *path = real ? real : given;
+    int err = 0;
+    if (snprintf(out, len, "%s", path) >= (int)len)
+        err = sm_fail(ENAMETOOLONG, "cannot share %.100s: the path is too long", path);
+    free(real);
+    return err;
+}
+
 int sm_vm_share_spec(const sm_vm_config *c, unsigned i, sm_worker_share *out)
 {
     const sm_share *s = &c->shares[i];
-    /* Absolute, links resolved: the worker may not share our cwd's view,
-     * and a single-file share is named by the file's real name. */
-    char *real = realpath(s->host_path, NULL);
-    const char *path = real ? real : s->host_path;
-    int err = 0;
-    if (snprintf(out->host_path, sizeof out->host_path, "%s", path) >=
-        (int)sizeof out->host_path)
-        err = sm_fail(ENAMETOOLONG, "cannot share %.100s: the path is too long", path);
-    free(real);
     tag_of(i, out->tag, sizeof out->tag);
     out->read_only = s->read_only;
-    return err;
+    return spec_path(s->host_path, out->host_path, sizeof out->host_path);
+}
+
+int sm_vm_root_share_spec(const sm_vm_config *c, sm_worker_share *out)
+{
+    snprintf(out->tag, sizeof out->tag, "%s", SM_VM_ROOT_TAG);
+    out->read_only = c->root_read_only;
+    return spec_path(c->root_dir, out->host_path, sizeof out->host_path);
 }
 
 /* The single-file share's one entry: the host file's real name. */

@@ -60,6 +60,9 @@ static int devices(const sm_vm_config *c, sm_worker_spec *s)
     s->nshares = c->nshares;
     for (unsigned i = 0; i < c->nshares && !err; i++)
         err = sm_vm_share_spec(c, i, &s->shares[i]);
+    /* Last: the user's shares keep their tags (smshareN for the N-th). */
+    if (!err && c->root_dir)
+        err = sm_vm_root_share_spec(c, &s->shares[s->nshares++]);
     return err;
 }
 

@@ -40,7 +40,10 @@ typedef struct sm_machine_share {
     int read_only;
 } sm_machine_share;
 
-#define SM_MACHINE_MAX_SHARES 8
+/* The user's eight and a root directory's (sm_vm_config.root_dir), which
+ * takes the place of the image's disk: 8 disks, 9 shares and rng, vsock
+ * and net never all come together (SM_VIRTIO_MAX_DEVICES). */
+#define SM_MACHINE_MAX_SHARES 9
 
 /* What the guest says on its status port (the second serial port) that the
  * machine acts on. The words on the wire are the guest init's; the reader

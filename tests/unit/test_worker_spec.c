@@ -205,7 +205,8 @@ static const bad_case bad_cases[] = {
     {V "\"shares\":[{\"host_path\":\"/a\",\"tag\":\"t\",\"read_only\":\"no\"}]}",
      "shares[0].read_only must be true or false"},
     {V "\"disks\":[{},{},{},{},{},{},{},{},{}]}", "9 disks, at most 8"},
-    {V "\"shares\":[{},{},{},{},{},{},{},{},{}]}", "9 shares, at most 8"},
+    /* The user's eight and a root directory's. */
+    {V "\"shares\":[{},{},{},{},{},{},{},{},{},{}]}", "10 shares, at most 9"},
     {"{\"version\":1}", "dir is required"},
     {"{\"version\":1,\"dir\":\"\"}", "dir is required"},
     {"{\"version\":1,\"dir\":\"run/x\"}", "dir must be an absolute path"},
