@@ -238,7 +238,7 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
     }
     vm->owned = 1;
     /* What sm_vm_start_again needs, before the plan changes c. */
-    if (c.detached && image && !c.snapshot)
+    if (c.detached && (image || c.root_dir) && !c.snapshot)
         err = sm_vm_record_spec(vm->dir, image, &c, NULL);
     if (err) {
         sm_vm_forget(vm->dir);

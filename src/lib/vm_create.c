@@ -22,8 +22,8 @@
 static int no_record(const char *name_or_id)
 {
     return sm_fail(EOPNOTSUPP, "VM %s cannot be started again: it has no start record (only "
-                   "detached VMs from an image, made by 'run -d' or 'create' of this version, "
-                   "have one)", name_or_id);
+                   "detached VMs from an image or a root directory, made by 'run -d' or "
+                   "'create' of this version, have one)", name_or_id);
 }
 
 static int check_create(const sm_image *image, const sm_vm_config *c, char *id)
@@ -150,7 +150,9 @@ int sm_vm_start_again(const char *name_or_id, sm_vm **out)
         return err;
     sm_vm *vm = NULL;
     sm_image *img = NULL;
-    if ((err = open_image(name_or_id, &s, &img)) == 0 && (err = claim(name_or_id, &vm)) == 0) {
+    /* A VM from a root directory has no image: the record names the directory. */
+    if ((s.config.root_dir || (err = open_image(name_or_id, &s, &img)) == 0) &&
+        (err = claim(name_or_id, &vm)) == 0) {
         clear_last_run(vm->dir);
         err = sm_vm_start_in(vm, img, &s.config, &vm);
         if (!err)

@@ -109,8 +109,9 @@ int sm_vm_record_again(sm_vm *vm)
 int sm_vm_record_spec(const char *dir, const sm_image *image, const sm_vm_config *c,
                       const sm_exec *main)
 {
-    const sm_image_info *info = sm_image_get_info(image);
-    json_t *o = sm_vm_spec_encode(c, main, info->name, info->digest);
+    /* A VM from a root directory has no image: the directory is in c. */
+    const sm_image_info *info = image ? sm_image_get_info(image) : NULL;
+    json_t *o = sm_vm_spec_encode(c, main, info ? info->name : NULL, info ? info->digest : NULL);
     int err = sm_vm_spec_write(dir, o);
     json_decref(o);
     return err;

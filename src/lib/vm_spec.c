@@ -85,6 +85,8 @@ static json_t *config(const sm_vm_config *c)
     json_object_set_new(o, "kernel", path(c->kernel));
     json_object_set_new(o, "initrd", path(c->initrd));
     json_object_set_new(o, "cmdline", str(c->cmdline));
+    json_object_set_new(o, "root_dir", path(c->root_dir));
+    json_object_set_new(o, "root_read_only", json_boolean(c->root_read_only));
     json_object_set_new(o, "ports", ports(c));
     add_mounts(o, c);
     return o;
@@ -221,6 +223,8 @@ static int get_config(sm_vm_spec *s, json_t *c)
     v->kernel = get_str(c, "kernel");
     v->initrd = get_str(c, "initrd");
     v->cmdline = get_str(c, "cmdline");
+    v->root_dir = get_str(c, "root_dir");
+    v->root_read_only = get_bool(c, "root_read_only");
     int err = get_ports(s, json_object_get(c, "ports"));
     return err ? err : get_mounts(s, c);
 }
@@ -262,7 +266,10 @@ int sm_vm_spec_decode(json_t *o, sm_vm_spec *out)
     out->image_digest = get_str(o, "image_digest");
     if (!out->image)
         out->image = "";
-    int err = out->image_digest && *out->image_digest ? get_config(out, c) : -EBADMSG;
+    /* An image to open, or a root directory to boot from. */
+    int err = get_config(out, c);
+    if (!err && !(out->image_digest && *out->image_digest) && !out->config.root_dir)
+        err = -EBADMSG;
     if (!err)
         err = get_main(out, json_object_get(o, "main"));
     if (err)

@@ -82,6 +82,8 @@ static void check_config(const sm_vm_config *c)
     /* The name lives in meta.json; a snapshot is never a start's. */
     assert_null(c->name);
     assert_null(c->snapshot);
+    assert_null(c->root_dir);
+    assert_false(c->root_read_only);
 }
 
 static void check_main(const sm_vm_spec *s)
@@ -153,6 +155,30 @@ static void main_added_later(void **state)
     rmdir(dir);
 }
 
+/* A VM from a root directory has no image: the directory, made absolute,
+ * is what a start again boots. */
+static void root_dir_record(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sm-spec-XXXXXX", path[64], cwd[4096], want[4200];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    sm_vm_config c = {.root_dir = "rel/root", .root_read_only = 1};
+    json_t *o = sm_vm_spec_encode(&c, NULL, NULL, NULL);
+    assert_int_equal(sm_vm_spec_write(dir, o), 0);
+    json_decref(o);
+    sm_vm_spec s;
+    assert_int_equal(sm_vm_spec_read(dir, &s), 0);
+    snprintf(want, sizeof want, "%s/rel/root", cwd);
+    assert_string_equal(s.config.root_dir, want);
+    assert_true(s.config.root_read_only);
+    assert_string_equal(s.image_digest, "");
+    sm_vm_spec_free(&s);
+    snprintf(path, sizeof path, "%s/" SM_VM_SPEC_NAME, dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void refused(void **state)
 {
     (void)state;
@@ -183,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(main_added_later),
+        cmocka_unit_test(root_dir_record),
         cmocka_unit_test(refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
