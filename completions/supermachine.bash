@@ -18,6 +18,11 @@ _supermachine() {
             awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1}') help" -- "$cur"))
         return
     fi
+    # An option's own argument that names a directory (run --rootfs DIR).
+    if [[ ${COMP_WORDS[COMP_CWORD-1]} == --rootfs ]]; then
+        COMPREPLY=($(compgen -d -- "$cur"))
+        return
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$("$sm" "$cmd" --help 2>/dev/null |
             grep -oE '(^|[ ,])--?[a-zA-Z][a-zA-Z-]*' | tr -d ' ,' | sort -u)" -- "$cur"))

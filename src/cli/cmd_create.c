@@ -24,6 +24,9 @@ static int refuse_run_only(const sm_run_opts *o)
                                   "start')");
     if (o->snapshot)
         return sm_cli_usage_error("create", "--snapshot: a created VM starts from its image");
+    if (o->rootfs)
+        return sm_cli_usage_error("create", "--rootfs: a created VM starts from an image; "
+                                  "'run -d --rootfs DIR COMMAND' starts one from a directory");
     return 0;
 }
 

@@ -15,11 +15,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: supermachine run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
-            "       supermachine run [OPTIONS] --snapshot DIR [COMMAND [ARG...]]\n\n"
+            "       supermachine run [OPTIONS] --snapshot DIR [COMMAND [ARG...]]\n"
+            "       supermachine run [OPTIONS] --rootfs DIR COMMAND [ARG...]\n\n"
             "Run IMAGE's process in a new microVM (pulling the image first if it is\n"
             "not stored), as 'docker run' runs a container: COMMAND replaces the\n"
             "image's Cmd, and the exit status is the process's. The first run of an\n"
-            "image boots it and bakes a snapshot; later runs resume that snapshot.\n\n"
+            "image boots it and bakes a snapshot; later runs resume that snapshot.\n"
+            "With --rootfs, DIR is the root (as podman's --rootfs): every run boots.\n\n"
             "Options:\n");
     sm_run_options_help(f, 0);
     fprintf(f, "\nExit status: the process's (128+N when killed by signal N); 125 when\n"

@@ -14,6 +14,7 @@ typedef struct sm_run_opts {
     const char *verb;                       /* "run" or "create", for messages */
     int interactive, tty, rm, detach, quiet, no_snapshot;
     const char *name, *workdir, *user, *hostname, *upper_disk, *image, *snapshot, *platform;
+    const char *rootfs;                     /* --rootfs DIR: no image then */
     int has_entrypoint;
     const char *entrypoint[2];
     char *env[SM_RUN_MAX_LIST * 4 + 1];     /* "NAME=value", owned */

@@ -40,6 +40,9 @@ static const struct { int run_only; const char *text; } help_lines[] = {
         "                             snapshot') instead of an image; without\n"
         "                             COMMAND, with -d, its main process runs on\n"},
     {0, "      --no-snapshot          boot, and neither use nor bake a snapshot\n"},
+    {1, "      --rootfs DIR           DIR is the VM's root instead of an image's (no\n"
+        "                             IMAGE then): shared, written in place, not at\n"
+        "                             all with --read-only\n"},
     {0, "  -q, --quiet                no progress display\n"},
     {0, "      --help                 show this help\n"},
 };
@@ -52,7 +55,7 @@ void sm_run_options_help(FILE *f, int create)
 }
 
 enum { O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_CPUS, O_NETWORK, O_DISK, O_PULL, O_HELP,
-       O_SNAPSHOT, O_NO_SNAPSHOT, O_PLATFORM, O_READ_ONLY, O_TMPFS };
+       O_SNAPSHOT, O_NO_SNAPSHOT, O_PLATFORM, O_READ_ONLY, O_TMPFS, O_ROOTFS };
 
 static int choice(const char *verb, const char *opt, const char *s, const char *const *names,
                   int *out)
@@ -108,6 +111,7 @@ static int option(sm_run_opts *o, int c, char *arg)
         return err;
     case O_DISK: o->upper_disk = arg; return 0;
     case O_SNAPSHOT: o->snapshot = arg; return 0;
+    case O_ROOTFS: o->rootfs = arg; return 0;
     case O_NO_SNAPSHOT: o->no_snapshot = 1; return 0;
     case O_PLATFORM: return platform(o, arg);
     case O_PULL:
@@ -135,13 +139,34 @@ static const struct option opts[] = {
     {"no-snapshot", no_argument, NULL, O_NO_SNAPSHOT},
     {"platform", required_argument, NULL, O_PLATFORM},
     {"read-only", no_argument, NULL, O_READ_ONLY},
-    {"tmpfs", required_argument, NULL, O_TMPFS}, {0},
+    {"tmpfs", required_argument, NULL, O_TMPFS},
+    {"rootfs", required_argument, NULL, O_ROOTFS}, {0},
 };
 
+/* --rootfs DIR COMMAND...: a directory has no image config to take a
+ * command from. */
+static int rootfs_operands(sm_run_opts *o, int argc, char **argv)
+{
+    if (o->snapshot)
+        return sm_cli_usage_error(o->verb, "--rootfs and --snapshot contradict: a snapshot "
+                                  "resumes its own root");
+    if (o->upper_disk)
+        return sm_cli_usage_error(o->verb, "--disk keeps an image's writable layer; --rootfs "
+                                  "%s is written in place", o->rootfs);
+    if (optind >= argc)
+        return sm_cli_usage_error(o->verb, "which command? 'supermachine %s --rootfs DIR "
+                                  "COMMAND' (a directory has no image to take one from)",
+                                  o->verb);
+    o->cmd = argv + optind;
+    return 0;
+}
+
 /* What follows the options: IMAGE [COMMAND...], or with --snapshot only
- * the command (the snapshot names its image). */
+ * the command (the snapshot names its image), or with --rootfs. */
 static int operands(sm_run_opts *o, int argc, char **argv)
 {
+    if (o->rootfs)
+        return rootfs_operands(o, argc, argv);
     if (o->snapshot) {
         if (o->no_snapshot)
             return sm_cli_usage_error(o->verb, "--snapshot and --no-snapshot contradict");

@@ -60,7 +60,7 @@ sm_vm_config sm_run_vm_config(sm_run_opts *o)
         .hostname = o->hostname, .network = o->network, .ports = o->ports,
         .nports = o->nports, .shares = o->shares, .nshares = o->nshares,
         .upper_disk = o->upper_disk, .name = o->name, .detached = o->detach,
-        .auto_remove = o->rm};
+        .auto_remove = o->rm, .root_dir = o->rootfs};
 }
 
 sm_exec sm_run_exec_config(const sm_run_opts *o)

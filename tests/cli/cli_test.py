@@ -377,7 +377,7 @@ def complete(*words):
 
 
 def case_completion():
-    private_store()
+    data = private_store()
     check({"run", "rm", "rmi", "rename"} <= complete("r"), "commands", complete("r"))
     check(complete("logs", "--t") == {"--tail", "--timestamps"}, "options from --help",
           complete("logs", "--t"))
@@ -385,6 +385,12 @@ def case_completion():
           complete("run", "local"))
     check(complete("help", "pr") == {"prune"}, "help completes commands",
           complete("help", "pr"))
+    check("--rootfs" in complete("run", "--ro"), "run --rootfs", complete("run", "--ro"))
+    os.mkdir(os.path.join(data, "rootdir-x"))
+    open(os.path.join(data, "rootdir-file"), "w").close()
+    check(complete("run", "--rootfs", os.path.join(data, "rootdir-")) ==
+          {os.path.join(data, "rootdir-x")}, "run --rootfs completes directories only",
+          complete("run", "--rootfs", os.path.join(data, "rootdir-")))
     # zsh: the completion system's builtins stubbed to print what they get.
     script = os.path.join(HERE, "..", "..", "completions", "_supermachine")
     stubs = ('compadd() { print -l -- ${(P)${@[-1]}} }; _describe() { print -l -- ${(P)2} }; '
@@ -400,6 +406,20 @@ def case_completion():
           zsh([""], 2))
     check({"--tail", "--timestamps"} <= set(zsh(["logs", "--t"], 3, "--t")), "zsh: options")
     check("localhost/runtest:plain" in zsh(["run", ""], 3), "zsh: image names")
+
+
+def case_rootfs_usage():
+    """run --rootfs DIR COMMAND: what contradicts it is refused before
+    anything starts (KVM or not)."""
+    root = tempfile.mkdtemp(prefix="sm-cli-rootfs-")
+    rc, out, _ = sm("run", "--help")
+    check(rc == 0 and "--rootfs DIR" in out, "run --help shows --rootfs", out)
+    refused(["run", "--rootfs", root], ["which command?", "--rootfs DIR COMMAND"], usage=True)
+    refused(["run", "--rootfs", root, "--snapshot", root, "true"],
+            ["--rootfs and --snapshot contradict"], usage=True)
+    refused(["run", "--rootfs", root, "--disk", os.path.join(root, "d.img"), "true"],
+            ["--disk", "written in place"], usage=True)
+    refused(["create", "--rootfs", root, "true"], ["--rootfs", "run -d --rootfs"], usage=True)
 
 
 def case_install():
