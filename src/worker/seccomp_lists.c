@@ -80,7 +80,7 @@
     {"mknodat", 2, SM_ARG_FILE_TYPE, S_IFSOCK},                               \
     {"mknodat", 2, SM_ARG_FILE_TYPE, S_IFREG}, {"mknodat", 2, SM_ARG_FILE_TYPE, 0}, \
     ANY("open"), ANY("unlink"), ANY("rmdir"), ANY("mkdir"), ANY("rename"),    \
-    ANY("readlink"), ANY("stat"), ANY("lstat")
+    ANY("readlink"), ANY("stat"), ANY("lstat"), ANY("chmod"), ANY("truncate")
 
 /* Unix sockets already listening or connecting (vsock's host side, the
  * agent); SO_PEERCRED answers are compared with our own ids. */
