@@ -102,6 +102,8 @@ int sm_vm_open(const char *name_or_id, sm_vm **out)
     vm->detached = 1;
     if (sm_vm_alive(vm->dir))
         sm_vm_read_worker_pid(vm);
+    /* exec's from_image: a container whose image config is empty. */
+    vm->root_dir = m.root_dir;
     if (m.image_digest[0] && sm_image_inspect(m.image_digest, &vm->image) != 0)
         vm->image = NULL;  /* removed since: exec works, minus the image's defaults */
     *out = vm;

@@ -51,7 +51,7 @@ static void format_ports(const sm_vm_config *c, char *out, size_t len)
 int sm_vm_record(sm_vm *vm, const sm_vm_config *c)
 {
     sm_vm_meta m = {.created = time(NULL), .detached = c->detached,
-                    .auto_remove = c->auto_remove};
+                    .auto_remove = c->auto_remove, .root_dir = vm->root_dir};
     snprintf(m.id, sizeof m.id, "%s", vm->id);
     snprintf(m.hostname, sizeof m.hostname, "%s", vm->hostname);
     if (vm->image) {

@@ -107,6 +107,8 @@ int sm_vm_meta_write(const char *dir, const sm_vm_meta *m)
     json_object_set_new(o, "stop_signal", json_integer(m->stop_signal));
     if (m->never_started)
         set_str(o, "state", "created");
+    if (m->root_dir)
+        json_object_set_new(o, "root_dir", json_true());
     char path[4200];
     snprintf(path, sizeof path, "%s/meta.json", dir);
     char *text = json_dumps(o, JSON_INDENT(2));
@@ -147,6 +149,7 @@ static int load_meta(const char *dir, sm_vm_meta *m)
     m->auto_remove = json_is_true(json_object_get(o, "auto_remove"));
     m->stop_signal = (int)json_integer_value(json_object_get(o, "stop_signal"));
     m->never_started = json_is_string(json_object_get(o, "state"));
+    m->root_dir = json_is_true(json_object_get(o, "root_dir"));
     json_decref(o);
     return 0;
 }

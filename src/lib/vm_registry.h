@@ -26,6 +26,7 @@ typedef struct sm_vm_meta {
     int detached, auto_remove;
     int stop_signal;            /* 0: SIGTERM */
     int never_started;          /* sm_vm_create's, not started yet */
+    int root_dir;               /* its root is a host directory (vm_rootdir.c) */
 } sm_vm_meta;
 
 /* Creates the base directory if needed; it must be private to this user. */
