@@ -11,7 +11,7 @@ runs in DIR as its root, what the guest writes is in DIR on the host, and
 -v, --tmpfs, -e, -w, -u, --hostname, --read-only and -d work as with an
 image.
 """
-import os, re, shutil, subprocess, sys, tempfile, time
+import os, re, shutil, stat, subprocess, sys, tempfile, time
 
 SM = os.environ["SM"]
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
@@ -76,6 +76,30 @@ def case_exit_and_writes(tmp):
           st.st_uid)
 
 
+def case_attributes(tmp):
+    """What a package manager does to its root: chmod, chown, truncate,
+    times, hard links, renames, FIFOs. Set-user-ID bits and device nodes
+    never reach the host; a set-uid file of DIR's is one in the guest."""
+    root = make_root(tmp)
+    os.chmod(os.path.join(root, "bin", "busybox"), 0o4755)
+    script = ("cp /bin/busybox /b2 && chmod 4755 /b2 && ls -ln /bin/busybox | cut -c1-10 && "
+              "echo 0123456789 > /f && truncate -s 4 /f && touch -d '2001-02-03 04:05:06' /f && "
+              "chown 123:45 /f && ln /f /f2 && mv /f2 /f3 && mkfifo /fifo && "
+              "chmod 0600 /f3 && ls -ln /f3 | cut -c1-10; mknod /nul c 1 3 || echo no-device")
+    rc, o, e = sm("run", "--network", "none", "--rootfs", root, "sh", "-c", script)
+    check(rc == 0 and o == "-rwsr-xr-x\n-rw-------\nno-device\n",
+          "the guest changes attributes and lives on", rc, o, e)
+    st = os.stat(os.path.join(root, "f3"))
+    check(read(root, "f3") == "0123" and st.st_mode & 0o7777 == 0o600, "truncate, chmod", st)
+    check(time.gmtime(st.st_mtime)[:6] == (2001, 2, 3, 4, 5, 6), "touch -d",
+          time.gmtime(st.st_mtime))
+    if os.geteuid() == 0:
+        check((st.st_uid, st.st_gid) == (123, 45), "chown (as root)", st)
+    check(os.stat(os.path.join(root, "b2")).st_mode & 0o7777 == 0o755, "no set-uid on the host")
+    check(not os.path.exists(os.path.join(root, "nul")), "no device node on the host")
+    check(stat.S_ISFIFO(os.lstat(os.path.join(root, "fifo")).st_mode), "a FIFO on the host")
+
+
 def case_options(tmp):
     root = make_root(tmp)
     hosts = os.path.join(tmp, "hosts")
@@ -131,21 +155,29 @@ def case_refused(tmp):
     check(rows == [], "no VM is left behind", rows)
 
 
+def wait_for(what, cond, seconds=120):
+    until = time.monotonic() + seconds
+    while not cond():
+        check(time.monotonic() < until, f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
 def case_detached_again(tmp):
-    """run -d keeps the directory in the VM's record: start boots it again."""
+    """run -d keeps the directory in the VM's record: exec runs in it, and
+    start boots it again."""
     root = make_root(tmp)
+    count = os.path.join(root, "count")
     rc, vid, e = sm("run", "-d", "--name", "r1", "--network", "none", "--rootfs", root,
-                    "sh", "-c", "echo run >> /count; echo logged")
+                    "sh", "-c", "echo run >> /count; echo logged; exec sleep 600")
     check(rc == 0 and re.fullmatch(r"[0-9a-f]{64}\n", vid), "run -d prints the id", rc, e)
-    rc, o, e = sm("wait", "r1")
-    check(rc == 0 and o == "0\n", "it ends with its command", rc, o, e)
-    check(sm("logs", "r1")[1] == "logged\n", "its log")
+    wait_for("its log", lambda: sm("logs", "r1")[1] == "logged\n")
+    rc, o, e = sm("exec", "-u", "nobody", "r1", "sh", "-c", "cat /count; id -u")
+    check(rc == 0 and o == "run\n65534\n", "exec in it, -u from DIR's /etc/passwd", rc, o, e)
+    check(sm("stop", "-t", "1", "r1")[0] == 0, "stop")
     rc, o, e = sm("start", "r1")
     check(rc == 0, "start boots it again", rc, o, e)
-    rc, o, e = sm("wait", "r1")
-    check(rc == 0 and o == "0\n", "and it ends again", rc, o, e)
-    check(read(root, "count") == "run\nrun\n", "both runs wrote into DIR", read(root, "count"))
-    check(sm("rm", "r1")[0] == 0, "rm")
+    wait_for("the second run", lambda: read(root, "count") == "run\nrun\n")
+    check(sm("rm", "-f", "r1")[0] == 0, "rm -f")
 
 
 def main():
