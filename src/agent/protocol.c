@@ -50,7 +50,9 @@ static const struct type_info {
     [SM_AGENT_HELLO] = {"HELLO", 0, false},
     [SM_AGENT_ERROR] = {"ERROR", 0, false},
     [SM_AGENT_OK] = {"OK", 0, false},
-    [SM_AGENT_EXEC] = {"EXEC", SM_AGENT_F_STDIN | SM_AGENT_F_PTY | SM_AGENT_F_MKCWD | SM_AGENT_F_KEEP,
+    [SM_AGENT_EXEC] = {"EXEC",
+                       SM_AGENT_F_STDIN | SM_AGENT_F_PTY | SM_AGENT_F_MKCWD | SM_AGENT_F_KEEP |
+                           SM_AGENT_F_NO_NEW_PRIVS,
                        false},
     [SM_AGENT_STARTED] = {"STARTED", 0, false},
     [SM_AGENT_STDIN] = {"STDIN", SM_AGENT_F_EOF, true},
@@ -272,7 +274,8 @@ int sm_agent_encode_ok(sm_agent_wbuf *b, uint64_t size)
 int sm_agent_encode_exec(sm_agent_wbuf *b, const sm_agent_exec_req *m)
 {
     uint16_t flags = (m->stdin_pipe ? SM_AGENT_F_STDIN : 0) | (m->pty ? SM_AGENT_F_PTY : 0) |
-                     (m->mkcwd ? SM_AGENT_F_MKCWD : 0) | (m->keep ? SM_AGENT_F_KEEP : 0);
+                     (m->mkcwd ? SM_AGENT_F_MKCWD : 0) | (m->keep ? SM_AGENT_F_KEEP : 0) |
+                     (m->no_new_privs ? SM_AGENT_F_NO_NEW_PRIVS : 0);
     sm_agent_frame_begin(b, SM_AGENT_EXEC, flags);
     for (size_t i = 0; m->argv && m->argv[i]; i++)
         sm_agent_put_str(b, SM_AGENT_T_ARG, m->argv[i]);
@@ -305,6 +308,10 @@ int sm_agent_encode_exec(sm_agent_wbuf *b, const sm_agent_exec_req *m)
         sm_agent_put_u32(b, SM_AGENT_T_ROWS, m->rows);
     if (m->cols)
         sm_agent_put_u32(b, SM_AGENT_T_COLS, m->cols);
+    if (m->root)
+        sm_agent_put_str(b, SM_AGENT_T_ROOT, m->root);
+    if (m->has_umask)
+        sm_agent_put_u32(b, SM_AGENT_T_UMASK, m->umask);
     return sm_agent_frame_end(b);
 }
 
@@ -451,6 +458,7 @@ static const uint8_t tag_kind[] = {
     [SM_AGENT_T_MODE] = K_U32,      [SM_AGENT_T_SIZE] = K_U64,
     [SM_AGENT_T_MTIME] = K_U64,     [SM_AGENT_T_MTIME_NSEC] = K_U32,
     [SM_AGENT_T_TARGET] = K_STR,
+    [SM_AGENT_T_ROOT] = K_STR,      [SM_AGENT_T_UMASK] = K_U32,
     [SM_AGENT_T_HOSTNAME] = K_STR,  [SM_AGENT_T_REALTIME_NS] = K_U64,
     [SM_AGENT_T_SEED] = K_BYTES, [SM_AGENT_T_ETC_HOSTS] = K_STR,
     [SM_AGENT_T_RESOLV_CONF] = K_STR,
@@ -616,6 +624,11 @@ int sm_agent_decode_exec(const sm_agent_frame *f, sm_agent_exec_req *m, const ch
     uint32_t rows = u32(&fs, SM_AGENT_T_ROWS, 0), cols = u32(&fs, SM_AGENT_T_COLS, 0);
     if (rows > UINT16_MAX || cols > UINT16_MAX)
         return bad(why, "EXEC with a window size out of range");
+    const char *root = str(&fs, SM_AGENT_T_ROOT);
+    if (root && root[0] != '/')
+        return bad(why, "EXEC with a root that is not an absolute path");
+    if (u32(&fs, SM_AGENT_T_UMASK, 0) > 0777)
+        return bad(why, "EXEC with a umask beyond 0777");
     *m = (sm_agent_exec_req){
         .cwd = str(&fs, SM_AGENT_T_CWD),
         .uid = has(&fs, SM_AGENT_T_UID) ? (int64_t)u32(&fs, SM_AGENT_T_UID, 0) : -1,
@@ -628,6 +641,10 @@ int sm_agent_decode_exec(const sm_agent_frame *f, sm_agent_exec_req *m, const ch
         .keep = f->flags & SM_AGENT_F_KEEP,
         .rows = (uint16_t)rows,
         .cols = (uint16_t)cols,
+        .root = root,
+        .has_umask = has(&fs, SM_AGENT_T_UMASK),
+        .umask = u32(&fs, SM_AGENT_T_UMASK, 0),
+        .no_new_privs = f->flags & SM_AGENT_F_NO_NEW_PRIVS,
     };
     return exec_arrays(f, &fs, m);
 }

@@ -75,7 +75,9 @@ typedef enum sm_agent_type {
     SM_AGENT_HELLO = 1,       /* both ways: VERSION */
     SM_AGENT_ERROR = 2,       /* agent: ERRNO, MESSAGE */
     SM_AGENT_OK = 3,          /* agent: FILE_WRITE succeeded: SIZE */
-    SM_AGENT_EXEC = 16,       /* host: F_STDIN, F_PTY, F_MKCWD, F_KEEP; ARG+ ENV* CWD UID GID GROUPS TIMEOUT ROWS COLS */
+    SM_AGENT_EXEC = 16,       /* host: F_STDIN, F_PTY, F_MKCWD, F_KEEP, F_NO_NEW_PRIVS;
+                                 ARG+ ENV* CWD UID GID GROUPS TIMEOUT ROWS COLS
+                                 ROOT UMASK */
     SM_AGENT_STARTED = 17,    /* agent: PID */
     SM_AGENT_STDIN = 18,      /* host: data, F_EOF */
     SM_AGENT_STDOUT = 19,     /* agent: data (the pty's output in pty mode) */
@@ -97,8 +99,12 @@ typedef enum sm_agent_type {
      * F_TMPFS; PATH MOUNT_OPTIONS?: a tmpfs at PATH instead (docker's
      * --tmpfs PATH:OPTIONS), no share tag.
      * F_REMOUNT F_RDONLY; PATH: make the mount at PATH read-only, for this
-     * mount point only (docker's --read-only root). Codec in
-     * protocol_mount.c. */
+     * mount point only (docker's --read-only root).
+     * FSTYPE PATH SOURCE? MOUNT_OPTIONS?: a container's mount, as an OCI
+     * runtime makes it (the FSTYPE tag marks this kind; no flags): a bind
+     * of the guest path SOURCE ("bind", "rbind"), or a kernel filesystem
+     * ("proc", "sysfs", ...); the options are mount(8)'s words, the
+     * guest splits them into flags and data. Codec in protocol_mount.c. */
     SM_AGENT_MOUNT = 48,
     /* host: PORT; answered by OK or ERROR. Connect to that TCP port on the
      * guest's loopback (127.0.0.1, then ::1). After OK the connection is
@@ -119,6 +125,7 @@ typedef enum sm_agent_type {
 #define SM_AGENT_F_PTY 0x2u       /* EXEC: run on a pseudo-terminal */
 #define SM_AGENT_F_MKCWD 0x4u     /* EXEC: create CWD (and parents) if missing */
 #define SM_AGENT_F_KEEP 0x8u      /* EXEC: the command outlives its connection */
+#define SM_AGENT_F_NO_NEW_PRIVS 0x10u /* EXEC: PR_SET_NO_NEW_PRIVS before exec */
 #define SM_AGENT_F_GROUP 0x1u     /* SIGNAL: to the process group */
 #define SM_AGENT_F_TIMED_OUT 0x1u /* EXIT: killed by its timeout */
 #define SM_AGENT_F_MKDIRS 0x1u    /* FILE_WRITE: create missing parent dirs */
@@ -156,6 +163,9 @@ typedef enum sm_agent_tag {
     SM_AGENT_T_MTIME,       /* u64, seconds since the epoch (two's complement) */
     SM_AGENT_T_MTIME_NSEC,  /* u32 */
     SM_AGENT_T_TARGET,      /* string: a link's target, at most 4095 bytes */
+    /* Explicit numbers: these belong to EXEC. */
+    SM_AGENT_T_ROOT = 26,   /* string: an absolute guest directory to chroot into */
+    SM_AGENT_T_UMASK = 27,  /* u32, 0-0777 */
     /* Explicit numbers: these belong to SYSTEM. */
     SM_AGENT_T_HOSTNAME = 40,    /* string, 1-64 bytes */
     SM_AGENT_T_REALTIME_NS = 41, /* u64, wall clock: ns since the epoch */
@@ -166,6 +176,8 @@ typedef enum sm_agent_tag {
     SM_AGENT_T_SHARE_TAG = 48,   /* string: the 9p mount tag */
     SM_AGENT_T_SHARE_ENTRY = 49, /* string: the one entry of a single-file share */
     SM_AGENT_T_MOUNT_OPTIONS = 50, /* string: a tmpfs's options ("size=64m,noexec") */
+    SM_AGENT_T_FSTYPE = 51,      /* string: a container mount's type ("proc", "bind") */
+    SM_AGENT_T_SOURCE = 52,      /* string: a bind's source, an absolute guest path */
     /* These belong to TCP_CONNECT. */
     SM_AGENT_T_PORT = 64,        /* u32, 1-65535 */
 } sm_agent_tag;
@@ -259,6 +271,10 @@ typedef struct sm_agent_exec_req {
     bool mkcwd;               /* create cwd first, as docker creates WorkingDir */
     bool keep;                /* outlive the connection; see ATTACH */
     uint16_t rows, cols;      /* pty window size; 0 means 24x80 */
+    const char *root;         /* chroot here first (absolute); NULL: / */
+    bool has_umask;
+    uint32_t umask;           /* 0-0777, if has_umask; else the agent's */
+    bool no_new_privs;        /* prctl(PR_SET_NO_NEW_PRIVS) last before exec */
 } sm_agent_exec_req;
 
 typedef struct sm_agent_signal {
@@ -354,16 +370,23 @@ int sm_agent_decode_stat_reply(const sm_agent_frame *f, sm_agent_stat_reply *m, 
 typedef enum sm_agent_mount_kind {
     SM_AGENT_MOUNT_SHARE,     /* a virtio-9p share */
     SM_AGENT_MOUNT_TMPFS,     /* a tmpfs with options */
-    SM_AGENT_MOUNT_REMOUNT_RO /* the mount at path becomes read-only */
+    SM_AGENT_MOUNT_REMOUNT_RO, /* the mount at path becomes read-only */
+    SM_AGENT_MOUNT_FS         /* a container's mount: fstype, source, options */
 } sm_agent_mount_kind;
+
+/* The longest options string: a tmpfs's, and a container mount's. */
+#define SM_AGENT_TMPFS_OPTIONS_MAX 255
+#define SM_AGENT_MOUNT_OPTIONS_MAX 4095
 
 typedef struct sm_agent_mount {
     sm_agent_mount_kind kind;
     const char *tag;          /* a share's: 1-31 bytes */
     const char *path;         /* absolute */
     const char *entry;        /* NULL: mount the whole share at path */
-    const char *options;      /* a tmpfs's, or NULL */
+    const char *options;      /* a tmpfs's or a container mount's, or NULL */
     bool read_only;
+    const char *fstype;       /* a container mount's: 1-31 bytes */
+    const char *source;       /* a container mount's bind: absolute */
 } sm_agent_mount;
 
 int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m);

@@ -8,7 +8,7 @@
 
 #define TAG_MAX 31
 
-#define OPTIONS_MAX 255
+#define FSTYPE_MAX 31
 
 static uint16_t kind_flags(sm_agent_mount_kind k)
 {
@@ -19,11 +19,18 @@ static uint16_t kind_flags(sm_agent_mount_kind k)
 
 int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m)
 {
-    uint16_t flags = kind_flags(m->kind) | (m->read_only ? SM_AGENT_F_RDONLY : 0);
+    /* A container's mount says read-only in its options. */
+    uint16_t flags = m->kind == SM_AGENT_MOUNT_FS
+                         ? 0
+                         : kind_flags(m->kind) | (m->read_only ? SM_AGENT_F_RDONLY : 0);
     sm_agent_frame_begin(b, SM_AGENT_MOUNT, flags);
     if (m->kind == SM_AGENT_MOUNT_SHARE)
         sm_agent_put_str(b, SM_AGENT_T_SHARE_TAG, m->tag ? m->tag : "");
+    if (m->kind == SM_AGENT_MOUNT_FS)
+        sm_agent_put_str(b, SM_AGENT_T_FSTYPE, m->fstype ? m->fstype : "");
     sm_agent_put_str(b, SM_AGENT_T_PATH, m->path ? m->path : "");
+    if (m->source)
+        sm_agent_put_str(b, SM_AGENT_T_SOURCE, m->source);
     if (m->entry)
         sm_agent_put_str(b, SM_AGENT_T_SHARE_ENTRY, m->entry);
     if (m->options)
@@ -65,8 +72,15 @@ static int check(const sm_agent_mount *m, const char **why)
         return bad(why, "MOUNT of a share needs a share tag");
     if (m->kind != SM_AGENT_MOUNT_SHARE && (m->tag || m->entry))
         return bad(why, "only a share's MOUNT has a share tag or entry");
-    if (m->kind != SM_AGENT_MOUNT_TMPFS && m->options)
-        return bad(why, "only a tmpfs's MOUNT has options");
+    if (m->kind != SM_AGENT_MOUNT_TMPFS && m->kind != SM_AGENT_MOUNT_FS && m->options)
+        return bad(why, "only a tmpfs's or a container's MOUNT has options");
+    if (m->kind == SM_AGENT_MOUNT_TMPFS && m->options &&
+        strlen(m->options) > SM_AGENT_TMPFS_OPTIONS_MAX)
+        return bad(why, "a tmpfs's options are too long");
+    if (m->kind != SM_AGENT_MOUNT_FS && m->source)
+        return bad(why, "only a container's MOUNT has a source");
+    if (m->source && m->source[0] != '/')
+        return bad(why, "a MOUNT's source is an absolute path");
     if (m->kind == SM_AGENT_MOUNT_REMOUNT_RO && !m->read_only)
         return bad(why, "a remount makes a mount read-only");
     if (m->entry && (strchr(m->entry, '/') || !strcmp(m->entry, ".") || !strcmp(m->entry, "..")))
@@ -97,11 +111,20 @@ int sm_agent_decode_mount(const sm_agent_frame *f, sm_agent_mount *m, const char
         else if (tag == SM_AGENT_T_SHARE_ENTRY)
             err = take(&m->entry, v, n, 255, why);
         else if (tag == SM_AGENT_T_MOUNT_OPTIONS)
-            err = take(&m->options, v, n, OPTIONS_MAX, why);
+            err = take(&m->options, v, n, SM_AGENT_MOUNT_OPTIONS_MAX, why);
+        else if (tag == SM_AGENT_T_FSTYPE)
+            err = take(&m->fstype, v, n, FSTYPE_MAX, why);
+        else if (tag == SM_AGENT_T_SOURCE)
+            err = take(&m->source, v, n, 4095, why);
     }
     if (err)
         return err;
     if (r < 0)
         return bad(why, "a field overruns the frame");
+    /* The type marks a container's mount, whose flags are in its options. */
+    if (m->fstype && f->flags)
+        return bad(why, "a container's MOUNT has no flags");
+    if (m->fstype)
+        m->kind = SM_AGENT_MOUNT_FS;
     return check(m, why);
 }

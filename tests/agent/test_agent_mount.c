@@ -145,12 +145,77 @@ static void tmpfs_and_remount(void **state)
     sm_agent_wbuf_free(&b);
 }
 
+/* A container's mount: its type marks the kind; its own fields only. */
+static void container_mounts(void **state)
+{
+    (void)state;
+    sm_agent_wbuf b = {.grow = true};
+    sm_agent_mount m;
+    const char *why = "";
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){
+        .kind = SM_AGENT_MOUNT_FS, .fstype = "bind", .source = "/pod/etc/hosts",
+        .path = "/pod/c1/etc/hosts", .options = "rbind,ro,rprivate", .read_only = true}), 0);
+    assert_int_equal(b.data[6] | b.data[7], 0);  /* no flags: ro is in the options */
+    assert_int_equal(decode(&b, &m, &why), 0);
+    assert_int_equal(m.kind, SM_AGENT_MOUNT_FS);
+    assert_string_equal(m.fstype, "bind");
+    assert_string_equal(m.source, "/pod/etc/hosts");
+    assert_string_equal(m.path, "/pod/c1/etc/hosts");
+    assert_string_equal(m.options, "rbind,ro,rprivate");
+    assert_false(m.read_only);
+    assert_null(m.tag);
+    b.len = 0;
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){
+        .kind = SM_AGENT_MOUNT_FS, .fstype = "proc", .path = "/c/proc"}), 0);
+    assert_int_equal(decode(&b, &m, &why), 0);
+    assert_int_equal(m.kind, SM_AGENT_MOUNT_FS);
+    assert_null(m.source);
+    assert_null(m.options);
+    /* OCI's option lists run longer than a tmpfs's. */
+    char opts[1000];
+    memset(opts, 'x', sizeof opts - 1);
+    opts[sizeof opts - 1] = '\0';
+    b.len = 0;
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){
+        .kind = SM_AGENT_MOUNT_FS, .fstype = "tmpfs", .path = "/c/dev", .options = opts}), 0);
+    assert_int_equal(decode(&b, &m, &why), 0);
+    const sm_agent_mount bad[] = {
+        {.kind = SM_AGENT_MOUNT_FS, .fstype = "", .path = "/c/proc"},
+        {.kind = SM_AGENT_MOUNT_FS, .fstype = "proc", .path = "c/proc"},
+        {.kind = SM_AGENT_MOUNT_FS, .fstype = "bind", .source = "rel", .path = "/c/x"},
+        {.kind = SM_AGENT_MOUNT_FS, .fstype = "a-type-that-is-longer-than-31-bytes",
+         .path = "/c/x"},
+        {.kind = SM_AGENT_MOUNT_FS, .fstype = "bind", .path = "/c/x", .entry = "x"},
+        {.kind = SM_AGENT_MOUNT_TMPFS, .path = "/c/x", .source = "/s"},
+        {.kind = SM_AGENT_MOUNT_TMPFS, .path = "/c/x", .options = opts},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        b.len = 0;
+        assert_int_equal(sm_agent_encode_mount(&b, &bad[i]), 0);
+        assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    }
+    /* A type with a share's or a tmpfs's flag: which kind would it be? */
+    static const uint16_t flags[] = {SM_AGENT_F_TMPFS, SM_AGENT_F_RDONLY};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        b.len = 0;
+        sm_agent_frame_begin(&b, SM_AGENT_MOUNT, flags[i]);
+        sm_agent_put_str(&b, SM_AGENT_T_FSTYPE, "proc");
+        sm_agent_put_str(&b, SM_AGENT_T_PATH, "/c/proc");
+        assert_int_equal(sm_agent_frame_end(&b), 0);
+        assert_int_equal(decode(&b, &m, &why), -EBADMSG);
+    }
+    assert_int_equal(SM_AGENT_T_FSTYPE, 51);
+    assert_int_equal(SM_AGENT_T_SOURCE, 52);
+    sm_agent_wbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(tmpfs_and_remount),
         cmocka_unit_test(refuses_bad_mounts),
+        cmocka_unit_test(container_mounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

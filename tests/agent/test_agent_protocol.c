@@ -100,6 +100,78 @@ static void exec_round_trip(void **state)
     sm_agent_wbuf_free(&e.b);
 }
 
+/* A container's process: root, umask, no_new_privs and groups ride
+ * along; a value the agent must not act on is refused. */
+static void exec_container_fields(void **state)
+{
+    (void)state;
+    const char *argv[] = {"id", NULL};
+    const uint32_t groups[] = {5, 7};
+    enc e;
+    enc_init(&e);
+    assert_int_equal(sm_agent_encode_exec(&e.b, &(sm_agent_exec_req){
+        .argv = argv, .uid = 1, .gid = 2, .groups = groups, .ngroups = 2, .has_groups = true,
+        .root = "/run/pod/c1/rootfs", .has_umask = true, .umask = 027, .no_new_privs = true}), 0);
+    parse_one(&e);
+    assert_int_equal(e.f.flags, SM_AGENT_F_NO_NEW_PRIVS);
+    sm_agent_exec_req out;
+    const char *why;
+    assert_int_equal(sm_agent_decode_exec(&e.f, &out, &why), 0);
+    assert_string_equal(out.root, "/run/pod/c1/rootfs");
+    assert_true(out.has_umask && out.no_new_privs);
+    assert_int_equal(out.umask, 027);
+    assert_int_equal(out.ngroups, 2);
+    assert_int_equal(out.groups[1], 7);
+    sm_agent_exec_req_release(&out);
+
+    /* umask 0 is a umask, not its absence. */
+    e.b.len = 0;
+    assert_int_equal(sm_agent_encode_exec(&e.b, &(sm_agent_exec_req){
+        .argv = argv, .uid = -1, .gid = -1, .has_umask = true}), 0);
+    parse_one(&e);
+    assert_int_equal(sm_agent_decode_exec(&e.f, &out, &why), 0);
+    assert_true(out.has_umask);
+    assert_int_equal(out.umask, 0);
+    assert_null(out.root);
+    assert_false(out.no_new_privs);
+    sm_agent_exec_req_release(&out);
+
+    const sm_agent_exec_req bad[] = {
+        {.argv = argv, .uid = -1, .gid = -1, .root = "relative/root"},
+        {.argv = argv, .uid = -1, .gid = -1, .has_umask = true, .umask = 01000},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        e.b.len = 0;
+        assert_int_equal(sm_agent_encode_exec(&e.b, &bad[i]), 0);
+        parse_one(&e);
+        why = NULL;
+        assert_int_equal(sm_agent_decode_exec(&e.f, &out, &why), -EBADMSG);
+        assert_non_null(why);
+    }
+    /* A root of the wrong shape: a u32, and twice. */
+    e.b.len = 0;
+    sm_agent_frame_begin(&e.b, SM_AGENT_EXEC, 0);
+    sm_agent_put_str(&e.b, SM_AGENT_T_ARG, "id");
+    sm_agent_put_u32(&e.b, SM_AGENT_T_ROOT, 1);
+    assert_int_equal(sm_agent_frame_end(&e.b), 0);
+    parse_one(&e);
+    assert_int_equal(sm_agent_decode_exec(&e.f, &out, &why), -EBADMSG);
+    e.b.len = 0;
+    sm_agent_frame_begin(&e.b, SM_AGENT_EXEC, 0);
+    sm_agent_put_str(&e.b, SM_AGENT_T_ARG, "id");
+    sm_agent_put_str(&e.b, SM_AGENT_T_ROOT, "/a");
+    sm_agent_put_str(&e.b, SM_AGENT_T_ROOT, "/b");
+    assert_int_equal(sm_agent_frame_end(&e.b), 0);
+    parse_one(&e);
+    assert_int_equal(sm_agent_decode_exec(&e.f, &out, &why), -EBADMSG);
+    assert_string_equal(why, "a field appears twice");
+    /* The tag numbers are the wire's: never renumbered. */
+    assert_int_equal(SM_AGENT_T_ROOT, 26);
+    assert_int_equal(SM_AGENT_T_UMASK, 27);
+    assert_int_equal(SM_AGENT_F_NO_NEW_PRIVS, 0x10);
+    sm_agent_wbuf_free(&e.b);
+}
+
 static void small_messages_round_trip(void **state)
 {
     (void)state;
@@ -339,7 +411,7 @@ static void header_errors(void **state)
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
     raw(buf, 0, SM_AGENT_STDIN, 2, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
-    raw(buf, 0, SM_AGENT_EXEC, 0x10, "", 0);
+    raw(buf, 0, SM_AGENT_EXEC, 0x20, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, 8, &f, &need, &why), -EBADMSG);
 }
 
@@ -571,7 +643,8 @@ static void attach_round_trip_and_errors(void **state)
     assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, shortp, sizeof shortp, &pid), -EBADMSG);
     const uint8_t overrun[] = {TLV(SM_AGENT_T_PID, 40), 7, 0, 0, 0};
     assert_int_equal(decode_attach(SM_AGENT_ATTACH, 0, overrun, sizeof overrun, &pid), -EBADMSG);
-    /* ATTACH allows no flags; EXEC allows KEEP but no bit above it. */
+    /* ATTACH allows no flags; EXEC allows KEEP and NO_NEW_PRIVS but no
+     * bit above them. */
     const uint8_t pid7[] = {TLV(SM_AGENT_T_PID, 4), 7, 0, 0, 0};
     assert_int_equal(decode_attach(SM_AGENT_ATTACH, 1, pid7, sizeof pid7, &pid), -EBADMSG);
     uint8_t buf[32];
@@ -579,7 +652,9 @@ static void attach_round_trip_and_errors(void **state)
     size_t need;
     size_t n = raw(buf, 0, SM_AGENT_EXEC, SM_AGENT_F_KEEP, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, n, &f, &need, &why), (int)n);
-    n = raw(buf, 0, SM_AGENT_EXEC, 0x10, "", 0);
+    n = raw(buf, 0, SM_AGENT_EXEC, SM_AGENT_F_KEEP | SM_AGENT_F_NO_NEW_PRIVS, "", 0);
+    assert_int_equal(sm_agent_frame_parse(buf, n, &f, &need, &why), (int)n);
+    n = raw(buf, 0, SM_AGENT_EXEC, 0x20, "", 0);
     assert_int_equal(sm_agent_frame_parse(buf, n, &f, &need, &why), -EBADMSG);
 }
 
@@ -628,6 +703,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hello_round_trip),
         cmocka_unit_test(exec_round_trip),
+        cmocka_unit_test(exec_container_fields),
         cmocka_unit_test(small_messages_round_trip),
         cmocka_unit_test(system_round_trip_and_limits),
         cmocka_unit_test(header_errors),

@@ -69,7 +69,11 @@ static void decode(const sm_agent_frame *f)
         r = sm_agent_decode_mount(f, &m.mnt, &why);
         if (r == 0)
             assert(m.mnt.path && m.mnt.path[0] == '/' &&
-                   (m.mnt.kind != SM_AGENT_MOUNT_SHARE || m.mnt.tag));
+                   (m.mnt.kind != SM_AGENT_MOUNT_SHARE || m.mnt.tag) &&
+                   (m.mnt.kind == SM_AGENT_MOUNT_FS) == (m.mnt.fstype != NULL) &&
+                   (!m.mnt.source || (m.mnt.kind == SM_AGENT_MOUNT_FS &&
+                                      m.mnt.source[0] == '/')) &&
+                   (!m.mnt.options || strlen(m.mnt.options) <= SM_AGENT_MOUNT_OPTIONS_MAX));
         break;
     case SM_AGENT_TCP_CONNECT:
         r = sm_agent_decode_tcp_connect(f, &m.tcp, &why);
@@ -88,6 +92,8 @@ static void decode(const sm_agent_frame *f)
             for (size_t i = 0; i < m.x.ngroups; i++)
                 n += m.x.groups[i] & 1;
             assert(m.x.argv[0] && n < 2 * SM_AGENT_MAX_PAYLOAD);
+            assert(!m.x.root || m.x.root[0] == '/');
+            assert(m.x.umask <= 0777 && (m.x.has_umask || m.x.umask == 0));
             sm_agent_exec_req_release(&m.x);
         }
         break;

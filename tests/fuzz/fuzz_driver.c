@@ -31,7 +31,12 @@ static void seeds(sm_agent_wbuf *b)
                                                  .gid = 2, .groups = groups, .ngroups = 2,
                                                  .has_groups = true, .timeout_ms = 5,
                                                  .stdin_pipe = true, .pty = true, .keep = true,
-                                                 .rows = 3, .cols = 4});
+                                                 .rows = 3, .cols = 4, .root = "/r",
+                                                 .has_umask = true, .umask = 022,
+                                                 .no_new_privs = true});
+    sm_agent_encode_mount(b, &(sm_agent_mount){.kind = SM_AGENT_MOUNT_FS, .fstype = "bind",
+                                               .source = "/s", .path = "/t",
+                                               .options = "ro,rbind"});
     sm_agent_encode_attach(b, 7);
     sm_agent_encode_data(b, SM_AGENT_STDIN, "in", 2, true);
     sm_agent_encode_signal(b, &(sm_agent_signal){15, true});

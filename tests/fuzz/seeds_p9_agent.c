@@ -108,9 +108,16 @@ static void agent(void)
         .argv = argv, .env = env, .cwd = "/root", .uid = 1000, .gid = 1000, .groups = groups,
         .ngroups = 2, .has_groups = true, .timeout_ms = 1000, .stdin_pipe = true, .pty = true,
         .rows = 24, .cols = 80});
+    frame("exec_container", exec_frame, &(sm_agent_exec_req){
+        .argv = argv, .uid = 1000, .gid = 1000, .groups = groups, .ngroups = 2,
+        .has_groups = true, .root = "/pod/c1", .has_umask = true, .umask = 027,
+        .no_new_privs = true});
     frame("mount", mount_frame, &(sm_agent_mount){
         .kind = SM_AGENT_MOUNT_SHARE, .tag = "share0", .path = "/mnt", .entry = "sub",
         .read_only = true});
+    frame("mount_fs", mount_frame, &(sm_agent_mount){
+        .kind = SM_AGENT_MOUNT_FS, .fstype = "bind", .source = "/pod/hosts",
+        .path = "/pod/c1/etc/hosts", .options = "rbind,ro,nosuid"});
     frame("system", system_frame, &(sm_agent_system){
         .hostname = "vm", .realtime_ns = 1700000000000000000ull, .seed = rnd,
         .seed_len = sizeof rnd, .etc_hostname = true, .etc_hosts = "127.0.0.1 vm\n",
