@@ -179,6 +179,14 @@ void proxy_free(conn *c);
 
 /* agent_mount.c */
 int mount_begin(conn *c, const sm_agent_frame *f);
+/* mkdir -p with 0755; 0 or -errno. */
+int mount_mkdirs(const char *path);
+/* An empty file to bind onto, with its parents; an existing directory
+ * cannot take a file. 0 or -errno. */
+int mount_file_target(const char *path);
+
+/* agent_mount_fs.c: a container's mount (SM_AGENT_MOUNT_FS), answered. */
+int mount_fs_begin(conn *c, const sm_agent_mount *m);
 int files_frame(conn *c, const sm_agent_frame *f);
 bool files_pump(conn *c);
 void files_free(conn *c);

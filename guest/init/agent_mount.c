@@ -1,9 +1,10 @@
 /* MOUNT: a host directory or file shared over virtio-9p, mounted where the
- * host asks; a tmpfs (--tmpfs); or the root made read-only (--read-only).
- * A single-file share is mounted out of sight, its one entry
- * bound onto the target, and the share's own mount dropped again, so the
- * guest keeps no path to the share's root (which holds only that entry
- * anyway: the host serves nothing else). */
+ * host asks; a tmpfs (--tmpfs); or the root made read-only (--read-only);
+ * a container's mount is agent_mount_fs.c's. A single-file share is
+ * mounted out of sight, its one entry bound onto the target, and the
+ * share's own mount dropped again, so the guest keeps no path to the
+ * share's root (which holds only that entry anyway: the host serves
+ * nothing else). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,9 +16,10 @@
 
 #include "agent_int.h"
 #include "p9_mount.h"
+
 #define STAGING "/dev/.sm-share-XXXXXX"
 
-static int mkdir_p(const char *path)
+int mount_mkdirs(const char *path)
 {
     char p[4096];
     if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
@@ -41,13 +43,11 @@ static int mount_9p(const sm_agent_mount *m, const char *at)
 
 static int mount_dir(const sm_agent_mount *m)
 {
-    int err = mkdir_p(m->path);
+    int err = mount_mkdirs(m->path);
     return err ? err : mount_9p(m, m->path);
 }
 
-/* An empty file to bind onto, with its parents; an existing directory
- * cannot take a file. */
-static int file_target(const char *path)
+int mount_file_target(const char *path)
 {
     struct stat st;
     if (stat(path, &st) == 0)
@@ -57,7 +57,7 @@ static int file_target(const char *path)
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) {
         *slash = '\0';
-        int err = mkdir_p(parent);
+        int err = mount_mkdirs(parent);
         if (err)
             return err;
     }
@@ -73,7 +73,7 @@ static int bind_entry(const sm_agent_mount *m, const char *staging)
     char src[4096];
     if (snprintf(src, sizeof src, "%s/%s", staging, m->entry) >= (int)sizeof src)
         return -ENAMETOOLONG;
-    int err = file_target(m->path);
+    int err = mount_file_target(m->path);
     if (err)
         return err;
     if (mount(src, m->path, NULL, MS_BIND, NULL) < 0)
@@ -137,7 +137,7 @@ static int mount_tmpfs(const sm_agent_mount *m)
     char data[300];
     int err = tmpfs_options(m->options, &flags, data, sizeof data);
     if (!err)
-        err = mkdir_p(m->path);
+        err = mount_mkdirs(m->path);
     if (!err && mount("tmpfs", m->path, "tmpfs", flags, data[0] ? data : NULL) < 0)
         err = -errno;
     return err;
@@ -164,6 +164,8 @@ static int mount_kind(conn *c, const sm_agent_mount *m)
             return conn_reply_error(c, -err, "cannot make %s read-only: %s", m->path,
                                     strerror(-err));
         break;
+    case SM_AGENT_MOUNT_FS:
+        return mount_fs_begin(c, m);
     default:
         return -1;
     }

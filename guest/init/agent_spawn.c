@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -112,6 +113,19 @@ static void make_dirs(const char *path)
     mkdir(buf, 0755);
 }
 
+/* A container of a pod: its mounts are already made under root, so cwd,
+ * PATH and the program are all looked up inside it. The old working
+ * directory lies outside the new root: a relative cwd must not start there. */
+static void child_root(const sm_agent_exec_req *r)
+{
+    if (!r->root)
+        return;
+    if (chroot(r->root) < 0)
+        die("cannot change the root to", r->root);
+    if (chdir("/") < 0)
+        die("cannot change to directory", "/");
+}
+
 static __attribute__((noreturn)) void child(const sm_agent_exec_req *r, char **env,
                                             const spawn_io *io)
 {
@@ -123,11 +137,17 @@ static __attribute__((noreturn)) void child(const sm_agent_exec_req *r, char **e
         child_pty(io->in);
     else
         child_pipes(io);
+    child_root(r);
     if (r->cwd && r->mkcwd)
         make_dirs(r->cwd);
     if (r->cwd && chdir(r->cwd) < 0)
         die("cannot change to directory", r->cwd);
     child_ids(r);
+    if (r->has_umask)
+        umask((mode_t)r->umask);
+    /* Last before the exec, as runc sets it: only the exec is bound by it. */
+    if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        die("cannot set no_new_privs for", r->argv[0]);
     environ = env;
     execvp(r->argv[0], (char *const *)r->argv);
     die("cannot run", r->argv[0]);
