@@ -369,6 +369,19 @@ typedef struct sm_exec {
     const char *const *entrypoint;
     int has_entrypoint;         /* entrypoint replaces the image's (NULL: none) */
     const char *const *cmd;
+    /* A directory of the guest to run in as the root (chroot, as a
+     * container of a pod: its filesystems must be mounted there first,
+     * see sm_vm_mount); cwd and PATH are looked up inside it, and so is
+     * user. NULL: the VM's own root. */
+    const char *root;
+    /* OCI's process.user.umask and additionalGids, noNewPrivileges. */
+    int has_umask;
+    uint32_t umask;
+    const uint32_t *groups;     /* ngroups supplementary groups, if has_groups;
+                                   they replace those of user */
+    unsigned ngroups;
+    int has_groups;
+    int no_new_privileges;      /* prctl(PR_SET_NO_NEW_PRIVS) before exec */
 } sm_exec;
 
 typedef struct sm_exec_result {
@@ -432,6 +445,25 @@ SM_API int sm_vm_copy_in(sm_vm *vm, const char *src, const char *dst, int flags)
 SM_API int sm_vm_copy_out(sm_vm *vm, const char *src, const char *dst, int flags);
 SM_API int sm_vm_copy_in_tar(sm_vm *vm, int fd, const char *dst, int flags);
 SM_API int sm_vm_copy_out_tar(sm_vm *vm, const char *src, int fd, int flags);
+
+/* A mount in the running guest, made by its agent, as a container
+ * runtime makes a container's: type "bind" (source: a guest path; "rbind"
+ * with what is mounted beneath), "proc", "sysfs", "devpts", "mqueue",
+ * "tmpfs" or "cgroup2" (source ignored), at target (a guest path; missing
+ * directories are created, and an empty file when a bind's source is a
+ * file). options: comma-separated mount(8) words the kernel takes as
+ * flags (ro, nosuid, nodev, noexec, relatime, ...) and propagation words
+ * (rprivate, ...) plus the filesystem's own data (size=64m, mode=1777,
+ * newinstance, ptmxmode=0666, gid=5); NULL: none. A bind takes no data.
+ * Errors are the guest's errno with a sentence naming the target. */
+typedef struct sm_mount {
+    size_t size;                /* sizeof(sm_mount), or 0 for this header's */
+    const char *type;
+    const char *source;
+    const char *target;
+    const char *options;
+} sm_mount;
+SM_API int sm_vm_mount(sm_vm *vm, const sm_mount *m);
 
 /*
  * Pools: VMs started ahead of time so that sm_pool_acquire hands one out at

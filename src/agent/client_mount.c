@@ -15,7 +15,9 @@ int sm_agent_mount_share(sm_agent_conn *c, const sm_agent_mount *m)
         err = sm_agent_conn_send(c, NULL, 0);
     if (!err && (err = sm_agent_conn_next(c, &f, false)) > 0) {
         if (f.type == SM_AGENT_ERROR)
-            return sm_agent_conn_error(&f, "mounting a share in the guest failed");
+            return sm_agent_conn_error(&f, m->kind == SM_AGENT_MOUNT_FS
+                                               ? "mounting in the guest failed"
+                                               : "mounting a share in the guest failed");
         if (f.type != SM_AGENT_OK)
             return sm_agent_conn_unexpected(c, &f, "mount");
         err = 0;

@@ -1,5 +1,6 @@
-/* The client's MOUNT request (see protocol.h): mount a virtio-9p share or
- * a tmpfs in the guest, or make a mount read-only. */
+/* The client's MOUNT request (see protocol.h): mount a virtio-9p share, a
+ * tmpfs or a container's filesystem in the guest, or make a mount
+ * read-only. */
 #ifndef SM_AGENT_CLIENT_MOUNT_H
 #define SM_AGENT_CLIENT_MOUNT_H
 

@@ -112,10 +112,14 @@ static char *read_etc(sm_agent_conn *c, const char *path)
     return (char *)data;
 }
 
-static int resolve_user(sm_agent_conn *c, const char *user, sm_oci_user *out)
+/* In the root the command runs in: a container's users are its own. */
+static int resolve_user(sm_agent_conn *c, const char *root, const char *user, sm_oci_user *out)
 {
-    char *passwd = read_etc(c, "/etc/passwd");
-    char *group = read_etc(c, "/etc/group");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/etc/passwd", root ? root : "");
+    char *passwd = read_etc(c, path);
+    snprintf(path, sizeof path, "%s/etc/group", root ? root : "");
+    char *group = read_etc(c, path);
     int err = sm_oci_user_resolve(user, passwd, group, out);
     free(passwd);
     free(group);
@@ -149,10 +153,26 @@ static int build_env(const sm_vm *vm, const sm_exec_spec *s, const sm_exec *ex, 
     return 0;
 }
 
+/* The container fields, which the agent would refuse as a malformed
+ * request (closing the connection, with a vaguer sentence). */
+static int check_container(const sm_exec *ex)
+{
+    if (ex->root && ex->root[0] != '/')
+        return sm_fail(EINVAL, "exec: root %.100s is not an absolute guest path", ex->root);
+    if (ex->has_umask && ex->umask > 0777)
+        return sm_fail(EINVAL, "exec: umask %#o has bits beyond 0777", ex->umask);
+    if (ex->has_groups && ex->ngroups && !ex->groups)
+        return sm_fail(EINVAL, "exec: ngroups is %u but groups is NULL", ex->ngroups);
+    return 0;
+}
+
 int sm_exec_spec_build(const sm_vm *vm, sm_agent_conn *c, const sm_exec *ex, int tty,
                        sm_exec_spec *out)
 {
     memset(out, 0, sizeof *out);
+    int bad = check_container(ex);
+    if (bad)
+        return bad;
     const sm_image_info *img = ex->from_image ? vm->image : NULL;
     /* A root directory's VM is a container whose image config is empty. */
     bool container = img || (ex->from_image && vm->root_dir);
@@ -164,7 +184,7 @@ int sm_exec_spec_build(const sm_vm *vm, sm_agent_conn *c, const sm_exec *ex, int
      * from the image's /etc/group, as runc sets them. */
     if (!err && ((user && *user) || container)) {
         out->has_user = 1;
-        err = resolve_user(c, user, &out->user);
+        err = resolve_user(c, ex->root, user, &out->user);
     }
     if (!err && (container || out->has_user))
         err = build_env(vm, out, ex, tty, &out->env);
@@ -188,12 +208,20 @@ sm_agent_exec_req sm_exec_spec_request(const sm_exec *ex, const sm_exec_spec *s)
         .cwd = s->cwd, .uid = as_root ? -1 : (int64_t)ex->uid,
         .gid = as_root ? -1 : (int64_t)ex->gid, .timeout_ms = ex->timeout_ms,
         .pty = ex->pty, .rows = ex->rows, .cols = ex->cols, .mkcwd = s->mkcwd,
-        .stdin_pipe = ex->stdin_data || ex->has_stdin_fd || ex->stdin_stream};
+        .stdin_pipe = ex->stdin_data || ex->has_stdin_fd || ex->stdin_stream,
+        .root = ex->root, .has_umask = ex->has_umask, .umask = ex->umask,
+        .no_new_privs = ex->no_new_privileges};
     if (s->has_user) {
         r.uid = s->user.uid;
         r.gid = s->user.gid;
         r.groups = s->user.groups;
         r.ngroups = s->user.group_count;
+        r.has_groups = true;
+    }
+    /* OCI's additionalGids are the whole list, whatever user's are. */
+    if (ex->has_groups) {
+        r.groups = ex->groups;
+        r.ngroups = ex->ngroups;
         r.has_groups = true;
     }
     return r;
