@@ -15,7 +15,8 @@
 
 #define SPEC_VERSION 1
 
-enum { OWN_PORTS, OWN_SHARES, OWN_DISKS, OWN_TMPFS, OWN_ARGV, OWN_ENV, OWN_EP, OWN_CMD };
+enum { OWN_PORTS, OWN_SHARES, OWN_DISKS, OWN_TMPFS, OWN_ARGV, OWN_ENV, OWN_EP, OWN_CMD,
+       OWN_GROUPS };
 
 static json_t *str(const char *s)
 {
@@ -92,6 +93,19 @@ static json_t *config(const sm_vm_config *c)
     return o;
 }
 
+/* A container's settings: without them a start again would run the main
+ * process in the VM's root, with the VM's umask and privileges. */
+static void container_main(json_t *o, const sm_exec *m)
+{
+    json_t *groups = m->has_groups ? json_array() : json_null();
+    for (unsigned i = 0; m->has_groups && i < m->ngroups; i++)
+        json_array_append_new(groups, json_integer(m->groups[i]));
+    json_object_set_new(o, "root", str(m->root));
+    json_object_set_new(o, "umask", m->has_umask ? json_integer(m->umask) : json_null());
+    json_object_set_new(o, "groups", groups);
+    json_object_set_new(o, "no_new_privileges", json_boolean(m->no_new_privileges));
+}
+
 json_t *sm_vm_spec_encode_main(const sm_exec *m)
 {
     json_t *o = json_pack("{s:I,s:I,s:I,s:b,s:I,s:I,s:b,s:b}", "uid", (json_int_t)m->uid,
@@ -105,6 +119,7 @@ json_t *sm_vm_spec_encode_main(const sm_exec *m)
     json_object_set_new(o, "user", str(m->user));
     json_object_set_new(o, "entrypoint", m->has_entrypoint ? strv(m->entrypoint) : json_null());
     json_object_set_new(o, "cmd", strv(m->cmd));
+    container_main(o, m);
     return o;
 }
 
@@ -229,6 +244,33 @@ static int get_config(sm_vm_spec *s, json_t *c)
     return err ? err : get_mounts(s, c);
 }
 
+static int get_container_main(sm_vm_spec *s, json_t *m)
+{
+    sm_exec *e = &s->main;
+    json_t *groups = json_object_get(m, "groups");
+    e->root = get_str(m, "root");
+    json_t *umask = json_object_get(m, "umask");
+    json_int_t u = json_integer_value(umask);
+    if (json_is_integer(umask) && (u < 0 || u > 0777))
+        return -EBADMSG;
+    e->has_umask = json_is_integer(umask);
+    e->umask = (uint32_t)u;
+    e->no_new_privileges = get_bool(m, "no_new_privileges");
+    e->has_groups = json_is_array(groups);
+    e->ngroups = (unsigned)json_array_size(groups);
+    uint32_t *g = own(s, OWN_GROUPS, e->ngroups, sizeof *g);
+    if (e->ngroups && !g)
+        return -ENOMEM;
+    for (unsigned i = 0; i < e->ngroups; i++) {
+        json_int_t v = json_integer_value(json_array_get(groups, i));
+        if (!json_is_integer(json_array_get(groups, i)) || v < 0 || v > UINT32_MAX)
+            return -EBADMSG;
+        g[i] = (uint32_t)v;
+    }
+    e->groups = g;
+    return 0;
+}
+
 static int get_main(sm_vm_spec *s, json_t *m)
 {
     sm_exec *e = &s->main;
@@ -251,7 +293,7 @@ static int get_main(sm_vm_spec *s, json_t *m)
         err = get_strv(s, OWN_EP, json_object_get(m, "entrypoint"), &e->entrypoint);
     if (!err)
         err = get_strv(s, OWN_CMD, json_object_get(m, "cmd"), &e->cmd);
-    return err;
+    return err ? err : get_container_main(s, m);
 }
 
 int sm_vm_spec_decode(json_t *o, sm_vm_spec *out)

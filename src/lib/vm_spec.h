@@ -19,7 +19,7 @@ typedef struct sm_vm_spec {
     const char *image;          /* as the user named it; "" if unknown */
     const char *image_digest;   /* the manifest's: what a start opens */
     json_t *json;
-    void *owned[8];             /* arrays behind config and main */
+    void *owned[9];             /* arrays behind config and main */
 } sm_vm_spec;
 
 /* The record of config (what a start needs of it; callbacks, name and

@@ -36,11 +36,15 @@ static sm_vm_config full_config(void)
         .name = "not-kept", .snapshot = "/not/kept"};
 }
 
+static const uint32_t groups[] = {5, 0, 4294967295u};
+
 static sm_exec full_main(void)
 {
     return (sm_exec){.size = sizeof(sm_exec), .env = env, .cwd = "/w", .user = "nobody",
                      .pty = 1, .from_image = 1, .entrypoint = ep, .has_entrypoint = 1,
-                     .cmd = cmd, .stdout_fd = 7};
+                     .cmd = cmd, .stdout_fd = 7, .root = "/run/pod/c1", .has_umask = 1,
+                     .umask = 0, .groups = groups, .ngroups = 3, .has_groups = 1,
+                     .no_new_privileges = 1};
 }
 
 static void check_strv(const char *const *got, const char *const *want)
@@ -97,6 +101,13 @@ static void check_main(const sm_vm_spec *s)
     assert_string_equal(s->main.user, "nobody");
     assert_true(s->main.pty && s->main.from_image && s->main.has_entrypoint);
     assert_int_equal(s->main.stdout_fd, 0);
+    assert_string_equal(s->main.root, "/run/pod/c1");
+    assert_true(s->main.has_umask && s->main.has_groups && s->main.no_new_privileges);
+    assert_int_equal(s->main.umask, 0);
+    assert_int_equal(s->main.ngroups, 3);
+    assert_int_equal(s->main.groups[0], 5);
+    assert_int_equal(s->main.groups[1], 0);
+    assert_int_equal(s->main.groups[2], 4294967295u);
 }
 
 static void round_trip(void **state)
@@ -149,6 +160,8 @@ static void main_added_later(void **state)
     check_strv(s.main.argv, argv);
     assert_null(s.main.env);
     assert_null(s.main.cmd);
+    assert_null(s.main.root);
+    assert_false(s.main.has_umask || s.main.has_groups || s.main.no_new_privileges);
     sm_vm_spec_free(&s);
     snprintf(path, sizeof path, "%s/" SM_VM_SPEC_NAME, dir);
     unlink(path);
@@ -188,6 +201,12 @@ static void refused(void **state)
         "{\"version\": 1, \"image_digest\": \"sha256:a\", \"config\": []}",
         "{\"version\": 1, \"image_digest\": \"sha256:a\", \"config\": {}, "
         "\"main\": {\"argv\": [1]}}",
+        "{\"version\": 1, \"image_digest\": \"sha256:a\", \"config\": {}, "
+        "\"main\": {\"groups\": [-1]}}",
+        "{\"version\": 1, \"image_digest\": \"sha256:a\", \"config\": {}, "
+        "\"main\": {\"groups\": [\"5\"]}}",
+        "{\"version\": 1, \"image_digest\": \"sha256:a\", \"config\": {}, "
+        "\"main\": {\"umask\": 512}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *o = json_loads(bad[i], 0, NULL);
