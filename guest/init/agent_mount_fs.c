@@ -77,6 +77,11 @@ static void split_options(const char *in, mount_opts *o)
     }
 }
 
+static bool is_bind(const char *type)
+{
+    return !strcmp(type, "bind") || !strcmp(type, "rbind");
+}
+
 static bool is_kernel_fs(const char *type)
 {
     static const char *const types[] = {"proc", "sysfs", "devpts", "mqueue", "tmpfs", "cgroup2"};
@@ -115,13 +120,11 @@ static int bind_mount(const sm_agent_mount *m, const mount_opts *o, bool rec)
 
 static int mount_fs(const sm_agent_mount *m, const mount_opts *o)
 {
-    bool is_bind = !strcmp(m->fstype, "bind") || !strcmp(m->fstype, "rbind");
-    int err;
-    if (is_bind && o->data[0])
-        return -EINVAL;
-    if ((err = make_target(is_bind ? m->source : NULL, m->path)) != 0)
+    bool bind = is_bind(m->fstype);
+    int err = make_target(bind ? m->source : NULL, m->path);
+    if (err)
         return err;
-    if (is_bind)
+    if (bind)
         err = bind_mount(m, o, !strcmp(m->fstype, "rbind") || (o->flags & MS_REC));
     else if (mount(m->fstype, m->path, m->fstype, o->flags & ~(MS_BIND | MS_REC),
                    o->data[0] ? o->data : NULL) < 0)
@@ -133,21 +136,22 @@ static int mount_fs(const sm_agent_mount *m, const mount_opts *o)
 
 int mount_fs_begin(conn *c, const sm_agent_mount *m)
 {
-    bool is_bind = !strcmp(m->fstype, "bind") || !strcmp(m->fstype, "rbind");
-    if (!is_bind && !is_kernel_fs(m->fstype))
+    bool bind = is_bind(m->fstype);
+    if (!bind && !is_kernel_fs(m->fstype))
         return conn_reply_error(c, EINVAL, "cannot mount %s: unknown type %s", m->path,
                                 m->fstype);
-    if (is_bind && !m->source)
+    if (bind && !m->source)
         return conn_reply_error(c, EINVAL, "cannot bind onto %s: no source", m->path);
     mount_opts o;
     split_options(m->options, &o);
-    int err = mount_fs(m, &o);
-    if (err == -EINVAL && is_bind && o.data[0])
+    /* A bind has no data: a word here is a mistake, not a no-op. */
+    if (bind && o.data[0])
         return conn_reply_error(c, EINVAL, "cannot bind %s onto %s: unknown options %s",
                                 m->source, m->path, o.data);
+    int err = mount_fs(m, &o);
     if (err)
-        return conn_reply_error(c, -err, "cannot mount %s at %s: %s", is_bind ? m->source
-                                : m->fstype, m->path, strerror(-err));
+        return conn_reply_error(c, -err, "cannot mount %s at %s: %s",
+                                bind ? m->source : m->fstype, m->path, strerror(-err));
     sm_agent_encode_ok(&c->out, 0);
     return 0;
 }

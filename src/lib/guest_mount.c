@@ -39,6 +39,8 @@ static int check(const sm_mount *m)
 int sm_vm_mount(sm_vm *vm, const sm_mount *mount)
 {
     sm_mount m = {0};
+    if (!mount)
+        return sm_fail(EINVAL, "sm_vm_mount: no mount given");
     size_t size = mount->size ? mount->size : sizeof m;
     memcpy(&m, mount, size < sizeof m ? size : sizeof m);
     int err = check(&m);

@@ -270,6 +270,27 @@ static void sysfs_and_tmpfs(void **state)
     sm_agent_output_free(&o);
 }
 
+/* /dev/pts and /dev/mqueue as podman's default spec asks for them. */
+static void devpts_and_mqueue(void **state)
+{
+    fixture *f = fix(state);
+    assert_int_equal(mount_in(f, "devpts", NULL, "dev/pts",
+                              "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"), 0);
+    assert_int_equal(mount_in(f, "mqueue", NULL, "dev/mqueue", "nosuid,nodev,noexec"), 0);
+    sm_agent_output o;
+    sm_agent_exit x = run_in(f, REQ(.argv = ARGV("sh", "-c",
+                                                 "grep -c '^devpts /dev/pts devpts "
+                                                 "rw,nosuid,noexec,.*gid=5,mode=620,"
+                                                 "ptmxmode=666' /proc/mounts && "
+                                                 "grep -c '^mqueue /dev/mqueue mqueue "
+                                                 "rw,nosuid,nodev,noexec' /proc/mounts")),
+                             &o);
+    if (x.status != 0)
+        fail_msg("status %d: %s%s", x.status, o.out, o.err);
+    assert_string_equal(o.out, "1\n1\n");
+    sm_agent_output_free(&o);
+}
+
 /* A file onto a file created for it; a directory read-only (bind, then a
  * bind remount); rbind. */
 static void binds(void **state)
@@ -323,6 +344,7 @@ int main(void)
         cmocka_unit_test(bad_root),
         cmocka_unit_test(proc_and_no_new_privs),
         cmocka_unit_test(sysfs_and_tmpfs),
+        cmocka_unit_test(devpts_and_mqueue),
         cmocka_unit_test(binds),
         cmocka_unit_test(mount_errors),
     };
