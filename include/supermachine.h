@@ -372,7 +372,8 @@ typedef struct sm_exec {
     /* A directory of the guest to run in as the root (chroot, as a
      * container of a pod: its filesystems must be mounted there first,
      * see sm_vm_mount); cwd and PATH are looked up inside it, and so is
-     * user. NULL: the VM's own root. */
+     * user (files above are still placed at the VM's paths). NULL: the
+     * VM's own root. */
     const char *root;
     /* OCI's process.user.umask and additionalGids, noNewPrivileges. */
     int has_umask;
