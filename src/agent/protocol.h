@@ -100,11 +100,13 @@ typedef enum sm_agent_type {
      * --tmpfs PATH:OPTIONS), no share tag.
      * F_REMOUNT F_RDONLY; PATH: make the mount at PATH read-only, for this
      * mount point only (docker's --read-only root).
-     * FSTYPE PATH SOURCE? MOUNT_OPTIONS?: a container's mount, as an OCI
+     * FSTYPE PATH SOURCE? MOUNT_OPTIONS? ROOT?: a container's mount, as an OCI
      * runtime makes it (the FSTYPE tag marks this kind; no flags): a bind
      * of the guest path SOURCE ("bind", "rbind"), or a kernel filesystem
      * ("proc", "sysfs", ...); the options are mount(8)'s words, the
-     * guest splits them into flags and data. Codec in protocol_mount.c. */
+     * guest splits them into flags and data; with ROOT, PATH is resolved
+     * inside it as inside a chroot (a symlink cannot lead out). Codec in
+     * protocol_mount.c. */
     SM_AGENT_MOUNT = 48,
     /* host: PORT; answered by OK or ERROR. Connect to that TCP port on the
      * guest's loopback (127.0.0.1, then ::1). After OK the connection is
@@ -163,8 +165,10 @@ typedef enum sm_agent_tag {
     SM_AGENT_T_MTIME,       /* u64, seconds since the epoch (two's complement) */
     SM_AGENT_T_MTIME_NSEC,  /* u32 */
     SM_AGENT_T_TARGET,      /* string: a link's target, at most 4095 bytes */
-    /* Explicit numbers: these belong to EXEC. */
-    SM_AGENT_T_ROOT = 26,   /* string: an absolute guest directory to chroot into */
+    /* Explicit numbers: these belong to EXEC (ROOT to MOUNT's container
+     * kind too). */
+    SM_AGENT_T_ROOT = 26,   /* string: an absolute guest directory: EXEC chroots
+                               into it, MOUNT resolves its PATH inside it */
     SM_AGENT_T_UMASK = 27,  /* u32, 0-0777 */
     /* Explicit numbers: these belong to SYSTEM. */
     SM_AGENT_T_HOSTNAME = 40,    /* string, 1-64 bytes */
@@ -387,6 +391,7 @@ typedef struct sm_agent_mount {
     bool read_only;
     const char *fstype;       /* a container mount's: 1-31 bytes */
     const char *source;       /* a container mount's bind: absolute */
+    const char *root;         /* a container mount's: path is resolved inside it */
 } sm_agent_mount;
 
 int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m);

@@ -31,6 +31,8 @@ int sm_agent_encode_mount(sm_agent_wbuf *b, const sm_agent_mount *m)
     sm_agent_put_str(b, SM_AGENT_T_PATH, m->path ? m->path : "");
     if (m->source)
         sm_agent_put_str(b, SM_AGENT_T_SOURCE, m->source);
+    if (m->root)
+        sm_agent_put_str(b, SM_AGENT_T_ROOT, m->root);
     if (m->entry)
         sm_agent_put_str(b, SM_AGENT_T_SHARE_ENTRY, m->entry);
     if (m->options)
@@ -77,8 +79,10 @@ static int check(const sm_agent_mount *m, const char **why)
     if (m->kind == SM_AGENT_MOUNT_TMPFS && m->options &&
         strlen(m->options) > SM_AGENT_TMPFS_OPTIONS_MAX)
         return bad(why, "a tmpfs's options are too long");
-    if (m->kind != SM_AGENT_MOUNT_FS && m->source)
-        return bad(why, "only a container's MOUNT has a source");
+    if (m->kind != SM_AGENT_MOUNT_FS && (m->source || m->root))
+        return bad(why, "only a container's MOUNT has a source or a root");
+    if (m->root && m->root[0] != '/')
+        return bad(why, "a MOUNT's root is an absolute path");
     if (m->source && m->source[0] != '/')
         return bad(why, "a MOUNT's source is an absolute path");
     if (m->kind == SM_AGENT_MOUNT_REMOUNT_RO && !m->read_only)
@@ -116,6 +120,8 @@ int sm_agent_decode_mount(const sm_agent_frame *f, sm_agent_mount *m, const char
             err = take(&m->fstype, v, n, FSTYPE_MAX, why);
         else if (tag == SM_AGENT_T_SOURCE)
             err = take(&m->source, v, n, 4095, why);
+        else if (tag == SM_AGENT_T_ROOT)
+            err = take(&m->root, v, n, 4095, why);
     }
     if (err)
         return err;

@@ -171,6 +171,13 @@ static void container_mounts(void **state)
     assert_int_equal(m.kind, SM_AGENT_MOUNT_FS);
     assert_null(m.source);
     assert_null(m.options);
+    assert_null(m.root);
+    b.len = 0;
+    assert_int_equal(sm_agent_encode_mount(&b, &(sm_agent_mount){
+        .kind = SM_AGENT_MOUNT_FS, .fstype = "proc", .path = "/proc", .root = "/pod/c1"}), 0);
+    assert_int_equal(decode(&b, &m, &why), 0);
+    assert_string_equal(m.root, "/pod/c1");
+    assert_string_equal(m.path, "/proc");
     /* OCI's option lists run longer than a tmpfs's. */
     char opts[1000];
     memset(opts, 'x', sizeof opts - 1);
@@ -187,6 +194,8 @@ static void container_mounts(void **state)
          .path = "/c/x"},
         {.kind = SM_AGENT_MOUNT_FS, .fstype = "bind", .path = "/c/x", .entry = "x"},
         {.kind = SM_AGENT_MOUNT_TMPFS, .path = "/c/x", .source = "/s"},
+        {.kind = SM_AGENT_MOUNT_TMPFS, .path = "/c/x", .root = "/r"},
+        {.kind = SM_AGENT_MOUNT_FS, .fstype = "proc", .path = "/proc", .root = "r"},
         {.kind = SM_AGENT_MOUNT_TMPFS, .path = "/c/x", .options = opts},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

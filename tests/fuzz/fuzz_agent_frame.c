@@ -73,6 +73,7 @@ static void decode(const sm_agent_frame *f)
                    (m.mnt.kind == SM_AGENT_MOUNT_FS) == (m.mnt.fstype != NULL) &&
                    (!m.mnt.source || (m.mnt.kind == SM_AGENT_MOUNT_FS &&
                                       m.mnt.source[0] == '/')) &&
+                   (!m.mnt.root || (m.mnt.kind == SM_AGENT_MOUNT_FS && m.mnt.root[0] == '/')) &&
                    (!m.mnt.options || strlen(m.mnt.options) <= SM_AGENT_MOUNT_OPTIONS_MAX));
         break;
     case SM_AGENT_TCP_CONNECT:

@@ -36,7 +36,7 @@ static void seeds(sm_agent_wbuf *b)
                                                  .no_new_privs = true});
     sm_agent_encode_mount(b, &(sm_agent_mount){.kind = SM_AGENT_MOUNT_FS, .fstype = "bind",
                                                .source = "/s", .path = "/t",
-                                               .options = "ro,rbind"});
+                                               .options = "ro,rbind", .root = "/r"});
     sm_agent_encode_attach(b, 7);
     sm_agent_encode_data(b, SM_AGENT_STDIN, "in", 2, true);
     sm_agent_encode_signal(b, &(sm_agent_signal){15, true});

@@ -117,7 +117,7 @@ static void agent(void)
         .read_only = true});
     frame("mount_fs", mount_frame, &(sm_agent_mount){
         .kind = SM_AGENT_MOUNT_FS, .fstype = "bind", .source = "/pod/hosts",
-        .path = "/pod/c1/etc/hosts", .options = "rbind,ro,nosuid"});
+        .path = "/etc/hosts", .options = "rbind,ro,nosuid", .root = "/pod/c1"});
     frame("system", system_frame, &(sm_agent_system){
         .hostname = "vm", .realtime_ns = 1700000000000000000ull, .seed = rnd,
         .seed_len = sizeof rnd, .etc_hostname = true, .etc_hosts = "127.0.0.1 vm\n",
