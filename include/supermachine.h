@@ -463,6 +463,11 @@ typedef struct sm_mount {
     const char *source;
     const char *target;
     const char *options;
+    /* A container's root (a guest directory): target is then a path
+     * inside it, resolved as a chroot would, so that a symlink of the
+     * container's image (/etc -> /) cannot lead the mount out of it, as
+     * runc resolves one. NULL: target is the guest's own path. */
+    const char *root;
 } sm_mount;
 SM_API int sm_vm_mount(sm_vm *vm, const sm_mount *m);
 

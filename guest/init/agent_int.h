@@ -185,6 +185,11 @@ int mount_mkdirs(const char *path);
  * cannot take a file. 0 or -errno. */
 int mount_file_target(const char *path);
 
+/* agent_in_root.c: an O_PATH fd of path resolved inside root as inside a
+ * chroot, its missing directories made (and the last an empty file, if
+ * file); 0 or -errno. */
+int in_root_open(const char *root, const char *path, bool file, int *fd);
+
 /* agent_mount_fs.c: a container's mount (SM_AGENT_MOUNT_FS), answered. */
 int mount_fs_begin(conn *c, const sm_agent_mount *m);
 int files_frame(conn *c, const sm_agent_frame *f);

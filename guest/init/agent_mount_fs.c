@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent_int.h"
 
@@ -91,47 +92,69 @@ static bool is_kernel_fs(const char *type)
     return false;
 }
 
-/* The target as the source needs it: an empty file for a file, else a
- * directory, with the missing directories above it. */
-static int make_target(const char *source, const char *target)
+/* Where to mount, made as the source needs it (an empty file for a file,
+ * else a directory, with the missing directories above): the path itself,
+ * or with a root a /proc/self/fd path of what it resolves to inside the
+ * root (*fd, to close). Called again after a mount, it names the new
+ * mount, not what lies beneath, which the first fd still holds. */
+static int target_at(const sm_agent_mount *m, bool file, char *at, size_t n, int *fd)
 {
-    struct stat st;
-    if (source && stat(source, &st) < 0)
-        return -errno;
-    if (source && !S_ISDIR(st.st_mode))
-        return mount_file_target(target);
-    return mount_mkdirs(target);
+    *fd = -1;
+    if (!m->root) {
+        snprintf(at, n, "%s", m->path);
+        return file ? mount_file_target(m->path) : mount_mkdirs(m->path);
+    }
+    int err = in_root_open(m->root, m->path, file, fd);
+    if (!err)
+        snprintf(at, n, "/proc/self/fd/%d", *fd);
+    return err;
 }
 
-/* A bind ignores the flags but MS_REC; ro, nosuid and the like take a
- * remount of the new mount point, as mount(8) does. */
-static int bind_mount(const sm_agent_mount *m, const mount_opts *o, bool rec)
+static void close_fd(int fd)
 {
-    unsigned long rest = o->flags & ~(MS_BIND | MS_REC);
-    if (mount(m->source, m->path, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
-        return -errno;
-    if (rest && mount(NULL, m->path, NULL, MS_REMOUNT | MS_BIND | rest, NULL) < 0) {
-        int err = -errno;
-        umount2(m->path, MNT_DETACH);
-        return err;
+    if (fd >= 0)
+        close(fd);
+}
+
+/* A bind ignores the flags but MS_REC: ro, nosuid and the like take a
+ * remount of the new mount point, as mount(8) does; then the propagation.
+ * A bind whose remount fails is undone. */
+static int finish(const sm_agent_mount *m, const mount_opts *o, bool bind, bool file)
+{
+    unsigned long rest = bind ? o->flags & ~(MS_BIND | MS_REC) : 0;
+    char at[64 + 4096];
+    int fd;
+    if (!rest && !o->propagation)
+        return 0;
+    int err = target_at(m, file, at, sizeof at, &fd);
+    if (!err && rest && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | rest, NULL) < 0) {
+        err = -errno;
+        umount2(at, MNT_DETACH);
     }
-    return 0;
+    if (!err && o->propagation && mount(NULL, at, NULL, o->propagation, NULL) < 0)
+        err = -errno;
+    close_fd(fd);
+    return err;
 }
 
 static int mount_fs(const sm_agent_mount *m, const mount_opts *o)
 {
-    bool bind = is_bind(m->fstype);
-    int err = make_target(bind ? m->source : NULL, m->path);
+    bool bind = is_bind(m->fstype), rec = !strcmp(m->fstype, "rbind") || (o->flags & MS_REC);
+    struct stat st;
+    if (bind && stat(m->source, &st) < 0)
+        return -errno;
+    bool file = bind && !S_ISDIR(st.st_mode);
+    char at[64 + 4096];
+    int fd, err = target_at(m, file, at, sizeof at, &fd);
     if (err)
         return err;
-    if (bind)
-        err = bind_mount(m, o, !strcmp(m->fstype, "rbind") || (o->flags & MS_REC));
-    else if (mount(m->fstype, m->path, m->fstype, o->flags & ~(MS_BIND | MS_REC),
-                   o->data[0] ? o->data : NULL) < 0)
+    if (bind && mount(m->source, at, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
         err = -errno;
-    if (!err && o->propagation && mount(NULL, m->path, NULL, o->propagation, NULL) < 0)
+    else if (!bind && mount(m->fstype, at, m->fstype, o->flags & ~(MS_BIND | MS_REC),
+                            o->data[0] ? o->data : NULL) < 0)
         err = -errno;
-    return err;
+    close_fd(fd);
+    return err ? err : finish(m, o, bind, file);
 }
 
 int mount_fs_begin(conn *c, const sm_agent_mount *m)
@@ -150,8 +173,10 @@ int mount_fs_begin(conn *c, const sm_agent_mount *m)
                                 m->source, m->path, o.data);
     int err = mount_fs(m, &o);
     if (err)
-        return conn_reply_error(c, -err, "cannot mount %s at %s: %s",
-                                bind ? m->source : m->fstype, m->path, strerror(-err));
+        return conn_reply_error(c, -err, "cannot mount %s at %s%s%s: %s",
+                                bind ? m->source : m->fstype, m->path,
+                                m->root ? " inside " : "", m->root ? m->root : "",
+                                strerror(-err));
     sm_agent_encode_ok(&c->out, 0);
     return 0;
 }

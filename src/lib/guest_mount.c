@@ -30,6 +30,9 @@ static int check(const sm_mount *m)
         (!m->source || m->source[0] != '/' || strlen(m->source) > PATH_MAX_LEN))
         return sm_fail(EINVAL, "sm_vm_mount: a bind onto %.100s needs an absolute guest path "
                        "as its source", m->target);
+    if (m->root && (m->root[0] != '/' || strlen(m->root) > PATH_MAX_LEN))
+        return sm_fail(EINVAL, "sm_vm_mount: the root %.100s is not an absolute guest path",
+                       m->root);
     if (m->options && strlen(m->options) > SM_AGENT_MOUNT_OPTIONS_MAX)
         return sm_fail(EINVAL, "sm_vm_mount: the options of %.100s are longer than %u bytes",
                        m->target, SM_AGENT_MOUNT_OPTIONS_MAX);
@@ -57,7 +60,8 @@ int sm_vm_mount(sm_vm *vm, const sm_mount *mount)
         return err;
     sm_agent_mount req = {.kind = SM_AGENT_MOUNT_FS, .fstype = m.type, .path = m.target,
                           .source = is_bind(m.type) ? m.source : NULL,
-                          .options = m.options && *m.options ? m.options : NULL};
+                          .options = m.options && *m.options ? m.options : NULL,
+                          .root = m.root};
     err = sm_agent_mount_share(c, &req);
     sm_agent_conn_close(c);
     return err;

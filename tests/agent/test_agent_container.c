@@ -113,7 +113,8 @@ static int teardown(void **state)
         return 0;
     harness_stop(&f->h);
     static const char *const mounted[] = {"etc/hosts", "data", "sys", "proc", "tmp", "dev/pts",
-                                          "dev/mqueue", "rdata"};
+                                          "dev/mqueue", "rdata", "etc/hosts2", "escaped",
+                                          "run/sm-secrets"};
     char p[256];
     for (size_t i = 0; i < sizeof mounted / sizeof *mounted; i++) {
         path_in(f, p, sizeof p, mounted[i]);
@@ -148,6 +149,26 @@ static int mount_in(fixture *f, const char *type, const char *source, const char
     int err = sm_agent_mount_share(c, &m);
     sm_agent_conn_close(c);
     return err;
+}
+
+/* The same with the target inside the root, as the container sees it. */
+static int mount_root(fixture *f, const char *type, const char *source, const char *target,
+                      const char *options)
+{
+    sm_agent_conn *c = harness_conn(&f->h);
+    sm_agent_mount m = {.kind = SM_AGENT_MOUNT_FS, .fstype = type, .source = source,
+                        .path = target, .options = options, .root = f->root};
+    int err = sm_agent_mount_share(c, &m);
+    sm_agent_conn_close(c);
+    return err;
+}
+
+static bool mount_point(const char *path)
+{
+    struct stat st, up;
+    char parent[300];
+    snprintf(parent, sizeof parent, "%s/..", path);
+    return stat(path, &st) == 0 && stat(parent, &up) == 0 && st.st_dev != up.st_dev;
 }
 
 static sm_agent_exit run_in(fixture *f, sm_agent_exec_req req, sm_agent_output *o)
@@ -319,6 +340,57 @@ static void binds(void **state)
     assert_true(S_ISREG(st.st_mode));
 }
 
+/* With a root, a target is the container's path: the image's symlinks
+ * resolve inside the root, an absolute one, one climbing out and a
+ * legitimate /var/run -> /run alike; a read-only bind's remount finds the
+ * new mount. */
+static void targets_resolve_inside_root(void **state)
+{
+    fixture *f = fix(state);
+    char p[256], hosts[128];
+    path_in(f, p, sizeof p, "evil");
+    assert_int_equal(symlink("/", p), 0);
+    path_in(f, p, sizeof p, "up");
+    assert_int_equal(symlink("../../../../../..", p), 0);
+    path_in(f, p, sizeof p, "var");
+    assert_int_equal(mkdir(p, 0755), 0);
+    path_in(f, p, sizeof p, "var/run");
+    assert_int_equal(symlink("/run", p), 0);
+    path_in(f, p, sizeof p, "dangling");
+    assert_int_equal(symlink("/not/made", p), 0);
+    /* Where a dangling link leads is not made: the mount fails. */
+    assert_int_equal(mount_root(f, "tmpfs", NULL, "/var/run/sm-secrets", NULL), -ENOENT);
+    assert_int_equal(mount_root(f, "tmpfs", NULL, "/dangling/x", NULL), -ENOENT);
+    path_in(f, p, sizeof p, "run");
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(hosts, sizeof hosts, "%s/hosts", f->dir);
+    assert_int_equal(mount_root(f, "bind", hosts, "/evil/etc/hosts2", "ro"), 0);
+    assert_int_equal(mount_root(f, "tmpfs", NULL, "/up/escaped", "size=1m"), 0);
+    assert_int_equal(mount_root(f, "tmpfs", NULL, "/var/run/sm-secrets", NULL), 0);
+    assert_int_not_equal(access("/etc/hosts2", F_OK), 0);
+    assert_int_not_equal(access("/escaped", F_OK), 0);
+    assert_int_not_equal(access("/run/sm-secrets", F_OK), 0);
+    path_in(f, p, sizeof p, "escaped");
+    assert_true(mount_point(p));
+    path_in(f, p, sizeof p, "run/sm-secrets");
+    assert_true(mount_point(p));
+    sm_agent_output o;
+    sm_agent_exit x = run_in(f, REQ(.argv = ARGV("sh", "-c", "cat /etc/hosts2; "
+                                                 "touch /etc/hosts2 || echo read-only")),
+                             &o);
+    assert_int_equal(x.status, 0);
+    assert_string_equal(o.out, "127.0.0.1 pod\nread-only\n");
+    sm_agent_output_free(&o);
+    /* A missing root, and a path through a file. */
+    sm_agent_conn *c = harness_conn(&f->h);
+    sm_agent_mount m = {.kind = SM_AGENT_MOUNT_FS, .fstype = "tmpfs", .path = "/x",
+                        .root = "/no/such/root"};
+    assert_int_equal(sm_agent_mount_share(c, &m), -ENOENT);
+    assert_non_null(strstr(sm_last_error(), "inside /no/such/root"));
+    sm_agent_conn_close(c);
+    assert_int_equal(mount_root(f, "tmpfs", NULL, "/bin/busybox/x", NULL), -ENOTDIR);
+}
+
 /* Refusals come back as the guest's errno with a sentence naming the
  * target; the connection's next request still works. */
 static void mount_errors(void **state)
@@ -346,6 +418,7 @@ int main(void)
         cmocka_unit_test(sysfs_and_tmpfs),
         cmocka_unit_test(devpts_and_mqueue),
         cmocka_unit_test(binds),
+        cmocka_unit_test(targets_resolve_inside_root),
         cmocka_unit_test(mount_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -170,7 +170,10 @@ static void mount_through_opened_handle(void **state)
     sm_vm *h;
     if (sm_vm_open(sm_vm_id(f->vm), &h) != 0)
         fail_msg("sm_vm_open: %s", sm_last_error());
-    int err = mount_one(h, "mqueue", NULL, ROOT "/dev/mqueue", "nosuid,nodev,noexec");
+    /* The target as the container sees it, resolved inside its root. */
+    int err = sm_vm_mount(h, &(sm_mount){.size = sizeof(sm_mount), .type = "mqueue",
+                                         .target = "/dev/mqueue", .root = ROOT,
+                                         .options = "nosuid,nodev,noexec"});
     sm_vm_release(h);
     if (err)
         fail_msg("sm_vm_mount: %s", sm_last_error());
