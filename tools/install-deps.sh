@@ -3,6 +3,9 @@
 # when everything is there. "bench" adds the peers the benchmarks measure.
 # qemu-system-x86 is the emulated KVM host of tools/kvm-host, where the VM
 # tests run on machines without KVM (and whose own tests run everywhere).
+# podman, containerd, runc, crun and the CNI plugins drive the OCI runtime's
+# tests (tests/oci-runtime); runc and crun are also the reference that the
+# same cases and bench/oci compare it with.
 set -eu
 
 pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
@@ -10,8 +13,9 @@ pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       linux-source-6.1 flex bison bc libelf-dev libssl-dev
       libcurl4-openssl-dev libjansson-dev docker-registry skopeo zstd apache2-utils curl
       libext2fs-dev e2fsprogs umoci libslirp-dev libseccomp-dev debootstrap openssl
-      mandoc groff-base xfsprogs qemu-system-x86 zsh"
-[ "${1:-}" = bench ] && pkgs="$pkgs crun strace"
+      mandoc groff-base xfsprogs qemu-system-x86 zsh
+      podman containerd runc crun containernetworking-plugins"
+[ "${1:-}" = bench ] && pkgs="$pkgs strace"
 
 missing=""
 for p in $pkgs; do
