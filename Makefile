@@ -65,6 +65,7 @@ bench: build
 	@bench/pull $(BUILD)
 	@tools/with-kvm -- bench/run $(BUILD)
 	@tools/with-kvm -- bench/restore $(BUILD)
+	@tools/with-kvm -- bench/oci $(BUILD)
 
 # The prefix is compiled in (where the binary finds its worker and guest
 # files), so changing it rebuilds.
