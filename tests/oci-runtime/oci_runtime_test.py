@@ -9,6 +9,7 @@ RUNTIME is a path or a name on PATH (default $OCI_RUNTIME, else runc): the
 same cases run against runc, crun and supermachine-oci. OCI_TRACE=FILE
 logs every call made to the runtime. Exit 77: skipped (not root, a tool
 missing, the runtime not built)."""
+import json
 import os
 import pty
 import select
@@ -107,9 +108,9 @@ def case_podman_exec():
     ok(pm.argv("run", "-d", "--name", "ct", IMAGE, "sleep", MARK), "podman run -d", env=pm.env)
     p = pm("exec", "ct", "echo", "hi")
     check(p.returncode == 0 and p.stdout == "hi\n", "podman exec ct echo hi prints hi", p)
-    p = pm("exec", "ct", "sh", "-c", "echo $$ >/dev/null; ps -o pid,args | grep -c 'sleep'; exit 4")
+    p = pm("exec", "ct", "sh", "-c", f"ps -o args | grep -c '^sleep {MARK}'; exit 4")
     check(p.returncode == 4, "podman exec exits with the process's status 4", p)
-    check(p.stdout.strip() not in ("", "0"), "the exec runs beside the container's sleep "
+    check(p.stdout.strip() == "1", "the exec runs beside the container's sleep "
           "(same PID namespace)", p)
     p = pm("exec", "-i", "ct", "cat", input="through stdin\n")
     check(p.returncode == 0 and p.stdout == "through stdin\n", "podman exec -i passes stdin", p)
@@ -316,6 +317,26 @@ def refused(rt, ws, name, config, words, rootfs=True):
 def case_bad_no_config():
     ws, rt = cli("bad-config")
     refused(rt, ws, "no-config", None, ["config.json"])
+
+
+def case_bad_log_json():
+    """--log FILE --log-format json, as podman (through conmon) and the
+    containerd shim call create: the error goes to FILE as JSON lines
+    ({"level", "msg"}), where they read the message they show the user."""
+    ws, rt = cli("bad-log")
+    b = h.bundle(ws.path("no-config"), None)
+    log = ws.path("log.json")
+    p = rt("--log", log, "--log-format", "json", "create", "--bundle", b, "no-config")
+    check(p.returncode == 1, "create of a bundle without config.json exits 1", p)
+    text = open(log).read() if os.path.exists(log) else ""
+    try:
+        lines = [json.loads(l) for l in text.splitlines() if l.strip()]
+    except ValueError:
+        fail(f"every line of --log is JSON: {text!r}", p)
+    errors = [l.get("msg", "") for l in lines if l.get("level") == "error"]
+    check(any("config.json" in m for m in errors),
+          f"an error line of --log names config.json: {text!r}", p)
+    check(rt.leftovers() == [], f"nothing stays in --root: {rt.leftovers()}")
 
 
 def case_bad_no_rootfs():
