@@ -562,8 +562,11 @@ class Cni:
     plugin with host-local IPAM, its own bridge, subnet and IPAM data
     directory; no masquerade (no iptables in the emulated host)."""
 
-    def __init__(self, ws, name="ocitest", bridge="ocitest0", subnet="10.89.77.0/24"):
-        self.ws, self.name = ws, f"{name}-{os.getpid()}"
+    def __init__(self, ws, name="ocitest"):
+        # bridge and subnet of this process's own, beside other tests' runs
+        pid = os.getpid()
+        bridge, subnet = f"oct{pid}", f"10.89.{pid % 250}.0/24"
+        self.ws, self.name = ws, f"{name}-{pid}"
         self.netns = f"/run/netns/{self.name}"
         self.bridge = bridge
         self.conf = {"cniVersion": "1.0.0", "name": name, "type": "bridge", "bridge": bridge,
