@@ -229,6 +229,30 @@ def case_ctr_kill():
     check(code == 9, f"ctr run returns the task's status 9, not {code} (printed {text!r})")
 
 
+def case_ctr_pause():
+    """ctr task pause freezes the container (its counter stops, ctr task
+    ls says PAUSED) and resume lets it go on."""
+    ws, cd = containerd("ctr-pause")
+    log = ws.path("ct.log")
+    ok(cd.argv("run", "-d", "--log-uri", f"file://{log}", *cd.runc_flags(), IMAGE, "ct",
+               "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"), "ctr run -d")
+
+    def lines():
+        return len(open(log).read().splitlines()) if os.path.exists(log) else 0
+
+    h.wait_for(lambda: lines() >= 3, "the counter to count", 120)
+    ok(cd.argv("task", "pause", "ct"), "ctr task pause")
+    p = cd("task", "ls")
+    rows = [l.split() for l in p.stdout.splitlines()]
+    check(any(r[:1] == ["ct"] and r[-1] == "PAUSED" for r in rows), "ctr task ls shows ct PAUSED", p)
+    time.sleep(1)   # what was on its way out is out
+    before = lines()
+    time.sleep(3)
+    check(lines() == before, f"paused, the counter stood still: {before} lines, then {lines()}")
+    ok(cd.argv("task", "resume", "ct"), "ctr task resume")
+    h.wait_for(lambda: lines() >= before + 3, "the counter to go on after resume", 60)
+
+
 # ---------------------------------------------------------------- runtime CLI
 
 def cli(name):
