@@ -491,6 +491,10 @@ class Containerd:
     workspace, the CRI plugin off, the overlayfs snapshotter."""
 
     NAMESPACE = "ocitest"
+    DISABLED = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
+                "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+                "io.containerd.snapshotter.v1.devmapper",
+                "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
 
     def __init__(self, ws, runtime):
         self.runtime = traced(runtime, ws.dir)
@@ -501,10 +505,7 @@ class Containerd:
         with open(cfg, "w") as f:
             f.write(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
                     f'plugin_dir = ""\n'
-                    'disabled_plugins = ["io.containerd.grpc.v1.cri", '
-                    '"io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", '
-                    '"io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", '
-                    '"io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]\n'
+                    f'disabled_plugins = {json.dumps(self.DISABLED)}\n'
                     f'[grpc]\naddress = "{self.sock}"\n'
                     f'[ttrpc]\naddress = "{d}/containerd.sock.ttrpc"\n'
                     f'[debug]\naddress = ""\nlevel = "info"\n'

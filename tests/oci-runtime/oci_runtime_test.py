@@ -244,7 +244,8 @@ def case_ctr_pause():
     ok(cd.argv("task", "pause", "ct"), "ctr task pause")
     p = cd("task", "ls")
     rows = [l.split() for l in p.stdout.splitlines()]
-    check(any(r[:1] == ["ct"] and r[-1] == "PAUSED" for r in rows), "ctr task ls shows ct PAUSED", p)
+    check(any(r[:1] == ["ct"] and r[-1] == "PAUSED" for r in rows),
+          "ctr task ls shows ct PAUSED", p)
     time.sleep(1)   # what was on its way out is out
     before = lines()
     time.sleep(3)
