@@ -73,6 +73,15 @@ def run(args, timeout=180, input=None, env=None):
              f"  stdout so far: {e.stdout!r}\n  stderr so far: {e.stderr!r}")
 
 
+def attempt(args, timeout=60, env=None):
+    """A cleanup's command: its failure or timeout is not the test's."""
+    try:
+        return subprocess.run([str(a) for a in args], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def ok(args, what=None, **kw):
     """args must exit 0; returns the finished process."""
     p = run(args, **kw)
@@ -159,6 +168,32 @@ def children():
     return out
 
 
+def kill_children():
+    """SIGKILL what is left of ours (with subreaper on: orphans too) until
+    nothing is; the last cleanup, after the polite ones."""
+    for _ in range(20):
+        left = children()
+        if not left:
+            return
+        for pid in left:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+        reap()
+
+
+def processes_naming(word):
+    """pids whose command line holds word."""
+    out = []
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError), open(f"/proc/{d}/cmdline", "rb") as f:
+            if word.encode() in f.read():
+                out.append(int(d))
+    return out
+
+
 def reap():
     """Collect exited children (orphans included), status by pid."""
     got = {}
@@ -182,6 +217,7 @@ class Workspace:
         self.dir = tempfile.mkdtemp(prefix=f"ocitest-{name}-", dir="/run")
         ok(["mount", "-t", "tmpfs", "-o", "mode=0755", "ocitest", self.dir], "mount a tmpfs")
         self.stack = contextlib.ExitStack()
+        self.stack.callback(kill_children)   # runs last
         atexit.register(self.close)
 
     def path(self, *parts):
@@ -417,7 +453,7 @@ class Runtime:
 
     def cleanup(self):
         for cid in self.ids:
-            run(self.argv("delete", "--force", cid), timeout=60)
+            attempt(self.argv("delete", "--force", cid))
 
 
 # ---------------------------------------------------------------- podman
@@ -481,7 +517,7 @@ class Podman:
               f"podman load names {IMAGE}", p)
 
     def cleanup(self):
-        run(self.argv("rm", "--all", "--force", "--time", "0"), timeout=120, env=self.env)
+        attempt(self.argv("rm", "--all", "--force", "--time", "0"), timeout=120, env=self.env)
 
 
 # ---------------------------------------------------------------- containerd
@@ -541,19 +577,30 @@ class Containerd:
         check(IMAGE in p.stdout.split(), f"ctr image import names {IMAGE}", p)
 
     def stop(self):
-        p = run(self.argv("task", "ls", "-q"), timeout=60)
-        for tid in p.stdout.split():
-            run(self.argv("task", "kill", "-s", "SIGKILL", tid), timeout=60)
-            run(self.argv("task", "delete", "--force", tid), timeout=60)
-        p = run(self.argv("container", "ls", "-q"), timeout=60)
-        for cid in p.stdout.split():
-            run(self.argv("container", "delete", cid), timeout=60)
+        p = attempt(self.argv("task", "ls", "-q"))
+        for tid in p.stdout.split() if p else []:
+            attempt(self.argv("task", "kill", "-s", "SIGKILL", tid))
+            attempt(self.argv("task", "delete", "--force", tid))
+        p = attempt(self.argv("container", "ls", "-q"))
+        for cid in p.stdout.split() if p else []:
+            attempt(self.argv("container", "delete", cid))
         self.proc.terminate()
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        # what a broken runtime left: the containers' init processes (their
+        # pid files; the end of a PID namespace's init ends the rest), then
+        # the shims (they name our socket)
+        tasks = os.path.join(self.dir, "state", "io.containerd.runtime.v2.task", self.NAMESPACE)
+        for cid in os.listdir(tasks) if os.path.isdir(tasks) else []:
+            with contextlib.suppress(OSError, ValueError), \
+                    open(os.path.join(tasks, cid, "init.pid")) as f:
+                os.kill(int(f.read().strip()), 9)
+        for pid in processes_naming(self.sock):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
 
 
 # ---------------------------------------------------------------- CNI
@@ -593,9 +640,13 @@ class Cni:
     def remove(self):
         env = dict(os.environ, CNI_COMMAND="DEL", CNI_CONTAINERID=self.name,
                    CNI_NETNS=self.netns, CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
-        run([os.path.join(CNI_PATH, "bridge")], input=json.dumps(self.conf), env=env, timeout=60)
-        run(["ip", "netns", "delete", self.name], timeout=60)
-        run(["ip", "link", "delete", self.bridge], timeout=60)
+        try:
+            subprocess.run([os.path.join(CNI_PATH, "bridge")], input=json.dumps(self.conf),
+                           env=env, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        attempt(["ip", "netns", "delete", self.name])
+        attempt(["ip", "link", "delete", self.bridge])
 
 
 def tcp_read(host, port, timeout=60, send=b""):
