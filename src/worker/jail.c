@@ -200,9 +200,12 @@ static int enter(jail *j, const sm_ll_path *paths, unsigned n)
 {
     if (unshare(CLONE_NEWNS) < 0)
         return say_why(j, "cannot make a mount namespace (%s)", strerror(errno));
-    /* Nothing mounted from here on may reach the host's namespace. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return say_why(j, "cannot make its mounts private (%s)", strerror(errno));
+    /* Nothing mounted from here on may reach the host's namespace; what
+     * the host mounts later beneath a share still reaches the worker, as
+     * docker's rslave volumes (a pod's containers' roots are bound into
+     * its share as they are created). */
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return say_why(j, "cannot make its mounts slaves (%s)", strerror(errno));
     /* Sources are opened in the new namespace: a bind takes only mounts
      * of the binder's own. */
     int err = open_sources(j, paths, n);
