@@ -25,12 +25,15 @@ DEFAULT_PACKAGE = "linux-image-amd64"
 #   overlay: a writable tmpfs over the read-only host root
 #   kvm_amd: /dev/kvm itself
 #   loop, ext4, xfs: tests that make filesystems on loop devices
-#   tun, veth, bridge: networking tests (TAP, namespaces)
+#   tun, veth, bridge: networking tests (TAP, namespaces, CNI's bridge)
+#   sch_ingress, cls_u32, act_mirred: a VM in a network namespace joins its
+#   tap to the namespace's interface with tc redirects (src/lib/tc_mirred.c)
 #   crc32c_generic: ext4 and xfs checksums ask for "crc32c" only as a soft
 #   dependency, which the depends= field does not name
 MODULES = [
     "virtio_pci", "virtio_console", "virtio_rng", "virtio_net", "9pnet_virtio", "9p", "overlay",
     "kvm_amd", "loop", "crc32c_generic", "ext4", "xfs", "tun", "veth", "bridge",
+    "sch_ingress", "cls_u32", "act_mirred",
 ]
 
 
