@@ -45,6 +45,15 @@ typedef struct sm_machine_share {
  * and net never all come together (SM_VIRTIO_MAX_DEVICES). */
 #define SM_MACHINE_MAX_SHARES 9
 
+/* A NIC on a tap the library made in the VM's network namespace
+ * (lib/netns_tap.c): the guest's eth0 takes the namespace interface's MAC
+ * and MTU. The machine works on a copy of fd; the caller's stays its own. */
+typedef struct sm_machine_tap {
+    int fd;
+    uint8_t mac[6];
+    uint16_t mtu;
+} sm_machine_tap;
+
 /* What the guest says on its status port (the second serial port) that the
  * machine acts on. The words on the wire are the guest init's; the reader
  * that turns them into these is handed in, so the VMM knows no protocol. */
@@ -87,6 +96,7 @@ typedef struct sm_machine_config {
     int net_user;              /* a virtio-net NIC behind user-mode NAT (libslirp) */
     unsigned nports;           /* guest ports published on the host (needs net_user) */
     const sm_net_port *ports;
+    const sm_machine_tap *tap; /* a virtio-net NIC on a tap instead; NULL: none */
     /* Resume this guest instead of booting: kernel, initrd and cmdline are
      * not used; everything else must describe the machine it was taken of
      * (devices are checked). NULL: boot. */

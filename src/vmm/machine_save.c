@@ -13,6 +13,11 @@ int sm_machine_hold(sm_machine *m)
     if (m->virtio.nshares)
         return sm_fail(EOPNOTSUPP, "a VM with shared directories cannot be snapshotted: "
                        "the files its guest has open on the host are not part of a snapshot");
+    /* Its address is the namespace's: a copy resumed elsewhere would
+     * claim it twice, and a bake is shared by every VM of an image. */
+    if (m->virtio.tap)
+        return sm_fail(EOPNOTSUPP, "a VM in a network namespace cannot be snapshotted: its "
+                       "network address belongs to the namespace");
     int err = sm_machine_pause(m);
     if (err)
         return err;

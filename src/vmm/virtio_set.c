@@ -1,5 +1,7 @@
 #include "vmm/virtio_set.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_rng.h"
+#include "devices/net_tap.h"
 #include "util/error.h"
 
 /* Where the next device goes: its window and line. */
@@ -141,10 +144,11 @@ static int add_share(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slo
  * large frames; per-frame work dominates both slirp and the guest. */
 #define NET_MTU 65520
 
-/* The NIC and the user-mode NAT behind it. */
+/* The NIC and the user-mode NAT or the tap behind it (one of them). */
 typedef struct nic {
     sm_virtio_net net;
     sm_net_slirp *slirp;
+    sm_net_tap *tap;
     bool net_made;
 } nic;
 
@@ -163,6 +167,7 @@ static void destroy_nic(void *obj)
     nic *n = obj;
     /* The network thread delivers into the NIC: it goes first. */
     sm_net_slirp_free(n->slirp);
+    sm_net_tap_free(n->tap);
     if (n->net_made)
         sm_virtio_net_destroy(&n->net);
     free(n);
@@ -170,20 +175,16 @@ static void destroy_nic(void *obj)
 
 static unsigned count_nic(const sm_machine_config *cfg)
 {
-    return cfg->net_user != 0;
+    return cfg->net_user || cfg->tap;
 }
 
 /* A published port the host cannot give fails the machine here, before
  * it boots. */
-static int add_nic(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot)
+static int add_slirp(nic *n, const place *p)
 {
-    (void)s, (void)i;
     /* Locally administered, and the same for every VM: each has a
      * network of its own. */
     static const uint8_t mac[6] = {0x02, 0x53, 0x4d, 0x00, 0x00, 0x01};
-    nic *n = alloc_obj(sizeof *n, slot, destroy_nic);
-    if (!n)
-        return -ENOMEM;
     int err = sm_net_slirp_new(p->cfg->ports, p->cfg->nports, NET_MTU, &n->slirp);
     sm_net_backend backend = {.send = sm_net_slirp_send, .ctx = n->slirp};
     if (!err && (err = sm_virtio_net_init(&n->net, mac, NET_MTU, &backend, p->env, p->base,
@@ -191,10 +192,41 @@ static int add_nic(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot 
         n->net_made = true;
     if (err)
         return err;
-    slot->dev = &n->net.dev;
     sm_net_slirp_peer peer = {.deliver = deliver_to_guest, .resume = resume_guest_tx,
                               .ctx = &n->net};
     return sm_net_slirp_start(n->slirp, &peer);
+}
+
+/* The namespace interface's MAC and MTU: the guest takes its place. */
+static int add_tap(nic *n, const place *p)
+{
+    const sm_machine_tap *t = p->cfg->tap;
+    int fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return sm_fail(errno, "the network's tap (fd %d): %s", t->fd, strerror(errno));
+    int err = sm_net_tap_new(fd, t->mtu, &n->tap);
+    sm_net_backend backend = {.send = sm_net_tap_send, .ctx = n->tap};
+    if (!err && (err = sm_virtio_net_init(&n->net, t->mac, t->mtu, &backend, p->env, p->base,
+                                          p->irq)) == 0)
+        n->net_made = true;
+    if (err)
+        return err;
+    sm_net_tap_peer peer = {.deliver = deliver_to_guest, .resume = resume_guest_tx,
+                            .ctx = &n->net};
+    return sm_net_tap_start(n->tap, &peer);
+}
+
+static int add_nic(sm_virtio_set *s, const place *p, unsigned i, sm_virtio_slot *slot)
+{
+    (void)i;
+    nic *n = alloc_obj(sizeof *n, slot, destroy_nic);
+    if (!n)
+        return -ENOMEM;
+    s->tap = p->cfg->tap != NULL;
+    int err = s->tap ? add_tap(n, p) : add_slirp(n, p);
+    if (n->net_made)
+        slot->dev = &n->net.dev;
+    return err;
 }
 
 /* The order is the guest's: disks first (the first is vda), and the

@@ -5,6 +5,7 @@
 #ifndef SM_VMM_VIRTIO_SET_H
 #define SM_VMM_VIRTIO_SET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "devices/mmio_bus.h"
@@ -30,6 +31,7 @@ typedef struct sm_virtio_set {
     unsigned count;
     sm_virtio_vsock *vsock;    /* NULL: none (a restore resets its transport) */
     unsigned nshares;          /* 9P devices (a snapshot refuses them) */
+    bool tap;                  /* a NIC on a namespace's tap (a snapshot refuses it) */
 } sm_virtio_set;
 
 /* Create the devices cfg asks for (disks first, so the first is vda),

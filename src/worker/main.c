@@ -38,6 +38,8 @@ static int load_spec(int argc, char **argv, sm_worker_spec *spec)
      * and by nothing this starts. */
     if (!err && spec->lock_fd >= 0)
         fcntl(spec->lock_fd, F_SETFD, FD_CLOEXEC);
+    if (!err && spec->net_tap_fd >= 0)
+        fcntl(spec->net_tap_fd, F_SETFD, FD_CLOEXEC);
     return err;
 }
 

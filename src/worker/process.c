@@ -74,6 +74,9 @@ void sm_worker_fork_record_keeper(const sm_worker_spec *spec)
         close(spec->ready_fd);
     if (spec->lifeline_fd >= 0)
         close(spec->lifeline_fd);
+    /* The namespace's tap goes away with the worker's last copy. */
+    if (spec->net_tap_fd >= 0)
+        close(spec->net_tap_fd);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;

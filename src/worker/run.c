@@ -105,6 +105,12 @@ static void machine_config(sm_worker *w, int console, const sm_launch *l,
                                           s->shares[i].read_only};
     mc->disks = w->disks;
     mc->shares = w->shares;
+    /* The MAC was checked with the rest of the spec. */
+    if (s->net_tap_fd >= 0 && sm_worker_spec_mac(s->net_mac, w->tap.mac)) {
+        w->tap.fd = s->net_tap_fd;
+        w->tap.mtu = (uint16_t)s->net_mtu;
+        mc->tap = &w->tap;
+    }
     if (l)
         sm_launch_fill(l, mc);
 }

@@ -73,6 +73,8 @@ static const field spec_fields[] = {
     NUM(sm_worker_spec, cpu_quota_milli, SM_WORKER_MAX_CPUS * 1000),
     LIST(sm_worker_spec, disks, disks),
     BOOL(sm_worker_spec, net_user), LIST(sm_worker_spec, ports, ports),
+    FD(sm_worker_spec, net_tap_fd), STR(sm_worker_spec, net_mac),
+    NUM(sm_worker_spec, net_mtu, 65535),
     LIST(sm_worker_spec, shares, shares),
     STR(sm_worker_spec, restore),
     BOOL(sm_worker_spec, auto_remove), BOOL(sm_worker_spec, detach),
@@ -81,7 +83,27 @@ static const field spec_fields[] = {
 void sm_worker_spec_init(sm_worker_spec *s)
 {
     memset(s, 0, sizeof *s);
-    s->ready_fd = s->lifeline_fd = s->lock_fd = -1;
+    s->ready_fd = s->lifeline_fd = s->lock_fd = s->net_tap_fd = -1;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool sm_worker_spec_mac(const char *text, uint8_t mac[6])
+{
+    if (strlen(text) != 17)
+        return false;
+    for (int i = 0; i < 6; i++) {
+        const char *p = text + 3 * i;
+        int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
+        if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
+            return false;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
 }
 
 /* ---- writing ---- */
@@ -246,6 +268,21 @@ static int decode_fields(const field *f, size_t n, json_t *o, void *base, const 
     return 0;
 }
 
+/* A NIC on a tap: the MAC and MTU it must be given. */
+static int check_tap(const sm_worker_spec *s)
+{
+    uint8_t mac[6];
+    if (s->net_user)
+        return sm_fail(EINVAL, "worker spec: net_tap_fd and net_user exclude each other");
+    if (!sm_worker_spec_mac(s->net_mac, mac))
+        return sm_fail(EINVAL, "worker spec: net_mac must be a MAC address "
+                       "(aa:bb:cc:dd:ee:ff), not '%s'", s->net_mac);
+    if (s->net_mtu < 68)
+        return sm_fail(EINVAL, "worker spec: net_mtu is %u, at least 68 (IPv4's minimum)",
+                       s->net_mtu);
+    return 0;
+}
+
 /* What the types alone do not say. */
 static int check(json_t *o, const sm_worker_spec *s)
 {
@@ -261,7 +298,7 @@ static int check(json_t *o, const sm_worker_spec *s)
         return sm_fail(EINVAL, "worker spec: dir must be an absolute path, not '%s'", s->dir);
     if (s->nports && !s->net_user)
         return sm_fail(EINVAL, "worker spec: ports need net_user");
-    return 0;
+    return s->net_tap_fd >= 0 ? check_tap(s) : 0;
 }
 
 int sm_worker_spec_decode(const char *text, size_t len, sm_worker_spec *s)

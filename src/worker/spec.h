@@ -53,12 +53,21 @@ typedef struct sm_worker_spec {
     bool net_user;
     unsigned nports;
     sm_net_port ports[SM_NET_MAX_PORTS];
+    /* Or a NIC on the tap the library made in the VM's network namespace,
+     * inherited as net_tap_fd (-1: none), with that namespace interface's
+     * MAC ("02:00:00:00:00:01") and MTU. */
+    int net_tap_fd;
+    char net_mac[18];
+    uint32_t net_mtu;
     unsigned nshares;
     sm_worker_share shares[SM_MACHINE_MAX_SHARES];
     char restore[PATH_MAX];    /* resume this snapshot instead of booting */
     bool auto_remove;          /* forget the VM's record when it ends */
     bool detach;               /* leave the caller's process tree */
 } sm_worker_spec;
+
+/* "aa:bb:cc:dd:ee:ff" into six bytes: false unless exactly that form. */
+bool sm_worker_spec_mac(const char *text, uint8_t mac[6]);
 
 /* Zero fields and -1 descriptors. */
 void sm_worker_spec_init(sm_worker_spec *s);

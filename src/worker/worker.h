@@ -23,6 +23,7 @@ typedef struct sm_worker {
     /* The machine config's disks and shares, pointing into the spec. */
     sm_machine_disk disks[SM_MACHINE_MAX_DISKS];
     sm_machine_share shares[SM_MACHINE_MAX_SHARES];
+    sm_machine_tap tap;        /* the NIC's, when the spec has a tap */
     sm_confine_plan confine;   /* what it may reach once confined */
 } sm_worker;
 

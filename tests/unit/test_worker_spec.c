@@ -119,6 +119,29 @@ static void round_trips_the_defaults(void **state)
     free(got);
 }
 
+/* A NIC on a network namespace's tap instead of user-mode NAT. */
+static void round_trips_a_tap(void **state)
+{
+    (void)state;
+    sm_worker_spec *want = malloc(sizeof *want);
+    full_spec(want);
+    want->net_user = false, want->nports = 0;
+    memset(want->ports, 0, sizeof want->ports);
+    want->net_tap_fd = 7;
+    snprintf(want->net_mac, sizeof want->net_mac, "0a:5B:cc:00:ff:01");
+    want->net_mtu = 1400;
+    round_trip(want);
+    uint8_t mac[6];
+    assert_true(sm_worker_spec_mac(want->net_mac, mac));
+    assert_memory_equal(mac, ((uint8_t[6]){0x0a, 0x5b, 0xcc, 0x00, 0xff, 0x01}), 6);
+    static const char *bad[] = {"", "0a:5b:cc:00:ff", "0a:5b:cc:00:ff:011", " a:5b:cc:00:ff:01",
+                                "0a-5b-cc-00-ff-01", "0g:5b:cc:00:ff:01", "+a:5b:cc:00:ff:01"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (sm_worker_spec_mac(bad[i], mac))
+            fail_msg("'%s' was taken for a MAC address", bad[i]);
+    free(want);
+}
+
 /* A sealed memfd at offset 0, as the worker inherits it; then a pipe. */
 static void round_trips_through_fds(void **state)
 {
@@ -223,6 +246,15 @@ static const bad_case bad_cases[] = {
     {V "\"net_user\":true,\"ports\":[{\"host_port\":70000}]}",
      "ports[0].host_port is 70000, not between 0 and 65535"},
     {V "\"ports\":[{\"host_port\":80,\"guest_port\":80}]}", "ports need net_user"},
+    {V "\"net_tap_fd\":7,\"net_user\":true,\"net_mac\":\"02:00:00:00:00:01\",\"net_mtu\":1500}",
+     "net_tap_fd and net_user exclude each other"},
+    {V "\"net_tap_fd\":7,\"net_mac\":\"02:00:00:00:00\",\"net_mtu\":1500}",
+     "net_mac must be a MAC address"},
+    {V "\"net_tap_fd\":7,\"net_mtu\":1500}", "net_mac must be a MAC address"},
+    {V "\"net_tap_fd\":7,\"net_mac\":\"02:00:00:00:00:01\",\"net_mtu\":67}",
+     "net_mtu is 67, at least 68"},
+    {V "\"net_mtu\":65536}", "net_mtu is 65536, not between 0 and 65535"},
+    {V "\"net_mac\":\"02:00:00:00:00:01:02\"}", "net_mac is 20 bytes long, at most 17"},
     {V "\"shares\":[{\"tag\":\"0123456789012345678901234567890123\"}]}",
      "shares[0].tag is 34 bytes long, at most 31"},
     {V "\"cmdline\":\"a\\u0000b\"}", "\\u0000 is not allowed"},
@@ -263,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trips_every_field),
         cmocka_unit_test(round_trips_the_defaults),
+        cmocka_unit_test(round_trips_a_tap),
         cmocka_unit_test(round_trips_through_fds),
         cmocka_unit_test(refuses_an_oversized_fd),
         cmocka_unit_test(refuses_what_json_cannot_carry),
