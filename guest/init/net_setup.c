@@ -10,12 +10,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <unistd.h>
 
-/* The addresses src/devices/net_slirp.h gives the guest. */
-#define GUEST_IP "10.0.2.15"
-#define NETMASK "255.255.255.0"
-#define GATEWAY "10.0.2.2"
+#include "net_config.h"
 
 static int failed(const char *what, const char *dev)
 {
@@ -28,12 +26,12 @@ static int failed(const char *what, const char *dev)
     return -(err ? err : EIO);
 }
 
-static void set_ip(struct sockaddr *sa, const char *ip)
+static void set_ip(struct sockaddr *sa, struct in_addr ip)
 {
     struct sockaddr_in *in = (struct sockaddr_in *)sa;
     memset(in, 0, sizeof *in);
     in->sin_family = AF_INET;
-    inet_pton(AF_INET, ip, &in->sin_addr);
+    in->sin_addr = ip;
 }
 
 static int link_up(int fd, const char *dev)
@@ -46,23 +44,33 @@ static int link_up(int fd, const char *dev)
     return ioctl(fd, SIOCSIFFLAGS, &r) < 0 ? failed("cannot bring up", dev) : 0;
 }
 
-static int set_address(int fd, const char *dev)
+static int set_address(int fd, const char *dev, const sm_init_net_config *c)
 {
     struct ifreq r = {0};
     snprintf(r.ifr_name, sizeof r.ifr_name, "%s", dev);
-    set_ip(&r.ifr_addr, GUEST_IP);
+    set_ip(&r.ifr_addr, c->ip);
     if (ioctl(fd, SIOCSIFADDR, &r) < 0)
         return failed("cannot set the address of", dev);
-    set_ip(&r.ifr_netmask, NETMASK);
+    set_ip(&r.ifr_netmask, c->netmask);
     return ioctl(fd, SIOCSIFNETMASK, &r) < 0 ? failed("cannot set the netmask of", dev) : 0;
 }
 
-static int default_route(int fd, const char *dev)
+/* The device offers its MTU already (VIRTIO_NET_F_MTU); set it anyway, so
+ * the guest holds to the namespace's even where the driver does not. */
+static int set_mtu(int fd, const char *dev, uint16_t mtu)
+{
+    struct ifreq r = {0};
+    snprintf(r.ifr_name, sizeof r.ifr_name, "%s", dev);
+    r.ifr_mtu = mtu;
+    return mtu && ioctl(fd, SIOCSIFMTU, &r) < 0 ? failed("cannot set the MTU of", dev) : 0;
+}
+
+static int default_route(int fd, const char *dev, struct in_addr gateway)
 {
     struct rtentry rt = {0};
-    set_ip(&rt.rt_dst, "0.0.0.0");
-    set_ip(&rt.rt_genmask, "0.0.0.0");
-    set_ip(&rt.rt_gateway, GATEWAY);
+    set_ip(&rt.rt_dst, (struct in_addr){0});
+    set_ip(&rt.rt_genmask, (struct in_addr){0});
+    set_ip(&rt.rt_gateway, gateway);
     rt.rt_flags = RTF_UP | RTF_GATEWAY;
     rt.rt_dev = (char *)dev;
     if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST)
@@ -77,13 +85,32 @@ static bool exists(int fd, const char *dev)
     return ioctl(fd, SIOCGIFINDEX, &r) == 0;
 }
 
+/* The host's sm_net= when it gave one (a VM in a network namespace),
+ * else user-mode NAT's fixed address. */
+static int config_of(sm_init_net_config *c)
+{
+    const char *given = getenv("sm_net");
+    if (!given) {
+        sm_init_net_slirp(c);
+        return 0;
+    }
+    errno = EINVAL;
+    return sm_init_net_parse(given, c) ? failed("sm_net= is not IP/PREFIX,GATEWAY,MTU:", given)
+                                       : 0;
+}
+
 static int configure_nic(int fd, const char *dev)
 {
-    int err = set_address(fd, dev);
+    sm_init_net_config c;
+    int err = config_of(&c);
+    if (!err)
+        err = set_address(fd, dev, &c);
+    if (!err)
+        err = set_mtu(fd, dev, c.mtu);
     if (!err)
         err = link_up(fd, dev);
-    if (!err)
-        err = default_route(fd, dev);
+    if (!err && c.has_gateway)
+        err = default_route(fd, dev, c.gateway);
     return err;
 }
 
