@@ -155,6 +155,8 @@ typedef enum sm_network {
     SM_NETWORK_USER,            /* user-mode NAT (libslirp): 10.0.2.15, gateway and
                                    host 10.0.2.2, DNS 10.0.2.3; no root needed */
     SM_NETWORK_NONE,            /* no network interface but loopback */
+    SM_NETWORK_NETNS,           /* the interface of netns_path's namespace, taken over
+                                   (as Kata Containers does); needs CAP_NET_ADMIN there */
 } sm_network;
 
 /* A guest port published on the host, as `-p [IP:]HOST:GUEST[/udp]`. */
@@ -243,6 +245,16 @@ typedef struct sm_vm_config {
      * there. No bake: such a VM boots. */
     const char *root_dir;
     int root_read_only;
+    /* ---- network namespace ---- */
+    /* With network SM_NETWORK_NETNS: the network namespace the VM's NIC
+     * lives in (a file such as /var/run/netns/NAME or /proc/PID/ns/net, as
+     * CNI makes them). The guest's eth0 takes over the address, default
+     * route, MTU and MAC of the namespace's interface; a tap beside that
+     * interface carries its frames. Needs CAP_NET_ADMIN in that namespace.
+     * No published ports (the namespace's owner routes to the guest's
+     * address), no snapshot or bake (the address is the namespace's): such
+     * a VM always boots. */
+    const char *netns_path;
 } sm_vm_config;
 
 /* Boot a VM and wait until its agent listens. With an image (from

@@ -20,10 +20,12 @@
 #include "util/file.h"
 #include "util/log.h"
 
+/* A VM in a network namespace boots: a bake would hold one namespace's
+ * address for every VM of the image (and slirp's is not it). */
 int sm_bake_fits(const sm_image *image, const sm_vm_config *c)
 {
     return image && !c->no_snapshot && !c->snapshot && !c->ndisks && !c->nshares &&
-           !c->upper_disk;
+           !c->upper_disk && c->network != SM_NETWORK_NETNS;
 }
 
 typedef struct key_builder {

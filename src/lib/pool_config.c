@@ -16,7 +16,7 @@ _Static_assert(SM_MACHINE_MAX_DISKS == SM_VM_MAX_SHARES, "one limit in the messa
 
 /* Every pointer of sm_vm_config is copied below (or refused). A new field
  * that points at something must be copied too: then update this size. */
-_Static_assert(sizeof(sm_vm_config) == 200,
+_Static_assert(sizeof(sm_vm_config) == 208,
                "sm_vm_config changed: copy its new pointer fields in pool_config.c");
 
 /* *to becomes a copy of from (NULL stays NULL). */
@@ -89,6 +89,10 @@ static int check_vm(const sm_vm_config *c)
         return sm_fail(EINVAL, "VMs of a pool cannot publish host ports: they run side by "
                        "side and only one can have a port; use sm_vm_expose_tcp on an "
                        "acquired VM");
+    if (c->network == SM_NETWORK_NETNS)
+        return sm_fail(EINVAL, "VMs of a pool cannot share a network namespace: each takes "
+                       "over its interface's address; start them with sm_vm_start, each in "
+                       "a namespace of its own");
     /* Checked now, not at each start: every start would fail the same way. */
     if (c->ndisks > SM_MACHINE_MAX_DISKS || c->nshares > SM_VM_MAX_SHARES)
         return sm_fail(EINVAL, "%u disks and %u shares: a VM takes at most %d of each",
@@ -130,6 +134,7 @@ static int copy_vm(const sm_vm_config *from, sm_vm_config *c)
     c->shares = NULL, c->nshares = 0;
     c->tmpfs = NULL, c->ntmpfs = 0;
     c->ports = NULL;   /* refused above when any */
+    c->netns_path = NULL;   /* refused above with SM_NETWORK_NETNS */
     if (copy_str(&c->kernel, in.kernel) || copy_str(&c->initrd, in.initrd) ||
         copy_str(&c->cmdline, in.cmdline) || copy_str(&c->hostname, in.hostname) ||
         copy_str(&c->snapshot, in.snapshot) ||

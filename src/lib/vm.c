@@ -19,6 +19,7 @@
 #include "lib/vm_int.h"
 #include "lib/vm_mounts.h"
 #include "lib/vm_rootdir.h"
+#include "lib/vm_netns.h"
 #include "lib/vm_shares.h"
 #include "lib/vm_spawn.h"
 #include "supermachine.h"
@@ -170,10 +171,13 @@ static int start(sm_vm *vm, const sm_vm_config *c)
 static int launch(sm_vm *vm, const sm_image *image, sm_vm_config *c)
 {
     sm_start_plan *plan = calloc(1, sizeof *plan);
-    int err = plan ? 0 : sm_fail(ENOMEM, "out of memory");
+    sm_vm_netns *netns = calloc(1, sizeof *netns);
+    int err = plan && netns ? 0 : sm_fail(ENOMEM, "out of memory");
     /* Here, not in sm_vm_start: a VM started again checks its record's. */
     if (!err)
         err = sm_vm_root_dir_check(image, c);
+    if (!err)
+        err = sm_vm_netns_check(c);
     if (!err)
         err = sm_start_plan_prepare(vm, image, c, plan);
     if (!err)
@@ -184,6 +188,9 @@ static int launch(sm_vm *vm, const sm_image *image, sm_vm_config *c)
         err = sm_vm_mounts_check(c, image != NULL);
     if (!err && plan->bake_dir[0] && c->progress)
         c->progress("booting", c->progress_ctx);
+    /* Last before the worker: the tap is made only for a VM that starts. */
+    if (!err)
+        err = sm_vm_netns_begin(vm, c, netns);
     if (!err)
         err = start(vm, c);
     if (!err)
@@ -192,6 +199,9 @@ static int launch(sm_vm *vm, const sm_image *image, sm_vm_config *c)
         err = sm_vm_shares_mount(vm, c);
     if (!err)
         err = sm_vm_mounts_apply(vm, c);
+    if (netns)
+        sm_vm_netns_end(vm, netns);
+    free(netns);
     free(plan);
     return err;
 }

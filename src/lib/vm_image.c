@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent/client.h"
+#include "lib/netns_tap.h"
 #include "lib/paths.h"
 #include "lib/upper_disk.h"
 #include "util/error.h"
@@ -74,15 +75,24 @@ int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_i
     return 0;
 }
 
-/* docker's /etc/hosts for a container on a network of its own. */
-static void format_hosts(const sm_vm *vm, int net, char *out, size_t len)
+/* docker's /etc/hosts for a container on a network of its own; ip NULL
+ * without one. */
+static void format_hosts(const sm_vm *vm, const char *ip, char *out, size_t len)
 {
     snprintf(out, len,
              "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
              "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
              "ff02::2\tip6-allrouters\n%s%s%s%s",
-             net ? SLIRP_GUEST_IP : "", net ? "\t" : "", net ? vm->hostname : "",
-             net ? "\n" : "");
+             ip ? ip : "", ip ? "\t" : "", ip ? vm->hostname : "", ip ? "\n" : "");
+}
+
+/* The guest's own address: slirp's, or the one it took over from its
+ * network namespace's interface. */
+static const char *guest_ip(const sm_vm *vm, const sm_vm_config *c)
+{
+    if (c->network == SM_NETWORK_USER)
+        return SLIRP_GUEST_IP;
+    return c->network == SM_NETWORK_NETNS && vm->netns ? vm->netns->ip : NULL;
 }
 
 int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc)
@@ -98,13 +108,15 @@ int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc)
     if (err || (err = sm_agent_conn_open(fd, &a)) != 0)
         return sm_fail_context(err, "the VM's agent is not answering");
     char hosts[512];
-    int net = c->network == SM_NETWORK_USER;
-    format_hosts(vm, net, hosts, sizeof hosts);
+    /* In a namespace, DNS is its owner's: the engine mounts its own
+     * resolv.conf, as for a container there. */
+    int slirp = c->network == SM_NETWORK_USER;
+    format_hosts(vm, guest_ip(vm, c), hosts, sizeof hosts);
     sm_agent_system sys = {
         .hostname = vm->hostname, .seed = seed, .seed_len = sizeof seed,
         .realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
         .etc_hostname = with_etc, .etc_hosts = with_etc ? hosts : NULL,
-        .resolv_conf = with_etc && net ? "nameserver " SLIRP_DNS "\n" : NULL};
+        .resolv_conf = with_etc && slirp ? "nameserver " SLIRP_DNS "\n" : NULL};
     err = sm_agent_system_set(a, &sys);
     sm_agent_conn_close(a);
     return err;

@@ -21,6 +21,9 @@ struct sm_vm {
     int restored;           /* resumed from a snapshot rather than booted */
     int again;              /* started again from its record: meta.json and
                                name are there already (vm_create.c) */
+    /* While a VM in a network namespace starts: its tap and the address
+     * its guest takes over (vm_netns.h); NULL otherwise. */
+    const struct sm_netns_link *netns;
 };
 
 /* The worker's pid from <dir>/worker.pid (a detached worker's). */

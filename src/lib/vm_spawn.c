@@ -10,16 +10,19 @@
 #include <unistd.h>
 
 #include "lib/paths.h"
+#include "lib/vm_netns.h"
 #include "lib/vm_shares.h"
 #include "util/error.h"
 #include "worker/spec.h"
 
-/* Where the worker finds what it inherits; the spec names the first
- * three, its one argument the last. */
+/* Where the worker finds what it inherits; the spec names all but
+ * SPEC_FD, its one argument. */
 #define READY_FD 3
 #define LIFELINE_FD 4
 #define LOCK_FD 5
 #define SPEC_FD 6
+#define TAP_FD 7
+#define NFDS 5
 
 extern char **environ;
 
@@ -66,10 +69,22 @@ static int devices(const sm_vm_config *c, sm_worker_spec *s)
     return err;
 }
 
+/* A VM in a network namespace: the tap made there (vm_netns.h) and the
+ * MAC and MTU of the interface its guest takes the place of. */
+static void tap(const sm_vm *vm, sm_worker_spec *s)
+{
+    if (!vm->netns)
+        return;
+    s->net_tap_fd = TAP_FD;
+    sm_vm_netns_mac_text(vm->netns, s->net_mac);
+    s->net_mtu = vm->netns->mtu;
+}
+
 /* Counts were checked before (sm_vm_start, the shares' and network's
  * checks); lengths are checked here. */
-static int fill_spec(const char *dir, const sm_vm_config *c, sm_worker_spec *s)
+static int fill_spec(const sm_vm *vm, const sm_vm_config *c, sm_worker_spec *s)
 {
+    const char *dir = vm->dir;
     sm_worker_spec_init(s);
     s->ready_fd = READY_FD;
     s->lock_fd = LOCK_FD;
@@ -90,23 +105,24 @@ static int fill_spec(const char *dir, const sm_vm_config *c, sm_worker_spec *s)
         err = copy_text(s->kernel, sizeof s->kernel, c->kernel, "kernel path");
     if (!err && !c->snapshot)
         err = copy_text(s->initrd, sizeof s->initrd, c->initrd, "initramfs path");
+    tap(vm, s);
     return err ? err : devices(c, s);
 }
 
 /* The spec in a memfd, sealed. */
-static int spec_fd(const char *dir, const sm_vm_config *c, int *fd)
+static int spec_fd(const sm_vm *vm, const sm_vm_config *c, int *fd)
 {
     sm_worker_spec *s = malloc(sizeof *s);
-    int err = s ? fill_spec(dir, c, s) : sm_fail(ENOMEM, "out of memory");
+    int err = s ? fill_spec(vm, c, s) : sm_fail(ENOMEM, "out of memory");
     if (!err)
         err = sm_worker_spec_to_fd(s, fd);
     free(s);
     return err;
 }
 
-static int spawn(sm_vm *vm, const char *exe, const int from[4])
+static int spawn(sm_vm *vm, const char *exe, const int from[NFDS])
 {
-    static const int to[4] = {READY_FD, LIFELINE_FD, LOCK_FD, SPEC_FD};
+    static const int to[NFDS] = {READY_FD, LIFELINE_FD, LOCK_FD, SPEC_FD, TAP_FD};
     char log[PATH_MAX + 32], opt[] = "--spec-fd", num[16];
     snprintf(log, sizeof log, "%s/worker.log", vm->dir);
     snprintf(num, sizeof num, "%d", SPEC_FD);
@@ -116,7 +132,7 @@ static int spawn(sm_vm *vm, const char *exe, const int from[4])
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < NFDS; i++)
         if (from[i] >= 0)
             posix_spawn_file_actions_adddup2(&fa, from[i], to[i]);
     posix_spawnattr_t attr;
@@ -136,7 +152,7 @@ static int spawn(sm_vm *vm, const char *exe, const int from[4])
  * sitting on a later target would be overwritten before its turn. */
 static int above_targets(int fd, int *out)
 {
-    *out = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, SPEC_FD + 1);
+    *out = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, TAP_FD + 1);
     return fd >= 0 && *out < 0 ? sm_fail(errno, "dup: %s", strerror(errno)) : 0;
 }
 
@@ -144,16 +160,17 @@ int sm_vm_spawn_worker(sm_vm *vm, const sm_vm_config *c, int ready_w, int lifeli
                        int lock)
 {
     char exe[PATH_MAX];
-    int spec = -1, from[4] = {-1, -1, -1, -1};
+    int spec = -1, from[NFDS] = {-1, -1, -1, -1, -1};
     int err = sm_find_worker(exe, sizeof exe);
     if (!err)
-        err = spec_fd(vm->dir, c, &spec);
-    const int fds[4] = {ready_w, c->detached ? -1 : lifeline_r, lock, spec};
-    for (int i = 0; i < 4 && !err; i++)
+        err = spec_fd(vm, c, &spec);
+    const int fds[NFDS] = {ready_w, c->detached ? -1 : lifeline_r, lock, spec,
+                           vm->netns ? vm->netns->tap_fd : -1};
+    for (int i = 0; i < NFDS && !err; i++)
         err = above_targets(fds[i], &from[i]);
     if (!err)
         err = spawn(vm, exe, from);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < NFDS; i++)
         if (from[i] >= 0)
             close(from[i]);
     if (spec >= 0)

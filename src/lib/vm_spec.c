@@ -89,6 +89,7 @@ static json_t *config(const sm_vm_config *c)
     json_object_set_new(o, "root_dir", path(c->root_dir));
     json_object_set_new(o, "root_read_only", json_boolean(c->root_read_only));
     json_object_set_new(o, "ports", ports(c));
+    json_object_set_new(o, "netns_path", path(c->netns_path));
     add_mounts(o, c);
     return o;
 }
@@ -240,6 +241,7 @@ static int get_config(sm_vm_spec *s, json_t *c)
     v->cmdline = get_str(c, "cmdline");
     v->root_dir = get_str(c, "root_dir");
     v->root_read_only = get_bool(c, "root_read_only");
+    v->netns_path = get_str(c, "netns_path");
     int err = get_ports(s, json_object_get(c, "ports"));
     return err ? err : get_mounts(s, c);
 }
