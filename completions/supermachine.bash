@@ -23,6 +23,17 @@ _supermachine() {
         COMPREPLY=($(compgen -d -- "$cur"))
         return
     fi
+    # --network user|none|ns:PATH; bash splits the word at ':'.
+    local w=("${COMP_WORDS[@]:0:COMP_CWORD}")
+    if [[ ${w[-1]} == --network ]]; then
+        COMPREPLY=($(compgen -W "user none ns:" -- "$cur"))
+        [[ ${COMPREPLY[*]} == ns: ]] && compopt -o nospace
+        return
+    fi
+    if (( ${#w[@]} > 2 )) && [[ ${w[-1]} == : && ${w[-2]} == ns && ${w[-3]} == --network ]]; then
+        COMPREPLY=($(compgen -f -- "${cur:-/var/run/netns/}"))
+        return
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$("$sm" "$cmd" --help 2>/dev/null |
             grep -oE '(^|[ ,])--?[a-zA-Z][a-zA-Z-]*' | tr -d ' ,' | sort -u)" -- "$cur"))

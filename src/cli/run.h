@@ -27,6 +27,7 @@ typedef struct sm_run_opts {
     unsigned ntmpfs;
     int read_only;
     sm_network network;
+    const char *netns_path;                 /* --network ns:PATH */
     sm_pull_policy pull;
     uint32_t memory_mib, cpus, cpu_quota_milli;
     char **cmd;                             /* NULL-terminated; NULL: the image's Cmd */

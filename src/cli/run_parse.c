@@ -25,7 +25,10 @@ static const struct { int run_only; const char *text; } help_lines[] = {
         "                             that together use at most 1.5 CPUs; default 1)\n"},
     {0, "  -p, --publish [IP:]HOST:GUEST[/udp]  publish a guest port on the host\n"
         "                             (IP defaults to 127.0.0.1)\n"},
-    {0, "      --network user|none    user-mode NAT (default) or no network\n"},
+    {0, "      --network user|none|ns:PATH  user-mode NAT (default), no network, or\n"
+        "                             the interface of the network namespace PATH\n"
+        "                             (/var/run/netns/NAME), taken over: its address,\n"
+        "                             route, MTU and MAC (needs CAP_NET_ADMIN there)\n"},
     {0, "  -v, --volume HOST:GUEST[:ro]  share a host file or directory\n"},
     {0, "      --read-only            the image's root cannot be written\n"},
     {0, "      --tmpfs PATH[:OPTIONS] a tmpfs at PATH (default noexec,nosuid,nodev;\n"
@@ -78,9 +81,27 @@ static int platform(sm_run_opts *o, const char *arg)
     return 0;
 }
 
-static int option(sm_run_opts *o, int c, char *arg)
+/* user, none, or podman's ns:PATH. */
+static int network(sm_run_opts *o, const char *arg)
 {
     static const char *const nets[] = {"user", "none", NULL};
+    int v = 0;
+    if (!strncmp(arg, "ns:", 3)) {
+        if (!arg[3])
+            return sm_cli_usage_error(o->verb, "--network ns:PATH: the namespace's file is "
+                                      "missing (e.g. ns:/var/run/netns/NAME)");
+        o->network = SM_NETWORK_NETNS;
+        o->netns_path = arg + 3;
+        return 0;
+    }
+    int err = choice(o->verb, "--network", arg, nets, &v);
+    o->network = v ? SM_NETWORK_NONE : SM_NETWORK_USER;
+    o->netns_path = NULL;
+    return err;
+}
+
+static int option(sm_run_opts *o, int c, char *arg)
+{
     static const char *const pulls[] = {"missing", "always", "never", NULL};
     int v = 0, err = 0;
     switch (c) {
@@ -105,10 +126,7 @@ static int option(sm_run_opts *o, int c, char *arg)
     case 'v': return sm_run_add_share(o, arg);
     case O_READ_ONLY: o->read_only = 1; return 0;
     case O_TMPFS: return sm_run_add_tmpfs(o, arg);
-    case O_NETWORK:
-        err = choice(o->verb, "--network", arg, nets, &v);
-        o->network = v ? SM_NETWORK_NONE : SM_NETWORK_USER;
-        return err;
+    case O_NETWORK: return network(o, arg);
     case O_DISK: o->upper_disk = arg; return 0;
     case O_SNAPSHOT: o->snapshot = arg; return 0;
     case O_ROOTFS: o->rootfs = arg; return 0;

@@ -57,7 +57,8 @@ sm_vm_config sm_run_vm_config(sm_run_opts *o)
         .size = sizeof(sm_vm_config), .memory_mib = o->memory_mib, .cpus = o->cpus,
         .cpu_quota_milli = o->cpu_quota_milli, .read_only = o->read_only,
         .tmpfs = o->tmpfs, .ntmpfs = o->ntmpfs,
-        .hostname = o->hostname, .network = o->network, .ports = o->ports,
+        .hostname = o->hostname, .network = o->network, .netns_path = o->netns_path,
+        .ports = o->ports,
         .nports = o->nports, .shares = o->shares, .nshares = o->nshares,
         .upper_disk = o->upper_disk, .name = o->name, .detached = o->detach,
         .auto_remove = o->rm, .root_dir = o->rootfs};
