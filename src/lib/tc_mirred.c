@@ -56,7 +56,9 @@ static struct tcmsg *start(nlbuf *b, uint16_t type, int ifindex, uint32_t handle
     memset(b, 0, sizeof *b);
     b->u.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg));
     b->u.h.nlmsg_type = type;
-    b->u.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    b->u.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    if (type != RTM_DELTFILTER)
+        b->u.h.nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
     struct tcmsg *t = NLMSG_DATA(&b->u.h);
     t->tcm_family = AF_UNSPEC;
     t->tcm_ifindex = ifindex;
@@ -91,14 +93,26 @@ static int add_ingress(int fd, int ifindex)
     return talk(fd, &b);
 }
 
+/* Our filters sit at priority 1 for every protocol. */
+#define FILTER_INFO TC_H_MAKE(1u << 16, htons(ETH_P_ALL))
+
+/* A VM that ran in this namespace before left its redirect on the
+ * interface, toward a tap that went with it: matched first, it would drop
+ * every frame (mirred to no device). Gone with all of priority 1, if any. */
+static void del_redirects(int fd, int ifindex)
+{
+    nlbuf b;
+    start(&b, RTM_DELTFILTER, ifindex, 0, TC_H_MAKE(TC_H_INGRESS, 0), FILTER_INFO);
+    talk(fd, &b);
+}
+
 /* A u32 filter on from's ingress whose one key matches every frame
  * (mask 0), with the mirred action: egress redirect to `to`, stolen.
  * u32 rather than matchall: kernels built without cls_matchall have it. */
 static int add_redirect(int fd, int from, int to)
 {
     nlbuf b;
-    start(&b, RTM_NEWTFILTER, from, 0, TC_H_MAKE(TC_H_INGRESS, 0),
-          TC_H_MAKE(1u << 16, htons(ETH_P_ALL)));
+    start(&b, RTM_NEWTFILTER, from, 0, TC_H_MAKE(TC_H_INGRESS, 0), FILTER_INFO);
     put(&b, TCA_KIND, "u32", sizeof "u32");
     struct rtattr *opts = nest(&b, TCA_OPTIONS);
     struct {
@@ -126,7 +140,11 @@ int sm_tc_redirect_both(int a, int b)
     if (fd < 0)
         return sm_fail(errno, "netlink: %s", strerror(errno));
     int err = add_ingress(fd, a);
-    if (!err || err == -EEXIST)
+    if (err == -EEXIST) {
+        del_redirects(fd, a);
+        err = 0;
+    }
+    if (!err)
         err = add_ingress(fd, b);
     if (!err || err == -EEXIST)
         err = add_redirect(fd, a, b);

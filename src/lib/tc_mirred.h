@@ -7,8 +7,9 @@
 #ifndef SM_LIB_TC_MIRRED_H
 #define SM_LIB_TC_MIRRED_H
 
-/* In the calling thread's network namespace. 0 or a negative errno
- * (with a sentence). */
+/* In the calling thread's network namespace; a redirect an earlier call
+ * left on a (its VM ended, its tap is gone) is replaced. 0 or a negative
+ * errno (with a sentence). */
 int sm_tc_redirect_both(int ifindex_a, int ifindex_b);
 
 #endif

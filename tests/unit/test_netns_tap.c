@@ -59,6 +59,24 @@ static size_t arp_request(uint8_t *f, const uint8_t mac[6])
     return 42;
 }
 
+/* An ARP request through the tap gets its answer back out of it. */
+static void arp_round_trip(const sm_netns_link *l)
+{
+    uint8_t frame[1600];
+    size_t n = arp_request(frame, l->mac);
+    assert_int_equal(write(l->tap_fd, frame, n), (ssize_t)n);
+    /* The host answers 10.201.0.1's MAC to eth0's: it must come out of
+     * the tap, not reach the namespace's own stack. */
+    struct pollfd p = {.fd = l->tap_fd, .events = POLLIN};
+    int got_reply = 0;
+    for (int tries = 0; tries < 20 && !got_reply && poll(&p, 1, 1000) > 0; tries++) {
+        ssize_t r = read(l->tap_fd, frame, sizeof frame);
+        got_reply = r >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && frame[21] == 2 &&
+                    memcmp(frame, l->mac, 6) == 0;
+    }
+    assert_true(got_reply);
+}
+
 static void test_attach_and_frames(void **state)
 {
     (void)state;
@@ -69,20 +87,21 @@ static void test_attach_and_frames(void **state)
     assert_int_equal(l.prefix, 24);
     assert_string_equal(l.gateway, "10.201.0.1");
     assert_int_equal(l.mtu, 1400);
+    arp_round_trip(&l);
+    close(l.tap_fd);
+}
 
-    uint8_t frame[1600];
-    size_t n = arp_request(frame, l.mac);
-    assert_int_equal(write(l.tap_fd, frame, n), (ssize_t)n);
-    /* The host answers 10.201.0.1's MAC to eth0's: it must come out of
-     * the tap, not reach the namespace's own stack. */
-    struct pollfd p = {.fd = l.tap_fd, .events = POLLIN};
-    int got_reply = 0;
-    for (int tries = 0; tries < 20 && !got_reply && poll(&p, 1, 1000) > 0; tries++) {
-        ssize_t r = read(l.tap_fd, frame, sizeof frame);
-        got_reply = r >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && frame[21] == 2 &&
-                    memcmp(frame, l.mac, 6) == 0;
-    }
-    assert_true(got_reply);
+/* A VM started again in the same namespace: the first one's tap is gone
+ * (its last descriptor closed) and its redirect must not swallow the
+ * frames meant for the second's. */
+static void test_attach_again_after_the_first_ended(void **state)
+{
+    (void)state;
+    sm_netns_link l;
+    assert_int_equal(sm_netns_attach("/var/run/netns/" NS, &l), 0);
+    close(l.tap_fd);
+    assert_int_equal(sm_netns_attach("/var/run/netns/" NS, &l), 0);
+    arp_round_trip(&l);
     close(l.tap_fd);
 }
 
@@ -111,6 +130,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attach_and_frames),
+        cmocka_unit_test(test_attach_again_after_the_first_ended),
         cmocka_unit_test(test_refusals),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
