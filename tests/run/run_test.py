@@ -896,6 +896,112 @@ def case_network_none(tmp):
     check(got == [], "nothing reached the host")
 
 
+NETNS = "smnet1"
+NETNS_HOST_IF = "smnh1"
+
+
+def netns_teardown():
+    subprocess.run(f"ip link del {NETNS_HOST_IF}; ip netns del {NETNS}", shell=True,
+                   stderr=subprocess.DEVNULL)
+
+
+def netns_setup():
+    """CNI's part for a pod: a namespace whose eth0 (a veth, MTU 1400) is
+    10.202.0.2/24 with a default route via the host end, 10.202.0.1."""
+    netns_teardown()
+    n = f"ip -n {NETNS}"
+    subprocess.run(f"set -e; ip netns add {NETNS}; "
+                   f"ip link add {NETNS_HOST_IF} type veth peer name eth0 netns {NETNS}; "
+                   f"ip addr add 10.202.0.1/24 dev {NETNS_HOST_IF}; "
+                   f"ip link set {NETNS_HOST_IF} up; {n} link set lo up; "
+                   f"{n} link set eth0 mtu 1400 up; {n} addr add 10.202.0.2/24 dev eth0; "
+                   f"{n} route add default via 10.202.0.1", shell=True, check=True)
+    link = subprocess.run(["ip", "-n", NETNS, "-o", "link", "show", "eth0"],
+                          capture_output=True, text=True, check=True).stdout
+    return re.search(r"link/ether ([0-9a-f:]{17})", link).group(1)
+
+
+def netns_listener():
+    """A TCP server on the host end of the veth that records one client."""
+    import socket, threading
+    srv = socket.socket()
+    srv.bind(("10.202.0.1", 0))
+    srv.listen(1)
+    got = []
+
+    def serve():
+        conn, _ = srv.accept()
+        got.append(conn.recv(100))
+        conn.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1], got
+
+
+def netns_get(path):
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://10.202.0.2:8080{path}", timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return ""
+
+
+def case_netns(tmp):
+    """--network ns:PATH, as a VM in a pod's namespace that CNI made: the
+    guest's eth0 has the namespace interface's address, MTU and MAC, the
+    host end of the veth reaches a server in the guest at that address,
+    the guest reaches the host, and the tap goes when the VM does."""
+    if os.geteuid() != 0:
+        print("skipped: a network namespace and a veth pair need root")
+        sys.exit(77)
+    ns = f"ns:/var/run/netns/{NETNS}"
+    mac = netns_setup()
+    try:
+        hport, got = netns_listener()
+        p = subprocess.run(
+            [SM, "run", "--network", ns, IMG + "plain", "sh", "-c",
+             "ip -o addr show eth0; ip -o link show eth0; ip route; cat /etc/hosts; "
+             "ping -c 1 -W 10 10.202.0.1 >/dev/null && echo ping-ok; "
+             f"echo from-guest | nc 10.202.0.1 {hport} && echo nc-ok"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+        o = p.stdout
+        check(p.returncode == 0, "run --network ns:", p.returncode, o, p.stderr)
+        check(re.search(r"eth0\s+inet 10\.202\.0\.2/24", o), "eth0 has the namespace's "
+              "address", o)
+        check(re.search(r"eth0: .*mtu 1400", o), "eth0 has the namespace's MTU", o)
+        check(f"link/ether {mac}" in o, f"eth0 has the namespace's MAC {mac}", o)
+        check("default via 10.202.0.1 dev eth0" in o, "the namespace's default route", o)
+        check(re.search(r"^10\.202\.0\.2\t", o, re.M), "/etc/hosts names the guest's "
+              "address", o)
+        check("ping-ok" in o, "the guest pings the host end", o, p.stderr)
+        check("nc-ok" in o, "the guest connects to the host end", o, p.stderr)
+        wait_for("the host to hear the guest", lambda: got == [b"from-guest\n"], timeout=60)
+        # A server in the guest answers the host at the namespace's address.
+        rc, vid, e = sm("run", "-d", "--name", "nsweb", "--network", ns, IMG + "plain",
+                        "httpd", "-f", "-p", "8080", "-h", "/etc")
+        check(rc == 0, "run -d --network ns:", e)
+        rc, hostname, e = sm("exec", "nsweb", "hostname")
+        wait_for("the guest's server to answer at 10.202.0.2",
+                 lambda: hostname.strip() and hostname.strip() in netns_get("/hostname"),
+                 timeout=300)
+        tap = ["ip", "-n", NETNS, "link", "show", "smeth0"]
+        check(subprocess.run(tap, capture_output=True).returncode == 0,
+              "the tap is there while the VM runs")
+        # Its address is the namespace's: no copy of it may run elsewhere.
+        rc, o, e = sm("snapshot", "nsweb", os.path.join(tmp, "snap"))
+        check(rc != 0 and "network namespace cannot be snapshotted" in e,
+              "a snapshot is refused", rc, e)
+        check(netns_get("/hostname"), "the VM serves on after the refusal")
+        check(sm("rm", "-f", "nsweb")[0] == 0, "rm -f")
+        wait_for("the tap to go with the VM",
+                 lambda: subprocess.run(tap, capture_output=True).returncode != 0, timeout=60)
+        # What such a VM cannot have.
+        rc, o, e = sm("run", "--network", ns, "-p", "8080:80", IMG + "plain", "true")
+        check(rc == 125 and "publishes no ports" in e, "ports are refused", rc, e)
+    finally:
+        netns_teardown()
+
+
 def case_volumes(tmp):
     share = os.path.join(tmp, "share")
     os.mkdir(share)
