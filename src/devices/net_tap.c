@@ -16,8 +16,9 @@
 #include "util/error.h"
 #include "util/log.h"
 
-/* Ethernet header and a VLAN tag around the MTU; a longer frame is read
- * truncated and then refused by the device as too big. */
+/* Ethernet header and a VLAN tag around the MTU. A read has one byte
+ * more room, so that a longer frame shows as such (and is dropped)
+ * instead of reaching the guest cut short. */
 #define FRAME_EXTRA (14 + 4)
 /* Frames read in one go before the thread looks at its wake-up again, so
  * a flood toward the guest does not starve a waiting sender. */
@@ -26,8 +27,8 @@
 struct sm_net_tap {
     int fd;
     int wake_fd;                /* eventfd: want_resume set, or stop */
-    size_t buf_len;
-    uint8_t *buf;               /* the tap thread's */
+    size_t buf_len;             /* the longest frame taken */
+    uint8_t *buf;               /* the tap thread's, one byte longer */
     sm_net_tap_peer peer;
     pthread_t thread;
     bool started;
@@ -80,7 +81,9 @@ static void drain_wake(sm_net_tap *t)
 static bool read_frames(sm_net_tap *t)
 {
     for (int i = 0; i < READ_BATCH; i++) {
-        ssize_t n = read(t->fd, t->buf, t->buf_len);
+        ssize_t n = read(t->fd, t->buf, t->buf_len + 1);
+        if (n > (ssize_t)t->buf_len)
+            continue;
         if (n > 0) {
             /* Dropped when the guest has no buffer ready: TCP recovers. */
             if (t->peer.deliver)
@@ -133,7 +136,7 @@ int sm_net_tap_new(int fd, uint16_t mtu, sm_net_tap **out)
     }
     t->fd = fd;
     t->buf_len = (size_t)mtu + FRAME_EXTRA;
-    t->buf = malloc(t->buf_len);
+    t->buf = malloc(t->buf_len + 1);
     t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int flags = fcntl(fd, F_GETFL);
     int err = !t->buf ? sm_fail(ENOMEM, "out of memory")
