@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/tc_mirred.h"
@@ -115,6 +117,13 @@ static int inside(sm_netns_link *l)
     return err;
 }
 
+static bool same_namespace(int a, int b)
+{
+    struct stat sa, sb;
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 int sm_netns_attach(const char *netns_path, sm_netns_link *out)
 {
     memset(out, 0, sizeof *out);
@@ -127,7 +136,11 @@ int sm_netns_attach(const char *netns_path, sm_netns_link *out)
             close(home);
         return sm_fail(e, "network namespace %s: %s", netns_path, strerror(e));
     }
-    int err = setns(target, CLONE_NEWNET) < 0
+    int err = same_namespace(home, target)
+                  ? sm_fail(EINVAL, "%s is this process's own network namespace: its "
+                            "interface cannot be handed to a VM (that would take the host's "
+                            "traffic)", netns_path)
+              : setns(target, CLONE_NEWNET) < 0
                   ? sm_fail(errno, "cannot enter the network namespace %s: %s", netns_path,
                             strerror(errno))
                   : inside(out);

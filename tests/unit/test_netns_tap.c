@@ -111,6 +111,10 @@ static void test_refusals(void **state)
     sm_netns_link l;
     assert_int_equal(sm_netns_attach("/nonexistent/netns", &l), -ENOENT);
     assert_int_equal(l.tap_fd, -1);
+    /* Our own namespace (a pod's /proc/PID/ns/net of a host process):
+     * its interface must never be redirected into a tap. */
+    assert_int_equal(sm_netns_attach("/proc/self/ns/net", &l), -EINVAL);
+    assert_int_equal(l.tap_fd, -1);
     /* A namespace without an addressed interface: CNI did not run. */
     assert_int_equal(sh("ip netns add smtapempty"), 0);
     assert_int_equal(sm_netns_attach("/var/run/netns/smtapempty", &l), -ENODEV);
