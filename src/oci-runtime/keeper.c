@@ -161,7 +161,15 @@ static int start_vm(keeper *k, char *err, size_t len)
     }
     if (k->a->role == SM_OCI_SANDBOX && sm_oci_pod_prepare(k->a->st, &plan, err, len) < 0)
         return -1;
-    if (sm_vm_start(NULL, &plan.config, &k->vm) < 0) {
+    int rc = sm_vm_start(NULL, &plan.config, &k->vm);
+    /* A namespace with loopback alone (podman's --network none): so has
+     * the VM. Nothing started yet when the tap was refused. */
+    if (rc == -ENODEV && plan.config.network == SM_NETWORK_NETNS) {
+        plan.config.network = SM_NETWORK_NONE;
+        plan.config.netns_path = NULL;
+        rc = sm_vm_start(NULL, &plan.config, &k->vm);
+    }
+    if (rc < 0) {
         snprintf(err, len, "the container's VM did not start: %s", sm_last_error());
         return -1;
     }

@@ -132,6 +132,28 @@ static void resources(const sm_oci_spec *s, sm_vm_config *c)
     }
 }
 
+/* A namespace file naming the one we run in (a runc-style "join the
+ * host's network"): its interface is the host's, never the VM's. */
+static bool own_namespace(const char *path)
+{
+    struct stat a, b;
+    return stat(path, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* As runc's namespaces: a new network namespace (no path) has loopback
+ * alone, and so has the VM; CNI's namespace (a path) gives the VM's NIC
+ * its interface; the host's (no namespace, or a path naming ours) is
+ * the closest a VM has to it, user-mode NAT. */
+static void network(const sm_oci_spec *s, sm_vm_config *c)
+{
+    c->network = s->has_netns && !s->netns_path ? SM_NETWORK_NONE : SM_NETWORK_USER;
+    if (s->netns_path && *s->netns_path && !own_namespace(s->netns_path)) {
+        c->network = SM_NETWORK_NETNS;
+        c->netns_path = s->netns_path;
+    }
+}
+
 int sm_oci_vm_plan_make(const sm_oci_spec *s, sm_oci_vm_plan *p, char *err, size_t len)
 {
     memset(p, 0, sizeof *p);
@@ -140,7 +162,7 @@ int sm_oci_vm_plan_make(const sm_oci_spec *s, sm_oci_vm_plan *p, char *err, size
     c->root_dir = s->root_path;
     c->root_read_only = s->root_readonly;
     c->hostname = s->hostname && *s->hostname ? s->hostname : NULL;
-    c->network = SM_NETWORK_USER;
+    network(s, c);
     c->shares = p->shares;
     c->tmpfs = p->tmpfs;
     for (size_t i = 0; i < s->nmounts; i++)
