@@ -28,6 +28,9 @@ import tarfile
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "run"))
+from mkrunimage import add as _add, applets as _applets  # noqa: E402  (one busybox layer maker)
+
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 IMAGE = "localhost/ocitest/busybox:latest"
 MTIME = 1700000000
@@ -244,26 +247,6 @@ class Workspace:
 
 def _sha(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _add(t, name, kind, data=b"", mode=None):
-    ti = tarfile.TarInfo(name)
-    ti.mtime = MTIME
-    if kind == "dir":
-        ti.type, ti.mode = tarfile.DIRTYPE, mode or 0o755
-        t.addfile(ti)
-    elif kind == "sym":
-        ti.type, ti.linkname, ti.mode = tarfile.SYMTYPE, data, 0o777
-        t.addfile(ti)
-    else:
-        ti.size, ti.mode = len(data), mode or 0o644
-        t.addfile(ti, io.BytesIO(data))
-
-
-def _applets():
-    out = subprocess.run([BUSYBOX, "--list-full"], check=True, capture_output=True,
-                         text=True).stdout.split()
-    return sorted(set(a for a in out if a and a != "bin/busybox"))
 
 
 def layer_tar():

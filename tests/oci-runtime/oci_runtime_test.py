@@ -339,6 +339,47 @@ def refused(rt, ws, name, config, words, rootfs=True):
           run_delete)
 
 
+def case_hooks():
+    """The spec's hooks on the host, each with the state on stdin: prestart
+    and createRuntime by create (the container then created, its pid the
+    one create reports), poststart by start (running), poststop by delete
+    (stopped), in that order; a failing createRuntime hook fails create and
+    leaves nothing behind."""
+    ws, rt = cli("hooks")
+    log = ws.path("hooks.log")
+
+    def hook(name):
+        return {"path": "/bin/sh", "args": ["sh", "-c",
+                f"read -r state; echo \"{name} $state\" >> {log}"]}
+
+    s = h.spec(["sh", "-c", "exit 0"])
+    s["hooks"] = {k: [hook(k)] for k in ("prestart", "createRuntime", "poststart",
+                                         "poststop")}
+    p, _, _ = rt.create("hooked", h.bundle(ws.path("hooked"), s))
+    check(p.returncode == 0, "create with hooks", p)
+    pid = rt.state("hooked")["pid"]
+    ok(rt.argv("start", "hooked"), "start")
+    rt.wait_status("hooked", "stopped", 120)
+    ok(rt.argv("delete", "hooked"), "delete")
+    lines = open(log).read().splitlines()
+    names = [l.split(" ", 1)[0] for l in lines]
+    check(names == ["prestart", "createRuntime", "poststart", "poststop"],
+          f"the hooks ran once each, in the spec's order: {names}")
+    states = [json.loads(l.split(" ", 1)[1]) for l in lines]
+    check([st["status"] for st in states] == ["created", "created", "running", "stopped"],
+          f"each hook saw the status of its moment: {states}")
+    check(states[0]["id"] == "hooked" and states[0]["pid"] == pid and
+          states[0]["bundle"] == ws.path("hooked"), f"the state names the container: {states[0]}")
+
+    s = h.spec(["sleep", str(MARK)])
+    s["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
+    p, _, _ = rt.create("failing", h.bundle(ws.path("failing"), s))
+    check(p.returncode == 1 and "createRuntime" in p.stderr,
+          "a failing createRuntime hook fails create, naming it", p)
+    check(rt.leftovers() == [], f"nothing of the failed create stays: {rt.leftovers()}")
+    no_leftovers("after a failed createRuntime hook", rt.root, MARK)
+
+
 def case_bad_no_config():
     ws, rt = cli("bad-config")
     refused(rt, ws, "no-config", None, ["config.json"])
