@@ -115,11 +115,14 @@ static int add_redirect(int fd, int from, int to)
     start(&b, RTM_NEWTFILTER, from, 0, TC_H_MAKE(TC_H_INGRESS, 0), FILTER_INFO);
     put(&b, TCA_KIND, "u32", sizeof "u32");
     struct rtattr *opts = nest(&b, TCA_OPTIONS);
-    struct {
-        struct tc_u32_sel sel;
-        struct tc_u32_key key;
-    } match = {.sel = {.flags = TC_U32_TERMINAL, .nkeys = 1}};
-    put(&b, TCA_U32_SEL, &match, sizeof match);
+    /* The selector and its one key (mask 0: every frame), as the kernel
+     * reads them: the keys follow the selector in the attribute. */
+    struct tc_u32_sel sel = {.flags = TC_U32_TERMINAL, .nkeys = 1};
+    struct tc_u32_key key = {0};
+    uint8_t match[sizeof sel + sizeof key];
+    memcpy(match, &sel, sizeof sel);
+    memcpy(match + sizeof sel, &key, sizeof key);
+    put(&b, TCA_U32_SEL, match, sizeof match);
     struct rtattr *acts = nest(&b, TCA_U32_ACT);
     struct rtattr *first = nest(&b, 1);
     put(&b, TCA_ACT_KIND, "mirred", sizeof "mirred");

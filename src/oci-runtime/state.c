@@ -180,12 +180,12 @@ int sm_oci_state_open(const sm_oci_globals *g, const char *id, sm_oci_state *st)
     return 0;
 }
 
-const char *sm_oci_id_arg(const sm_oci_globals *g, int argc, char **argv, int optind,
+const char *sm_oci_id_arg(const sm_oci_globals *g, int argc, char **argv, int first,
                           bool extra)
 {
-    if (optind >= argc || (!extra && optind != argc - 1)) {
+    if (first >= argc || (!extra && first != argc - 1)) {
         sm_oci_fail(g, "%s needs %s container id", argv[0], extra ? "a" : "exactly one");
         return NULL;
     }
-    return argv[optind];
+    return argv[first];
 }

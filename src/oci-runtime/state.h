@@ -54,6 +54,6 @@ int sm_oci_state_open(const sm_oci_globals *g, const char *id, sm_oci_state *st)
 
 /* The container id after a command's options: argv[optind], which must
  * be the last argument unless extra is set; NULL after reporting. */
-const char *sm_oci_id_arg(const sm_oci_globals *g, int argc, char **argv, int optind,
+const char *sm_oci_id_arg(const sm_oci_globals *g, int argc, char **argv, int first,
                           bool extra);
 #endif
