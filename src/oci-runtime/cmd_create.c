@@ -17,6 +17,7 @@
 #include "oci-runtime/hooks.h"
 #include "oci-runtime/keeper.h"
 #include "oci-runtime/lookpath.h"
+#include "oci-runtime/report.h"
 #include "oci-runtime/runtime.h"
 #include "oci-runtime/supervise.h"
 #include "oci-runtime/vm_plan.h"
@@ -61,35 +62,6 @@ static int parse(const sm_oci_globals *g, int argc, char **argv, create_opts *o)
     return 0;
 }
 
-static void now_rfc3339(char *out, size_t len)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, len - n, ".%09ldZ", ts.tv_nsec);
-}
-
-/* The keeper's first line: "ok VMID" or "error SENTENCE". */
-static int read_report(int fd, char *line, size_t len)
-{
-    size_t got = 0;
-    ssize_t n;
-    while (got < len - 1 && (n = read(fd, line + got, len - 1 - got)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        got += (size_t)n;
-        if (memchr(line, '\n', got))
-            break;
-    }
-    line[got] = '\0';
-    line[strcspn(line, "\n")] = '\0';
-    return strncmp(line, "ok ", 3) == 0 ? 0 : -1;
-}
-
 static int start_keeper(const sm_oci_globals *g, sm_oci_state *st, const sm_oci_spec *spec,
                         const create_opts *o)
 {
@@ -109,34 +81,17 @@ static int start_keeper(const sm_oci_globals *g, sm_oci_state *st, const sm_oci_
         return sm_oci_fail(g, "fork: %s", strerror(errno));
     }
     char line[1100];
-    int rc = read_report(p[0], line, sizeof line);
+    int rc = sm_oci_read_report(p[0], line, sizeof line);
     close(p[0]);
     if (rc < 0) {
         waitpid(pid, NULL, 0);
-        return sm_oci_fail(g, "%s", !strncmp(line, "error ", 6) ? line + 6
-                                    : "the container's keeper ended before its VM started");
+        return sm_oci_fail(g, "%s", sm_oci_report_why(line, "the container's keeper ended "
+                                                      "before its VM started"));
     }
     st->pid = pid;
     st->pid_start = sm_oci_pid_start(pid);
     snprintf(st->vm_id, sizeof st->vm_id, "%s", line + 3);
     return 0;
-}
-
-static int write_pid_file(const char *path, int pid)
-{
-    char tmp[PATH_MAX + 16], text[32];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int n = snprintf(text, sizeof text, "%d", pid);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int err = write(fd, text, (size_t)n) == n ? 0 : -EIO;
-    close(fd);
-    if (!err && rename(tmp, path) < 0)
-        err = -errno;
-    if (err)
-        unlink(tmp);
-    return err;
 }
 
 static int run_create_hooks(const sm_oci_globals *g, const sm_oci_spec *spec,
@@ -155,7 +110,7 @@ static int make(const sm_oci_globals *g, sm_oci_state *st, const sm_oci_spec *sp
 {
     snprintf(st->bundle, sizeof st->bundle, "%s", o->bundle);
     snprintf(st->rootfs, sizeof st->rootfs, "%s", spec->root_path);
-    now_rfc3339(st->created, sizeof st->created);
+    sm_oci_now_rfc3339(st->created, sizeof st->created);
     st->annotations = json_incref(spec->annotations);
     int rc = sm_oci_state_write(st) < 0
                  ? sm_oci_fail(g, "cannot write the state of %s: %s", st->id, strerror(errno))
@@ -164,7 +119,7 @@ static int make(const sm_oci_globals *g, sm_oci_state *st, const sm_oci_spec *sp
         rc = sm_oci_fail(g, "cannot write the state of %s: %s", st->id, strerror(errno));
     if (!rc)
         rc = run_create_hooks(g, spec, st);
-    if (!rc && o->pid_file && write_pid_file(o->pid_file, st->pid) < 0)
+    if (!rc && o->pid_file && sm_oci_write_pid_file(o->pid_file, st->pid) < 0)
         rc = sm_oci_fail(g, "cannot write the pid file %s: %s", o->pid_file, strerror(errno));
     if (rc)
         sm_oci_cleanup(g, st);

@@ -12,6 +12,7 @@
 
 #include "oci-runtime/console.h"
 #include "oci-runtime/pod.h"
+#include "oci-runtime/report.h"
 #include "oci-runtime/runtime.h"
 #include "oci-runtime/spec.h"
 #include "oci-runtime/state.h"
@@ -95,13 +96,6 @@ static int process_from_args(const sm_oci_globals *g, const exec_opts *o,
     return 0;
 }
 
-static int report_pid(int fd, const char *line)
-{
-    ssize_t n = write(fd, line, strlen(line));
-    close(fd);
-    return n == (ssize_t)strlen(line) ? 0 : -1;
-}
-
 /* In the process that stands for the guest's; returns only on failure
  * to start it (report_fd, if any, told why). */
 static int supervise(const sm_oci_globals *g, const sm_oci_state *st, const sm_oci_process *p,
@@ -128,13 +122,17 @@ static int supervise(const sm_oci_globals *g, const sm_oci_state *st, const sm_o
         rc = -1;
     if (rc) {
         if (report_fd >= 0) {
-            dprintf(report_fd, "error %s\n", err);
+            sm_oci_report(report_fd, "error %s", err);
             _exit(1);
         }
         return sm_oci_fail(g, "%s", err);
     }
-    if (report_fd >= 0 && report_pid(report_fd, "ok\n") < 0)
-        sm_oci_supervise_signal(&s, SIGKILL);
+    if (report_fd >= 0) {
+        /* exec gone (killed) before it heard: nobody has our pid. */
+        if (write(report_fd, "ok\n", 3) != 3)
+            sm_oci_supervise_signal(&s, SIGKILL);
+        close(report_fd);
+    }
     int done = sm_oci_supervise_done_fd(&s), signo = 0, status;
     while (sm_oci_wait_event(sigfd, &done, 1, &signo) == -1)
         sm_oci_supervise_signal(&s, signo);
@@ -156,22 +154,15 @@ static int detached(const sm_oci_globals *g, const exec_opts *o, const sm_oci_st
     }
     close(fds[1]);
     char line[1300] = "";
-    ssize_t n = pid < 0 ? -1 : read(fds[0], line, sizeof line - 1);
+    int rc = pid < 0 ? -1 : sm_oci_read_report(fds[0], line, sizeof line);
     close(fds[0]);
-    line[n > 0 ? n : 0] = '\0';
-    line[strcspn(line, "\n")] = '\0';
-    if (strcmp(line, "ok") != 0) {
+    if (rc < 0) {
         if (pid > 0)
             waitpid(pid, NULL, 0);
-        return sm_oci_fail(g, "%s", !strncmp(line, "error ", 6) ? line + 6
-                                    : "the exec'd process did not start");
+        return sm_oci_fail(g, "%s", sm_oci_report_why(line, "the exec'd process did not start"));
     }
-    if (o->pid_file) {
-        FILE *f = fopen(o->pid_file, "we");
-        if (!f || fprintf(f, "%d", (int)pid) < 0 || fclose(f) != 0)
-            return sm_oci_fail(g, "cannot write the pid file %s: %s", o->pid_file,
-                               strerror(errno));
-    }
+    if (o->pid_file && sm_oci_write_pid_file(o->pid_file, pid) < 0)
+        return sm_oci_fail(g, "cannot write the pid file %s: %s", o->pid_file, strerror(errno));
     return 0;
 }
 

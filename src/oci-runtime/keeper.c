@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "oci-runtime/console.h"
+#include "oci-runtime/report.h"
 #include "oci-runtime/supervise.h"
 #include "oci-runtime/vm_plan.h"
 
@@ -26,23 +26,6 @@ typedef struct keeper {
     bool started;
     char guest_root[4096];      /* a member's root in the pod's VM; "" for the VM's own */
 } keeper;
-
-static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(int fd, const char *fmt, ...)
-{
-    char line[REPLY_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof line - 2)
-        n = sizeof line - 2;
-    line[n++] = '\n';
-    ssize_t w = write(fd, line, (size_t)n);
-    (void)w;
-}
 
 /* Through the state directory's descriptor: its path (--root and a
  * 64-digit id) can be longer than a socket address takes. *dirfd is
@@ -94,22 +77,22 @@ static void serve_one(keeper *k, int conn)
     ssize_t n = read(conn, req, sizeof req - 1);
     req[n > 0 ? n : 0] = '\0';
     if (strcmp(req, "start\n") != 0) {
-        report(conn, "error unknown request");
+        sm_oci_report(conn, "error unknown request");
         return;
     }
     if (k->started) {
-        report(conn, "error the container was started already");
+        sm_oci_report(conn, "error the container was started already");
         return;
     }
     if (sm_oci_supervise_start(k->vm, &k->a->spec->process,
                                k->guest_root[0] ? k->guest_root : NULL, k->tty, &k->main, err,
                                sizeof err) < 0) {
-        report(conn, "error %s", err);
+        sm_oci_report(conn, "error %s", err);
         return;
     }
     k->started = true;
     sm_oci_mark(k->a->st, "started", true);
-    report(conn, "ok");
+    sm_oci_report(conn, "ok");
 }
 
 __attribute__((noreturn)) static void serve(keeper *k)
@@ -179,38 +162,32 @@ static int start_vm(keeper *k, char *err, size_t len)
 void sm_oci_keeper_main(const sm_oci_keeper_args *a)
 {
     keeper k = {.a = a, .tty = -1, .listen_fd = -1};
-    char err[REPLY_MAX], pidline[32];
+    char err[REPLY_MAX];
     setsid();
-    int n = snprintf(pidline, sizeof pidline, "%d\n", (int)getpid());
     char pidpath[4200];
     sm_oci_state_path(a->st, "keeper.pid", pidpath, sizeof pidpath);
-    int pf = open(pidpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (pf >= 0) {
-        ssize_t w = write(pf, pidline, (size_t)n);
-        (void)w;
-        close(pf);
-    }
+    sm_oci_write_pid_file(pidpath, (int)getpid());  /* for a delete after create died */
     if (a->console_socket &&
         (k.tty = sm_oci_console_open(a->console_socket, a->spec->process.rows,
                                      a->spec->process.cols, err, sizeof err)) < 0) {
-        report(a->report_fd, "error %s", err);
+        sm_oci_report(a->report_fd, "error %s", err);
         _exit(1);
     }
     if (start_vm(&k, err, sizeof err) < 0) {
-        report(a->report_fd, "error %s", err);
+        sm_oci_report(a->report_fd, "error %s", err);
         _exit(1);
     }
     k.listen_fd = listen_ctl(a->st);
     k.sigfd = k.listen_fd < 0 ? k.listen_fd : sm_oci_signals_take();
     if (k.listen_fd < 0 || k.sigfd < 0) {
-        report(a->report_fd, "error cannot listen for start in %s: %s", a->st->dir,
+        sm_oci_report(a->report_fd, "error cannot listen for start in %s: %s", a->st->dir,
                strerror(-(k.listen_fd < 0 ? k.listen_fd : k.sigfd)));
         finish(&k, 1, 0);
     }
     /* create is waiting for this; if it is gone (killed), so is the
      * container: nobody knows its pid. */
     char line[128];
-    n = snprintf(line, sizeof line, "ok %s\n", sm_vm_id(k.vm));
+    int n = snprintf(line, sizeof line, "ok %s\n", sm_vm_id(k.vm));
     if (write(a->report_fd, line, (size_t)n) != n)
         finish(&k, 1, 0);
     close(a->report_fd);
@@ -232,18 +209,15 @@ int sm_oci_keeper_request(const sm_oci_state *st, const char *request, char *err
         return -1;
     }
     close(dirfd);
-    char reply[REPLY_MAX] = "";
-    size_t got = 0;
-    ssize_t n = write(fd, request, strlen(request));
-    while (n >= 0 && got < sizeof reply - 1 &&
-           (n = read(fd, reply + got, sizeof reply - 1 - got)) > 0)
-        got += (size_t)n;
+    char reply[REPLY_MAX];
+    int rc = write(fd, request, strlen(request)) < 0 ? -1 : 0;
+    if (!rc)
+        rc = sm_oci_read_report(fd, reply, sizeof reply);
+    else
+        reply[0] = '\0';
     close(fd);
-    reply[got] = '\0';
-    reply[strcspn(reply, "\n")] = '\0';
-    if (!strcmp(reply, "ok"))
-        return 0;
-    snprintf(err, errlen, "%s", !strncmp(reply, "error ", 6) ? reply + 6
-                                : got ? reply : "the container's keeper ended without an answer");
-    return -1;
+    if (rc < 0)
+        snprintf(err, errlen, "%s",
+                 sm_oci_report_why(reply, "the container's keeper ended without an answer"));
+    return rc;
 }

@@ -11,7 +11,7 @@
 
 #include "oci-runtime/runtime.h"
 
-static void now_rfc3339(char *out, size_t len)
+void sm_oci_now_rfc3339(char *out, size_t len)
 {
     struct timespec ts;
     struct tm tm;
@@ -29,7 +29,7 @@ static void to_log(const sm_oci_globals *g, const char *level, const char *msg)
     if (fd < 0)
         return;
     char when[48], *line = NULL;
-    now_rfc3339(when, sizeof when);
+    sm_oci_now_rfc3339(when, sizeof when);
     if (g->log_json) {
         json_t *o = json_pack("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", when);
         line = o ? json_dumps(o, JSON_COMPACT) : NULL;

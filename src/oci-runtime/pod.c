@@ -1,25 +1,14 @@
 #include "oci-runtime/pod.h"
+#include "oci-runtime/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int refuse(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int refuse(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 sm_oci_role sm_oci_pod_role(const sm_oci_spec *spec, const char **sandbox_id)
 {
@@ -45,13 +34,13 @@ int sm_oci_pod_prepare(const sm_oci_state *st, sm_oci_vm_plan *plan, char *err, 
     char dir[PATH_MAX];
     sm_oci_state_path(st, "pod", dir, sizeof dir);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return refuse(err, len, "cannot create %s: %s", dir, strerror(errno));
+        return sm_oci_refuse(err, len, "cannot create %s: %s", dir, strerror(errno));
     if (mount(dir, dir, NULL, MS_BIND, NULL) < 0 ||
         mount(NULL, dir, NULL, MS_SHARED, NULL) < 0)
-        return refuse(err, len, "cannot make %s a shared mount (a pod needs root): %s", dir,
+        return sm_oci_refuse(err, len, "cannot make %s a shared mount (a pod needs root): %s", dir,
                       strerror(errno));
     if (plan->config.nshares == SM_OCI_MAX_SHARES)
-        return refuse(err, len, "a pod's sandbox takes at most %d bind mounts",
+        return sm_oci_refuse(err, len, "a pod's sandbox takes at most %d bind mounts",
                       SM_OCI_MAX_SHARES - 1);
     snprintf(plan->pod_dir, sizeof plan->pod_dir, "%s", dir);
     plan->shares[plan->config.nshares++] = (sm_share){plan->pod_dir, SM_OCI_POD_GUEST, 0};
@@ -79,10 +68,10 @@ static int host_bind(const char *src, const char *dst, char *err, size_t len)
 {
     struct stat st;
     if (stat(src, &st) < 0)
-        return refuse(err, len, "%s: %s", src, strerror(errno));
+        return sm_oci_refuse(err, len, "%s: %s", src, strerror(errno));
     int e = mount_point(dst, S_ISDIR(st.st_mode));
     if (e || mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
-        return refuse(err, len, "cannot bind %s into the pod: %s", src,
+        return sm_oci_refuse(err, len, "cannot bind %s into the pod: %s", src,
                       strerror(e ? -e : errno));
     return 0;
 }
@@ -93,7 +82,7 @@ static int guest_mount(sm_vm *vm, const char *type, const char *source, const ch
 {
     sm_mount m = {sizeof m, type, source, dest, options, root};
     if (sm_vm_mount(vm, &m) < 0)
-        return refuse(err, len, "cannot mount %s at %s in the pod's VM: %s", type, dest,
+        return sm_oci_refuse(err, len, "cannot mount %s at %s in the pod's VM: %s", type, dest,
                       sm_last_error());
     return 0;
 }
@@ -142,12 +131,12 @@ int sm_oci_pod_join(const sm_oci_state *st, const sm_oci_spec *spec, sm_vm *vm,
     snprintf(dir, sizeof dir, "%s/../%s/pod/%s", st->dir, st->sandbox, st->id);
     snprintf(rootfs, sizeof rootfs, "%s/rootfs", dir);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return refuse(err, len, "cannot create %s: %s", dir, strerror(errno));
+        return sm_oci_refuse(err, len, "cannot create %s: %s", dir, strerror(errno));
     if (host_bind(spec->root_path, rootfs, err, len) < 0)
         return -1;
     if (spec->root_readonly && mount(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY,
                                      NULL) < 0)
-        return refuse(err, len, "cannot make %s read-only: %s", rootfs, strerror(errno));
+        return sm_oci_refuse(err, len, "cannot make %s read-only: %s", rootfs, strerror(errno));
     sm_oci_pod_guest_root(st, guest_root, root_len);
     return kernel_mounts(vm, guest_root, err, len) ||
            spec_mounts(st, spec, vm, dir, guest_root, err, len) ? -1 : 0;
@@ -162,6 +151,8 @@ void sm_oci_pod_unmount(const sm_oci_globals *g, const sm_oci_state *st)
         snprintf(dir + n, sizeof dir - n, "/%s", st->id);
     } else {
         sm_oci_state_path(st, "pod", dir, sizeof dir);
+        if (access(dir, F_OK) != 0)
+            return;  /* a container of its own: no pod directory, nothing mounted */
     }
     /* Detaching takes what is mounted beneath along. */
     char sub[PATH_MAX + 8];

@@ -27,6 +27,9 @@ int sm_oci_fail(const sm_oci_globals *g, const char *fmt, ...)
 void sm_oci_debug(const sm_oci_globals *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The wall clock as RFC 3339 UTC with nanoseconds (state, log lines). */
+void sm_oci_now_rfc3339(char *out, size_t len);
+
 typedef int (*sm_oci_cmd)(const sm_oci_globals *g, int argc, char **argv);
 int sm_oci_cmd_create(const sm_oci_globals *g, int argc, char **argv);
 int sm_oci_cmd_run(const sm_oci_globals *g, int argc, char **argv);

@@ -189,3 +189,20 @@ const char *sm_oci_id_arg(const sm_oci_globals *g, int argc, char **argv, int fi
     }
     return argv[first];
 }
+
+int sm_oci_write_pid_file(const char *path, int pid)
+{
+    char tmp[4200], text[32];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(text, sizeof text, "%d", pid);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int err = write(fd, text, (size_t)n) == n ? 0 : -EIO;
+    close(fd);
+    if (!err && rename(tmp, path) < 0)
+        err = -errno;
+    if (err)
+        unlink(tmp);
+    return err;
+}

@@ -40,6 +40,10 @@ bool sm_oci_keeper_alive(const sm_oci_state *st);
 /* A process's start time in clock ticks since boot; 0 if it is gone. */
 uint64_t sm_oci_pid_start(int pid);
 
+/* --pid-file: written under another name and renamed, so that a
+ * reader never sees half of it. 0 or a negative errno. */
+int sm_oci_write_pid_file(const char *path, int pid);
+
 /* The marker files ("started", "paused"). */
 int sm_oci_mark(const sm_oci_state *st, const char *name, bool on);
 

@@ -1,24 +1,13 @@
 #include "oci-runtime/vm_plan.h"
+#include "oci-runtime/report.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define MIN_MEMORY_MIB 64
-
-static int refuse(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int refuse(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static bool has_option(const sm_oci_mount *m, const char *opt)
 {
@@ -79,16 +68,16 @@ static int add_bind(const sm_oci_mount *m, size_t i, sm_oci_vm_plan *p, char *er
 {
     struct stat st;
     if (!m->source || stat(m->source, &st) < 0)
-        return refuse(err, len, "mounts[%zu]: the source of %s (%s) %s", i, m->destination,
+        return sm_oci_refuse(err, len, "mounts[%zu]: the source of %s (%s) %s", i, m->destination,
                       m->source ? m->source : "none",
                       m->source ? strerror(errno) : "is missing");
     if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
         return 0;  /* a device node: the guest's /dev has its own */
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-        return refuse(err, len, "mounts[%zu]: %s is neither a directory nor a file: only "
+        return sm_oci_refuse(err, len, "mounts[%zu]: %s is neither a directory nor a file: only "
                       "those can be shared with a VM", i, m->source);
     if (p->config.nshares == SM_OCI_MAX_SHARES)
-        return refuse(err, len, "mounts: at most %d bind mounts", SM_OCI_MAX_SHARES);
+        return sm_oci_refuse(err, len, "mounts: at most %d bind mounts", SM_OCI_MAX_SHARES);
     p->shares[p->config.nshares++] = (sm_share){m->source, m->destination,
                                                 has_option(m, "ro")};
     return 0;
@@ -103,13 +92,13 @@ static int add_mount(const sm_oci_mount *m, size_t i, sm_oci_vm_plan *p, char *e
     if (m->type && !strcmp(m->type, "tmpfs")) {
         unsigned n = p->config.ntmpfs;
         if (n == SM_OCI_MAX_TMPFS)
-            return refuse(err, len, "mounts: at most %d tmpfs mounts", SM_OCI_MAX_TMPFS);
+            return sm_oci_refuse(err, len, "mounts: at most %d tmpfs mounts", SM_OCI_MAX_TMPFS);
         tmpfs_options(m, p->tmpfs_options[n], sizeof p->tmpfs_options[n]);
         p->tmpfs[n] = (sm_tmpfs){m->destination, p->tmpfs_options[n]};
         p->config.ntmpfs++;
         return 0;
     }
-    return refuse(err, len, "mounts[%zu]: a %s mount at %s cannot be made in a VM (bind, "
+    return sm_oci_refuse(err, len, "mounts[%zu]: a %s mount at %s cannot be made in a VM (bind, "
                   "tmpfs and the kernel filesystems can)", i, m->type ? m->type : "typeless",
                   m->destination);
 }
