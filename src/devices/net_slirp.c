@@ -366,20 +366,48 @@ static bool stopping(sm_net_slirp *s)
     return stop;
 }
 
+/* A gratuitous ARP from the guest (sender and target its own address):
+ * slirp files the guest's MAC and answers nothing. Without it, the first
+ * packet slirp has for the guest waits for an ARP exchange with it, which
+ * after a restore is a round trip through a guest that has just woken. */
+static void learn_guest(sm_net_slirp *s)
+{
+    uint8_t f[60] = {0};
+    struct in_addr ip;
+    inet_pton(AF_INET, SM_NET_GUEST_IP, &ip);
+    memset(f, 0xff, 6);                              /* to everyone */
+    memcpy(f + 6, s->peer.guest_mac, 6);
+    f[12] = 0x08, f[13] = 0x06;                      /* ARP */
+    f[14] = 0x00, f[15] = 0x01;                      /* Ethernet */
+    f[16] = 0x08, f[17] = 0x00;                      /* IPv4 */
+    f[18] = 6, f[19] = 4;
+    f[20] = 0x00, f[21] = 0x01;                      /* request */
+    memcpy(f + 22, s->peer.guest_mac, 6);
+    memcpy(f + 28, &ip, 4);
+    memcpy(f + 38, &ip, 4);
+    slirp_input(s->slirp, f, (int)sizeof f);
+}
+
 static void *slirp_thread(void *arg)
 {
     sm_net_slirp *s = arg;
+    bool again = false;
+    learn_guest(s);
     while (!stopping(s)) {
         s->npfd = 0;
         add_poll(s->wake_fd, SLIRP_POLL_IN, s);
-        uint32_t timeout = next_timer_ms(s, UINT32_MAX);
+        uint32_t timeout = again ? 0 : next_timer_ms(s, UINT32_MAX);
         slirp_pollfds_fill(s->slirp, &timeout, add_poll, s);
         int n = poll(s->pfd, s->npfd, timeout > INT_MAX ? -1 : (int)timeout);
         if (n < 0 && errno != EINTR)
             sm_debug("slirp: poll: %s", strerror(errno));
         slirp_pollfds_poll(s->slirp, n < 0, get_revents, s);
         run_timers(s);
-        if (n > 0 && (s->pfd[0].revents & POLLIN))
+        /* libslirp sends what waited for an address (an ARP answer just
+         * handed to it) only at the end of a poll: one more pass at once,
+         * rather than after its next timer, up to a second away. */
+        again = n > 0 && (s->pfd[0].revents & POLLIN);
+        if (again)
             drain(s);
     }
     return NULL;

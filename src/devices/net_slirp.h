@@ -49,11 +49,15 @@ int sm_net_port_parse(const char *spec, sm_net_port *out);
 int sm_net_port_format(const sm_net_port *p, char *buf, size_t len);
 
 /* Where frames for the guest go, and who waits for queue room. Both run
- * on the slirp thread. */
+ * on the slirp thread. `guest_mac` is the guest NIC's address: slirp
+ * learns it (as from a gratuitous ARP) before the first frame, so that
+ * the first packet it sends the guest, the SYN of a published port's
+ * connection to a just restored VM, needs no ARP round trip. */
 typedef struct sm_net_slirp_peer {
     int (*deliver)(void *ctx, const void *frame, size_t len);
     void (*resume)(void *ctx);
     void *ctx;
+    uint8_t guest_mac[6];
 } sm_net_slirp_peer;
 
 typedef struct sm_net_slirp sm_net_slirp;

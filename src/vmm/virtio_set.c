@@ -194,6 +194,7 @@ static int add_slirp(nic *n, const place *p)
         return err;
     sm_net_slirp_peer peer = {.deliver = deliver_to_guest, .resume = resume_guest_tx,
                               .ctx = &n->net};
+    memcpy(peer.guest_mac, mac, sizeof mac);
     return sm_net_slirp_start(n->slirp, &peer);
 }
 
