@@ -28,6 +28,8 @@ typedef struct sm_agent_conn sm_agent_conn;
  * write, so that a request costs the guest one wakeup. */
 int sm_agent_conn_open(int fd, sm_agent_conn **out);
 void sm_agent_conn_close(sm_agent_conn *c);
+/* Its stream, to poll (a kept connection is checked before reuse). */
+int sm_agent_conn_fd(const sm_agent_conn *c);
 /* Break the connection from another thread: whatever waits on it returns
  * an error. The handle stays to be closed by its owner. */
 void sm_agent_conn_abort(sm_agent_conn *c);

@@ -36,6 +36,11 @@ void sm_agent_conn_close(sm_agent_conn *c)
     free(c);
 }
 
+int sm_agent_conn_fd(const sm_agent_conn *c)
+{
+    return c->fd;
+}
+
 int sm_agent_conn_begin(sm_agent_conn *c)
 {
     if (c->broken)

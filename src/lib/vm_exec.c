@@ -33,15 +33,6 @@ struct sm_exec_handle {
     int truncated;
 };
 
-static int open_agent(sm_vm *vm, sm_agent_conn **out)
-{
-    int fd;
-    int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
-    if (err)
-        return sm_fail_context(err, "the VM's agent is not answering");
-    return sm_agent_conn_open(fd, out);
-}
-
 /* Copy a caller's struct that may come from an older, smaller header. */
 static void copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size)
 {
@@ -66,7 +57,7 @@ static int stage_files(sm_agent_conn *c, const sm_exec *ex)
 static int begin(sm_vm *vm, sm_exec_handle *h)
 {
     sm_exec_spec spec;
-    int err = open_agent(vm, &h->conn);
+    int err = sm_vm_agent_open(vm, &h->conn);
     if (!err)
         err = sm_exec_spec_build(vm, h->conn, &h->ex, h->ex.pty, &spec);
     if (err)
@@ -267,7 +258,7 @@ int sm_vm_write_file(sm_vm *vm, const char *path, const void *data, size_t len,
                      uint32_t mode, int flags)
 {
     sm_agent_conn *c;
-    int err = open_agent(vm, &c);
+    int err = sm_vm_agent_open(vm, &c);
     if (err)
         return err;
     sm_agent_file_req req = {.path = path, .mode = mode, .mkdirs = flags & SM_FILE_MKDIRS,
@@ -280,7 +271,7 @@ int sm_vm_write_file(sm_vm *vm, const char *path, const void *data, size_t len,
 int sm_vm_read_file(sm_vm *vm, const char *path, size_t max, void **data, size_t *len)
 {
     sm_agent_conn *c;
-    int err = open_agent(vm, &c);
+    int err = sm_vm_agent_open(vm, &c);
     if (err)
         return err;
     uint8_t *buf = NULL;
@@ -294,7 +285,7 @@ int sm_vm_read_file(sm_vm *vm, const char *path, size_t max, void **data, size_t
 int sm_vm_stat(sm_vm *vm, const char *path, sm_file_stat *st)
 {
     sm_agent_conn *c;
-    int err = open_agent(vm, &c);
+    int err = sm_vm_agent_open(vm, &c);
     if (err)
         return err;
     sm_agent_stat_reply r;

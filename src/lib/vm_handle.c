@@ -1,5 +1,6 @@
 /* The VM handle itself: what it names, the worker behind it, and its
  * end; below every file of src/lib that works on a VM through it. */
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -7,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/client.h"
+#include "agent/protocol.h"
 #include "lib/vm_dir.h"
 #include "lib/vm_int.h"
 #include "lib/vm_registry.h"
@@ -28,6 +31,34 @@ const char *sm_vm_dir(const sm_vm *vm)
 int sm_vm_connect_vsock(sm_vm *vm, uint32_t port, int *out)
 {
     return sm_vsock_dial(vm->dir, port, out);
+}
+
+/* An idle agent connection has nothing to say: anything readable on it
+ * (its end, after the guest agent or the VM went away) makes it unusable. */
+static bool still_idle(sm_agent_conn *c)
+{
+    struct pollfd p = {.fd = sm_agent_conn_fd(c), .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
+}
+
+int sm_vm_agent_open(sm_vm *vm, sm_agent_conn **out)
+{
+    sm_agent_conn *c = __atomic_exchange_n(&vm->spare_agent, NULL, __ATOMIC_ACQ_REL);
+    if (c && still_idle(c)) {
+        *out = c;
+        return 0;
+    }
+    sm_agent_conn_close(c);
+    int fd;
+    int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
+    if (err)
+        return sm_fail_context(err, "the VM's agent is not answering");
+    return sm_agent_conn_open(fd, out);
+}
+
+void sm_vm_agent_keep(sm_vm *vm, sm_agent_conn *c)
+{
+    sm_agent_conn_close(__atomic_exchange_n(&vm->spare_agent, c, __ATOMIC_ACQ_REL));
 }
 
 int sm_vm_read_worker_pid(sm_vm *vm)
@@ -74,5 +105,6 @@ void sm_vm_free(sm_vm *vm)
     if (vm->lock_fd >= 0)
         close(vm->lock_fd);
     sm_image_info_free(vm->image);
+    sm_agent_conn_close(vm->spare_agent);
     free(vm);
 }

@@ -102,15 +102,15 @@ int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc)
     clock_gettime(CLOCK_REALTIME, &now);
     if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
         return sm_fail(errno, "getrandom: %s", strerror(errno));
-    int fd;
     sm_agent_conn *a;
-    int err = sm_vm_connect_vsock(vm, SM_AGENT_PORT, &fd);
-    if (err || (err = sm_agent_conn_open(fd, &a)) != 0)
-        return sm_fail_context(err, "the VM's agent is not answering");
+    int err = sm_vm_agent_open(vm, &a);
+    if (err)
+        return err;
     char hosts[512];
     /* In a namespace, DNS is its owner's: the engine mounts its own
-     * resolv.conf, as for a container there. */
-    int slirp = c->network == SM_NETWORK_USER;
+     * resolv.conf, as for a container there. A restored VM has the one
+     * its boot wrote already (a restore keeps the network it had). */
+    int slirp = c->network == SM_NETWORK_USER && !vm->restored;
     format_hosts(vm, guest_ip(vm, c), hosts, sizeof hosts);
     sm_agent_system sys = {
         .hostname = vm->hostname, .seed = seed, .seed_len = sizeof seed,
@@ -118,6 +118,9 @@ int sm_vm_image_setup(sm_vm *vm, const sm_vm_config *c, int with_etc)
         .etc_hostname = with_etc, .etc_hosts = with_etc ? hosts : NULL,
         .resolv_conf = with_etc && slirp ? "nameserver " SLIRP_DNS "\n" : NULL};
     err = sm_agent_system_set(a, &sys);
-    sm_agent_conn_close(a);
+    if (err)
+        sm_agent_conn_close(a);
+    else
+        sm_vm_agent_keep(vm, a);
     return err;
 }

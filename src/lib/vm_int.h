@@ -24,6 +24,10 @@ struct sm_vm {
     /* While a VM in a network namespace starts: its tap and the address
      * its guest takes over (vm_netns.h); NULL otherwise. */
     const struct sm_netns_link *netns;
+    /* The agent connection the start's SYSTEM request went over, kept for
+     * the first request after it: the first exec after a restore then
+     * costs no connection handshake through the guest (taken atomically). */
+    struct sm_agent_conn *spare_agent;
 };
 
 /* The worker's pid from <dir>/worker.pid (a detached worker's). */
@@ -42,6 +46,11 @@ int sm_vm_control_fds(const sm_vm *vm, const char *request, const int *fds, unsi
  * after the directory exists. On failure vm is freed (and its record
  * forgotten if vm->owned). */
 int sm_vm_start_in(sm_vm *vm, const sm_image *image, const sm_vm_config *config, sm_vm **out);
+/* An agent connection: the spare one if it is still open, else a new one;
+ * and a connection done with, kept as the spare (closed if there is one). */
+struct sm_agent_conn;
+int sm_vm_agent_open(sm_vm *vm, struct sm_agent_conn **out);
+void sm_vm_agent_keep(sm_vm *vm, struct sm_agent_conn *c);
 /* Free the handle only. */
 void sm_vm_free(sm_vm *vm);
 
