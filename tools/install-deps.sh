@@ -11,11 +11,11 @@ set -eu
 pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       libarchive-dev libcmocka-dev python3 clang libclang-rt-14-dev
       linux-source-6.1 flex bison bc libelf-dev libssl-dev
-      libcurl4-openssl-dev libjansson-dev docker-registry skopeo zstd apache2-utils curl
+      libcurl4-openssl-dev libjansson-dev libisal-dev docker-registry skopeo zstd apache2-utils curl
       libext2fs-dev e2fsprogs umoci libslirp-dev libseccomp-dev debootstrap openssl
       mandoc groff-base xfsprogs qemu-system-x86 zsh
       podman containerd runc crun containernetworking-plugins"
-[ "${1:-}" = bench ] && pkgs="$pkgs strace"
+[ "${1:-}" = bench ] && pkgs="$pkgs strace libdeflate-dev"
 
 missing=""
 for p in $pkgs; do

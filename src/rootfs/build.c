@@ -5,7 +5,7 @@
 #include <sys/random.h>
 
 #include "rootfs/ext4.h"
-#include "rootfs/layer_apply.h"
+#include "rootfs/layers_apply.h"
 #include "rootfs/outfile.h"
 #include "rootfs/rootfs.h"
 #include "util/error.h"
@@ -28,24 +28,6 @@ static int image_uuid(const sm_rootfs_layer *layers, size_t n, uint8_t uuid[16])
     }
     uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x80); /* RFC 9562 version 8: custom */
     uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
-    return 0;
-}
-
-static int apply_all(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers, size_t n,
-                     const sm_rootfs_options *opts)
-{
-    sm_layer_budget b = {
-        .max_file = opts && opts->max_file_bytes ? opts->max_file_bytes
-                                                 : SM_ROOTFS_MAX_FILE_DEFAULT,
-        .max_total = opts && opts->max_image_bytes ? opts->max_image_bytes
-                                                   : SM_ROOTFS_MAX_IMAGE_DEFAULT,
-    };
-    for (size_t i = 0; i < n; i++) {
-        int err = sm_layer_apply(t, spool, layers[i].path, (unsigned)(i + 1), &b);
-        if (err)
-            return sm_fail_context(err, "layer %zu of %zu (%s)", i + 1, n,
-                                   layers[i].digest ? layers[i].digest : layers[i].path);
-    }
     return 0;
 }
 
@@ -76,7 +58,7 @@ int sm_rootfs_build(const sm_rootfs_layer *layers, size_t n, const char *out_ima
         return err;
     sm_tree tree;
     if (!(err = sm_tree_init(&tree))) {
-        err = apply_all(&tree, &spool, layers, n, opts);
+        err = sm_layers_apply(&tree, &spool, layers, n, opts);
         if (!err)
             err = write_image(&tree, &spool, out_image, uuid);
         sm_tree_free(&tree);

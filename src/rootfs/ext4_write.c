@@ -4,16 +4,14 @@
 #include <sys/sysmacros.h>
 
 #include "rootfs/ext4.h"
+#include "rootfs/ext4_data.h"
 #include "util/error.h"
-#include "util/zero.h"
-
-#define COPY_BLOCKS 256 /* 1 MiB per read from the spool */
+#include "util/test_point.h"
 
 typedef struct writer {
     ext2_filsys fs;
-    const sm_spool *spool;
     blk64_t goal;       /* where the next allocation should start */
-    uint8_t *buf;       /* COPY_BLOCKS blocks */
+    sm_ext4_data data;  /* file contents on their way from the spool */
 } writer;
 
 const char *sm_ext2_strerror(errcode_t e)
@@ -120,37 +118,11 @@ static int for_each_run(writer *w, ext2_ino_t ino, struct ext2_inode_large *ei,
     return err;
 }
 
-/* Copies file bytes from the spool. Blocks of zeros are not written: the
- * image file is new and sparse, so they read as zeros already and cost no
- * disk on the host. Holes in the spool (a sparse file's, a bomb's zeros)
- * are not even read: a 64 GiB sparse file costs no 64 GiB of reads. */
 static int copy_run(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *src,
                     blk64_t lblk, blk64_t pblk, blk64_t len)
 {
     (void)ino, (void)src;
-    const sm_inode *in = n->inode;
-    while (len > 0) {
-        blk64_t cnt = len < COPY_BLOCKS ? len : COPY_BLOCKS;
-        uint64_t off = lblk * SM_EXT4_BLOCK_SIZE;
-        uint64_t want = cnt * SM_EXT4_BLOCK_SIZE;
-        uint64_t have = off < in->size ? in->size - off : 0;
-        uint64_t from = in->data_off + off;
-        if (have == 0 || sm_spool_data_from(w->spool, from) - from >= (have < want ? have : want)) {
-            lblk += cnt, pblk += cnt, len -= cnt;
-            continue;
-        }
-        memset(w->buf, 0, want);
-        int err = sm_spool_pread(w->spool, w->buf, have < want ? have : want, in->data_off + off);
-        if (err)
-            return err;
-        if (!sm_all_zero(w->buf, want)) {
-            errcode_t e = io_channel_write_blk64(w->fs->io, pblk, (int)cnt, w->buf);
-            if (e)
-                return ext2_fail(e, "cannot write file data");
-        }
-        lblk += cnt, pblk += cnt, len -= cnt;
-    }
-    return 0;
+    return sm_ext4_data_copy(&w->data, n->inode, lblk, pblk, len);
 }
 
 static int dir_run(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *src,
@@ -290,12 +262,11 @@ static int write_one(writer *w, ext2_ino_t ino, const sm_node *n)
 
 int sm_ext4_write_tree(ext2_filsys fs, const sm_ext4_plan *p, const sm_spool *spool)
 {
-    writer w = {.fs = fs, .spool = spool, .goal = 0};
-    w.buf = malloc(COPY_BLOCKS * SM_EXT4_BLOCK_SIZE);
-    if (!w.buf)
-        return sm_fail(ENOMEM, "out of memory writing the image");
-    int err = 0;
+    writer w = {.fs = fs, .goal = 0};
+    int err = sm_ext4_data_open(&w.data, fs, spool);
     for (uint32_t ino = 0; !err && ino < p->n_ino; ino++) {
+        if (ino == p->n_ino / 2)
+            sm_test_point("ext4"); /* half the image written */
         const sm_node *n = p->by_ino[ino];
         if (!n)
             continue;
@@ -303,6 +274,5 @@ int sm_ext4_write_tree(ext2_filsys fs, const sm_ext4_plan *p, const sm_spool *sp
         if (err)
             sm_fail_context(err, "writing '%s'", n->name);
     }
-    free(w.buf);
-    return err;
+    return sm_ext4_data_close(&w.data, err);
 }

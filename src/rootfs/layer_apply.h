@@ -1,21 +1,19 @@
-/* One layer blob applied on top of the merged tree. */
+/* One layer's entries (layer_decode.h) applied on top of the merged tree. */
 #ifndef SM_ROOTFS_LAYER_APPLY_H
 #define SM_ROOTFS_LAYER_APPLY_H
 
+#include "rootfs/layer_decode.h"
 #include "rootfs/spool.h"
 #include "rootfs/tree.h"
 
-/* The bounds of one image's layers (rootfs.h), and what they used so far. */
-typedef struct sm_layer_budget {
-    uint64_t max_file, max_total;
-    uint64_t total;
-} sm_layer_budget;
+/* Applies `e` as layer `layer` (1-based, bottom first), taking the inodes
+ * out of it; then fails with the error the layer's reading stopped at, if
+ * any. A hard link, a whiteout or a path that cannot apply fails with a
+ * sentence naming the entry. */
+int sm_layer_merge(sm_tree *t, sm_layer_entries *e, unsigned layer);
 
-/* Reads the tar at `path`, compressed with gzip, zstd, xz or bzip2 or not at
- * all, told apart by its bytes and never by a media type (real tools label
- * layers wrongly). `layer` is the 1-based position, bottom first. File
- * contents go to `spool`, its runs of zeros left as holes. A corrupt or
- * truncated blob, or one past the budget, fails with a sentence. */
+/* Decodes the layer at `path` and merges it at once: one layer at a time,
+ * for callers that have no reason to read several together. */
 int sm_layer_apply(sm_tree *t, sm_spool *spool, const char *path, unsigned layer,
                    sm_layer_budget *budget);
 

@@ -10,6 +10,7 @@
 
 #include "util/error.h"
 #include "util/file.h"
+#include "util/test_point.h"
 
 int sm_outfile_create(sm_outfile *o, const char *final)
 {
@@ -60,6 +61,7 @@ int sm_outfile_commit(sm_outfile *o, const char *final)
             return sm_fail(e, "cannot create '%s': %s", final, strerror(e));
         }
     }
+    sm_test_point("commit");
     if (rename(o->named, final) < 0)
         return sm_fail(errno, "cannot create '%s': %s", final, strerror(errno));
     o->named[0] = '\0';

@@ -18,10 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/file_feed.h"
+
 typedef struct sm_rootfs_layer {
     const char *path;   /* the layer blob: tar, or tar in gzip/zstd/xz/bzip2 */
     const char *digest; /* "sha256:..." of the blob, already verified by the
                            caller; names the layer in errors and keys the cache */
+    sm_file_feed *feed; /* not NULL: the blob is still downloading to `path`;
+                           it is read as it arrives, and the image is kept only
+                           if the feed ends with the digest verified */
 } sm_rootfs_layer;
 
 /* What one image's layers may hold, so that a hostile image (a gzip bomb,
@@ -37,6 +42,7 @@ typedef struct sm_rootfs_options {
     const char *data_dir;
     uint64_t max_file_bytes;    /* 0: SM_ROOTFS_MAX_FILE_DEFAULT */
     uint64_t max_image_bytes;   /* 0: SM_ROOTFS_MAX_IMAGE_DEFAULT */
+    unsigned threads;           /* layers decoded at once; 0: one per core */
 } sm_rootfs_options;
 
 /* Fill the limits of o from the environment; a value that is not a size

@@ -76,3 +76,59 @@ uint64_t sm_spool_data_from(const sm_spool *s, uint64_t off)
         return (uint64_t)at;
     return errno == ENXIO ? UINT64_MAX : off;
 }
+
+#define BATCH (1u << 20)        /* bytes gathered before one write */
+#define RESERVE (8ull << 20)    /* spool room taken at once */
+
+int sm_spool_writer_init(sm_spool_writer *w, sm_spool *s)
+{
+    memset(w, 0, sizeof *w);
+    w->spool = s;
+    if (!(w->buf = malloc(BATCH)))
+        return sm_fail(ENOMEM, "out of memory for the temporary file's buffer");
+    return 0;
+}
+
+static int flush(sm_spool_writer *w)
+{
+    int err = w->used ? sm_spool_pwrite(w->spool, w->buf, w->used, w->buf_at) : 0;
+    w->used = 0;
+    return err;
+}
+
+int sm_spool_writer_finish(sm_spool_writer *w)
+{
+    int err = w->buf ? flush(w) : 0;
+    free(w->buf);
+    w->buf = NULL;
+    return err;
+}
+
+uint64_t sm_spool_reserve(sm_spool_writer *w, uint64_t size)
+{
+    if (size > w->end - w->next) {
+        /* The rest of the old room stays a hole: it costs no disk. */
+        uint64_t room = size > RESERVE ? size : RESERVE;
+        w->next = __atomic_fetch_add(&w->spool->len, room, __ATOMIC_RELAXED);
+        w->end = w->next + room;
+    }
+    uint64_t off = w->next;
+    w->next += size;
+    return off;
+}
+
+int sm_spool_put(sm_spool_writer *w, const void *buf, size_t len, uint64_t off)
+{
+    if (w->used && off == w->buf_at + w->used && len <= BATCH - w->used) {
+        memcpy(w->buf + w->used, buf, len);
+        w->used += len;
+        return 0;
+    }
+    int err = flush(w);
+    if (err || len >= BATCH)
+        return err ? err : sm_spool_pwrite(w->spool, buf, len, off);
+    memcpy(w->buf, buf, len);
+    w->buf_at = off;
+    w->used = len;
+    return 0;
+}

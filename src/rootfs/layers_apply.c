@@ -1,0 +1,140 @@
+#include "rootfs/layers_apply.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rootfs/layer_apply.h"
+#include "util/error.h"
+
+#define MAX_THREADS 64
+
+typedef struct pipeline {
+    const sm_rootfs_layer *layers;
+    size_t n;
+    sm_spool *spool;
+    sm_layer_budget budget;
+    sm_layer_entries *decoded;  /* per layer, valid once ready[i] */
+    bool *ready;
+    pthread_mutex_t lock;
+    pthread_cond_t done;        /* a layer became ready */
+    size_t next;                /* the next layer to decode; under lock */
+    bool stop;                  /* the merge failed: decode no more */
+} pipeline;
+
+/* A layer whose bytes arrive as it is read: if the download started over,
+ * what was read may not be what was stored, so it is read again from the
+ * store once the download ends; and nothing read counts until the
+ * download's digest is verified. */
+static void decode_layer(pipeline *p, size_t i, sm_layer_entries *out)
+{
+    const sm_rootfs_layer *l = &p->layers[i];
+    int err = sm_layer_decode(l->path, l->feed, p->spool, &p->budget, out);
+    if (err == -ESTALE && sm_file_feed_wait(l->feed) == 0) {
+        sm_layer_entries_free(out);
+        err = sm_layer_decode(l->path, NULL, p->spool, &p->budget, out);
+    }
+    int status = l->feed && !err ? sm_file_feed_wait(l->feed) : 0;
+    if (status) {
+        out->err = sm_fail(-status, "its download failed");
+        out->why = strdup(sm_error_text());
+    }
+}
+
+static void *decoder(void *arg)
+{
+    pipeline *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop && p->next < p->n) {
+        size_t i = p->next++;
+        pthread_mutex_unlock(&p->lock);
+        sm_layer_entries e;
+        decode_layer(p, i, &e);
+        pthread_mutex_lock(&p->lock);
+        p->decoded[i] = e;
+        p->ready[i] = true;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static int merge_all(pipeline *p, sm_tree *t)
+{
+    int err = 0;
+    for (size_t i = 0; i < p->n && !err; i++) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->ready[i])
+            pthread_cond_wait(&p->done, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+        const sm_rootfs_layer *l = &p->layers[i];
+        err = sm_layer_merge(t, &p->decoded[i], (unsigned)(i + 1));
+        sm_layer_entries_free(&p->decoded[i]);
+        if (err)
+            sm_fail_context(err, "layer %zu of %zu (%s)", i + 1, p->n,
+                            l->digest ? l->digest : l->path);
+    }
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_mutex_unlock(&p->lock);
+    return err;
+}
+
+static size_t thread_count(const sm_rootfs_options *opts, size_t n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = opts && opts->threads ? opts->threads : cores > 0 ? (size_t)cores : 1;
+    want = want < n ? want : n;
+    return want < MAX_THREADS ? want : MAX_THREADS;
+}
+
+static int run(pipeline *p, sm_tree *t, const sm_rootfs_options *opts)
+{
+    pthread_t threads[MAX_THREADS];
+    size_t started = 0, want = thread_count(opts, p->n);
+    while (started < want && pthread_create(&threads[started], NULL, decoder, p) == 0)
+        started++;
+    if (!started)
+        decoder(p); /* no thread to be had: decode every layer here first */
+    int err = merge_all(p, t);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    for (size_t i = 0; i < p->n; i++)
+        if (p->ready[i])
+            sm_layer_entries_free(&p->decoded[i]);
+    return err;
+}
+
+int sm_layers_apply(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers, size_t n,
+                    const sm_rootfs_options *opts)
+{
+    pipeline p = {
+        .layers = layers, .n = n, .spool = spool,
+        .budget = {
+            .max_file = opts && opts->max_file_bytes ? opts->max_file_bytes
+                                                     : SM_ROOTFS_MAX_FILE_DEFAULT,
+            .max_total = opts && opts->max_image_bytes ? opts->max_image_bytes
+                                                       : SM_ROOTFS_MAX_IMAGE_DEFAULT,
+        },
+        .decoded = calloc(n + 1, sizeof *p.decoded),
+        .ready = calloc(n + 1, sizeof *p.ready),
+    };
+    int err = p.decoded && p.ready ? 0 : sm_fail(ENOMEM, "out of memory");
+    if (!err && pthread_mutex_init(&p.lock, NULL) == 0) {
+        if (pthread_cond_init(&p.done, NULL) == 0) {
+            err = run(&p, t, opts);
+            pthread_cond_destroy(&p.done);
+        } else {
+            err = sm_fail(ENOMEM, "cannot create a condition variable");
+        }
+        pthread_mutex_destroy(&p.lock);
+    } else if (!err) {
+        err = sm_fail(ENOMEM, "cannot create a lock");
+    }
+    free(p.decoded);
+    free(p.ready);
+    return err;
+}
