@@ -39,11 +39,10 @@ static int get_rootfs(const char *data_dir, const sm_rootfs_layer *layers, size_
     return err ? err : sm_rootfs_get(layers, n, &ro, out, len);
 }
 
-/* A pull lists the image only once its root filesystem is built: a build
- * that fails (a full disk) fails the pull, and leaves no image that was
- * pulled but cannot run. */
-static int build_before_listing(void *ctx, const sm_store *s, const sm_manifest *m,
-                                const char *name)
+/* The image's layers as the root filesystem builder takes them; feeds
+ * may be NULL. */
+static int build_from(const sm_store *s, const sm_manifest *m, const char *name,
+                      const sm_image_open_options *o, sm_file_feed *const *feeds)
 {
     sm_rootfs_layer *layers = calloc(m->count + 1, sizeof *layers);
     char (*paths)[PATH_MAX] = calloc(m->count + 1, sizeof *paths);
@@ -51,18 +50,36 @@ static int build_before_listing(void *ctx, const sm_store *s, const sm_manifest 
     int err = layers && paths ? 0 : sm_fail(ENOMEM, "out of memory");
     for (size_t i = 0; !err && i < m->count; i++) {
         sm_store_blob_path(s, m->items[i].digest, paths[i], sizeof paths[i]);
-        layers[i] = (sm_rootfs_layer){paths[i], m->items[i].digest};
+        layers[i] = (sm_rootfs_layer){paths[i], m->items[i].digest, feeds ? feeds[i] : NULL};
     }
     if (!err)
-        err = get_rootfs(s->root, layers, m->count, name, ctx, rootfs, sizeof rootfs);
+        err = get_rootfs(s->root, layers, m->count, name, o, rootfs, sizeof rootfs);
     free(paths);
     free(layers);
     return err;
 }
 
+/* A pull lists the image only once its root filesystem is built: a build
+ * that fails (a full disk) fails the pull, and leaves no image that was
+ * pulled but cannot run. */
+static int build_before_listing(void *ctx, const sm_store *s, const sm_manifest *m,
+                                const char *name)
+{
+    return build_from(s, m, name, ctx, NULL);
+}
+
+/* Built while the layers download, each decoded as its bytes arrive; then
+ * build_before_listing finds it done. */
+static int build_while_pulling(void *ctx, const sm_store *s, const sm_manifest *m,
+                               const char *name, sm_file_feed *const *feeds)
+{
+    return build_from(s, m, name, ctx, feeds);
+}
+
 sm_pull_hook sm_image_build_hook(const sm_image_open_options *o)
 {
-    return (sm_pull_hook){.ready = build_before_listing, .ctx = (void *)o};
+    return (sm_pull_hook){.ready = build_before_listing, .early = build_while_pulling,
+                          .ctx = (void *)o};
 }
 
 static int ensure_stored(const char *ref, const sm_image_open_options *o)

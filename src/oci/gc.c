@@ -127,11 +127,13 @@ static bool ends_with(const char *s, size_t n, const char *tail)
 }
 
 /* What a build that failed or was killed leaves: its lock, its layer
- * list's temp file, a layer list without an image. gc holds the store
- * exclusively, so no build is running to own them. */
+ * list's temp file, an image written but not yet renamed into place (one
+ * killed right before its commit), a layer list without an image. gc holds
+ * the store exclusively, so no build is running to own them. */
 static bool leftover(const char *dir, const char *name, size_t n)
 {
-    if (ends_with(name, n, ".lock") || ends_with(name, n, ".layers.tmp"))
+    if (ends_with(name, n, ".lock") || ends_with(name, n, ".layers.tmp") ||
+        strstr(name, ".ext4.tmp-"))
         return true;
     if (!ends_with(name, n, ".layers"))
         return false;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "oci/pull.h"
+#include "oci/pull_early.h"
 #include "oci/pull_layers.h"
 #include "oci/registry.h"
 #include "oci/resolve.h"
@@ -53,7 +54,7 @@ static int fetch(void *ctx, const sm_descriptor *d, bool is_manifest, const char
         return 0;
     if (is_manifest)
         return fetch_manifest(rs, d, what);
-    return sm_registry_get_blob(rs->reg, rs->http, rs->store, d, what, NULL, NULL);
+    return sm_registry_get_blob(rs->reg, rs->http, rs->store, d, what, NULL, NULL, NULL);
 }
 
 /* The top-level manifest or index, by tag or digest; stored, verified. */
@@ -139,7 +140,7 @@ static int pull_from(const sm_ref *ref, const char *name, const sm_oci_pull_opti
     if (!err && !(err = sm_resolve(s, digest, ct, &want, &src, name, &r))) {
         err = check_platform(o, &want, &r, name);
         if (!err)
-            err = sm_pull_layers(&reg, s, &r.manifest, name, o->progress, o->progress_ctx);
+            err = sm_pull_layers_early(&reg, s, &r.manifest, name, hook, o);
         if (!err && hook)
             err = hook->ready(hook->ctx, s, &r.manifest, name);
         if (!err)

@@ -14,6 +14,13 @@ typedef struct sm_pull_hook {
      * `name` is the normalised reference. An error fails the pull, which
      * then lists nothing. */
     int (*ready)(void *ctx, const sm_store *s, const sm_manifest *m, const char *name);
+    /* May be NULL. Run in a thread of its own while the layers download:
+     * feeds[i] brings the bytes of m's layer i as they arrive (NULL where
+     * the store has it already); each feed ends with 0 only once its layer
+     * is stored and verified, so work done here can wait for that before it
+     * keeps anything. An error fails the pull; `ready` runs after it. */
+    int (*early)(void *ctx, const sm_store *s, const sm_manifest *m, const char *name,
+                 sm_file_feed *const *feeds);
     void *ctx;
 } sm_pull_hook;
 

@@ -12,6 +12,8 @@ typedef struct queue {
     sm_registry *reg;
     const sm_store *store;
     const char *name;
+    const sm_manifest *m;
+    sm_file_feed *const *feeds;   /* per layer of m, or NULL */
     const sm_descriptor **jobs;   /* distinct layers missing from the store */
     size_t count;
     pthread_mutex_t lock;
@@ -44,6 +46,18 @@ static const sm_descriptor *take(queue *q)
     return d;
 }
 
+static sm_file_feed *feed_of(const queue *q, const sm_descriptor *d)
+{
+    return q->feeds ? q->feeds[d - q->m->items] : NULL;
+}
+
+static void end_feed(const queue *q, const sm_descriptor *d, int status)
+{
+    sm_file_feed *f = feed_of(q, d);
+    if (f)
+        sm_file_feed_end(f, status);
+}
+
 static void *worker(void *arg)
 {
     queue *q = arg;
@@ -54,7 +68,9 @@ static void *worker(void *arg)
     for (const sm_descriptor *d; !err && (d = take(q)); ) {
         char what[SM_REF_STR_MAX + 100];
         snprintf(what, sizeof what, "layer %s of %s", d->digest, q->name);
-        err = sm_registry_get_blob(q->reg, &h, q->store, d, what, &q->bytes_done, &q->cancel);
+        err = sm_registry_get_blob(q->reg, &h, q->store, d, what, &q->bytes_done, &q->cancel,
+                                   feed_of(q, d));
+        end_feed(q, d, err);
         if (err)
             record_failure(q, err);
         else
@@ -109,8 +125,11 @@ static uint64_t plan(queue *q, const sm_manifest *m)
         bool dup = false;
         for (size_t j = 0; j < q->count && !dup; j++)
             dup = !strcmp(q->jobs[j]->digest, d->digest);
-        if (dup || sm_store_has_blob(q->store, d->digest))
+        if (dup || sm_store_has_blob(q->store, d->digest)) {
+            if (!dup)
+                end_feed(q, d, 0);
             continue;
+        }
         q->jobs[q->count++] = d;
         total += (uint64_t)d->size;
     }
@@ -145,16 +164,28 @@ static int run(queue *q, const sm_manifest *m, void (*progress)(const sm_oci_pul
     return 0;
 }
 
+/* Whatever stopped the pull, no reader waits for a feed after it. */
+static void end_all(const queue *q, int err)
+{
+    for (size_t i = 0; q->feeds && i < q->m->count; i++)
+        if (q->feeds[i])
+            sm_file_feed_end(q->feeds[i], err ? err : -ECANCELED);
+}
+
 int sm_pull_layers(sm_registry *r, const sm_store *s, const sm_manifest *m, const char *name,
+                   sm_file_feed *const *feeds,
                    void (*progress)(const sm_oci_pull_progress *, void *), void *progress_ctx)
 {
-    queue q = {.reg = r, .store = s, .name = name};
+    queue q = {.reg = r, .store = s, .name = name, .m = m, .feeds = feeds};
     q.jobs = calloc(m->count + 1, sizeof *q.jobs);
-    if (!q.jobs)
+    if (!q.jobs) {
+        end_all(&q, -ENOMEM);
         return sm_fail(ENOMEM, "out of memory");
+    }
     pthread_mutex_init(&q.lock, NULL);
     pthread_cond_init(&q.changed, NULL);
     int err = run(&q, m, progress, progress_ctx);
+    end_all(&q, err);
     pthread_cond_destroy(&q.changed);
     pthread_mutex_destroy(&q.lock);
     free(q.jobs);

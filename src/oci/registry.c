@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "util/error.h"
+#include "util/test_point.h"
 #include "util/log.h"
 
 /* The host part of "host", "host:port", "[v6]:port". */
@@ -336,6 +337,7 @@ typedef struct blob_sink {
     sm_blob_writer *w;
     _Atomic uint64_t *bytes_done;
     uint64_t mine;
+    sm_file_feed *feed;
 } blob_sink;
 
 static int sink_write(void *ctx, const void *data, size_t len)
@@ -344,7 +346,11 @@ static int sink_write(void *ctx, const void *data, size_t len)
     int err = sm_blob_writer_write(b->w, data, len);
     if (!err && b->bytes_done)
         atomic_fetch_add(b->bytes_done, len);
+    if (!err && !b->mine)
+        sm_test_point("download");
     b->mine += err ? 0 : len;
+    if (!err && b->feed)
+        sm_file_feed_grow(b->feed, len);
     return err;
 }
 
@@ -361,11 +367,14 @@ static int sink_restart(void *ctx)
     if (b->bytes_done)
         atomic_fetch_sub(b->bytes_done, b->mine);
     b->mine = 0;
+    if (b->feed)
+        sm_file_feed_restart(b->feed);
     return sm_blob_writer_reset(b->w);
 }
 
 int sm_registry_get_blob(sm_registry *r, sm_http *h, const sm_store *s, const sm_descriptor *d,
-                         const char *what, _Atomic uint64_t *bytes_done, atomic_int *cancel)
+                         const char *what, _Atomic uint64_t *bytes_done, atomic_int *cancel,
+                         sm_file_feed *feed)
 {
     int err = probe(r, h);
     if (err)
@@ -375,7 +384,11 @@ int sm_registry_get_blob(sm_registry *r, sm_http *h, const sm_store *s, const sm
     sm_blob_writer w;
     if ((err = sm_blob_writer_open(&w, s, what, d->digest, d->size)))
         return err;
-    blob_sink sink = {.w = &w, .bytes_done = bytes_done};
+    if (feed && (err = sm_file_feed_attach(feed, w.fd))) {
+        sm_blob_writer_abort(&w);
+        return err;
+    }
+    blob_sink sink = {.w = &w, .bytes_done = bytes_done, .feed = feed};
     sm_http_request req = {.url = url, .sink = sink_write, .restart = sink_restart,
                            .resume_offset = sink_offset, .ctx = &sink, .cancel = cancel};
     sm_http_response resp;

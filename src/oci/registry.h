@@ -16,6 +16,7 @@
 #include "oci/ref.h"
 #include "oci/store.h"
 #include "oci/tls.h"
+#include "util/file_feed.h"
 
 typedef struct sm_registry {
     sm_ref ref;
@@ -59,8 +60,11 @@ int sm_registry_get_manifest(sm_registry *r, sm_http *h, const char *reference,
 int sm_registry_send(sm_registry *r, sm_http *h, sm_http_request *req, sm_http_response *resp);
 
 /* Download a blob into the store, verified; bytes_done counts progress
- * (may be NULL) and cancel (may be NULL) stops it early. */
+ * (may be NULL) and cancel (may be NULL) stops it early; feed (may be NULL)
+ * hears of every byte written, so that the blob can be read as it arrives
+ * (the caller ends the feed). */
 int sm_registry_get_blob(sm_registry *r, sm_http *h, const sm_store *s, const sm_descriptor *d,
-                         const char *what, _Atomic uint64_t *bytes_done, atomic_int *cancel);
+                         const char *what, _Atomic uint64_t *bytes_done, atomic_int *cancel,
+                         sm_file_feed *feed);
 
 #endif

@@ -478,6 +478,41 @@ import_bad)
     expect_error "index.json of"
     expect_absent docker.io/local/bad:1
     ;;
+killed_pull)
+    # SIGKILL at each point of a pull (SUPERMACHINE_TEST_CRASH_AT, see
+    # src/util/test_point.h): while a layer downloads, while layers decode
+    # (as they download), while the ext4 image is written, right before it
+    # is renamed into place. After each, the store still works, the image
+    # is not listed, a new pull gives the same bytes as an undisturbed one,
+    # and gc leaves nothing of the killed pull behind.
+    start_registry
+    push bb:1 --random-layer-mib 8
+    SUPERMACHINE_DATA_DIR=$work/ref sm pull -q "$reg/bb:1"
+    expect_ok
+    want=$(ls "$work"/ref/rootfs/*.ext4)
+    for point in download decode ext4 commit; do
+        SUPERMACHINE_TEST_CRASH_AT=$point sm pull -q "$reg/bb:1"
+        [ "$rc" -eq 137 ] || fail "pull was not killed at '$point' (exit status $rc)"
+        sm images
+        expect_ok
+        grep -qF "$reg/bb" "$work/out" && fail "a pull killed at '$point' is listed"
+        sm pull -q "$reg/bb:1"
+        expect_ok
+        cmp -s "$want" "$store/rootfs/$(basename "$want")" ||
+            fail "the root filesystem pulled after a kill at '$point' differs"
+        if command -v e2fsck >/dev/null; then
+            e2fsck -fn "$want" >"$work/fsck" 2>&1 || { cat "$work/fsck"; fail "e2fsck"; }
+        fi
+        sm gc
+        expect_ok
+        left=$(find "$store" -name '.partial-*' -o -name '*.tmp*' -o -name '.sm-*'
+            find "$store/rootfs" -name '*.lock')
+        [ -z "$left" ] || fail "gc left what the pull killed at '$point' left: $left"
+        check_store
+        sm rmi "$reg/bb:1"
+        expect_ok
+    done
+    ;;
 rmi_gc)
     start_registry
     push bb:1
