@@ -8,6 +8,7 @@
 #include <ext2fs/ext2fs.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -712,6 +713,187 @@ static void same_layers_same_bytes(void **state)
     assert_true(same_bytes(out1, out2));
 }
 
+
+/* Layers with whiteouts, hard links and replaced files across them. */
+static void four_layers(fixture *f, char p[4][128])
+{
+    struct archive *a = tar_new(f, GZIP, p[0], sizeof p[0]);
+    t_dir(a, "etc/");
+    t_file(a, "etc/a", "a1");
+    t_file(a, "etc/b", "b1");
+    t_dir(a, "usr/lib/");
+    t_file(a, "usr/lib/libc.so", "elf");
+    t_close(a);
+    a = tar_new(f, ZSTD, p[1], sizeof p[1]);
+    t_file(a, "etc/.wh.a", "");
+    t_hardlink(a, "usr/lib/libc.so.6", "usr/lib/libc.so");
+    t_symlink(a, "lib", "usr/lib");
+    t_close(a);
+    a = tar_new(f, PLAIN, p[2], sizeof p[2]);
+    t_file(a, "lib/extra", "via the symlinked parent");
+    t_file(a, "etc/b", "b3");
+    t_close(a);
+    a = tar_new(f, GZIP, p[3], sizeof p[3]);
+    t_dir(a, "usr/lib/");
+    t_file(a, "usr/lib/.wh..wh..opq", "");
+    t_file(a, "usr/lib/new", "n");
+    t_close(a);
+}
+
+/* However many threads decode the layers, the image is the same bytes. */
+static void parallel_decoding_same_bytes(void **state)
+{
+    fixture *f = *state;
+    char p[4][128], one[160], many[160];
+    four_layers(f, p);
+    sm_rootfs_layer l[4] = {{p[0], "sha256:01"}, {p[1], "sha256:02"}, {p[2], "sha256:03"},
+                            {p[3], "sha256:04"}};
+    snprintf(one, sizeof one, "%s/one.ext4", f->dir);
+    snprintf(many, sizeof many, "%s/many.ext4", f->dir);
+    sm_rootfs_options o1 = {.threads = 1}, o4 = {.threads = 4};
+    assert_int_equal(sm_rootfs_build(l, 4, one, &o1), 0);
+    assert_int_equal(sm_rootfs_build(l, 4, many, &o4), 0);
+    assert_true(same_bytes(one, many));
+    for (size_t i = 0; i < 4; i++) /* and the same as applying them one by one */
+        assert_int_equal(sm_layer_apply(&f->tree, &f->spool, p[i], (unsigned)i + 1, &f->budget), 0);
+    assert_null(find(f, "etc/a"));
+    assert_content(f, "etc/b", "b3");
+    assert_null(find(f, "usr/lib/extra")); /* layer 4's opaque marker hides it */
+    assert_content(f, "usr/lib/new", "n");
+    assert_null(find(f, "usr/lib/libc.so.6"));
+}
+
+/* A later layer's error is not reported while an earlier one has its own. */
+static void lowest_layer_error_wins(void **state)
+{
+    fixture *f = *state;
+    char p1[128], p2[128], out[160];
+    struct archive *a = tar_new(f, PLAIN, p1, sizeof p1);
+    t_hardlink(a, "x", "missing");
+    t_close(a);
+    snprintf(p2, sizeof p2, "%s/garbage", f->dir);
+    FILE *fp = fopen(p2, "w");
+    for (int i = 0; i < 4000; i++)
+        fputs("not a tar ", fp);
+    fclose(fp);
+    sm_rootfs_layer l[2] = {{p1, "sha256:01"}, {p2, "sha256:02"}};
+    snprintf(out, sizeof out, "%s/err.ext4", f->dir);
+    sm_rootfs_options o = {.threads = 2};
+    assert_true(sm_rootfs_build(l, 2, out, &o) < 0);
+    assert_error_has("layer 1 of 2");
+    assert_error_has("'missing', which does not exist");
+    assert_int_equal(access(out, F_OK), -1);
+}
+
+/* gzip members one after the other are one stream, as gzip(1) reads them;
+ * a member whose checksum is wrong fails the layer. */
+static void gzip_members_follow_each_other(void **state)
+{
+    fixture *f = *state;
+    char p[128], cmd[512], out[160];
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_file(a, "first", "1");
+    t_file(a, "second", "2");
+    t_close(a);
+    snprintf(cmd, sizeof cmd, "cd %s && head -c 1024 layer1.tar | gzip -n > two.gz && "
+             "tail -c +1025 layer1.tar | gzip -n >> two.gz", f->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/two.gz", f->dir);
+    assert_int_equal(apply(f, p), 0);
+    assert_content(f, "first", "1");
+    assert_content(f, "second", "2");
+    /* The first member's CRC: 8 bytes before the second member starts. */
+    snprintf(cmd, sizeof cmd, "cd %s && head -c 1024 layer1.tar | gzip -n > bad.gz && "
+             "printf 'X' | dd of=bad.gz bs=1 seek=$(($(stat -c %%s bad.gz) - 8)) conv=notrunc "
+             "2>/dev/null && tail -c +1025 layer1.tar | gzip -n >> bad.gz", f->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/bad.gz", f->dir);
+    snprintf(out, sizeof out, "%s/bad.ext4", f->dir);
+    sm_rootfs_layer l = {.path = p, .digest = "sha256:bad"};
+    assert_true(sm_rootfs_build(&l, 1, out, NULL) < 0);
+    assert_error_has("truncated or corrupt layer");
+    assert_error_has("checksum");
+}
+
+/* ---- layers read as they download ---- */
+
+typedef struct feeder {
+    sm_file_feed *feed;
+    const char *from, *to;
+    bool restart;     /* write half, then start over */
+    int status;       /* how the feed ends */
+} feeder;
+
+static void feed_bytes(feeder *fd, int out, const char *buf, size_t len)
+{
+    for (size_t off = 0; off < len; off += 100) {
+        size_t n = len - off < 100 ? len - off : 100;
+        assert_int_equal(write(out, buf + off, n), (ssize_t)n);
+        sm_file_feed_grow(fd->feed, n);
+        usleep(200);
+    }
+}
+
+static void *feeder_main(void *arg)
+{
+    feeder *fd = arg;
+    FILE *in = fopen(fd->from, "rb");
+    static char buf[1 << 16];
+    size_t len = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    int out = open(fd->to, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    sm_file_feed_attach(fd->feed, out);
+    if (fd->restart) {
+        feed_bytes(fd, out, buf, len / 2);
+        assert_int_equal(ftruncate(out, 0), 0);
+        assert_int_equal(lseek(out, 0, SEEK_SET), 0);
+        sm_file_feed_restart(fd->feed);
+    }
+    feed_bytes(fd, out, buf, len);
+    close(out);
+    sm_file_feed_end(fd->feed, fd->status);
+    return NULL;
+}
+
+static int build_fed(fixture *f, const char *layer, bool restart, int status, const char *out)
+{
+    char to[160];
+    snprintf(to, sizeof to, "%s/fed-%d", f->dir, (int)restart);
+    sm_file_feed feed;
+    assert_int_equal(sm_file_feed_init(&feed), 0);
+    feeder fd = {.feed = &feed, .from = layer, .to = to, .restart = restart, .status = status};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, feeder_main, &fd), 0);
+    sm_rootfs_layer l = {.path = to, .digest = "sha256:01", .feed = &feed};
+    int err = sm_rootfs_build(&l, 1, out, NULL);
+    if (err && !status)
+        fprintf(stderr, "build_fed: %s\n", sm_last_error());
+    pthread_join(t, NULL);
+    sm_file_feed_destroy(&feed);
+    return err;
+}
+
+/* A layer read while it is written gives the image its file gives; one
+ * whose download started over too; one whose download failed gives none. */
+static void layers_read_as_they_download(void **state)
+{
+    fixture *f = *state;
+    char p[4][128], want[160], got[160];
+    four_layers(f, p);
+    sm_rootfs_layer l = {.path = p[0], .digest = "sha256:01"};
+    snprintf(want, sizeof want, "%s/want.ext4", f->dir);
+    assert_int_equal(sm_rootfs_build(&l, 1, want, NULL), 0);
+    for (int restart = 0; restart < 2; restart++) {
+        snprintf(got, sizeof got, "%s/got-%d.ext4", f->dir, restart);
+        assert_int_equal(build_fed(f, p[0], restart, 0, got), 0);
+        assert_true(same_bytes(want, got));
+    }
+    snprintf(got, sizeof got, "%s/failed.ext4", f->dir);
+    assert_true(build_fed(f, p[0], false, -EBADMSG, got) < 0);
+    assert_error_has("download failed");
+    assert_int_equal(access(got, F_OK), -1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -735,6 +917,10 @@ int main(void)
         T(sparse_files_stay_sparse),
         T(cache_reuses_the_image),
         T(same_layers_same_bytes),
+        T(parallel_decoding_same_bytes),
+        T(lowest_layer_error_wins),
+        T(gzip_members_follow_each_other),
+        T(layers_read_as_they_download),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
