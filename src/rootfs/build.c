@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "rootfs/delta.h"
 #include "rootfs/ext4.h"
 #include "rootfs/layers_apply.h"
 #include "rootfs/outfile.h"
@@ -31,6 +32,13 @@ static int image_uuid(const sm_rootfs_layer *layers, size_t n, uint8_t uuid[16])
     return 0;
 }
 
+/* Layers first..n-1; a delta's numbers count from its own first. */
+static int apply_all(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers, size_t first,
+                     size_t n, const sm_rootfs_options *opts)
+{
+    return sm_layers_apply(t, spool, layers + first, n - first, opts);
+}
+
 static int write_image(sm_tree *t, sm_spool *spool, const char *out, const uint8_t uuid[16])
 {
     sm_outfile o;
@@ -44,8 +52,23 @@ static int write_image(sm_tree *t, sm_spool *spool, const char *out, const uint8
     return err;
 }
 
-int sm_rootfs_build(const sm_rootfs_layer *layers, size_t n, const char *out_image,
-                    const sm_rootfs_options *opts)
+/* The tree of layers first..n-1, over `lower` when it is not NULL. */
+static int apply_tree(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers, size_t first,
+                      size_t n, sm_lower *lower, const sm_rootfs_options *opts)
+{
+    sm_delta d = {0};
+    int err = lower ? sm_delta_begin(t, &d, lower) : 0;
+    if (!err)
+        err = apply_all(t, spool, layers, first, n, opts);
+    if (!err && lower)
+        err = sm_delta_finish(t);
+    t->delta = NULL;
+    sm_delta_free(&d);
+    return err;
+}
+
+static int build(const sm_rootfs_layer *layers, size_t first, size_t n, sm_lower *lower,
+                 const char *out_image, const sm_rootfs_options *opts)
 {
     char dir[PATH_MAX];
     sm_path_dir(out_image, dir, sizeof dir);
@@ -58,7 +81,7 @@ int sm_rootfs_build(const sm_rootfs_layer *layers, size_t n, const char *out_ima
         return err;
     sm_tree tree;
     if (!(err = sm_tree_init(&tree))) {
-        err = sm_layers_apply(&tree, &spool, layers, n, opts);
+        err = apply_tree(&tree, &spool, layers, first, n, lower, opts);
         if (!err)
             err = write_image(&tree, &spool, out_image, uuid);
         sm_tree_free(&tree);
@@ -66,6 +89,27 @@ int sm_rootfs_build(const sm_rootfs_layer *layers, size_t n, const char *out_ima
     sm_spool_close(&spool);
     if (err)
         return sm_fail_context(err, "building the root filesystem");
-    sm_debug("rootfs: wrote %s from %zu layers", out_image, n);
+    sm_debug("rootfs: wrote %s from %zu layers%s", out_image, n - first, lower ? " (a delta)" : "");
     return 0;
+}
+
+int sm_rootfs_build(const sm_rootfs_layer *layers, size_t n, const char *out_image,
+                    const sm_rootfs_options *opts)
+{
+    return build(layers, 0, n, NULL, out_image, opts);
+}
+
+int sm_rootfs_build_delta(const sm_rootfs_layer *layers, size_t n, size_t base_n,
+                          const char *const *lower, size_t nlower, const char *out_image,
+                          const sm_rootfs_options *opts)
+{
+    if (base_n == 0 || base_n >= n)
+        return sm_fail(EINVAL, "a delta needs layers beyond its base's %zu (of %zu)", base_n, n);
+    sm_lower *l;
+    int err = sm_lower_open(lower, nlower, &l);
+    if (err)
+        return err;
+    err = build(layers, base_n, n, l, out_image, opts);
+    sm_lower_close(l);
+    return err;
 }

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 
 #include "rootfs/rootfs.h"
 #include "util/error.h"
+#include "util/log.h"
 
 int sm_rootfs_cache_key(const sm_rootfs_layer *layers, size_t n, char key[65])
 {
@@ -67,12 +69,44 @@ static int write_layer_list(const char *dir, const char *key, const sm_rootfs_la
     return 0;
 }
 
+/* As a delta over the longest prefix already built, else in full. The
+ * parent link is there before the image, and gone before a full image. */
+static int build_best(const sm_rootfs_layer *layers, size_t n, const char *dir,
+                      const char *key, const char *image, const sm_rootfs_options *opts)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s/%s.parent", dir, key);
+    sm_rootfs_chain *base = malloc(sizeof *base);
+    size_t base_n = 0;
+    int found = base ? sm_rootfs_find_base(layers, n, dir, &base_n, base) : 0;
+    if (found > 0) {
+        const char *lower[SM_ROOTFS_MAX_CHAIN];
+        for (size_t i = 0; i < base->n; i++)
+            lower[i] = base->paths[i];
+        int err = sm_rootfs_parent_write(dir, key, base->keys[0]);
+        if (!err)
+            err = sm_rootfs_build_delta(layers, n, base_n, lower, base->n, image, opts);
+        if (!err) {
+            free(base);
+            return 0;
+        }
+        sm_debug("rootfs: building %s in full, not over %s: %s", key, base->keys[0],
+                 sm_error_text());
+        sm_clear_error();
+    }
+    free(base);
+    if (unlink(parent) < 0 && errno != ENOENT)
+        return sm_fail(errno, "cannot remove '%s': %s", parent, strerror(errno));
+    return sm_rootfs_build(layers, n, image, opts);
+}
+
 /* One builder per image at a time: others wait on the lock, then find it. */
 static int build_locked(const sm_rootfs_layer *layers, size_t n, const char *dir,
-                        const char *key, const char *image, const sm_rootfs_options *opts)
+                        const char *key, sm_rootfs_chain *out, const sm_rootfs_options *opts)
 {
-    char lock[PATH_MAX];
+    char lock[PATH_MAX], image[PATH_MAX];
     snprintf(lock, sizeof lock, "%s/%s.lock", dir, key);
+    snprintf(image, sizeof image, "%s/%s.ext4", dir, key);
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return sm_fail(errno, "cannot create '%s': %s", lock, strerror(errno));
@@ -80,10 +114,17 @@ static int build_locked(const sm_rootfs_layer *layers, size_t n, const char *dir
     while (flock(fd, LOCK_EX) < 0 && !err)
         if (errno != EINTR)
             err = sm_fail(errno, "cannot lock '%s': %s", lock, strerror(errno));
-    if (!err && access(image, F_OK) != 0) {
-        err = write_layer_list(dir, key, layers, n);
+    if (!err && sm_rootfs_chain_read(dir, key, out) != 0) {
+        sm_clear_error();
+        /* An image whose base is gone (deleted by hand) is built anew. */
+        if (unlink(image) < 0 && errno != ENOENT)
+            err = sm_fail(errno, "cannot remove '%s': %s", image, strerror(errno));
         if (!err)
-            err = sm_rootfs_build(layers, n, image, opts);
+            err = write_layer_list(dir, key, layers, n);
+        if (!err)
+            err = build_best(layers, n, dir, key, image, opts);
+        if (!err)
+            err = sm_rootfs_chain_read(dir, key, out);
     }
     if (!err)
         unlink(lock); /* a waiter holding the old inode finds the image anyway */
@@ -91,8 +132,8 @@ static int build_locked(const sm_rootfs_layer *layers, size_t n, const char *dir
     return err;
 }
 
-int sm_rootfs_get(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_options *opts,
-                  char *path, size_t path_len)
+int sm_rootfs_get_chain(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_options *opts,
+                        sm_rootfs_chain *out)
 {
     if (!opts || !opts->data_dir)
         return sm_fail(EINVAL, "no data directory for the root filesystem cache");
@@ -100,15 +141,28 @@ int sm_rootfs_get(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_optio
     int err = sm_rootfs_cache_key(layers, n, key);
     if (err)
         return err;
-    snprintf(dir, sizeof dir, "%s/rootfs", opts->data_dir);
-    if ((size_t)snprintf(path, path_len, "%s/%s.ext4", dir, key) >= path_len)
+    if ((size_t)snprintf(dir, sizeof dir, "%s/rootfs", opts->data_dir) >= sizeof dir - 70)
         return sm_fail(ENAMETOOLONG, "the data directory path is too long");
-    if (access(path, F_OK) == 0)
+    if (sm_rootfs_chain_read(dir, key, out) == 0)
         return 0;
+    sm_clear_error();
     err = make_dir(opts->data_dir);
     if (!err)
         err = make_dir(dir);
     if (!err)
-        err = build_locked(layers, n, dir, key, path, opts);
+        err = build_locked(layers, n, dir, key, out, opts);
+    return err;
+}
+
+int sm_rootfs_get(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_options *opts,
+                  char *path, size_t path_len)
+{
+    sm_rootfs_chain *c = malloc(sizeof *c);
+    if (!c)
+        return sm_fail(ENOMEM, "out of memory");
+    int err = sm_rootfs_get_chain(layers, n, opts, c);
+    if (!err && (size_t)snprintf(path, path_len, "%s", c->paths[0]) >= path_len)
+        err = sm_fail(ENAMETOOLONG, "the data directory path is too long");
+    free(c);
     return err;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rootfs/delta.h"
 #include "rootfs/resolve.h"
 #include "rootfs/whiteout.h"
 #include "util/error.h"
@@ -105,8 +106,8 @@ static int apply_entry(merger *m, sm_layer_entry *x)
         unsigned flags = SM_WALK_FOLLOW_LAST | (whiteout ? 0 : SM_WALK_CREATE);
         int err = sm_tree_walk(m->tree, dir, path, flags, m->layer, &dir);
         if (err && whiteout) {
-            sm_clear_error();
-            return 0; /* nothing there to hide */
+            sm_clear_error(); /* nothing there to hide, unless in a lower image */
+            return m->tree->delta ? sm_delta_whiteout_below(m->tree, path, base, m->layer) : 0;
         }
         if (!err && !sm_node_is_dir(dir))
             err = sm_fail(ENOTDIR, "'%s' is not a directory", path);

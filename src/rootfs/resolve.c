@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rootfs/delta.h"
 #include "util/error.h"
 
 /* Linux's own limit on symlinks followed in one lookup. */
@@ -46,9 +47,13 @@ static int make_dir(sm_tree *t, sm_node *dir, const char *name, size_t len, unsi
     sm_inode *in = sm_inode_new(S_IFDIR | 0755);
     if (!in)
         return sm_fail(ENOMEM, "out of memory for the file tree");
-    int err = sm_node_add(t, dir, name, len, in, out);
+    /* Over a lower image the directory may be there already, below. */
+    int err = t->delta ? sm_delta_implicit_dir(t, dir, name, len, in) : 0;
+    if (!err)
+        err = sm_node_add(t, dir, name, len, in, out);
     if (err) {
-        free(in);
+        in->refs = 1;
+        sm_inode_put(in);
         return err;
     }
     (*out)->layer = layer;

@@ -15,6 +15,7 @@
 #ifndef SM_ROOTFS_ROOTFS_H
 #define SM_ROOTFS_ROOTFS_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,14 @@ int sm_rootfs_limits_from_env(sm_rootfs_options *o);
 int sm_rootfs_build(const sm_rootfs_layer *layers, size_t n, const char *out_image,
                     const sm_rootfs_options *opts);
 
+/* A delta: layers base_n..n-1 applied over the built image of layers
+ * 0..base_n-1, whose chain of images (top first) is `lower`, as overlayfs
+ * will stack them (delta.h). Fails where the delta cannot show what a full
+ * build shows; the image is then to be built in full. */
+int sm_rootfs_build_delta(const sm_rootfs_layer *layers, size_t n, size_t base_n,
+                          const char *const *lower, size_t nlower, const char *out_image,
+                          const sm_rootfs_options *opts);
+
 /* The cache key of a layer chain: hex SHA-256 over the format version and
  * the ordered layer digests (every layer needs one). */
 int sm_rootfs_cache_key(const sm_rootfs_layer *layers, size_t n, char key[65]);
@@ -69,5 +78,35 @@ int sm_rootfs_cache_key(const sm_rootfs_layer *layers, size_t n, char key[65]);
  * whose layers no image has any more. */
 int sm_rootfs_get(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_options *opts,
                   char *path, size_t path_len);
+
+/* An image whose layers extend those of an image already built is built
+ * as a delta over it: only its own layers, and <key>.parent names the key
+ * it builds on (written before the image). Its root is then the chain of
+ * images, its own first, stacked by overlayfs. A chain never grows past
+ * SM_ROOTFS_MAX_CHAIN images (each is one disk of the VM): a deeper one
+ * is built in full. */
+#define SM_ROOTFS_MAX_CHAIN 4
+
+typedef struct sm_rootfs_chain {
+    char paths[SM_ROOTFS_MAX_CHAIN][PATH_MAX];  /* the image's own first */
+    char keys[SM_ROOTFS_MAX_CHAIN][65];
+    size_t n;
+} sm_rootfs_chain;
+
+/* sm_rootfs_get, giving the whole chain. */
+int sm_rootfs_get_chain(const sm_rootfs_layer *layers, size_t n, const sm_rootfs_options *opts,
+                        sm_rootfs_chain *out);
+
+/* The chain of the built image `key` in directory `dir` (<data_dir>/rootfs):
+ * -ENOENT with a sentence when it or an image it builds on is missing. */
+int sm_rootfs_chain_read(const char *dir, const char *key, sm_rootfs_chain *out);
+
+/* Records that `key` builds on `parent` (atomically). */
+int sm_rootfs_parent_write(const char *dir, const char *key, const char *parent);
+
+/* The longest prefix of `layers` (shorter than all of them) whose image is
+ * built with room left in its chain: 1 with its length and chain, else 0. */
+int sm_rootfs_find_base(const sm_rootfs_layer *layers, size_t n, const char *dir,
+                        size_t *base_n, sm_rootfs_chain *base);
 
 #endif

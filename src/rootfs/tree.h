@@ -41,9 +41,12 @@ typedef struct sm_node {
     uint32_t n_buckets, n_children;
 } sm_node;
 
+struct sm_delta;
+
 typedef struct sm_tree {
     sm_node *root;
     uint64_t n_nodes;           /* counts for sizing the image */
+    struct sm_delta *delta;     /* set when the layers go over a lower image (delta.h) */
 } sm_tree;
 
 int sm_tree_init(sm_tree *t);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rootfs/delta.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -42,8 +43,10 @@ static int opaque(sm_tree *t, sm_node *dir, unsigned layer)
 
 int sm_whiteout_apply(sm_tree *t, sm_node *dir, const char *base, unsigned layer)
 {
-    if (strcmp(base, SM_WHITEOUT_OPAQUE) == 0)
-        return opaque(t, dir, layer);
+    if (strcmp(base, SM_WHITEOUT_OPAQUE) == 0) {
+        int err = opaque(t, dir, layer);
+        return err || !t->delta ? err : sm_delta_hide(t, dir, NULL);
+    }
     const char *name = base + strlen(SM_WHITEOUT_PREFIX);
     if (strncmp(name, SM_WHITEOUT_PREFIX, strlen(SM_WHITEOUT_PREFIX)) == 0) {
         /* AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs): docker skips it too. */
@@ -53,5 +56,6 @@ int sm_whiteout_apply(sm_tree *t, sm_node *dir, const char *base, unsigned layer
     if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return sm_fail(EINVAL, "whiteout entry '%s' names no file", base);
     sm_node *victim = sm_node_lookup(dir, name, strlen(name));
-    return victim ? prune_lower(t, victim, layer) : 0;
+    int err = victim ? prune_lower(t, victim, layer) : 0;
+    return err || !t->delta ? err : sm_delta_hide(t, dir, name);
 }
