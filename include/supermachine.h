@@ -782,7 +782,10 @@ SM_API int sm_image_open(const char *reference, const sm_image_open_options *opt
                          sm_image **out);
 /* What the image is (name, digest, config); valid until sm_image_close. */
 SM_API const sm_image_info *sm_image_get_info(const sm_image *image);
-/* The image's read-only root filesystem image (an ext4 file). */
+/* The image's read-only root filesystem image (an ext4 file). For an
+ * image built over another it holds only its own layers, and the guest
+ * stacks it over the images it builds on (its <key>.parent files in the
+ * same directory) with overlayfs. */
 SM_API const char *sm_image_rootfs(const sm_image *image);
 SM_API void sm_image_close(sm_image *image);
 

@@ -3,6 +3,10 @@
  * read-only disk (sm_root=/dev/vdX on the kernel command line) joined by
  * overlayfs with a writable layer (a tmpfs, or the ext4 disk named by
  * sm_upper=/dev/vdY), then made the root of everything that runs after.
+ * An image built over another holds only its own layers: sm_lower= lists
+ * the disks it builds on (comma-separated, nearest first), stacked below
+ * it as overlayfs's further lower layers; its whiteouts and opaque
+ * directories are overlayfs's own.
  * Or a host directory shared over 9P (sm_root=9p:TAG, read-only with
  * sm_root_ro=1), as an OCI runtime's root.path: mounted as it is, so the
  * guest's writes land in the host's directory.
@@ -64,6 +68,26 @@ static int mount_rw(const char *upper_dev)
     return 0;
 }
 
+/* The image's disks, mounted read-only, as overlayfs's lowerdir= value:
+ * the image's own on top. */
+static int mount_lowers(const char *root_dev, const char *lowers, char *dirs, size_t len)
+{
+    int err = mount_at(root_dev, LOWER, "ext4", MS_RDONLY | MS_NOATIME, NULL);
+    size_t used = (size_t)snprintf(dirs, len, "%s", LOWER);
+    char list[256], at[32];
+    snprintf(list, sizeof list, "%s", lowers ? lowers : "");
+    unsigned i = 1;
+    for (char *save, *dev = strtok_r(list, ",", &save); !err && dev;
+         dev = strtok_r(NULL, ",", &save), i++) {
+        snprintf(at, sizeof at, LOWER "%u", i);
+        /* ext4 with the read-only feature flag cannot be mounted rw; the
+         * images are shared by every VM, so they must not be anyway. */
+        err = mount_at(dev, at, "ext4", MS_RDONLY | MS_NOATIME, NULL);
+        used += (size_t)snprintf(dirs + used, len - used, ":%s", at);
+    }
+    return err;
+}
+
 /* Moves the initramfs's /dev along, so the boot channel and console
  * nodes stay where they are. */
 static int switch_root(void)
@@ -101,14 +125,13 @@ int sm_init_root_setup(void)
         return err ? err : 1;
     }
     const char *upper_dev = getenv("sm_upper");
-    /* ext4 with the read-only feature flag cannot be mounted rw; the image
-     * is shared by every VM, so it must not be anyway. */
-    int err = mount_at(root_dev, LOWER, "ext4", MS_RDONLY | MS_NOATIME, NULL);
+    char lowers[320], opts[512];
+    int err = mount_lowers(root_dev, getenv("sm_lower"), lowers, sizeof lowers);
     if (!err)
         err = mount_rw(upper_dev);
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=" RW "/upper,workdir=" RW "/work", lowers);
     if (!err)
-        err = mount_at("overlay", ROOT, "overlay", 0,
-                       "lowerdir=" LOWER ",upperdir=" RW "/upper,workdir=" RW "/work");
+        err = mount_at("overlay", ROOT, "overlay", 0, opts);
     if (!err)
         err = switch_root();
     return err ? err : 1;

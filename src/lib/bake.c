@@ -79,7 +79,10 @@ static void add_config(key_builder *k, const sm_image *image, const sm_vm_config
     snprintf(num, sizeof num, "%u", SM_SNAP_FORMAT_VERSION);
     add_text(k, "format", num);
     add_text(k, "image", sm_image_get_info(image)->digest);
-    add_file(k, "rootfs", c->disks[0].path);
+    /* A bake has no disks but the image's root: its own and those it
+     * builds on, each a file whose identity counts. */
+    for (unsigned i = 0; i < c->ndisks; i++)
+        add_file(k, "rootfs", c->disks[i].path);
     add_guest_file(k, c->kernel, "vmlinux", "SUPERMACHINE_KERNEL");
     add_file(k, "initrd", c->initrd);
     if (!k->err && (k->err = sm_find_worker(worker, sizeof worker)) == 0)

@@ -18,13 +18,13 @@
 
 struct sm_image {
     sm_image_info *info;
-    char rootfs[PATH_MAX];
+    sm_rootfs_chain rootfs;
 };
 
 /* The cached root filesystem of `layers`, built if missing; o->building
  * hears of a build before it starts. */
 static int get_rootfs(const char *data_dir, const sm_rootfs_layer *layers, size_t n,
-                      const char *name, const sm_image_open_options *o, char *out, size_t len)
+                      const char *name, const sm_image_open_options *o, sm_rootfs_chain *out)
 {
     sm_rootfs_options ro = {.data_dir = data_dir};
     char key[65], probe[PATH_MAX];
@@ -36,7 +36,7 @@ static int get_rootfs(const char *data_dir, const sm_rootfs_layer *layers, size_
         if (access(probe, R_OK) != 0)
             o->building(name, o->building_ctx);
     }
-    return err ? err : sm_rootfs_get(layers, n, &ro, out, len);
+    return err ? err : sm_rootfs_get_chain(layers, n, &ro, out);
 }
 
 /* The image's layers as the root filesystem builder takes them; feeds
@@ -46,14 +46,15 @@ static int build_from(const sm_store *s, const sm_manifest *m, const char *name,
 {
     sm_rootfs_layer *layers = calloc(m->count + 1, sizeof *layers);
     char (*paths)[PATH_MAX] = calloc(m->count + 1, sizeof *paths);
-    char rootfs[PATH_MAX];
-    int err = layers && paths ? 0 : sm_fail(ENOMEM, "out of memory");
+    sm_rootfs_chain *rootfs = malloc(sizeof *rootfs);
+    int err = layers && paths && rootfs ? 0 : sm_fail(ENOMEM, "out of memory");
     for (size_t i = 0; !err && i < m->count; i++) {
         sm_store_blob_path(s, m->items[i].digest, paths[i], sizeof paths[i]);
         layers[i] = (sm_rootfs_layer){paths[i], m->items[i].digest, feeds ? feeds[i] : NULL};
     }
     if (!err)
-        err = get_rootfs(s->root, layers, m->count, name, o, rootfs, sizeof rootfs);
+        err = get_rootfs(s->root, layers, m->count, name, o, rootfs);
+    free(rootfs);
     free(paths);
     free(layers);
     return err;
@@ -105,8 +106,7 @@ static int build_rootfs(sm_image *img, sm_oci_layers *l, const sm_image_open_opt
     for (size_t i = 0; i < l->count; i++)
         layers[i] = (sm_rootfs_layer){l->paths[i], l->info->layers[i].digest};
     int err = get_rootfs(l->store.root, layers, l->count,
-                         l->info->name[0] ? l->info->name : l->info->digest, o, img->rootfs,
-                         sizeof img->rootfs);
+                         l->info->name[0] ? l->info->name : l->info->digest, o, &img->rootfs);
     free(layers);
     int info_err = sm_image_info_from_oci(l->info, &img->info);
     l->info = NULL;
@@ -148,7 +148,12 @@ const sm_image_info *sm_image_get_info(const sm_image *image)
 
 const char *sm_image_rootfs(const sm_image *image)
 {
-    return image ? image->rootfs : NULL;
+    return image ? image->rootfs.paths[0] : NULL;
+}
+
+const sm_rootfs_chain *sm_image_rootfs_chain(const sm_image *image)
+{
+    return &image->rootfs;
 }
 
 void sm_image_close(sm_image *image)

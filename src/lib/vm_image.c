@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent/client.h"
+#include "lib/image_open.h"
 #include "lib/netns_tap.h"
 #include "lib/paths.h"
 #include "lib/upper_disk.h"
@@ -33,12 +34,32 @@ int sm_vm_pick_hostname(sm_vm *vm, const char *given)
     return 0;
 }
 
-static int add_disk(sm_vm_image_boot *b, unsigned *n, const char *path, int ro)
+/* `reserved`: the disks the image's root takes besides its own and the
+ * upper disk, which come after the caller's. */
+static int add_disk(sm_vm_image_boot *b, unsigned *n, const char *path, int ro,
+                    unsigned reserved)
 {
-    if (*n == SM_MACHINE_MAX_DISKS)
-        return sm_fail(EINVAL, "a VM from an image takes at most %d more disks",
-                       SM_MACHINE_MAX_DISKS - 2);
+    if (*n + reserved >= SM_MACHINE_MAX_DISKS)
+        return sm_fail(EINVAL, "a VM from this image takes at most %u more disks",
+                       SM_MACHINE_MAX_DISKS - 2 - reserved);
     b->disks[(*n)++] = (sm_disk){path, ro};
+    return 0;
+}
+
+/* The images the image's own builds on, read-only after every other disk
+ * (so the caller's keep their names), and their names for sm-init. */
+static int add_lowers(sm_vm_image_boot *b, unsigned *n, const sm_rootfs_chain *chain,
+                      char *names, size_t len)
+{
+    size_t used = 0;
+    names[0] = '\0';
+    for (size_t i = 1; i < chain->n; i++) {
+        int err = add_disk(b, n, chain->paths[i], 1, 0);
+        if (err)
+            return err;
+        used += (size_t)snprintf(names + used, len - used, "%s/dev/vd%c", i > 1 ? "," : "",
+                                 'a' + *n - 1);
+    }
     return 0;
 }
 
@@ -48,19 +69,24 @@ int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_i
     int err = sm_vm_pick_hostname(vm, c->hostname);
     if (!err)
         err = sm_image_inspect(info->digest, &vm->image);
-    unsigned n = 0;
+    const sm_rootfs_chain *chain = sm_image_rootfs_chain(img);
+    unsigned n = 0, lowers = (unsigned)chain->n - 1;
+    char lower_names[SM_ROOTFS_MAX_CHAIN * 12];
     if (!err)
-        err = add_disk(b, &n, sm_image_rootfs(img), 1);
+        err = add_disk(b, &n, chain->paths[0], 1, lowers);
     if (!err && c->upper_disk && (err = sm_upper_disk_ensure(c->upper_disk)) == 0)
-        err = add_disk(b, &n, c->upper_disk, 0);
+        err = add_disk(b, &n, c->upper_disk, 0, lowers);
     for (unsigned i = 0; !err && i < c->ndisks; i++)
-        err = add_disk(b, &n, c->disks[i].path, c->disks[i].read_only);
+        err = add_disk(b, &n, c->disks[i].path, c->disks[i].read_only, lowers);
+    if (!err)
+        err = add_lowers(b, &n, chain, lower_names, sizeof lower_names);
     if (!err && !c->initrd)
         err = sm_find_guest_file("initramfs-image.cpio", "SUPERMACHINE_IMAGE_INITRD", b->initrd,
                                  sizeof b->initrd);
     if (err)
         return err;
-    int len = snprintf(b->cmdline, sizeof b->cmdline, "sm_root=/dev/vda%s%s%s",
+    int len = snprintf(b->cmdline, sizeof b->cmdline, "sm_root=/dev/vda%s%s%s%s%s",
+                       lowers ? " sm_lower=" : "", lower_names,
                        c->upper_disk ? " sm_upper=/dev/vdb" : "", c->cmdline ? " " : "",
                        c->cmdline ? c->cmdline : "");
     if (len < 0 || (size_t)len >= sizeof b->cmdline)

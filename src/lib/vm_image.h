@@ -16,8 +16,9 @@ typedef struct sm_vm_image_boot {
 } sm_vm_image_boot;
 
 /* *c (the caller's config, copied) is changed to boot `img`: its disk
- * first (vda), the upper disk if any, then the caller's disks; the
- * sm-init-only initramfs; sm_root= and sm_upper= on the command line. */
+ * first (vda), the upper disk if any, then the caller's disks, then the
+ * images its disk builds on; the sm-init-only initramfs; sm_root=,
+ * sm_lower= and sm_upper= on the command line. */
 int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_image_boot *b);
 
 /* Hostname, clock, RNG seed, and with_etc: /etc/hostname, /etc/hosts,
