@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oci/gc_rootfs.h"
 #include "oci/manifest.h"
 #include "oci/store_index.h"
 #include "util/error.h"
@@ -120,57 +121,9 @@ static bool rootfs_live(const live_set *l, const char *list)
     return live && any;
 }
 
-static bool ends_with(const char *s, size_t n, const char *tail)
+static bool layers_live(const char *list, void *ctx)
 {
-    size_t t = strlen(tail);
-    return n > t && !strcmp(s + n - t, tail);
-}
-
-/* What a build that failed or was killed leaves: its lock, its layer
- * list's temp file, an image written but not yet renamed into place (one
- * killed right before its commit), a layer list without an image. gc holds
- * the store exclusively, so no build is running to own them. */
-static bool leftover(const char *dir, const char *name, size_t n)
-{
-    if (ends_with(name, n, ".lock") || ends_with(name, n, ".layers.tmp") ||
-        strstr(name, ".ext4.tmp-"))
-        return true;
-    if (!ends_with(name, n, ".layers"))
-        return false;
-    char image[PATH_MAX];
-    snprintf(image, sizeof image, "%s/%.*s.ext4", dir, (int)(n - 7), name);
-    return access(image, F_OK) != 0;
-}
-
-/* Root filesystems built from layers nothing refers to any more, and the
- * leftovers of builds. Images without a .layers list are left alone:
- * nothing says what they hold. */
-static void sweep_rootfs(const sm_store *s, const live_set *l, sm_oci_gc_result *r)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/rootfs", s->root);
-    DIR *d = opendir(dir);
-    for (struct dirent *de; d && (de = readdir(d)); ) {
-        size_t n = strlen(de->d_name);
-        char list[PATH_MAX], image[PATH_MAX];
-        snprintf(list, sizeof list, "%s/%s", dir, de->d_name);
-        if (leftover(dir, de->d_name, n)) {
-            sm_debug("gc: removed %s", list);
-            unlink(list);
-            continue;
-        }
-        if (!ends_with(de->d_name, n, ".layers") || rootfs_live(l, list))
-            continue;
-        snprintf(image, sizeof image, "%s/%.*s.ext4", dir, (int)(n - 7), de->d_name);
-        struct stat st;
-        if (lstat(image, &st) == 0 && unlink(image) == 0) {
-            sm_debug("gc: removed %s", image);
-            r->bytes_freed += (uint64_t)st.st_blocks * 512;   /* the image is sparse */
-        }
-        unlink(list);
-    }
-    if (d)
-        closedir(d);
+    return rootfs_live(ctx, list);
 }
 
 /* A crash while the image list was being replaced leaves its temp file. */
@@ -203,7 +156,9 @@ static int collect(const sm_store *s, sm_oci_gc_result *r)
         qsort(l.digests, l.count, sizeof *l.digests, cmp);
         err = sweep(s, &l, r);
         sweep_root(s);
-        sweep_rootfs(s, &l, r);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/rootfs", s->root);
+        sm_gc_rootfs(dir, layers_live, &l, &r->bytes_freed);
     }
     free(l.digests);
     return err;
