@@ -34,14 +34,17 @@ int sm_vm_pick_hostname(sm_vm *vm, const char *given)
     return 0;
 }
 
-/* `reserved`: the disks the image's root takes besides its own and the
- * upper disk, which come after the caller's. */
+/* The disks a VM of the image has room for: `limit` in all before the
+ * images its own builds on (which come last), `room` of them the caller's. */
+typedef struct disk_room {
+    unsigned limit, room;
+} disk_room;
+
 static int add_disk(sm_vm_image_boot *b, unsigned *n, const char *path, int ro,
-                    unsigned reserved)
+                    const disk_room *r)
 {
-    if (*n + reserved >= SM_MACHINE_MAX_DISKS)
-        return sm_fail(EINVAL, "a VM from this image takes at most %u more disks",
-                       SM_MACHINE_MAX_DISKS - 2 - reserved);
+    if (*n >= r->limit)
+        return sm_fail(EINVAL, "a VM from this image takes at most %u more disks", r->room);
     b->disks[(*n)++] = (sm_disk){path, ro};
     return 0;
 }
@@ -52,9 +55,10 @@ static int add_lowers(sm_vm_image_boot *b, unsigned *n, const sm_rootfs_chain *c
                       char *names, size_t len)
 {
     size_t used = 0;
+    disk_room all = {SM_MACHINE_MAX_DISKS, 0};
     names[0] = '\0';
     for (size_t i = 1; i < chain->n; i++) {
-        int err = add_disk(b, n, chain->paths[i], 1, 0);
+        int err = add_disk(b, n, chain->paths[i], 1, &all);
         if (err)
             return err;
         used += (size_t)snprintf(names + used, len - used, "%s/dev/vd%c", i > 1 ? "," : "",
@@ -71,13 +75,15 @@ int sm_vm_image_prepare(sm_vm *vm, const sm_image *img, sm_vm_config *c, sm_vm_i
         err = sm_image_inspect(info->digest, &vm->image);
     const sm_rootfs_chain *chain = sm_image_rootfs_chain(img);
     unsigned n = 0, lowers = (unsigned)chain->n - 1;
+    disk_room r = {SM_MACHINE_MAX_DISKS - lowers,
+                   SM_MACHINE_MAX_DISKS - lowers - 1 - (c->upper_disk != NULL)};
     char lower_names[SM_ROOTFS_MAX_CHAIN * 12];
     if (!err)
-        err = add_disk(b, &n, chain->paths[0], 1, lowers);
+        err = add_disk(b, &n, chain->paths[0], 1, &r);
     if (!err && c->upper_disk && (err = sm_upper_disk_ensure(c->upper_disk)) == 0)
-        err = add_disk(b, &n, c->upper_disk, 0, lowers);
+        err = add_disk(b, &n, c->upper_disk, 0, &r);
     for (unsigned i = 0; !err && i < c->ndisks; i++)
-        err = add_disk(b, &n, c->disks[i].path, c->disks[i].read_only, lowers);
+        err = add_disk(b, &n, c->disks[i].path, c->disks[i].read_only, &r);
     if (!err)
         err = add_lowers(b, &n, chain, lower_names, sizeof lower_names);
     if (!err && !c->initrd)
