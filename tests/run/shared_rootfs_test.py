@@ -197,6 +197,13 @@ def case_chain(work):
                  "echo written >/added && cat /added")
     check(out == "from the grandchild\nadded-gone\nremoved-gone\nnew\nkept\nwritten\n",
           "the grandchild's view", out)
+    # A writable layer on a disk (sm_upper) beside the grandchild's three.
+    upper = os.path.join(work, "upper.ext4")
+    for script, want in (("echo kept-on-disk >/etc/removed && ls /dev/vdd", "/dev/vdd\n"),
+                         ("cat /etc/removed; cat /grand", "kept-on-disk\nfrom the grandchild\n")):
+        rc, out, err = sm("run", "--rm", "--network", "none", "--disk", upper,
+                          f"{reg}/chain:grand", "sh", "-c", script)
+        check(rc == 0 and out == want, "the grandchild with --disk", rc, out, err)
 
 
 def main():
