@@ -37,8 +37,7 @@ static bool exists(const char *dir, const char *key, const char *ext)
 /* What a build that failed or was killed leaves: its lock, its lists'
  * temp files, an image written but not renamed into place (one killed
  * right before its commit), a list without an image. gc holds the store
- * exclusively,
- * so no build is running to own them. */
+ * exclusively, so no build is running to own them. */
 static bool leftover(const char *dir, const char *name, size_t n)
 {
     if (ends_with(name, n, ".lock") || ends_with(name, n, ".layers.tmp") ||
