@@ -40,8 +40,7 @@ static bool exists(const char *dir, const char *key, const char *ext)
  * exclusively, so no build is running to own them. */
 static bool leftover(const char *dir, const char *name, size_t n)
 {
-    if (ends_with(name, n, ".lock") || ends_with(name, n, ".layers.tmp") ||
-        ends_with(name, n, ".parent.tmp") || strstr(name, ".ext4.tmp-"))
+    if (ends_with(name, n, ".lock") || strstr(name, ".tmp"))
         return true;
     size_t stem = ends_with(name, n, ".layers") ? n - 7 : ends_with(name, n, ".parent") ? n - 7 : 0;
     if (!stem)

@@ -11,6 +11,7 @@
 
 #include "rootfs/rootfs.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 
 int sm_rootfs_cache_key(const sm_rootfs_layer *layers, size_t n, char key[65])
@@ -51,22 +52,19 @@ static int make_dir(const char *path)
 static int write_layer_list(const char *dir, const char *key, const sm_rootfs_layer *layers,
                             size_t n)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/%s.layers", dir, key);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return sm_fail(errno, "cannot create '%s': %s", tmp, strerror(errno));
-    for (size_t i = 0; i < n; i++)
+    char path[PATH_MAX], *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    for (size_t i = 0; f && i < n; i++)
         fprintf(f, "%s\n", layers[i].digest);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return sm_fail(e, "cannot write '%s': %s", path, strerror(e));
+    if (!f || fclose(f) != 0) {
+        free(text);
+        return sm_fail(ENOMEM, "out of memory");
     }
-    return 0;
+    snprintf(path, sizeof path, "%s/%s.layers", dir, key);
+    int err = sm_file_write_atomic(path, text, len, 0600);
+    free(text);
+    return err;
 }
 
 /* As a delta over the longest prefix already built, else in full. The

@@ -8,6 +8,7 @@
 
 #include "rootfs/rootfs.h"
 #include "util/error.h"
+#include "util/file.h"
 
 static bool is_key(const char *s)
 {
@@ -54,21 +55,10 @@ int sm_rootfs_chain_read(const char *dir, const char *key, sm_rootfs_chain *out)
 
 int sm_rootfs_parent_write(const char *dir, const char *key, const char *parent)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 16];
+    char path[PATH_MAX], text[80];
     snprintf(path, sizeof path, "%s/%s.parent", dir, key);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return sm_fail(errno, "cannot create '%s': %s", tmp, strerror(errno));
-    fprintf(f, "%s\n", parent);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return sm_fail(e, "cannot write '%s': %s", path, strerror(e));
-    }
-    return 0;
+    int len = snprintf(text, sizeof text, "%s\n", parent);
+    return sm_file_write_atomic(path, text, (size_t)len, 0600);
 }
 
 int sm_rootfs_find_base(const sm_rootfs_layer *layers, size_t n, const char *dir,
