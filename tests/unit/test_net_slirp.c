@@ -232,6 +232,37 @@ static void answers_arp_for_the_gateway(void **state)
     sm_net_slirp_free(s);
 }
 
+/* A connection to a published port reaches the guest as a SYN at once:
+ * slirp knows the guest's MAC from the start and asks no ARP question
+ * first (after a restore that question would wait for the waking guest). */
+static void a_published_port_reaches_the_guest_without_arp(void **state)
+{
+    (void)state;
+    static peer_log log = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    uint16_t port;
+    close(listener(&port));
+    sm_net_port p = {.host_port = port, .guest_port = 80};
+    sm_net_slirp *s;
+    assert_int_equal(sm_net_slirp_new(&p, 1, 1500, &s), 0);
+    sm_net_slirp_peer peer = {peer_deliver, peer_resume, &log,
+                              {0x02, 0x53, 0x4d, 0x00, 0x00, 0x01}};
+    assert_int_equal(sm_net_slirp_start(s, &peer), 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_true(wait_for(&log, &log.frames, 1));
+    pthread_mutex_lock(&log.lock);
+    assert_memory_equal(log.last, peer.guest_mac, 6);  /* to the guest */
+    assert_int_equal(log.last[12], 0x08);
+    assert_int_equal(log.last[13], 0x00);              /* IPv4, not ARP */
+    assert_int_equal(log.last[14 + 9], 6);             /* TCP */
+    assert_int_equal(log.last[14 + 20 + 13] & 0x12, 0x02); /* SYN */
+    pthread_mutex_unlock(&log.lock);
+    close(fd);
+    sm_net_slirp_free(s);
+}
+
 /* Past the queue's bound the sender is told to wait, and is told when
  * to go on: frames are held back, not lost. */
 static void a_full_queue_pushes_back_then_resumes(void **state)
@@ -429,6 +460,7 @@ int main(void)
         cmocka_unit_test(a_published_port_listens_until_freed),
         cmocka_unit_test(an_address_not_of_this_host_is_named),
         cmocka_unit_test(answers_arp_for_the_gateway),
+        cmocka_unit_test(a_published_port_reaches_the_guest_without_arp),
         cmocka_unit_test(a_full_queue_pushes_back_then_resumes),
         cmocka_unit_test(tells_what_opens_a_socket),
         cmocka_unit_test(tcp_connections_are_bounded),
