@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rootfs/ext4.h"
@@ -12,6 +13,22 @@
 
 #define PEND_BLOCKS 256u    /* 1 MiB gathered before a write */
 #define SCAN_BLOCKS 256u    /* runs this long ask the spool where its holes are */
+
+/* Room reserved but never written must read as zeros, not fault: the
+ * file is extended by writing its last byte, not by ftruncate, which a
+ * 9P share refuses for a file already unlinked (ENOENT). */
+static int reach_the_end(const sm_spool *spool)
+{
+    struct stat st;
+    if (fstat(spool->fd, &st) == 0 && (uint64_t)st.st_size >= spool->len)
+        return 0;
+    static const uint8_t zero;
+    errno = 0;
+    if (pwrite(spool->fd, &zero, 1, (off_t)spool->len - 1) == 1)
+        return 0;
+    return sm_fail(errno ? errno : EIO, "cannot size the temporary file in '%s': %s",
+                   spool->dir, strerror(errno ? errno : EIO));
+}
 
 int sm_ext4_data_open(sm_ext4_data *d, ext2_filsys fs, const sm_spool *spool)
 {
@@ -22,10 +39,9 @@ int sm_ext4_data_open(sm_ext4_data *d, ext2_filsys fs, const sm_spool *spool)
         return sm_fail(ENOMEM, "out of memory writing the image");
     if (!spool->len)
         return 0;
-    /* Room reserved but never written must read as zeros, not fault. */
-    if (ftruncate(spool->fd, (off_t)spool->len) < 0)
-        return sm_fail(errno, "cannot size the temporary file in '%s': %s", spool->dir,
-                       strerror(errno));
+    int err = reach_the_end(spool);
+    if (err)
+        return err;
     void *m = mmap(NULL, spool->len, PROT_READ, MAP_SHARED, spool->fd, 0);
     if (m == MAP_FAILED)
         return sm_fail(errno, "cannot map the temporary file in '%s': %s", spool->dir,
