@@ -68,18 +68,30 @@ static int mount_rw(const char *upper_dev)
     return 0;
 }
 
+/* The host stacks at most 4 images (SM_ROOTFS_MAX_CHAIN); the guest takes
+ * twice that, so the two can drift apart a little without breaking boots,
+ * and refuses more rather than mount a truncated stack. */
+#define MAX_LOWERS 8
+
 /* The image's disks, mounted read-only, as overlayfs's lowerdir= value:
  * the image's own on top. */
 static int mount_lowers(const char *root_dev, const char *lowers, char *dirs, size_t len)
 {
+    char list[256], at[32];
+    if (snprintf(list, sizeof list, "%s", lowers ? lowers : "") >= (int)sizeof list) {
+        errno = E2BIG;
+        return fail("cannot take", "sm_lower= (too long)");
+    }
     int err = mount_at(root_dev, LOWER, "ext4", MS_RDONLY | MS_NOATIME, NULL);
     size_t used = (size_t)snprintf(dirs, len, "%s", LOWER);
-    char list[256], at[32];
-    snprintf(list, sizeof list, "%s", lowers ? lowers : "");
     unsigned i = 1;
     for (char *save, *dev = strtok_r(list, ",", &save); !err && dev;
          dev = strtok_r(NULL, ",", &save), i++) {
         snprintf(at, sizeof at, LOWER "%u", i);
+        if (i > MAX_LOWERS || used + 1 + strlen(at) >= len) {
+            errno = E2BIG;
+            return fail("cannot stack more than 8 disks from", "sm_lower=");
+        }
         /* ext4 with the read-only feature flag cannot be mounted rw; the
          * images are shared by every VM, so they must not be anyway. */
         err = mount_at(dev, at, "ext4", MS_RDONLY | MS_NOATIME, NULL);
