@@ -207,27 +207,26 @@ int sm_confine_syscalls(const sm_confine_plan *p)
         return 0;
     /* Time zone files are read on first use: read them now. */
     tzset();
-    sm_sys_list lists[2] = {sm_seccomp_list_process(), sm_seccomp_list_network()};
-    unsigned allowed = 0;
+    sm_seccomp_role role = p->network ? SM_SECCOMP_PROCESS_NET : SM_SECCOMP_PROCESS;
     int err = catch_sigsys();
     if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         err = sm_fail(errno, "cannot set no-new-privs: %s", strerror(errno));
     if (!err)
-        err = sm_seccomp_load(lists, p->network ? 2 : 1, true, &allowed);
+        err = sm_seccomp_load(role, true);
     if (err)
         return err;
     /* A role's own list stacks on this one: it gets what both allow. */
     fprintf(stderr, LOG_PREFIX "seccomp: %u syscalls allowed on every thread, %u of them on "
-            "the device thread, %u on vCPU threads\n", allowed,
-            sm_seccomp_count(sm_seccomp_list_device()), sm_seccomp_count(sm_seccomp_list_vcpu()));
+            "the device thread, %u on vCPU threads\n", sm_seccomp_count(role),
+            sm_seccomp_count(SM_SECCOMP_DEVICE), sm_seccomp_count(SM_SECCOMP_VCPU));
     test_escape();
     return 0;
 }
 
-static int narrow(sm_sys_list l)
+static int narrow(sm_seccomp_role role)
 {
-    return sm_confine_disabled() ? 0 : sm_seccomp_load(&l, 1, false, NULL);
+    return sm_confine_disabled() ? 0 : sm_seccomp_load(role, false);
 }
 
-int sm_confine_vcpu(void) { return narrow(sm_seccomp_list_vcpu()); }
-int sm_confine_device(void) { return narrow(sm_seccomp_list_device()); }
+int sm_confine_vcpu(void) { return narrow(SM_SECCOMP_VCPU); }
+int sm_confine_device(void) { return narrow(SM_SECCOMP_DEVICE); }

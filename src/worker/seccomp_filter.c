@@ -1,139 +1,64 @@
-/* Builds the worker's seccomp filters from seccomp_lists.c, with the
- * hypervisor's ioctl requests as its backend numbers them (hv.h). Kill by
- * default (through SIGSYS, so that confine.c can say what happened), a
- * foreign architecture's syscalls kill outright. */
+/* Installs the programs seccomp_gen.c compiled at build time: a copy of
+ * the role's program with the worker's pid in its slots, handed to the
+ * kernel as it is. */
 #include "worker/seccomp_filter.h"
 
 #include <errno.h>
-#include <seccomp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/error.h"
+#include "seccomp_programs.h"
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const sm_sys_rule *r)
-{
-    struct scmp_arg_cmp cmp = {.arg = r->arg};
-    switch (r->check) {
-    case SM_ARG_ANY:
-        return seccomp_rule_add(ctx, action, nr, 0);
-    case SM_ARG_EQ:
-        cmp.op = SCMP_CMP_EQ, cmp.datum_a = r->value;
-        break;
-    case SM_ARG_MASK_SET:
-        cmp.op = SCMP_CMP_MASKED_EQ, cmp.datum_a = r->value, cmp.datum_b = r->value;
-        break;
-    case SM_ARG_MASK_CLEAR:
-        cmp.op = SCMP_CMP_MASKED_EQ, cmp.datum_a = r->value, cmp.datum_b = 0;
-        break;
-    case SM_ARG_FILE_TYPE:
-        cmp.op = SCMP_CMP_MASKED_EQ, cmp.datum_a = S_IFMT, cmp.datum_b = r->value;
-        break;
-    case SM_ARG_SELF_PID:
-        cmp.op = SCMP_CMP_EQ, cmp.datum_a = (uint64_t)getpid();
-        break;
-    }
-    return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
-}
+typedef struct program {
+    const struct sock_filter *code;
+    unsigned short len;
+    const unsigned short *pid_at;
+    unsigned npid;
+    unsigned allowed;
+} program;
 
-static int add_one(scmp_filter_ctx ctx, uint32_t action, const sm_sys_rule *r,
-                   unsigned char *seen)
+#define PROGRAM(name)                                                         \
+    {name##_code, sizeof name##_code / sizeof name##_code[0], name##_pid_at,  \
+     name##_NPID, name##_ALLOWED}
+
+static const program programs[] = {
+    [SM_SECCOMP_PROCESS] = PROGRAM(process),
+    [SM_SECCOMP_PROCESS_NET] = PROGRAM(process_net),
+    [SM_SECCOMP_VCPU] = PROGRAM(vcpu),
+    [SM_SECCOMP_DEVICE] = PROGRAM(device),
+};
+
+unsigned sm_seccomp_count(sm_seccomp_role role) { return programs[role].allowed; }
+
+static int install(struct sock_fprog *prog, bool all_threads)
 {
-    int nr = seccomp_syscall_resolve_name(r->name);
-    if (nr == __NR_SCMP_ERROR)
-        return 0;  /* not a syscall on this architecture (e.g. "access") */
-    int rc = add_rule(ctx, action, nr, r);
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                      all_threads ? SECCOMP_FILTER_FLAG_TSYNC : 0, prog);
     if (rc < 0)
-        return sm_fail(-rc, "seccomp: cannot add the rule for %s: %s", r->name, strerror(-rc));
-    if (seen && nr >= 0 && nr < 1024)
-        seen[nr] = 1;
+        return sm_fail(errno, "seccomp: cannot load the filter: %s", strerror(errno));
+    /* With TSYNC, a positive answer names a thread that could not take it. */
+    if (rc > 0)
+        return sm_fail(EBUSY, "seccomp: thread %ld cannot take the filter", rc);
     return 0;
 }
 
-/* The requests of one sm_hv_use bit of `uses`; none when it is clear. */
-static sm_hv_requests hv_requests(unsigned uses, unsigned bit)
+int sm_seccomp_load(sm_seccomp_role role, bool all_threads)
 {
-    return uses & bit ? sm_hv_requests_for((sm_hv_use)bit) : (sm_hv_requests){NULL, 0};
-}
-
-/* The hypervisor's requests for the list's uses, each an ioctl rule on
- * its request number, as the backend gives them. */
-static int add_hv_uses(scmp_filter_ctx ctx, uint32_t action, unsigned uses,
-                       unsigned char *seen)
-{
-    for (unsigned bit = 1; bit && bit <= uses; bit <<= 1) {
-        sm_hv_requests q = hv_requests(uses, bit);
-        for (unsigned i = 0; i < q.n; i++) {
-            sm_sys_rule r = {"ioctl", 1, SM_ARG_EQ, q.req[i]};
-            int rc = add_one(ctx, action, &r, seen);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-static int add_list(scmp_filter_ctx ctx, uint32_t action, sm_sys_list l, unsigned char *seen)
-{
-    for (unsigned i = 0; i < l.n; i++) {
-        int rc = add_one(ctx, action, &l.rules[i], seen);
-        if (rc < 0)
-            return rc;
-    }
-    return add_hv_uses(ctx, action, l.hv_uses, seen);
-}
-
-static unsigned count(const unsigned char *seen)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < 1024; i++)
-        n += seen[i];
-    return n;
-}
-
-static void mark(const char *name, unsigned char *seen)
-{
-    int nr = seccomp_syscall_resolve_name(name);
-    if (nr >= 0 && nr < 1024)
-        seen[nr] = 1;
-}
-
-unsigned sm_seccomp_count(sm_sys_list l)
-{
-    unsigned char seen[1024] = {0};
-    for (unsigned i = 0; i < l.n; i++)
-        mark(l.rules[i].name, seen);
-    for (unsigned bit = 1; bit && bit <= l.hv_uses; bit <<= 1)
-        if (hv_requests(l.hv_uses, bit).n)
-            mark("ioctl", seen);
-    return count(seen);
-}
-
-int sm_seccomp_load(const sm_sys_list *lists, unsigned n, bool all_threads, unsigned *allowed)
-{
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-    if (!ctx)
-        return sm_fail(ENOMEM, "seccomp: cannot make a filter");
-    unsigned char seen[1024] = {0};
-    int err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-    /* Set once by the caller; a vCPU's own filter must not need prctl. */
-    if (!err)
-        err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-    if (!err && all_threads)
-        err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    if (err)
-        err = sm_fail(-err, "seccomp: cannot set the filter's attributes: %s", strerror(-err));
-    for (unsigned i = 0; i < n && !err; i++)
-        err = add_list(ctx, SCMP_ACT_ALLOW, lists[i], seen);
-    if (!err)
-        err = add_list(ctx, SCMP_ACT_ERRNO(ENOSYS), sm_seccomp_list_enosys(), NULL);
-    int rc = err ? 0 : seccomp_load(ctx);
-    if (rc < 0)
-        err = sm_fail(-rc, "seccomp: cannot load the filter: %s", strerror(-rc));
-    seccomp_release(ctx);
-    if (!err && allowed)
-        *allowed = count(seen);
+    const program *p = &programs[role];
+    struct sock_filter *code = malloc(p->len * sizeof *code);
+    if (!code)
+        return sm_fail(ENOMEM, "seccomp: out of memory for the filter");
+    memcpy(code, p->code, p->len * sizeof *code);
+    for (unsigned i = 0; i < p->npid; i++)
+        code[p->pid_at[i]].k = (uint32_t)getpid();
+    struct sock_fprog prog = {.len = p->len, .filter = code};
+    int err = install(&prog, all_threads);
+    free(code);
     return err;
 }

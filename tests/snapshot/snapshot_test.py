@@ -60,8 +60,12 @@ def shared_data():
     """The data dir every case shares, baked once per test run."""
     os.makedirs(FIXTURE, exist_ok=True)
     use_data(FIXTURE)
-    st = os.stat(SM)
-    build = f"{SM} {st.st_size} {st.st_mtime_ns}\n"
+    # The bake key names the worker too: a rebuilt worker alone makes the
+    # fixture's snapshot stale.
+    build = ""
+    for path in (SM, os.path.join(os.path.dirname(SM), "supermachine-worker")):
+        st = os.stat(path)
+        build += f"{path} {st.st_size} {st.st_mtime_ns}\n"
     ready = os.path.join(FIXTURE, "ready")
     with open(os.path.join(FIXTURE, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

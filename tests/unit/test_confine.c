@@ -127,7 +127,21 @@ static int do_allowed(const char *d)
     if (m == MAP_FAILED)
         return 6;
     munmap(m, 1 << 20);
+    /* A kick: a signal to one of our own threads (the pid in the filter
+     * is filled in when it is installed). */
+    if (syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), 0) < 0)
+        return 7;
     return 0;
+}
+
+/* The same call toward another process: the worker's parent. */
+static int do_signal_other(const char *d)
+{
+    pid_t parent = getppid();
+    if (confine_all(d, false))
+        return 2;
+    syscall(SYS_tgkill, parent, parent, 0);
+    return 3;
 }
 
 static int do_device_node(const char *d)
@@ -333,6 +347,7 @@ static void test_inet_needs_a_network(void **s) { (void)s; assert_stopped(do_ine
 static void test_vcpu_opens_nothing(void **s) { (void)s; assert_stopped(do_vcpu_open, "openat", "sm-vcpu0"); }
 static void test_device_thread_reads_no_vcpu(void **s) { (void)s; assert_stopped(do_device_vcpu_state, "ioctl", "sm-devices"); }
 static void test_device_thread_binds_none(void **s) { (void)s; assert_stopped(do_device_bind, "bind", "sm-devices"); }
+static void test_signal_to_another_process_stops_the_worker(void **s) { (void)s; assert_stopped(do_signal_other, "tgkill", NULL); }
 
 static void test_worker_work_allowed(void **s)
 {
@@ -473,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_vcpu_opens_nothing),
         cmocka_unit_test(test_device_thread_reads_no_vcpu),
         cmocka_unit_test(test_device_thread_binds_none),
+        cmocka_unit_test(test_signal_to_another_process_stops_the_worker),
         cmocka_unit_test(test_files_outside_unreachable),
         cmocka_unit_test(test_root_loses_its_capabilities),
         cmocka_unit_test(test_root_is_jailed),
