@@ -38,7 +38,8 @@ static double pct(double *v, int n, double p)
 static int run_true(sm_vm *vm)
 {
     sm_exec_result r = {.size = sizeof r};
-    int err = sm_vm_exec(vm, &(sm_exec){.argv = (const char *[]){"true", NULL}}, &r);
+    int err = sm_vm_exec(
+        vm, &(sm_exec){.size = sizeof(sm_exec), .argv = (const char *[]){"true", NULL}}, &r);
     sm_exec_result_free(&r);
     return err || r.exit_status ? -1 : 0;
 }
@@ -66,14 +67,22 @@ static void throughput(sm_vm *vm, size_t mib)
     char *buf = calloc(1, size);
     double t = now();
     sm_exec_result r = {.size = sizeof r};
-    sm_vm_exec(vm, &(sm_exec){.argv = (const char *[]){"sh", "-c", "cat >/dev/null", NULL},
-                              .stdin_data = buf, .stdin_len = size}, &r);
+    sm_vm_exec(vm,
+               &(sm_exec){.size = sizeof(sm_exec),
+                          .argv = (const char *[]){"sh", "-c", "cat >/dev/null", NULL},
+                          .stdin_data = buf,
+                          .stdin_len = size},
+               &r);
     double in = now() - t;
     char cmd[64];
     snprintf(cmd, sizeof cmd, "head -c %zu /dev/zero", size);
     t = now();
-    sm_vm_exec(vm, &(sm_exec){.argv = (const char *[]){"sh", "-c", cmd, NULL},
-                              .on_stdout = count, .ctx = &got}, &r);
+    sm_vm_exec(vm,
+               &(sm_exec){.size = sizeof(sm_exec),
+                          .argv = (const char *[]){"sh", "-c", cmd, NULL},
+                          .on_stdout = count,
+                          .ctx = &got},
+               &r);
     double out = now() - t;
     printf("stream host->guest: %.1f MiB/s (%zu MiB in %.2f s)\n", (double)mib / in, mib, in);
     printf("stream guest->host: %.1f MiB/s (%zu MiB in %.2f s)%s\n", (double)(got >> 20) / out,
@@ -87,7 +96,8 @@ int main(int argc, char **argv)
     size_t mib = argc > 2 ? (size_t)atoi(argv[2]) : 32;
     sm_vm *vm;
     double t = now();
-    if (sm_vm_start(NULL, &(sm_vm_config){.start_timeout_ms = 600000}, &vm)) {
+    if (sm_vm_start(NULL, &(sm_vm_config){.size = sizeof(sm_vm_config), .start_timeout_ms = 600000},
+                    &vm)) {
         fprintf(stderr, "bench/exec: %s\n", sm_last_error());
         return 1;
     }

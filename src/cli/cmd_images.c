@@ -81,7 +81,7 @@ static void fields_of(const sm_image_info *img, sm_cli_field f[NFIELDS], image_t
     }
     snprintf(t->id, sizeof t->id, "%.12s", img->config_digest[0] ? img->config_digest + 7 : "");
     sm_cli_age(img->created, t->since, sizeof t->since);
-    sm_cli_human_size(img->size, t->size, sizeof t->size);
+    sm_cli_human_size(img->bytes, t->size, sizeof t->size);
     platform_of(img, t->platform, sizeof t->platform);
     sm_cli_field all[NFIELDS] = {
         {"Repository", t->repo}, {"Tag", t->tag}, {"ID", t->id}, {"Digest", img->digest},
@@ -94,7 +94,7 @@ static void fields_of(const sm_image_info *img, sm_cli_field f[NFIELDS], image_t
 static void print_row(const sm_image_info *img, int digests)
 {
     char size[32], when[32], platform[100], id[16];
-    sm_cli_human_size(img->size, size, sizeof size);
+    sm_cli_human_size(img->bytes, size, sizeof size);
     sm_cli_age(img->created, when, sizeof when);
     platform_of(img, platform, sizeof platform);
     snprintf(id, sizeof id, "%.12s", img->config_digest[0] ? img->config_digest + 7 : "?");

@@ -45,20 +45,20 @@ static int import_path(const char *path, const sm_import_options *opts, int root
     io.build_rootfs = rootfs;
     if (isatty(STDERR_FILENO))
         io.building = show_building;
-    sm_image_ref *refs;
+    sm_image_ref **refs;
     size_t n;
     if (sm_image_import(path, &io, &refs, &n) < 0)
         return sm_cli_fail();
     for (size_t i = 0; i < n; i++) {
-        const char *name = refs[i].name[0] ? refs[i].name : NULL;
+        const char *name = refs[i]->name[0] ? refs[i]->name : NULL;
         if (load && name)
             printf("Loaded image: %s\n", name);
         else if (load)
-            printf("Loaded image ID: %s\n", refs[i].digest);
+            printf("Loaded image ID: %s\n", refs[i]->digest);
         else
-            printf("%s %s\n", name ? name : "<none>", refs[i].digest);
+            printf("%s %s\n", name ? name : "<none>", refs[i]->digest);
     }
-    free(refs);
+    sm_image_ref_list_free(refs, n);
     return 0;
 }
 

@@ -72,7 +72,7 @@ static json_t *image_json(const sm_image_info *img)
                      "Architecture", img->architecture,
                      "Variant", img->variant[0] ? img->variant : NULL,
                      "Created", img->created[0] ? img->created : NULL,
-                     "Size", (json_int_t)img->size, "Stored", (json_int_t)img->stored,
+                     "Size", (json_int_t)img->bytes, "Stored", (json_int_t)img->stored,
                      "Layers", layers_json(img), "Config", config_json(img));
 }
 

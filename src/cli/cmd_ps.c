@@ -116,7 +116,7 @@ int sm_cmd_ps(int argc, char **argv)
     fields_of(&none, f, buf);
     if (format && sm_cli_format_check("ps", format, f, NFIELDS))
         return SM_CLI_EXIT_FAILURE;
-    sm_vm_info *list;
+    sm_vm_info **list;
     size_t n;
     if (sm_vm_list(&list, &n) != 0)
         return sm_cli_fail();
@@ -126,17 +126,17 @@ int sm_cmd_ps(int argc, char **argv)
         printf("%-12s  %-28s  %-24s  %-16s  %-12s  %-28s  %s\n", "VM ID", "IMAGE", "COMMAND",
                "CREATED", "STATUS", "PORTS", "NAMES");
     for (size_t i = 0; i < n; i++) {
-        if (!all && !list[i].running)
+        if (!all && !list[i]->running)
             continue;
         if (quiet) {
-            printf("%.12s\n", list[i].id);
+            printf("%.12s\n", list[i]->id);
         } else if (format) {
-            fields_of(&list[i], f, buf);
+            fields_of(list[i], f, buf);
             sm_cli_format_row(format, f, NFIELDS);
         } else {
-            row(&list[i]);
+            row(list[i]);
         }
     }
-    free(list);
+    sm_vm_list_free(list, n);
     return 0;
 }

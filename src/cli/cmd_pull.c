@@ -122,7 +122,7 @@ int sm_cmd_pull(int argc, char **argv)
     if (show)
         po.progress = show_progress;
     for (int i = optind; i < argc; i++) {
-        sm_image_ref ref;
+        sm_image_ref ref = SM_IMAGE_REF_INIT;
         int err = rootfs ? pull_and_build(argv[i], &po, show, &ref)
                          : sm_image_pull(argv[i], &po, &ref);
         if (err < 0)

@@ -87,7 +87,7 @@ int sm_cmd_push(int argc, char **argv)
     if (!quiet && isatty(STDERR_FILENO))
         po.progress = show_progress;
     for (int i = optind; i < argc; i++) {
-        sm_image_ref ref;
+        sm_image_ref ref = SM_IMAGE_REF_INIT;
         if (sm_image_push(argv[i], &po, &ref) < 0)
             return sm_cli_fail();
         printf("%s %s\n", ref.name, ref.digest);

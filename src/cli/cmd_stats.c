@@ -67,14 +67,14 @@ static void print(const sample *a, const sample *b, size_t n, uint64_t dt_ns)
 /* The running VMs, by name where they have one. */
 static size_t running(char **names, size_t max)
 {
-    sm_vm_info *list;
+    sm_vm_info **list;
     size_t n, k = 0;
     if (sm_vm_list(&list, &n) != 0)
         return 0;
     for (size_t i = 0; i < n && k < max; i++)
-        if (list[i].running)
-            names[k++] = strdup(list[i].name[0] ? list[i].name : list[i].id);
-    free(list);
+        if (list[i]->running)
+            names[k++] = strdup(list[i]->name[0] ? list[i]->name : list[i]->id);
+    sm_vm_list_free(list, n);
     return k;
 }
 

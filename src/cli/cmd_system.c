@@ -43,40 +43,44 @@ static int df(void)
 
 static int prune_vms(uint64_t *removed)
 {
-    sm_vm_info *list;
+    sm_vm_info **list;
     size_t n;
     if (sm_vm_list(&list, &n) != 0)
         return sm_cli_fail();
     for (size_t i = 0; i < n; i++)
-        if (!list[i].running && sm_vm_remove(list[i].id, 0) == 0)
+        if (!list[i]->running && sm_vm_remove(list[i]->id, 0) == 0)
             (*removed)++;
-    free(list);
+    sm_vm_list_free(list, n);
     return 0;
 }
 
-static int in_use(const char *image, const sm_vm_info *vms, size_t n)
+static int in_use(const char *image, sm_vm_info *const *vms, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(vms[i].image, image))
+        if (!strcmp(vms[i]->image, image))
             return 1;
     return 0;
 }
 
 static int prune_images(uint64_t *removed)
 {
-    sm_vm_info *vms;
-    size_t nv;
+    sm_vm_info **vms = NULL;
+    size_t nv = 0;
     sm_image_info **imgs;
     size_t ni;
-    if (sm_vm_list(&vms, &nv) != 0 || sm_image_list(&imgs, &ni) != 0)
+    if (sm_vm_list(&vms, &nv) != 0)
         return sm_cli_fail();
+    if (sm_image_list(&imgs, &ni) != 0) {
+        sm_vm_list_free(vms, nv);
+        return sm_cli_fail();
+    }
     for (size_t i = 0; i < ni; i++) {
         const char *name = imgs[i]->name[0] ? imgs[i]->name : imgs[i]->digest;
         if (!in_use(name, vms, nv) && sm_image_remove(name) == 0)
             (*removed)++;
     }
     sm_image_list_free(imgs, ni);
-    free(vms);
+    sm_vm_list_free(vms, nv);
     return 0;
 }
 

@@ -22,7 +22,7 @@ int sm_cmd_top(int argc, char **argv)
     if (argc - optind != 1)
         return sm_cli_usage_error("top", "name one VM");
     sm_vm *vm;
-    sm_vm_process *list;
+    sm_vm_process **list;
     size_t n;
     if (sm_vm_open(argv[optind], &vm) != 0)
         return sm_cli_fail();
@@ -32,13 +32,13 @@ int sm_cmd_top(int argc, char **argv)
         return sm_cli_fail();
     printf("%-6s %7s %7s %-1s %9s %10s  %s\n", "UID", "PID", "PPID", "S", "TIME", "RSS", "CMD");
     for (size_t i = 0; i < n; i++) {
-        unsigned long long s = (unsigned long long)(list[i].cpu_ns / 1000000000u);
+        const sm_vm_process *p = list[i];
+        unsigned long long s = (unsigned long long)(p->cpu_ns / 1000000000u);
         char rss[32];
-        sm_cli_human_size(list[i].rss_bytes, rss, sizeof rss);
-        printf("%-6u %7d %7d %c %3llu:%02llu:%02llu %10s  %s\n", list[i].uid, list[i].pid,
-               list[i].ppid, list[i].state, s / 3600, s / 60 % 60, s % 60, rss,
-               list[i].command);
+        sm_cli_human_size(p->rss_bytes, rss, sizeof rss);
+        printf("%-6u %7d %7d %c %3llu:%02llu:%02llu %10s  %s\n", p->uid, p->pid, p->ppid,
+               p->state, s / 3600, s / 60 % 60, s % 60, rss, p->command);
     }
-    free(list);
+    sm_vm_processes_free(list, n);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/boot_channel.h"
+#include "lib/abi.h"
 #include "lib/boot_payload.h"
 #include "lib/launch.h"
 #include "supermachine.h"
@@ -73,10 +74,8 @@ static int run_machine(const sm_boot_config *c, const sm_launch *l, sm_boot_resu
     return err;
 }
 
-int sm_boot(const sm_boot_config *c, sm_boot_result *r)
+static int boot(const sm_boot_config *c, sm_boot_result *r)
 {
-    if (!c || c->size < sizeof *c || !r || r->size < sizeof *r)
-        return sm_fail(EINVAL, "sm_boot: config and result need their size set");
     r->t_call_ns = sm_now_ns();
     static const char *const shell[] = {"/bin/sh", NULL};
     sm_launch l;
@@ -87,5 +86,21 @@ int sm_boot(const sm_boot_config *c, sm_boot_result *r)
     if (!err)
         err = run_machine(c, &l, r);
     sm_launch_release(&l);
+    return err;
+}
+
+int sm_boot(const sm_boot_config *config, sm_boot_result *result)
+{
+    if (!config || !result)
+        return sm_fail(EINVAL, "sm_boot: config and result are required");
+    sm_boot_config c;
+    sm_boot_result r = {.size = sizeof r};
+    int err = SM_ABI_IN(&c, config, sm_boot_config);
+    if (!err)
+        err = SM_ABI_OUT(result, &r, sm_boot_result);  /* refuses a bad size up front */
+    if (err)
+        return err;
+    err = boot(&c, &r);
+    SM_ABI_OUT(result, &r, sm_boot_result);
     return err;
 }

@@ -1,5 +1,6 @@
 /* sm_last_error and sm_strerror: the public names of util/error's
  * sentences and codes. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "supermachine.h"
@@ -13,6 +14,13 @@ _Static_assert(SM_ERR_KVMPERM == SM_EKVMPERM, "util's SM_ERR_KVMPERM must be SM_
 SM_API const char *sm_last_error(void)
 {
     return sm_error_text();
+}
+
+/* The library's plain buffers come from its own malloc: a caller linked
+ * with another allocator (a language runtime's) must not free them. */
+SM_API void sm_free(void *p)
+{
+    free(p);
 }
 
 SM_API const char *sm_strerror(int err)

@@ -9,6 +9,7 @@
 #include "agent/client_mount.h"
 #include "agent/protocol.h"
 #include "supermachine.h"
+#include "lib/abi.h"
 #include "util/error.h"
 
 #define TYPE_MAX 31
@@ -41,12 +42,12 @@ static int check(const sm_mount *m)
 
 int sm_vm_mount(sm_vm *vm, const sm_mount *mount)
 {
-    sm_mount m = {0};
+    sm_mount m;
     if (!mount)
         return sm_fail(EINVAL, "sm_vm_mount: no mount given");
-    size_t size = mount->size ? mount->size : sizeof m;
-    memcpy(&m, mount, size < sizeof m ? size : sizeof m);
-    int err = check(&m);
+    int err = SM_ABI_IN(&m, mount, sm_mount);
+    if (!err)
+        err = check(&m);
     /* Its agent cannot answer: fail now rather than at a timeout. */
     if (!err && sm_vm_paused(vm))
         err = sm_fail(EBUSY, "VM %.12s is paused; unpause it first", sm_vm_id(vm));

@@ -2,6 +2,7 @@
  * over the store's own (src/oci/images.h). */
 #include <stdlib.h>
 
+#include "lib/abi.h"
 #include "lib/oci_info.h"
 #include "oci/image_info.h"
 #include "oci/images.h"
@@ -72,9 +73,6 @@ SM_API int sm_image_gc(sm_gc_result *result)
     /* A store that could not be locked leaves the caller's result as it was. */
     if (!o.swept)
         return err;
-    if (result && result->size >= sizeof r)
-        *result = r;
-    else if (result && result->size >= offsetof(sm_gc_result, bytes_freed))
-        result->blobs_removed = r.blobs_removed;
-    return err;
+    int out = result ? SM_ABI_OUT(result, &r, sm_gc_result) : 0;
+    return err ? err : out;
 }

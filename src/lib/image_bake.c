@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/abi.h"
 #include "lib/bake.h"
+#include "lib/image_open.h"
 #include "lib/vm_image.h"
 #include "lib/vm_restore.h"
 #include "snapshot/snap_dir.h"
@@ -46,15 +48,19 @@ static int bake_now(const sm_image *image, const sm_vm_config *c)
 
 int sm_image_bake(const sm_image *image, const sm_bake_options *opts, char *out, size_t len)
 {
-    sm_bake_options o = {0};
-    if (opts)
-        memcpy(&o, opts, opts->size && opts->size < sizeof o ? opts->size : sizeof o);
+    sm_bake_options o = {.size = sizeof(sm_bake_options)};
     sm_vm_config c = {.size = sizeof c};
-    if (o.vm)
-        memcpy(&c, o.vm, o.vm->size && o.vm->size < sizeof c ? o.vm->size : sizeof c);
+    int err = opts ? SM_ABI_IN(&o, opts, sm_bake_options) : 0;
+    if (!err && o.vm)
+        err = SM_ABI_IN(&c, o.vm, sm_vm_config);
+    if (err)
+        return err;
     c.size = sizeof c;
     if (!image)
         return sm_fail(EINVAL, "sm_image_bake: an image is required");
+    if (sm_image_snapshot(image))
+        return sm_fail(EINVAL, "the image is a snapshot (sm_image_from_snapshot): VMs from it "
+                       "resume it already; there is nothing to bake");
     if (!sm_bake_fits(image, &c) || c.detached || c.name)
         return sm_fail(EINVAL, "only VMs without disks, shares, a name or detaching of "
                        "their own resume a baked snapshot; there is nothing to bake for "
@@ -62,7 +68,7 @@ int sm_image_bake(const sm_image *image, const sm_bake_options *opts, char *out,
     char dir[PATH_MAX];
     sm_snap_meta meta;
     sm_machine_file *mf = malloc(sizeof *mf);
-    int err = mf ? locate(image, &c, dir, sizeof dir) : sm_fail(ENOMEM, "out of memory");
+    err = mf ? locate(image, &c, dir, sizeof dir) : sm_fail(ENOMEM, "out of memory");
     int usable = !err && access(dir, F_OK) == 0 && sm_snapshot_check(dir, &meta, mf) == 0;
     if (!err && (!usable || o.force)) {
         sm_snap_dir_remove(dir);

@@ -4,34 +4,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/abi.h"
 #include "lib/image_open.h"
 #include "lib/oci_info.h"
 #include "oci/import.h"
 #include "supermachine.h"
 #include "util/error.h"
 
-/* Takes `in`. */
-static int refs_from_oci(sm_oci_image_ref *in, size_t n, sm_image_ref **out, size_t *count)
+void sm_image_ref_list_free(sm_image_ref **list, size_t count)
 {
-    sm_image_ref *refs = calloc(n + 1, sizeof *refs);
-    for (size_t i = 0; refs && i < n; i++)
-        sm_image_ref_from_oci(&in[i], &refs[i]);
+    for (size_t i = 0; list && i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* Takes `in`. */
+static int refs_from_oci(sm_oci_image_ref *in, size_t n, sm_image_ref ***out, size_t *count)
+{
+    sm_image_ref **refs = calloc(n + 1, sizeof *refs);
+    size_t made = 0;
+    for (; refs && made < n; made++) {
+        if (!(refs[made] = malloc(sizeof **refs)))
+            break;
+        refs[made]->size = sizeof **refs;
+        sm_image_ref_from_oci(&in[made], refs[made]);
+    }
     free(in);
-    if (!refs)
+    if (!refs || made < n) {
+        sm_image_ref_list_free(refs, made);
         return sm_fail(ENOMEM, "out of memory");
+    }
     *out = refs;
     *count = n;
     return 0;
 }
 
-SM_API int sm_image_import(const char *path, const sm_import_options *opts, sm_image_ref **out,
+SM_API int sm_image_import(const char *path, const sm_import_options *opts, sm_image_ref ***out,
                            size_t *count)
 {
-    sm_import_options o = {0};
-    if (opts && opts->size < offsetof(sm_import_options, platform))
-        return sm_fail(EINVAL, "sm_import_options.size must be set to sizeof(sm_import_options)");
-    if (opts)
-        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
+    sm_import_options o = {.size = sizeof(sm_import_options)};
+    int err = opts ? SM_ABI_IN(&o, opts, sm_import_options) : 0;
+    if (err)
+        return err;
     *out = NULL;
     *count = 0;
     sm_oci_import_options oo = {.platform = o.platform, .name = o.name};
@@ -40,6 +54,6 @@ SM_API int sm_image_import(const char *path, const sm_import_options *opts, sm_i
     sm_pull_hook hook = sm_image_build_hook(&io);
     sm_oci_image_ref *refs;
     size_t n;
-    int err = sm_oci_import(path, &oo, o.build_rootfs ? &hook : NULL, &refs, &n);
+    err = sm_oci_import(path, &oo, o.build_rootfs ? &hook : NULL, &refs, &n);
     return err ? err : refs_from_oci(refs, n, out, count);
 }

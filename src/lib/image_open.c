@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/abi.h"
 #include "lib/image_open.h"
 #include "lib/oci_info.h"
 #include "lib/pull_options.h"
@@ -15,11 +16,6 @@
 #include "rootfs/rootfs.h"
 #include "supermachine.h"
 #include "util/error.h"
-
-struct sm_image {
-    sm_image_info *info;
-    sm_rootfs_chain rootfs;
-};
 
 /* The cached root filesystem of `layers`, built if missing; o->building
  * hears of a build before it starts. */
@@ -115,14 +111,12 @@ static int build_rootfs(sm_image *img, sm_oci_layers *l, const sm_image_open_opt
 
 int sm_image_open(const char *reference, const sm_image_open_options *opts, sm_image **out)
 {
-    sm_image_open_options o = {0};
+    sm_image_open_options o = {.size = sizeof(sm_image_open_options)};
     if (!reference || !out)
         return sm_fail(EINVAL, "sm_image_open: a reference and out are required");
-    if (opts) {
-        size_t size = opts->size ? opts->size : sizeof o;
-        memcpy(&o, opts, size < sizeof o ? size : sizeof o);
-    }
-    int err = ensure_stored(reference, &o);
+    int err = opts ? SM_ABI_IN(&o, opts, sm_image_open_options) : 0;
+    if (!err)
+        err = ensure_stored(reference, &o);
     if (err)
         return err;
     sm_image *img = calloc(1, sizeof *img);
@@ -148,7 +142,12 @@ const sm_image_info *sm_image_get_info(const sm_image *image)
 
 const char *sm_image_rootfs(const sm_image *image)
 {
-    return image ? image->rootfs.paths[0] : NULL;
+    return image && !image->snapshot[0] ? image->rootfs.paths[0] : NULL;
+}
+
+const char *sm_image_snapshot(const sm_image *image)
+{
+    return image && image->snapshot[0] ? image->snapshot : NULL;
 }
 
 const sm_rootfs_chain *sm_image_rootfs_chain(const sm_image *image)

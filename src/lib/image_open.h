@@ -3,9 +3,24 @@
 #ifndef SM_LIB_IMAGE_OPEN_H
 #define SM_LIB_IMAGE_OPEN_H
 
+#include <limits.h>
+
 #include "oci/pull.h"
 #include "rootfs/rootfs.h"
 #include "supermachine.h"
+
+/* An image from the store with its root filesystem built, or a snapshot
+ * (sm_image_from_snapshot: snapshot set, info that of the image it was
+ * taken of, if any, and no root filesystem of its own). */
+struct sm_image {
+    sm_image_info *info;
+    sm_rootfs_chain rootfs;
+    char snapshot[PATH_MAX];
+};
+
+/* The snapshot directory an image from sm_image_from_snapshot resumes;
+ * NULL for other images (and NULL). */
+const char *sm_image_snapshot(const sm_image *image);
 
 /* The image's root filesystem: its own image first, then those it builds
  * on (sm_image_rootfs gives the first alone). */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "supermachine.h"
+#include "lib/abi.h"
 #include "util/cpuinfo.h"
 #include "util/error.h"
 #include "vmm/host_quirks.h"
@@ -21,13 +22,15 @@ int sm_kvm_check(sm_kvm_status *status)
 {
     if (!status)
         return sm_fail(EINVAL, "sm_kvm_check: status is required");
-    size_t size = status->size ? status->size : sizeof *status;
-    sm_kvm_status s = {.size = size};
+    sm_kvm_status s = {.size = sizeof s};
+    int err = SM_ABI_OUT(status, &s, sm_kvm_status);  /* refuses a bad size up front */
+    if (err)
+        return err;
     snprintf(s.device, sizeof s.device, "/dev/kvm");
     s.error = sm_hv_check(s.device, &s.api_version);
     if (s.error)
         snprintf(s.detail, sizeof s.detail, "%s", sm_last_error());
     s.kind = s.error ? SM_KVM_NONE : kind_of_host();
-    memcpy(status, &s, size < sizeof s ? size : sizeof s);
+    SM_ABI_OUT(status, &s, sm_kvm_status);
     return s.error;
 }

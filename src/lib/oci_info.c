@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/abi.h"
 #include "oci/image_info.h"
 #include "util/error.h"
 
@@ -48,6 +49,7 @@ static void fill_lists(sm_image_info *p, const sm_oci_info *in)
 
 static void fill(sm_image_info *p, const sm_oci_info *in)
 {
+    p->size = sizeof *p;
     COPY_FIELD(p, in, name);
     COPY_FIELD(p, in, digest);
     COPY_FIELD(p, in, index_digest);
@@ -58,7 +60,7 @@ static void fill(sm_image_info *p, const sm_oci_info *in)
     COPY_FIELD(p, in, variant);
     COPY_FIELD(p, in, created);
     p->stored = in->stored;
-    p->size = in->size;
+    p->bytes = in->size;
     p->layer_count = in->layer_count;
     p->label_count = in->label_count;
     p->history_count = in->history_count;
@@ -97,8 +99,10 @@ int sm_image_info_from_oci(sm_oci_info *in, sm_image_info **out)
 
 void sm_image_ref_from_oci(const sm_oci_image_ref *in, sm_image_ref *out)
 {
-    COPY_FIELD(out, in, name);
-    COPY_FIELD(out, in, digest);
+    sm_image_ref r = {.size = sizeof r};
+    COPY_FIELD(&r, in, name);
+    COPY_FIELD(&r, in, digest);
+    SM_ABI_OUT(out, &r, sm_image_ref);
 }
 
 SM_API void sm_image_info_free(sm_image_info *info)

@@ -10,6 +10,7 @@
  * sm_image_info_free frees both. */
 int sm_image_info_from_oci(sm_oci_info *in, sm_image_info **out);
 
+/* Into the caller's struct, whose size sm_abi_check has passed. */
 void sm_image_ref_from_oci(const sm_oci_image_ref *in, sm_image_ref *out);
 
 #endif

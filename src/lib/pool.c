@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/abi.h"
 #include "lib/pool.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -170,10 +171,7 @@ int sm_pool_get_stats(sm_pool *pool, sm_pool_stats *stats)
     s.stopping = pool->nstopping;
     s.waiting = pool->nwaiting;
     pthread_mutex_unlock(&pool->lock);
-    size_t size = stats->size ? stats->size : sizeof s;
-    memcpy(stats, &s, size < sizeof s ? size : sizeof s);
-    stats->size = size;
-    return 0;
+    return SM_ABI_OUT(stats, &s, sm_pool_stats);
 }
 
 static void doom_all(sm_pool *p, sm_pool_slot **list)

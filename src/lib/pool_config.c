@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/abi.h"
 #include "lib/pool.h"
 #include "lib/vm_shares.h"
 #include "util/error.h"
@@ -118,12 +119,10 @@ static int check_vm(const sm_vm_config *c)
  * this returns, so that sm_pool_settings_free can always free it. */
 static int copy_vm(const sm_vm_config *from, sm_vm_config *c)
 {
-    sm_vm_config in = {0};
-    if (from) {
-        size_t size = from->size ? from->size : sizeof in;
-        memcpy(&in, from, size < sizeof in ? size : sizeof in);
-    }
-    int err = check_vm(&in);
+    sm_vm_config in = {.size = sizeof(sm_vm_config)};
+    int err = from ? SM_ABI_IN(&in, from, sm_vm_config) : 0;
+    if (!err)
+        err = check_vm(&in);
     if (err)
         return err;
     /* Scalars as they are; every pointer dropped before it is copied. */
@@ -162,18 +161,17 @@ static int check_sizes(sm_pool_settings *s)
 
 int sm_pool_settings_load(const sm_pool_config *config, sm_pool_settings *s)
 {
-    sm_pool_config c = {0};
+    sm_pool_config c = {.size = sizeof(sm_pool_config)};
     memset(s, 0, sizeof *s);
-    if (config) {
-        size_t size = config->size ? config->size : sizeof c;
-        memcpy(&c, config, size < sizeof c ? size : sizeof c);
-    }
+    int err = config ? SM_ABI_IN(&c, config, sm_pool_config) : 0;
+    if (err)
+        return err;
     s->min = c.min;
     s->max = c.max;
     s->parallel_starts = c.max_parallel_starts;
     s->idle_timeout_ms = c.idle_timeout_ms;
     s->acquire_timeout_ms = c.acquire_timeout_ms;
-    int err = check_sizes(s);
+    err = check_sizes(s);
     if (!err)
         err = copy_vm(c.vm, &s->vm);
     if (err)

@@ -2,6 +2,7 @@
  * passed on as the public sm_push_progress. */
 #include <string.h>
 
+#include "lib/abi.h"
 #include "lib/oci_info.h"
 #include "oci/push.h"
 #include "supermachine.h"
@@ -10,7 +11,7 @@
 static void relay_progress(const sm_oci_push_progress *p, void *ctx)
 {
     const sm_push_options *o = ctx;
-    sm_push_progress pub = {.name = p->name, .blobs = p->blobs, .blobs_done = p->blobs_done,
+    sm_push_progress pub = {.size = sizeof pub, .name = p->name, .blobs = p->blobs, .blobs_done = p->blobs_done,
                             .blobs_uploaded = p->blobs_uploaded, .bytes = p->bytes,
                             .bytes_done = p->bytes_done, .finished = p->finished};
     o->progress(&pub, o->progress_ctx);
@@ -18,18 +19,19 @@ static void relay_progress(const sm_oci_push_progress *p, void *ctx)
 
 SM_API int sm_image_push(const char *reference, const sm_push_options *opts, sm_image_ref *out)
 {
-    sm_push_options keep = {0};
-    if (opts && opts->size < offsetof(sm_push_options, insecure_registries))
-        return sm_fail(EINVAL, "sm_push_options.size must be set to sizeof(sm_push_options)");
-    if (opts)
-        memcpy(&keep, opts, opts->size < sizeof keep ? opts->size : sizeof keep);
+    sm_push_options keep = {.size = sizeof(sm_push_options)};
+    int err = opts ? SM_ABI_IN(&keep, opts, sm_push_options) : 0;
+    if (!err && out)
+        err = sm_abi_check(out, "sm_image_ref");
+    if (err)
+        return err;
     sm_oci_push_options o = {
         .insecure_registries = keep.insecure_registries, .username = keep.username,
         .password = keep.password, .progress = keep.progress ? relay_progress : NULL,
         .progress_ctx = &keep,
     };
     sm_oci_image_ref ref;
-    int err = sm_oci_push(reference, &o, out ? &ref : NULL);
+    err = sm_oci_push(reference, &o, out ? &ref : NULL);
     if (!err && out)
         sm_image_ref_from_oci(&ref, out);
     return err;

@@ -2,6 +2,7 @@
  * (src/oci/login.h): the options' size is checked here. */
 #include <string.h>
 
+#include "lib/abi.h"
 #include "oci/login.h"
 #include "supermachine.h"
 #include "util/error.h"
@@ -9,11 +10,10 @@
 SM_API int sm_registry_login(const char *server, const char *user, const char *password,
                              const sm_login_options *opts)
 {
-    sm_login_options o = {0};
-    if (opts && opts->size < offsetof(sm_login_options, insecure_registries))
-        return sm_fail(EINVAL, "sm_login_options.size must be set to sizeof(sm_login_options)");
-    if (opts)
-        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
+    sm_login_options o = {.size = sizeof(sm_login_options)};
+    int err = opts ? SM_ABI_IN(&o, opts, sm_login_options) : 0;
+    if (err)
+        return err;
     return sm_oci_login(server, user, password, o.insecure_registries);
 }
 

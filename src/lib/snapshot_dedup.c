@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/abi.h"
 #include "oci/store.h"
 #include "snapshot/dedup.h"
 #include "supermachine.h"
@@ -39,10 +40,6 @@ SM_API int sm_snapshot_dedup(const char *dir, sm_dedup_result *result)
     int rc = dir ? sm_snap_dedup_dir(dir, &st) : 0;
     sm_dedup_result r = {.size = sizeof r, .snapshots = st.snapshots, .groups = st.groups,
                          .bytes_compared = st.bytes_compared, .bytes_shared = st.bytes_shared};
-    if (result && result->size >= sizeof r)
-        *result = r;
-    else if (result && result->size > offsetof(sm_dedup_result, snapshots))
-        memcpy((char *)result + sizeof r.size, (char *)&r + sizeof r.size,
-               result->size - sizeof r.size);
-    return rc;
+    int out = result ? SM_ABI_OUT(result, &r, sm_dedup_result) : 0;
+    return rc ? rc : out;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "lib/abi.h"
 #include "lib/machine_file.h"
 #include "lib/paths.h"
 #include "lib/vm_restore.h"
@@ -109,7 +110,5 @@ int sm_snapshot_gc(sm_gc_result *result)
         sweep(dir, d, &r);
         closedir(d);
     }
-    if (result && result->size >= sizeof r)
-        *result = r;
-    return 0;
+    return result ? SM_ABI_OUT(result, &r, sm_gc_result) : 0;
 }

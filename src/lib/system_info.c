@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/abi.h"
 #include "lib/paths.h"
 #include "lib/vm_registry.h"
 #include "oci/store.h"
@@ -19,11 +20,13 @@ int sm_get_paths(sm_paths *paths)
 {
     if (!paths)
         return sm_fail(EINVAL, "sm_get_paths: paths is required");
-    size_t size = paths->size ? paths->size : sizeof *paths;
     sm_paths *p = calloc(1, sizeof *p);
     if (!p)
         return sm_fail(ENOMEM, "out of memory");
-    int err = sm_store_default_root(p->data_dir, sizeof p->data_dir);
+    p->size = sizeof *p;
+    int err = SM_ABI_OUT(paths, p, sm_paths);  /* refuses a bad size up front */
+    if (!err)
+        err = sm_store_default_root(p->data_dir, sizeof p->data_dir);
     if (!err)
         err = sm_vm_base_dir(p->runtime_dir, sizeof p->runtime_dir);
     if (!err && sm_find_guest_file("vmlinux", "SUPERMACHINE_KERNEL", p->kernel,
@@ -36,9 +39,8 @@ int sm_get_paths(sm_paths *paths)
         p->initramfs[0] = '\0';
     if (!err && sm_find_worker(p->worker, sizeof p->worker) != 0)
         p->worker[0] = '\0';
-    p->size = size;
     if (!err)
-        memcpy(paths, p, size < sizeof *p ? size : sizeof *p);
+        SM_ABI_OUT(paths, p, sm_paths);
     free(p);
     return err;
 }
@@ -92,10 +94,11 @@ int sm_get_disk_usage(sm_disk_usage *usage)
 {
     if (!usage)
         return sm_fail(EINVAL, "sm_get_disk_usage: usage is required");
-    size_t size = usage->size ? usage->size : sizeof *usage;
-    sm_disk_usage u = {.size = size};
+    sm_disk_usage u = {.size = sizeof u};
     char root[4096], dir[4200];
-    int err = sm_store_default_root(root, sizeof root);
+    int err = SM_ABI_OUT(usage, &u, sm_disk_usage);  /* refuses a bad size up front */
+    if (!err)
+        err = sm_store_default_root(root, sizeof root);
     if (err)
         return err;
     snprintf(dir, sizeof dir, "%s/blobs", root);
@@ -119,6 +122,5 @@ int sm_get_disk_usage(sm_disk_usage *usage)
         u.images = n;
         sm_image_list_free(list, n);
     }
-    memcpy(usage, &u, size < sizeof u ? size : sizeof u);
-    return 0;
+    return SM_ABI_OUT(usage, &u, sm_disk_usage);
 }

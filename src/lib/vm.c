@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/abi.h"
+#include "lib/image_open.h"
 #include "lib/start_plan.h"
 #include "lib/vm_dir.h"
 #include "lib/vm_record.h"
@@ -224,13 +226,20 @@ int sm_vm_start_in(sm_vm *vm, const sm_image *image, const sm_vm_config *config,
 
 int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
 {
-    sm_vm_config c = {0};
+    sm_vm_config c = {.size = sizeof(sm_vm_config)};
     if (!out)
         return sm_fail(EINVAL, "sm_vm_start: out is required");
-    if (config) {
-        size_t size = config->size ? config->size : sizeof c;
-        memcpy(&c, config, size < sizeof c ? size : sizeof c);
-    }
+    int err = config ? SM_ABI_IN(&c, config, sm_vm_config) : 0;
+    if (err)
+        return err;
+    /* An image from sm_image_from_snapshot is its snapshot to resume
+     * (with a root_dir, any image is refused before it is looked at). */
+    const char *snapshot = c.root_dir ? NULL : sm_image_snapshot(image);
+    if (snapshot && c.snapshot)
+        return sm_fail(EINVAL, "the image is a snapshot (sm_image_from_snapshot): leave the "
+                       "config's snapshot NULL");
+    if (snapshot)
+        c.snapshot = snapshot, image = NULL;
 
     /* Checked here, not in the worker: extra disks must not vanish quietly. */
     if (c.ndisks > SM_MACHINE_MAX_DISKS)
@@ -241,7 +250,7 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
         return sm_fail(ENOMEM, "out of memory");
     vm->lifeline_fd = vm->lock_fd = -1;
     /* The id first: it names the directory and, as in docker, the host. */
-    int err = sm_vm_dir_new(vm->dir, sizeof vm->dir, vm->id, &vm->lock_fd);
+    err = sm_vm_dir_new(vm->dir, sizeof vm->dir, vm->id, &vm->lock_fd);
     if (err) {
         sm_vm_free(vm);
         return err;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/abi.h"
+#include "lib/image_open.h"
 #include "lib/vm_int.h"
 #include "lib/vm_log.h"
 #include "lib/vm_record.h"
@@ -30,7 +32,7 @@ static int check_create(const sm_image *image, const sm_vm_config *c, char *id)
 {
     if (!image || !id)
         return sm_fail(EINVAL, "sm_vm_create: image and id are required");
-    if (c->snapshot)
+    if (c->snapshot || sm_image_snapshot(image))
         return sm_fail(EINVAL, "a created VM starts from its image, not from a snapshot");
     if (c->ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c->ndisks,
@@ -41,20 +43,17 @@ static int check_create(const sm_image *image, const sm_vm_config *c, char *id)
 int sm_vm_create(const sm_image *image, const sm_vm_config *config, const sm_exec *main,
                  char id[65])
 {
-    sm_vm_config c = {0};
-    if (config) {
-        size_t size = config->size ? config->size : sizeof c;
-        memcpy(&c, config, size < sizeof c ? size : sizeof c);
-    }
-    sm_exec ex = {0};
-    if (main) {
-        size_t size = main->size ? main->size : sizeof ex;
-        memcpy(&ex, main, size < sizeof ex ? size : sizeof ex);
-    }
+    sm_vm_config c = {.size = sizeof(sm_vm_config)};
+    sm_exec ex = {.size = sizeof(sm_exec)};
+    int err = config ? SM_ABI_IN(&c, config, sm_vm_config) : 0;
+    if (!err && main)
+        err = SM_ABI_IN(&ex, main, sm_exec);
+    if (err)
+        return err;
     c.detached = 1;
     /* No main process given: the image's own, as run -d IMAGE starts it. */
     c.run_image_process = c.run_image_process || !main;
-    int err = check_create(image, &c, id);
+    err = check_create(image, &c, id);
     char dir[4096];
     int lock = -1;
     if (!err)

@@ -15,6 +15,7 @@
 
 #include "agent/client.h"
 #include "agent/protocol.h"
+#include "lib/abi.h"
 #include "lib/exec_spec.h"
 #include "lib/vm_dir.h"
 #include "lib/vm_int.h"
@@ -47,13 +48,14 @@ int sm_vm_start_main(sm_vm *vm, const sm_exec *exec)
 {
     if (!vm->detached)
         return sm_fail(EINVAL, "sm_vm_start_main is for detached VMs; use sm_vm_exec");
-    sm_exec ex = {0};
-    size_t size = exec->size ? exec->size : sizeof ex;
-    memcpy(&ex, exec, size < sizeof ex ? size : sizeof ex);
+    sm_exec ex;
+    int err = SM_ABI_IN(&ex, exec, sm_exec);
+    if (err)
+        return err;
     ex.stdin_data = NULL, ex.has_stdin_fd = 0, ex.stdin_stream = 0;
     int fd;
     sm_agent_conn *c;
-    int err = sm_vsock_dial(vm->dir, SM_AGENT_PORT, &fd);
+    err = sm_vsock_dial(vm->dir, SM_AGENT_PORT, &fd);
     if (err || (err = sm_agent_conn_open(fd, &c)) != 0)
         return sm_fail_context(err, "the VM's agent is not answering");
     sm_exec_spec spec;
@@ -155,18 +157,19 @@ int sm_vm_logs(const char *name_or_id, int follow, int stdout_fd, int stderr_fd)
 
 int sm_vm_logs_ex(const char *name_or_id, const sm_logs_options *opts)
 {
-    sm_logs_options o = {0};
+    sm_logs_options o = {.size = sizeof(sm_logs_options)};
     if (!opts)
         return sm_fail(EINVAL, "sm_vm_logs_ex: opts is required");
-    size_t size = opts->size ? opts->size : sizeof o;
-    memcpy(&o, opts, size < sizeof o ? size : sizeof o);
+    int err = SM_ABI_IN(&o, opts, sm_logs_options);
+    if (err)
+        return err;
     if (o.has_tail && o.tail > INT64_MAX)
         o.tail = INT64_MAX;
     sm_log_view v = {.follow = o.follow, .tail = o.has_tail ? (int64_t)o.tail : -1,
                      .since_ns = o.since_ns, .until_ns = o.until_ns,
                      .timestamps = o.timestamps};
     char dir[4096];
-    int err = sm_vm_find(name_or_id, dir, sizeof dir);
+    err = sm_vm_find(name_or_id, dir, sizeof dir);
     return err ? err : sm_vm_log_copy(dir, &v, o.stdout_fd, o.stderr_fd);
 }
 

@@ -6,6 +6,7 @@
 
 #include "agent/client.h"
 #include "agent/protocol.h"
+#include "lib/abi.h"
 #include "lib/exec_spec.h"
 #include "lib/vm_int.h"
 #include "lib/vm_record.h"
@@ -32,14 +33,6 @@ struct sm_exec_handle {
     out_buf out, err;
     int truncated;
 };
-
-/* Copy a caller's struct that may come from an older, smaller header. */
-static void copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size)
-{
-    memset(dst, 0, dst_size);
-    size_t n = src_size ? src_size : dst_size;
-    memcpy(dst, src, n < dst_size ? n : dst_size);
-}
 
 static int stage_files(sm_agent_conn *c, const sm_exec *ex)
 {
@@ -82,9 +75,8 @@ int sm_vm_exec_start(sm_vm *vm, const sm_exec *exec, sm_exec_handle **out)
     if (!h)
         return sm_fail(ENOMEM, "out of memory");
     pthread_mutex_init(&h->lock, NULL);
-    copy_sized(&h->ex, sizeof h->ex, exec, exec->size);
-    int err = 0;
-    if ((!h->ex.argv || !h->ex.argv[0]) && !h->ex.from_image)
+    int err = SM_ABI_IN(&h->ex, exec, sm_exec);
+    if (!err && (!h->ex.argv || !h->ex.argv[0]) && !h->ex.from_image)
         err = sm_fail(EINVAL, "exec: argv needs at least a program name");
     /* Its agent cannot answer: fail now rather than at a timeout. */
     if (!err && sm_vm_paused(vm))
@@ -185,11 +177,9 @@ static sm_agent_exec_io io_for(sm_exec_handle *h)
     return io;
 }
 
-static void fill_result(sm_exec_handle *h, const sm_agent_exit *x, sm_exec_result *r)
+static void fill_result(sm_exec_handle *h, const sm_agent_exit *x, sm_exec_result *out)
 {
-    size_t size = r->size;
-    memset(r, 0, size && size < sizeof *r ? size : sizeof *r);
-    r->size = size;
+    sm_exec_result res = {.size = sizeof res}, *r = &res;
     r->signal = x->termsig;
     r->exit_status = x->termsig ? 128 + x->termsig : x->status;
     r->timed_out = x->timed_out;
@@ -200,10 +190,13 @@ static void fill_result(sm_exec_handle *h, const sm_agent_exit *x, sm_exec_resul
     r->stderr_len = h->err.len;
     r->output_truncated = h->truncated;
     h->out.data = h->err.data = NULL;
+    SM_ABI_OUT(out, r, sm_exec_result);
 }
 
 int sm_exec_wait(sm_exec_handle *h, sm_exec_result *result)
 {
+    if (result && sm_abi_check(result, "sm_exec_result"))
+        return -EINVAL;
     sm_agent_exec_io io = io_for(h);
     sm_agent_exit x;
     int err = sm_agent_exec_wait(h->exec, &io, &x);
@@ -285,14 +278,15 @@ int sm_vm_read_file(sm_vm *vm, const char *path, size_t max, void **data, size_t
 int sm_vm_stat(sm_vm *vm, const char *path, sm_file_stat *st)
 {
     sm_agent_conn *c;
-    int err = sm_vm_agent_open(vm, &c);
+    int err = sm_abi_check(st, "sm_file_stat");
+    if (!err)
+        err = sm_vm_agent_open(vm, &c);
     if (err)
         return err;
     sm_agent_stat_reply r;
     err = sm_agent_stat(c, path, false, &r);
     sm_agent_conn_close(c);
-    if (!err)
-        *st = (sm_file_stat){.mode = r.mode, .uid = r.uid, .gid = r.gid, .size = r.size,
-                             .mtime = r.mtime};
-    return err;
+    sm_file_stat out = {.size = sizeof out, .mode = r.mode, .uid = r.uid, .gid = r.gid,
+                        .bytes = r.size, .mtime = r.mtime};
+    return err ? err : SM_ABI_OUT(st, &out, sm_file_stat);
 }

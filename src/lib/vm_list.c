@@ -41,6 +41,7 @@ static int examine(const char *dir, sm_vm_info *info)
     if (!alive)
         drop_sockets(dir);
     memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     snprintf(info->id, sizeof info->id, "%s", m.id);
     snprintf(info->name, sizeof info->name, "%s", m.name);
     snprintf(info->image, sizeof info->image, "%s", m.image);
@@ -56,46 +57,67 @@ static int examine(const char *dir, sm_vm_info *info)
 
 static int newest_first(const void *a, const void *b)
 {
-    const sm_vm_info *x = a, *y = b;
+    const sm_vm_info *x = *(sm_vm_info *const *)a, *y = *(sm_vm_info *const *)b;
     return x->created < y->created ? 1 : x->created > y->created ? -1 : strcmp(x->id, y->id);
 }
 
-int sm_vm_list(sm_vm_info **out, size_t *count)
+void sm_vm_list_free(sm_vm_info **list, size_t count)
+{
+    for (size_t i = 0; list && i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* One more entry for the VM in dir, if it is one; -ENOMEM. */
+static int add(sm_vm_info ***list, size_t *n, size_t *cap, const char *dir)
+{
+    if (*n == *cap) {
+        sm_vm_info **more = realloc(*list, (*cap ? *cap * 2 : 16) * sizeof **list);
+        if (!more)
+            return -ENOMEM;
+        *list = more;
+        *cap = *cap ? *cap * 2 : 16;
+    }
+    sm_vm_info *info = malloc(sizeof *info);
+    if (!info)
+        return -ENOMEM;
+    if (examine(dir, info))
+        (*list)[(*n)++] = info;
+    else
+        free(info);
+    return 0;
+}
+
+int sm_vm_list(sm_vm_info ***out, size_t *count)
 {
     char base[512], dir[1024];
+    if (!out || !count)
+        return sm_fail(EINVAL, "sm_vm_list: out and count are required");
     int err = sm_vm_base_dir(base, sizeof base);
     if (err)
         return err;
     DIR *d = opendir(base);
     if (!d)
         return sm_fail(errno, "cannot read %s: %s", base, strerror(errno));
-    size_t n = 0, cap = 16;
-    sm_vm_info *list = malloc(cap * sizeof *list);
+    size_t n = 0, cap = 0;
+    sm_vm_info **list = NULL;
     struct dirent *e;
-    while (list && (e = readdir(d)) != NULL) {
+    while (!err && (e = readdir(d)) != NULL) {
         snprintf(dir, sizeof dir, "%s/%s", base, e->d_name);
         /* A VM directory being made when its maker died. */
         if (!strncmp(e->d_name, ".new-", 5) && !sm_vm_alive(dir))
             sm_vm_dir_remove(dir);
-        if (strlen(e->d_name) != SM_VM_SHORT_ID ||
-            strspn(e->d_name, "0123456789abcdef") != SM_VM_SHORT_ID)
-            continue;
-        if (n == cap) {
-            sm_vm_info *more = realloc(list, (cap *= 2) * sizeof *list);
-            if (!more) {
-                free(list);
-                list = NULL;
-                break;
-            }
-            list = more;
-        }
-        snprintf(dir, sizeof dir, "%s/%s", base, e->d_name);
-        n += (size_t)examine(dir, &list[n]);
+        if (strlen(e->d_name) == SM_VM_SHORT_ID &&
+            strspn(e->d_name, "0123456789abcdef") == SM_VM_SHORT_ID)
+            err = add(&list, &n, &cap, dir);
     }
     closedir(d);
-    if (!list)
+    if (err) {
+        sm_vm_list_free(list, n);
         return sm_fail(ENOMEM, "out of memory");
-    qsort(list, n, sizeof *list, newest_first);
+    }
+    if (n)
+        qsort(list, n, sizeof *list, newest_first);
     *out = list;
     *count = n;
     return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/abi.h"
 #include "lib/vm_int.h"
 #include "lib/vm_registry.h"
 #include "supermachine.h"
@@ -55,18 +56,19 @@ int sm_vm_get_stats(sm_vm *vm, sm_vm_stats *stats)
 {
     if (!vm || !stats)
         return sm_fail(EINVAL, "sm_vm_get_stats: vm and stats are required");
-    size_t size = stats->size ? stats->size : sizeof *stats;
+    int err = sm_abi_check(stats, "sm_vm_stats");
+    if (err)
+        return err;
     if (vm->detached && vm->pid <= 0)
         sm_vm_read_worker_pid(vm);
     if (!sm_vm_alive(vm->dir) || vm->pid <= 0)
         return sm_fail(ESRCH, "VM %.12s is not running", vm->id);
-    sm_vm_stats s = {.size = size};
-    int err = cpu_ns(vm->pid, &s.cpu_ns);
+    sm_vm_stats s = {.size = sizeof s};
+    err = cpu_ns(vm->pid, &s.cpu_ns);
     if (err)
         return sm_fail(-err, "cannot read the VM worker's CPU time: %s", strerror(-err));
     s.rss_bytes = proc_value(vm->pid, "status", "VmRSS") * 1024;
     s.read_bytes = proc_value(vm->pid, "io", "read_bytes");
     s.write_bytes = proc_value(vm->pid, "io", "write_bytes");
-    memcpy(stats, &s, size < sizeof s ? size : sizeof s);
-    return 0;
+    return SM_ABI_OUT(stats, &s, sm_vm_stats);
 }

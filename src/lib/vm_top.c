@@ -73,6 +73,7 @@ static int one(sm_vm *vm, int pid, sm_vm_process *p)
     snprintf(path, sizeof path, "%s/stat", dir);
     char *stat = read_text(vm, path);
     memset(p, 0, sizeof *p);
+    p->size = sizeof *p;
     p->pid = pid;
     int err = stat && parse_stat(stat, p) == 0 ? 0 : -1;
     if (!err) {
@@ -83,7 +84,36 @@ static int one(sm_vm *vm, int pid, sm_vm_process *p)
     return err;  /* a process that ended meanwhile is just left out */
 }
 
-int sm_vm_processes(sm_vm *vm, sm_vm_process **out, size_t *count)
+void sm_vm_processes_free(sm_vm_process **list, size_t count)
+{
+    for (size_t i = 0; list && i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* The process `pid` appended, if it is one of the image's: not the
+ * kernel's threads (kthreadd and its children) nor supermachine's own
+ * PID 1. -ENOMEM. */
+static int add(sm_vm *vm, int pid, sm_vm_process ***list, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        sm_vm_process **more = realloc(*list, (*cap ? *cap * 2 : 16) * sizeof **list);
+        if (!more)
+            return -ENOMEM;
+        *list = more;
+        *cap = *cap ? *cap * 2 : 16;
+    }
+    sm_vm_process *p = malloc(sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    if (pid > 2 && one(vm, pid, p) == 0 && p->ppid != 2)
+        (*list)[(*n)++] = p;
+    else
+        free(p);
+    return 0;
+}
+
+int sm_vm_processes(sm_vm *vm, sm_vm_process ***out, size_t *count)
 {
     if (!vm || !out || !count)
         return sm_fail(EINVAL, "sm_vm_processes: vm, out and count are required");
@@ -94,23 +124,17 @@ int sm_vm_processes(sm_vm *vm, sm_vm_process **out, size_t *count)
     int err = sm_vm_read_file(vm, "/proc", 1u << 20, &data, &len);
     if (err)
         return sm_fail_context(err, "listing the guest's processes");
-    size_t cap = 16, n = 0;
-    sm_vm_process *list = malloc(cap * sizeof *list);
-    for (char *save, *name = strtok_r(data, "\n", &save); list && name;
-         name = strtok_r(NULL, "\n", &save)) {
-        if (!isdigit((unsigned char)name[0]))
-            continue;
-        if (n == cap && !(list = realloc(list, (cap *= 2) * sizeof *list)))
-            break;
-        /* The image's processes only: not the kernel's threads (kthreadd
-         * and its children) nor supermachine's own PID 1. */
-        int pid = atoi(name);
-        if (pid > 2 && one(vm, pid, &list[n]) == 0 && list[n].ppid != 2)
-            n++;
-    }
+    size_t cap = 0, n = 0;
+    sm_vm_process **list = NULL;
+    for (char *save, *name = strtok_r(data, "\n", &save); !err && name;
+         name = strtok_r(NULL, "\n", &save))
+        if (isdigit((unsigned char)name[0]))
+            err = add(vm, atoi(name), &list, &n, &cap);
     free(data);
-    if (!list)
+    if (err) {
+        sm_vm_processes_free(list, n);
         return sm_fail(ENOMEM, "out of memory");
+    }
     *out = list, *count = n;
     return 0;
 }

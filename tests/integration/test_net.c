@@ -125,7 +125,10 @@ static int teardown(void **state)
 static sm_exec_result sh(fixture *f, const char *script)
 {
     sm_exec_result r = {.size = sizeof r};
-    if (sm_vm_exec(f->vm, &(sm_exec){.argv = ARGV("sh", "-c", script), .timeout_ms = 300000},
+    if (sm_vm_exec(f->vm,
+                   &(sm_exec){.size = sizeof(sm_exec),
+                              .argv = ARGV("sh", "-c", script),
+                              .timeout_ms = 300000},
                    &r) != 0)
         fail_msg("exec failed: %s", sm_last_error());
     return r;
@@ -277,7 +280,9 @@ static void host_to_guest_bulk(void **state)
 {
     fixture *f = *state;
     waiter w = {0};
-    sm_exec ex = {.argv = ARGV("sh", "-c", "nc -l -p 81 | wc -c"), .timeout_ms = 300000};
+    sm_exec ex = {.size = sizeof(sm_exec),
+                  .argv = ARGV("sh", "-c", "nc -l -p 81 | wc -c"),
+                  .timeout_ms = 300000};
     assert_int_equal(sm_vm_exec_start(f->vm, &ex, &w.h), 0);
     pthread_t t;
     pthread_create(&t, NULL, wait_thread, &w);

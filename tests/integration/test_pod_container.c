@@ -141,11 +141,22 @@ static void container_process(void **state)
         fail_msg("sm_vm_mount: %s", sm_last_error());
     const uint32_t groups[] = {5, 7};
     int st;
-    char *out = run(f, (sm_exec){
-        .argv = ARGV("sh", "-c", "pwd; umask; grep -E '^(Uid|Gid|Groups|NoNewPrivs):' "
-                     "/proc/self/status; stat -c %a /tmp; cat /etc/hosts"),
-        .cwd = "/tmp", .uid = 1000, .gid = 1000, .root = ROOT, .has_umask = 1, .umask = 027,
-        .groups = groups, .ngroups = 2, .has_groups = 1, .no_new_privileges = 1}, &st);
+    char *out = run(f,
+                    (sm_exec){.size = sizeof(sm_exec),
+                              .argv = ARGV("sh", "-c",
+                                           "pwd; umask; grep -E '^(Uid|Gid|Groups|NoNewPrivs):' "
+                                           "/proc/self/status; stat -c %a /tmp; cat /etc/hosts"),
+                              .cwd = "/tmp",
+                              .uid = 1000,
+                              .gid = 1000,
+                              .root = ROOT,
+                              .has_umask = 1,
+                              .umask = 027,
+                              .groups = groups,
+                              .ngroups = 2,
+                              .has_groups = 1,
+                              .no_new_privileges = 1},
+                    &st);
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "/tmp\n0027\n"));
     assert_non_null(strstr(out, "Uid:\t1000\t1000\t1000\t1000\n"));
@@ -153,12 +164,18 @@ static void container_process(void **state)
     assert_non_null(strstr(out, "NoNewPrivs:\t1\n"));
     assert_non_null(strstr(out, "1775\n10.0.0.1 pod\n"));
     /* Read-only even to root, who may write the shared file itself. */
-    out = run(f, (sm_exec){.argv = ARGV("sh", "-c", "touch /etc/hosts || echo read-only; "
-                                        "touch /hosts-of-root && echo writable"),
-                           .root = ROOT}, &st);
+    out = run(f,
+              (sm_exec){.size = sizeof(sm_exec),
+                        .argv = ARGV("sh", "-c",
+                                     "touch /etc/hosts || echo read-only; "
+                                     "touch /hosts-of-root && echo writable"),
+                        .root = ROOT},
+              &st);
     assert_non_null(strstr(out, "read-only\nwritable\n"));
     /* The VM's own root is still there for a command without one. */
-    out = run(f, (sm_exec){.argv = ARGV("sh", "-c", "test -e " ROOT "/bin/busybox && echo ok")},
+    out = run(f,
+              (sm_exec){.size = sizeof(sm_exec),
+                        .argv = ARGV("sh", "-c", "test -e " ROOT "/bin/busybox && echo ok")},
               &st);
     assert_string_equal(out, "ok\n");
 }
@@ -178,9 +195,12 @@ static void mount_through_opened_handle(void **state)
     if (err)
         fail_msg("sm_vm_mount: %s", sm_last_error());
     int st;
-    char *out = run(f, (sm_exec){.argv = ARGV("grep", "-c", "^mqueue /dev/mqueue mqueue",
-                                              "/proc/mounts"),
-                                 .root = ROOT}, &st);
+    char *out =
+        run(f,
+            (sm_exec){.size = sizeof(sm_exec),
+                      .argv = ARGV("grep", "-c", "^mqueue /dev/mqueue mqueue", "/proc/mounts"),
+                      .root = ROOT},
+            &st);
     assert_string_equal(out, "1\n");
 }
 
@@ -194,7 +214,8 @@ static void refusals(void **state)
     assert_int_equal(mount_one(f->vm, "bind", "/no/such/file", ROOT "/z", NULL), -ENOENT);
     assert_non_null(strstr(sm_last_error(), ROOT "/z"));
     int st;
-    char *out = run(f, (sm_exec){.argv = ARGV("sh"), .root = "/no/such/root"}, &st);
+    char *out = run(
+        f, (sm_exec){.size = sizeof(sm_exec), .argv = ARGV("sh"), .root = "/no/such/root"}, &st);
     assert_int_equal(st, 127);
     assert_non_null(strstr(out, "cannot change the root to /no/such/root"));
     sm_exec ex = {.size = sizeof ex, .argv = ARGV("sh"), .has_umask = 1, .umask = 01000};

@@ -138,7 +138,8 @@ static char *sh(fixture *f, const char *line, int *status)
 {
     static char out[8192];
     sm_exec_result r = {.size = sizeof r};
-    if (sm_vm_exec(f->vm, &(sm_exec){.argv = ARGV("sh", "-c", line)}, &r) != 0)
+    if (sm_vm_exec(f->vm, &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("sh", "-c", line)},
+                   &r) != 0)
         fail_msg("exec failed: %s", sm_last_error());
     snprintf(out, sizeof out, "%s%s", r.stdout_data ? r.stdout_data : "",
              r.stderr_data ? r.stderr_data : "");

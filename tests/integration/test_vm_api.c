@@ -91,7 +91,8 @@ static sm_exec_result run(fixture *f, const sm_exec *ex)
 
 static void echo_output(void **state)
 {
-    sm_exec_result r = run(*state, &(sm_exec){.argv = ARGV("echo", "hello", "world")});
+    sm_exec_result r =
+        run(*state, &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("echo", "hello", "world")});
     assert_int_equal(r.exit_status, 0);
     assert_string_equal(r.stdout_data, "hello world\n");
     assert_int_equal(r.stderr_len, 0);
@@ -101,7 +102,8 @@ static void echo_output(void **state)
 
 static void exit_code_and_stderr(void **state)
 {
-    sm_exec_result r = run(*state, &(sm_exec){.argv = ARGV("sh", "-c", "echo oops >&2; exit 3")});
+    sm_exec_result r = run(*state, &(sm_exec){.size = sizeof(sm_exec),
+                                              .argv = ARGV("sh", "-c", "echo oops >&2; exit 3")});
     assert_int_equal(r.exit_status, 3);
     assert_int_equal(r.signal, 0);
     assert_string_equal(r.stderr_data, "oops\n");
@@ -110,10 +112,13 @@ static void exit_code_and_stderr(void **state)
 
 static void env_cwd_and_user(void **state)
 {
-    sm_exec_result r = run(*state, &(sm_exec){
-        .argv = ARGV("sh", "-c", "echo $GREETING; pwd; id -u; id -g"),
-        .env = ARGV("GREETING=hi there", "PATH=/bin:/usr/bin"), .cwd = "/tmp",
-        .uid = 1234, .gid = 567});
+    sm_exec_result r =
+        run(*state, &(sm_exec){.size = sizeof(sm_exec),
+                               .argv = ARGV("sh", "-c", "echo $GREETING; pwd; id -u; id -g"),
+                               .env = ARGV("GREETING=hi there", "PATH=/bin:/usr/bin"),
+                               .cwd = "/tmp",
+                               .uid = 1234,
+                               .gid = 567});
     assert_int_equal(r.exit_status, 0);
     assert_string_equal(r.stdout_data, "hi there\n/tmp\n1234\n567\n");
     sm_exec_result_free(&r);
@@ -121,7 +126,9 @@ static void env_cwd_and_user(void **state)
 
 static void killed_by_timeout(void **state)
 {
-    sm_exec_result r = run(*state, &(sm_exec){.argv = ARGV("sleep", "60"), .timeout_ms = 1000});
+    sm_exec_result r =
+        run(*state,
+            &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("sleep", "60"), .timeout_ms = 1000});
     assert_true(r.timed_out);
     assert_int_equal(r.signal, SIGKILL);
     assert_int_equal(r.exit_status, 128 + SIGKILL);
@@ -154,8 +161,10 @@ static void receives_sigterm(void **state)
     fixture *f = *state;
     int ready = 0;
     waiter w = {0};
-    sm_exec ex = {.argv = ARGV("sh", "-c", "echo ready; exec sleep 60"),
-                  .on_stdout = saw_ready, .ctx = &ready};
+    sm_exec ex = {.size = sizeof(sm_exec),
+                  .argv = ARGV("sh", "-c", "echo ready; exec sleep 60"),
+                  .on_stdout = saw_ready,
+                  .ctx = &ready};
     assert_int_equal(sm_vm_exec_start(f->vm, &ex, &w.h), 0);
     pthread_t t;
     pthread_create(&t, NULL, wait_thread, &w);
@@ -198,8 +207,11 @@ static void stdin_round_trip(void **state)
     SHA256(data, size, want);
     hasher h = {.sha = EVP_MD_CTX_new()};
     EVP_DigestInit_ex(h.sha, EVP_sha256(), NULL);
-    sm_exec_result r = run(*state, &(sm_exec){.argv = ARGV("cat"), .stdin_data = data,
-                                              .stdin_len = size, .on_stdout = hash_output,
+    sm_exec_result r = run(*state, &(sm_exec){.size = sizeof(sm_exec),
+                                              .argv = ARGV("cat"),
+                                              .stdin_data = data,
+                                              .stdin_len = size,
+                                              .on_stdout = hash_output,
                                               .ctx = &h});
     EVP_DigestFinal_ex(h.sha, got, NULL);
     EVP_MD_CTX_free(h.sha);
@@ -224,7 +236,8 @@ static void *par_exec(void *arg)
     snprintf(want, sizeof want, "job %d\n", p->i);
     sm_exec_result r = {.size = sizeof r};
     p->ok = 0;
-    if (sm_vm_exec(p->f->vm, &(sm_exec){.argv = ARGV("echo", "job", n)}, &r) == 0)
+    if (sm_vm_exec(p->f->vm, &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("echo", "job", n)},
+                   &r) == 0)
         p->ok = r.exit_status == 0 && r.stdout_data && !strcmp(r.stdout_data, want);
     else
         fprintf(stderr, "exec %d: %s\n", p->i, sm_last_error());
@@ -265,11 +278,11 @@ static void file_round_trip(void **state)
     assert_int_equal(sm_vm_read_file(f->vm, "/tmp/deep/dir/file.bin", 0, &back, &len), 0);
     assert_int_equal(len, size);
     assert_memory_equal(back, data, size);
-    sm_file_stat st;
+    sm_file_stat st = SM_FILE_STAT_INIT;
     assert_int_equal(sm_vm_stat(f->vm, "/tmp/deep/dir/file.bin", &st), 0);
     assert_int_equal(st.mode & 07777, 0640);
-    assert_int_equal(st.size, size);
-    free(back);
+    assert_int_equal(st.bytes, size);
+    sm_free(back);
     free(data);
 }
 
@@ -280,10 +293,10 @@ static void missing_file_is_enoent(void **state)
     size_t len;
     assert_int_equal(sm_vm_read_file(f->vm, "/no/such/file", 0, &data, &len), -ENOENT);
     assert_non_null(strstr(sm_last_error(), "/no/such/file"));
-    sm_file_stat st;
+    sm_file_stat st = SM_FILE_STAT_INIT;
     assert_int_equal(sm_vm_stat(f->vm, "/no/such/file", &st), -ENOENT);
     /* The agent is still there. */
-    sm_exec_result r = run(f, &(sm_exec){.argv = ARGV("true")});
+    sm_exec_result r = run(f, &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("true")});
     assert_int_equal(r.exit_status, 0);
 }
 
@@ -292,8 +305,10 @@ static void staged_file_then_exec(void **state)
     static const char body[] = "#!/bin/sh\necho staged ok\n";
     sm_file script = {.path = "/tmp/staged/run.sh", .data = body, .len = sizeof body - 1,
                       .mode = 0755};
-    sm_exec_result r = run(*state, &(sm_exec){.argv = ARGV("/tmp/staged/run.sh"),
-                                              .files = &script, .nfiles = 1});
+    sm_exec_result r = run(*state, &(sm_exec){.size = sizeof(sm_exec),
+                                              .argv = ARGV("/tmp/staged/run.sh"),
+                                              .files = &script,
+                                              .nfiles = 1});
     if (r.exit_status)
         fprintf(stderr, "staged: %s%s\n", r.stdout_data ? r.stdout_data : "", r.stderr_data ? r.stderr_data : "");
     assert_int_equal(r.exit_status, 0);
@@ -303,9 +318,11 @@ static void staged_file_then_exec(void **state)
 
 static void reads_ext4_over_virtio_blk(void **state)
 {
-    sm_exec_result r = run(*state, &(sm_exec){
-        .argv = ARGV("sh", "-c", "mkdir -p /mnt/d && mount -t ext4 -o ro /dev/vda /mnt/d && "
-                                 "cat /mnt/d/hello.txt && umount /mnt/d")});
+    sm_exec_result r = run(
+        *state, &(sm_exec){.size = sizeof(sm_exec),
+                           .argv = ARGV("sh", "-c",
+                                        "mkdir -p /mnt/d && mount -t ext4 -o ro /dev/vda /mnt/d && "
+                                        "cat /mnt/d/hello.txt && umount /mnt/d")});
     assert_int_equal(r.exit_status, 0);
     assert_string_equal(r.stdout_data, "from the disk\n");
     sm_exec_result_free(&r);
@@ -319,7 +336,7 @@ static int guest_server(fixture *f, uint16_t port, const char *cmd)
 {
     char sh[512];
     snprintf(sh, sizeof sh, "%s </dev/null >/dev/null 2>&1 &", cmd);
-    sm_exec_result r = run(f, &(sm_exec){.argv = ARGV("sh", "-c", sh)});
+    sm_exec_result r = run(f, &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("sh", "-c", sh)});
     assert_int_equal(r.exit_status, 0);
     sm_exec_result_free(&r);
     int fd = -1, err = -ECONNREFUSED;
@@ -404,7 +421,7 @@ static void tcp_connect_refused(void **state)
     assert_int_equal(fd, -1);
     assert_non_null(strstr(sm_last_error(), "port 7009"));
     /* The agent is still there. */
-    sm_exec_result r = run(f, &(sm_exec){.argv = ARGV("true")});
+    sm_exec_result r = run(f, &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("true")});
     assert_int_equal(r.exit_status, 0);
 }
 

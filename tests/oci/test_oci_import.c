@@ -112,7 +112,7 @@ static size_t stored_images(void)
 
 static void import_fails(fx *f, const sm_import_options *o, const char *words)
 {
-    sm_image_ref *refs = NULL;
+    sm_image_ref **refs = NULL;
     size_t n = 0;
     assert_true(sm_image_import(f->tar, o, &refs, &n) < 0);
     if (!strstr(sm_last_error(), words))
@@ -141,15 +141,15 @@ static void docker_save_with_names(void **state)
     snprintf(link, sizeof link, "../%s", layer_tar);
     e[2].link = link;
     write_tar(f->tar, e, 6, 1);   /* gzip'd, as docker save | gzip makes */
-    sm_image_ref *refs;
+    sm_image_ref **refs;
     size_t n;
     if (sm_image_import(f->tar, NULL, &refs, &n))
         fail_msg("%s", sm_last_error());
     assert_int_equal(n, 2);
-    assert_string_equal(refs[0].name, "example.com/team/app:1");
-    assert_string_equal(refs[1].name, "docker.io/library/app:2");
-    assert_string_equal(refs[0].digest, refs[1].digest);
-    free(refs);
+    assert_string_equal(refs[0]->name, "example.com/team/app:1");
+    assert_string_equal(refs[1]->name, "docker.io/library/app:2");
+    assert_string_equal(refs[0]->digest, refs[1]->digest);
+    sm_image_ref_list_free(refs, n);
     sm_image_info *info;
     assert_int_equal(sm_image_inspect("app:2", &info), 0);
     assert_string_equal(info->config_digest, f->config_digest);
@@ -209,15 +209,15 @@ static void oci_archive_names(void **state)
     write_oci_archive(f, index_with(f, ",\"annotations\":{\"io.containerd.image.name\":"
                                        "\"docker.io/library/x:1\",\"org.opencontainers.image."
                                        "ref.name\":\"1\"}"), f->manifest);
-    sm_image_ref *refs;
+    sm_image_ref **refs;
     size_t n;
     sm_import_options o = {.size = sizeof o, .name = "mine/x:local"};
     assert_int_equal(sm_image_import(f->tar, &o, &refs, &n), 0);
     assert_int_equal(n, 2);
-    assert_string_equal(refs[0].name, "docker.io/library/x:1");
-    assert_string_equal(refs[1].name, "docker.io/mine/x:local");
-    assert_string_equal(refs[1].digest, f->manifest_digest);
-    free(refs);
+    assert_string_equal(refs[0]->name, "docker.io/library/x:1");
+    assert_string_equal(refs[1]->name, "docker.io/mine/x:local");
+    assert_string_equal(refs[1]->digest, f->manifest_digest);
+    sm_image_ref_list_free(refs, n);
 }
 
 static void oci_archive_without_a_name(void **state)
@@ -226,12 +226,12 @@ static void oci_archive_without_a_name(void **state)
     /* A bare tag names no repository. */
     write_oci_archive(f, index_with(f, ",\"annotations\":{\"org.opencontainers.image.ref.name\":"
                                        "\"latest\"}"), f->manifest);
-    sm_image_ref *refs;
+    sm_image_ref **refs;
     size_t n;
     assert_int_equal(sm_image_import(f->tar, NULL, &refs, &n), 0);
     assert_int_equal(n, 1);
-    assert_string_equal(refs[0].name, "");
-    free(refs);
+    assert_string_equal(refs[0]->name, "");
+    sm_image_ref_list_free(refs, n);
     sm_image_info *info;
     assert_int_equal(sm_image_inspect(f->manifest_digest, &info), 0);
     assert_string_equal(info->name, "");
@@ -293,11 +293,11 @@ static void a_name_for_two_images_is_ambiguous(void **state)
     write_tar(f->tar, e, 5, 0);
     sm_import_options o = {.size = sizeof o, .name = "both:1"};
     import_fails(f, &o, "holds 2 images");
-    sm_image_ref *refs;
+    sm_image_ref **refs;
     size_t n;
     assert_int_equal(sm_image_import(f->tar, NULL, &refs, &n), 0);
     assert_int_equal(n, 2);
-    free(refs);
+    sm_image_ref_list_free(refs, n);
 }
 
 int main(void)

@@ -201,7 +201,7 @@ static void push_uploads_missing_blobs(void **state)
     fake_route *m = route(f, "/v2/team/app/manifests/2", 201, "");
     m->auth = auth;
     m->headers = fmt(f, "Docker-Content-Digest: %s\r\n", f->manifest_digest);
-    sm_image_ref out;
+    sm_image_ref out = SM_IMAGE_REF_INIT;
     if (sm_image_push(f->ref, NULL, &out))
         fail_msg("push failed: %s", sm_last_error());
     assert_string_equal(out.name, f->ref);

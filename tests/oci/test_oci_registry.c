@@ -168,7 +168,7 @@ static size_t image_count(void)
 
 static void expect_pulled(fx *f)
 {
-    sm_image_ref out;
+    sm_image_ref out = SM_IMAGE_REF_INIT;
     int err = sm_image_pull(f->ref, NULL, &out);
     if (err)
         fail_msg("pull failed: %s", sm_last_error());
@@ -264,7 +264,7 @@ static void identity_token_from_a_helper_is_traded_by_oauth(void **state)
     image_routes(f, "Bearer ACCESS");
     bearer_challenge(f);
     fake_route *token = route(f, "/token", 200, "{\"access_token\":\"ACCESS\"}");
-    sm_image_ref out;
+    sm_image_ref out = SM_IMAGE_REF_INIT;
     int err = sm_image_pull(f->ref, NULL, &out);
     setenv("PATH", old_path, 1);
     free(old_path);

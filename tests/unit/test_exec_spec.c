@@ -69,8 +69,8 @@ static void carries_container_fields(void **state)
     sm_agent_exec_req_release(&got);
 
     /* None of it set: none of it sent. */
-    r = sm_exec_spec_request(&(sm_exec){.argv = ARGV("id")}, &(sm_exec_spec){
-                                 .argv = (char **)ARGV("id")});
+    r = sm_exec_spec_request(&(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("id")},
+                             &(sm_exec_spec){.argv = (char **)ARGV("id")});
     got = wire(&r, &b);
     assert_null(got.root);
     assert_false(got.has_umask || got.no_new_privs || got.has_groups);
@@ -91,9 +91,14 @@ static void refuses_what_the_agent_would(void **state)
         assert_int_equal(sm_exec_spec_build(NULL, NULL, &bad[i], 0, &s), -EINVAL);
     }
     sm_exec_spec s;
-    assert_int_equal(sm_exec_spec_build(NULL, NULL, &(sm_exec){.argv = ARGV("id"),
-                                                               .root = "/r", .has_umask = 1,
-                                                               .umask = 0777}, 0, &s), 0);
+    assert_int_equal(sm_exec_spec_build(NULL, NULL,
+                                        &(sm_exec){.size = sizeof(sm_exec),
+                                                   .argv = ARGV("id"),
+                                                   .root = "/r",
+                                                   .has_umask = 1,
+                                                   .umask = 0777},
+                                        0, &s),
+                     0);
     sm_exec_spec_free(&s);
 }
 

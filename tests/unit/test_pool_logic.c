@@ -153,19 +153,25 @@ static void refuses_configs_that_cannot_work(void **state)
     assert_int_equal(sm_pool_new(NULL, NULL, NULL), -EINVAL);
     expect_refused(&(sm_pool_config){.size = sizeof(sm_pool_config), .min = 3, .max = 2},
                    "max (2) is below its min (3)");
-    expect_refused(&(sm_pool_config){.min = 1, .max = 100000}, "at most 4096");
+    expect_refused(&(sm_pool_config){.size = sizeof(sm_pool_config), .min = 1, .max = 100000},
+                   "at most 4096");
+#define VC .size = sizeof(sm_vm_config)
     const sm_vm_config vms[] = {
-        {.detached = 1}, {.name = "web"}, {.upper_disk = "/tmp/upper.ext4"},
-        {.network = SM_NETWORK_USER, .nports = 1,
+        {VC, .detached = 1},
+        {VC, .name = "web"},
+        {VC, .upper_disk = "/tmp/upper.ext4"},
+        {VC, .network = SM_NETWORK_USER, .nports = 1,
          .ports = &(sm_port){.host_port = 8080, .guest_port = 80}},
-        {.ndisks = 1, .disks = &(sm_disk){.path = "/tmp/data.img"}},
-        {.ndisks = 2, .disks = NULL},
-        {.nshares = 9, .shares = (sm_share[9]){{0}}},
+        {VC, .ndisks = 1, .disks = &(sm_disk){.path = "/tmp/data.img"}},
+        {VC, .ndisks = 2, .disks = NULL},
+        {VC, .nshares = 9, .shares = (sm_share[9]){{0}}},
     };
+#undef VC
     const char *words[] = {"detached", "'web'", "upper_disk", "host ports",
                            "/tmp/data.img is writable", "no disks array", "at most 8"};
     for (size_t i = 0; i < sizeof vms / sizeof vms[0]; i++)
-        expect_refused(&(sm_pool_config){.max = 1, .vm = &vms[i]}, words[i]);
+        expect_refused(&(sm_pool_config){.size = sizeof(sm_pool_config), .max = 1, .vm = &vms[i]},
+                       words[i]);
     sm_vm *vm;
     assert_int_equal(sm_pool_acquire(NULL, &vm), -EINVAL);
     assert_int_equal(sm_pool_release(NULL, NULL), -EINVAL);
@@ -200,7 +206,8 @@ static void fills_hands_out_and_stops_at_max(void **state)
 {
     (void)state;
     use_worker("ok");
-    sm_pool *p = new_pool((sm_pool_config){.min = 2, .max = 3, .acquire_timeout_ms = 300});
+    sm_pool *p = new_pool((sm_pool_config){
+        .size = sizeof(sm_pool_config), .min = 2, .max = 3, .acquire_timeout_ms = 300});
     sm_pool_stats s = wait_settled(p, 2);
     assert_int_equal(s.idle, 2);
     assert_int_equal(s.started, 2);
@@ -245,7 +252,7 @@ static void released_vm_is_stopped_and_never_handed_out_again(void **state)
 {
     (void)state;
     use_worker("ok");
-    sm_pool *p = new_pool((sm_pool_config){.min = 1});
+    sm_pool *p = new_pool((sm_pool_config){.size = sizeof(sm_pool_config), .min = 1});
     sm_vm *vm;
     assert_int_equal(sm_pool_acquire(p, &vm), 0);
     char id[65], dir[4096];
@@ -270,7 +277,10 @@ static void idle_vm_above_min_expires(void **state)
 {
     (void)state;
     use_worker("slow");   /* 0.5 s to start: the waiter gives up first */
-    sm_pool *p = new_pool((sm_pool_config){.min = 0, .max = 2, .idle_timeout_ms = 300,
+    sm_pool *p = new_pool((sm_pool_config){.size = sizeof(sm_pool_config),
+                                           .min = 0,
+                                           .max = 2,
+                                           .idle_timeout_ms = 300,
                                            .acquire_timeout_ms = 100});
     sm_vm *vm;
     uint64_t t0 = now_ms();
@@ -295,7 +305,7 @@ static void start_failure_reaches_the_waiter_with_its_sentence(void **state)
     use_worker("fail");
     char kernel[64] = "/k/original";
     sm_vm_config vc = {.size = sizeof vc, .kernel = kernel};
-    sm_pool *p = new_pool((sm_pool_config){.max = 1, .vm = &vc});
+    sm_pool *p = new_pool((sm_pool_config){.size = sizeof(sm_pool_config), .max = 1, .vm = &vc});
     strcpy(kernel, "/k/changed");   /* the pool keeps its own copy */
     sm_vm *vm;
     int err = sm_pool_acquire(p, &vm);
@@ -317,7 +327,7 @@ static void failing_starts_back_off(void **state)
 {
     (void)state;
     use_worker("fail");
-    sm_pool *p = new_pool((sm_pool_config){.min = 1});
+    sm_pool *p = new_pool((sm_pool_config){.size = sizeof(sm_pool_config), .min = 1});
     sleep_ms(1200);   /* tries at about 0, 0.1, 0.3, 0.7 s */
     sm_pool_stats s = stats_of(p);
     if (s.failed_starts < 2 || s.failed_starts > 6)
@@ -330,7 +340,8 @@ static void times_out_while_a_start_hangs_and_free_waits_for_it(void **state)
     (void)state;
     use_worker("hang");
     sm_vm_config vc = {.size = sizeof vc, .start_timeout_ms = 1500};
-    sm_pool *p = new_pool((sm_pool_config){.max = 1, .acquire_timeout_ms = 200, .vm = &vc});
+    sm_pool *p = new_pool((sm_pool_config){
+        .size = sizeof(sm_pool_config), .max = 1, .acquire_timeout_ms = 200, .vm = &vc});
     sm_vm *vm;
     uint64_t t0 = now_ms();
     assert_int_equal(sm_pool_acquire(p, &vm), -ETIMEDOUT);
@@ -386,7 +397,8 @@ static void many_threads_share_the_pool(void **state)
 {
     (void)state;
     use_worker("ok");
-    race r = {.pool = new_pool((sm_pool_config){.min = 2, .max = 4})};
+    race r = {.pool =
+                  new_pool((sm_pool_config){.size = sizeof(sm_pool_config), .min = 2, .max = 4})};
     pthread_mutex_init(&r.lock, NULL);
     pthread_t t[THREADS];
     racer who[THREADS];

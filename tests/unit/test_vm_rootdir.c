@@ -82,14 +82,15 @@ static void missing_dir(void **state)
     (void)state;
     char gone[300];
     snprintf(gone, sizeof gone, "%s/not-there", scratch);
-    refused(NULL, (sm_vm_config){.root_dir = gone}, ENOENT, gone);
-    refused(NULL, (sm_vm_config){.root_dir = ""}, EINVAL, "root_dir is empty");
+    refused(NULL, (sm_vm_config){.size = sizeof(sm_vm_config), .root_dir = gone}, ENOENT, gone);
+    refused(NULL, (sm_vm_config){.size = sizeof(sm_vm_config), .root_dir = ""}, EINVAL,
+            "root_dir is empty");
 }
 
 static void file_not_dir(void **state)
 {
     (void)state;
-    refused(NULL, (sm_vm_config){.root_dir = file}, ENOTDIR, file);
+    refused(NULL, (sm_vm_config){.size = sizeof(sm_vm_config), .root_dir = file}, ENOTDIR, file);
 }
 
 /* The image is never looked at: the contradiction is found first. */
@@ -97,20 +98,25 @@ static void with_image(void **state)
 {
     (void)state;
     const sm_image *image = (const sm_image *)(uintptr_t)1;
-    refused(image, (sm_vm_config){.root_dir = root}, EINVAL, "not both");
+    refused(image, (sm_vm_config){.size = sizeof(sm_vm_config), .root_dir = root}, EINVAL,
+            "not both");
 }
 
 static void contradictions(void **state)
 {
     (void)state;
     static const sm_disk disks[8] = {{"/a", 1}};
-    refused(NULL, (sm_vm_config){.root_dir = root, .snapshot = root}, EINVAL,
-            "cannot be given with snapshot");
-    refused(NULL, (sm_vm_config){.root_dir = root, .upper_disk = file}, EINVAL,
-            "written in place");
-    refused(NULL, (sm_vm_config){.root_dir = root, .disks = disks, .ndisks = 8}, EINVAL,
-            "at most 7");
-    refused(NULL, (sm_vm_config){.root_read_only = 1}, EINVAL, "set root_dir too");
+    refused(NULL, (sm_vm_config){.size = sizeof(sm_vm_config), .root_dir = root, .snapshot = root},
+            EINVAL, "cannot be given with snapshot");
+    refused(NULL,
+            (sm_vm_config){.size = sizeof(sm_vm_config), .root_dir = root, .upper_disk = file},
+            EINVAL, "written in place");
+    refused(
+        NULL,
+        (sm_vm_config){.size = sizeof(sm_vm_config), .root_dir = root, .disks = disks, .ndisks = 8},
+        EINVAL, "at most 7");
+    refused(NULL, (sm_vm_config){.size = sizeof(sm_vm_config), .root_read_only = 1}, EINVAL,
+            "set root_dir too");
 }
 
 int main(void)

@@ -142,7 +142,7 @@ static void main_added_later(void **state)
     (void)state;
     char dir[] = "/tmp/sm-spec-XXXXXX", path[64];
     assert_non_null(mkdtemp(dir));
-    sm_vm_config c = {.run_image_process = 1};
+    sm_vm_config c = {.size = sizeof(sm_vm_config), .run_image_process = 1};
     json_t *o = sm_vm_spec_encode(&c, NULL, "", "sha256:abc");
     assert_int_equal(sm_vm_spec_write(dir, o), 0);
     json_decref(o);
@@ -153,7 +153,7 @@ static void main_added_later(void **state)
     assert_int_equal(s.config.nports + s.config.nshares + s.config.ndisks, 0);
     sm_vm_spec_free(&s);
     const char *const argv[] = {"true", NULL};
-    sm_exec m = {.argv = argv};
+    sm_exec m = {.size = sizeof(sm_exec), .argv = argv};
     assert_int_equal(sm_vm_spec_set_main(dir, &m), 0);
     assert_int_equal(sm_vm_spec_read(dir, &s), 0);
     assert_true(s.has_main);
@@ -176,7 +176,7 @@ static void root_dir_record(void **state)
     char dir[] = "/tmp/sm-spec-XXXXXX", path[64], cwd[4096], want[4200];
     assert_non_null(mkdtemp(dir));
     assert_non_null(getcwd(cwd, sizeof cwd));
-    sm_vm_config c = {.root_dir = "rel/root", .root_read_only = 1};
+    sm_vm_config c = {.size = sizeof(sm_vm_config), .root_dir = "rel/root", .root_read_only = 1};
     json_t *o = sm_vm_spec_encode(&c, NULL, NULL, NULL);
     assert_int_equal(sm_vm_spec_write(dir, o), 0);
     json_decref(o);
@@ -219,7 +219,7 @@ static void refused(void **state)
     assert_non_null(mkdtemp(dir));
     sm_vm_spec s;
     assert_int_equal(sm_vm_spec_read(dir, &s), -ENOENT);
-    assert_int_equal(sm_vm_spec_set_main(dir, &(sm_exec){0}), 0);
+    assert_int_equal(sm_vm_spec_set_main(dir, &(sm_exec){.size = sizeof(sm_exec)}), 0);
     assert_int_equal(rmdir(dir), 0);  /* nothing was written */
 }
 
