@@ -1,0 +1,219 @@
+#include "runner.h"
+
+#include <chrono>
+#include <deque>
+#include <thread>
+
+#include "addon.h"
+#include "errors.h"
+#include "supermachine.h"
+
+namespace sm_node {
+
+namespace {
+
+thread_local std::string own_sentence;
+
+struct Pending {
+    std::unique_ptr<Call> call;
+    std::shared_ptr<Guard> guard;
+    Napi::Promise::Deferred deferred;
+    int err = 0;
+    std::string sentence;
+};
+
+void Drained(Napi::Env env, Napi::Function, Runner *runner, void *);
+
+}  // namespace
+
+// Threads are made as calls need them (every call in flight has one, so
+// that 32 execs at once run at once) and end after a while idle.
+class Runner : public std::enable_shared_from_this<Runner> {
+public:
+    using Tsfn = Napi::TypedThreadSafeFunction<Runner, void, Drained>;
+
+    explicit Runner(Napi::Env env)
+    {
+        tsfn_ = Tsfn::New(env, "supermachine", 0, 1, this);
+        tsfn_.Unref(env);  // only calls in flight keep the process alive
+    }
+
+    void Queue(Napi::Env env, std::unique_ptr<Pending> p)
+    {
+        if (pending_++ == 0)
+            tsfn_.Ref(env);
+        std::lock_guard<std::mutex> l(mu_);
+        todo_.push_back(std::move(p));
+        // A thread woken but not yet at work still counts as idle: compare
+        // with what waits, not with zero.
+        if (todo_.size() <= (size_t)idle_) {
+            cv_.notify_one();
+            return;
+        }
+        std::thread([self = shared_from_this()] { self->Work(); }).detach();
+        idle_++;
+    }
+
+    void Drain(Napi::Env env)
+    {
+        std::deque<std::function<void(Napi::Env)>> posted;
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            posted.swap(posted_);
+        }
+        for (auto &fn : posted) {
+            Napi::HandleScope scope(env);
+            fn(env);
+        }
+    }
+
+    // Any thread. Under the lock, so that Close cannot come between the
+    // check and the call: after it the function is gone.
+    bool Post(std::function<void(Napi::Env)> fn)
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        if (closing_)
+            return false;
+        posted_.push_back(std::move(fn));
+        tsfn_.NonBlockingCall();
+        return true;
+    }
+
+    bool Closing()
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        return closing_;
+    }
+
+    // The environment is going away: calls still running finish unheard.
+    // (Node frees every thread-safe function then, whoever holds it: no
+    // thread may touch ours after this.)
+    void Close()
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        closing_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    void Work()
+    {
+        std::unique_lock<std::mutex> l(mu_);
+        for (;;) {
+            if (todo_.empty() && !closing_)
+                cv_.wait_for(l, std::chrono::seconds(30));
+            if (todo_.empty() || closing_)
+                break;
+            std::unique_ptr<Pending> p = std::move(todo_.front());
+            todo_.pop_front();
+            idle_--;
+            l.unlock();
+            int err = p->call->Run();
+            if (err < 0) {
+                p->err = err;
+                p->sentence = own_sentence.empty() ? sm_last_error() : own_sentence;
+            }
+            own_sentence.clear();
+            if (p->guard)
+                p->guard->Leave();
+            std::shared_ptr<Pending> done(std::move(p));
+            Post([this, done](Napi::Env env) { Settle(env, *done); });
+            l.lock();
+            idle_++;
+        }
+        idle_--;
+    }
+
+    void Settle(Napi::Env env, Pending &p)
+    {
+        try {
+            if (p.err)
+                throw LibraryError(env, p.err, p.sentence);
+            p.deferred.Resolve(p.call->Value(env));
+        } catch (const Napi::Error &e) {
+            p.deferred.Reject(e.Value());
+        }
+        if (--pending_ == 0)
+            tsfn_.Unref(env);
+    }
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::unique_ptr<Pending>> todo_;
+    std::deque<std::function<void(Napi::Env)>> posted_;
+    int idle_ = 0;
+    bool closing_ = false;
+    size_t pending_ = 0;  // the JS thread's count of unsettled calls
+    Tsfn tsfn_;
+};
+
+namespace {
+
+void Drained(Napi::Env env, Napi::Function, Runner *runner, void *)
+{
+    if (env != nullptr)
+        runner->Drain(env);
+}
+
+class LambdaCall : public Call {
+public:
+    LambdaCall(std::function<int()> run, std::function<Napi::Value(Napi::Env)> value)
+        : run_(std::move(run)), value_(std::move(value)) {}
+    int Run() override { return run_(); }
+    Napi::Value Value(Napi::Env env) override { return value_ ? value_(env) : env.Undefined(); }
+
+private:
+    std::function<int()> run_;
+    std::function<Napi::Value(Napi::Env)> value_;
+};
+
+}  // namespace
+
+Napi::Promise Submit(Napi::Env env, std::unique_ptr<Call> call, std::shared_ptr<Guard> guard)
+{
+    auto p = std::make_unique<Pending>(Pending{std::move(call), guard,
+                                               Napi::Promise::Deferred::New(env)});
+    Napi::Promise promise = p->deferred.Promise();
+    if (guard && !guard->Enter()) {
+        p->deferred.Reject(LibraryError(env, guard->err(), guard->sentence()).Value());
+        return promise;
+    }
+    Data(env).runner->Queue(env, std::move(p));
+    return promise;
+}
+
+Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
+                     std::function<Napi::Value(Napi::Env)> value)
+{
+    return Submit(env, std::make_unique<LambdaCall>(std::move(run), std::move(value)),
+                  std::move(guard));
+}
+
+int Fail(int err, std::string sentence)
+{
+    own_sentence = std::move(sentence);
+    return err;
+}
+
+Post Poster(Napi::Env env)
+{
+    std::shared_ptr<Runner> r = Data(env).runner;
+    return [r](std::function<void(Napi::Env)> fn) { return r->Post(std::move(fn)); };
+}
+
+Closing ClosingFlag(Napi::Env env)
+{
+    std::shared_ptr<Runner> r = Data(env).runner;
+    return [r] { return r->Closing(); };
+}
+
+void StartRunner(Napi::Env env)
+{
+    auto runner = std::make_shared<Runner>(env);
+    Data(env).runner = runner;
+    // The runner itself outlives the environment: detached threads may
+    // still be in a call when it goes.
+    env.AddCleanupHook([runner] { runner->Close(); });
+}
+
+}  // namespace sm_node

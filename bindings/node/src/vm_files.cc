@@ -1,0 +1,46 @@
+// vm.writeFile(path, data, mode, mkdirs) and vm.readFile(path, max): whole
+// files in the guest, carried by the agent.
+#include "convert.h"
+#include "runner.h"
+#include "vm.h"
+
+namespace sm_node {
+
+Napi::Value Vm::WriteFile(const Napi::CallbackInfo &info)
+{
+    std::shared_ptr<VmHandle> h = h_;
+    auto path = std::make_shared<std::string>(String(info[0], "path"));
+    auto data = std::make_shared<std::string>(Bytes(info[1], "data"));
+    uint32_t mode = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+    int flags = info[3].ToBoolean().Value() ? SM_FILE_MKDIRS : 0;
+    return Submit(info.Env(), h, [h, path, data, mode, flags] {
+        return sm_vm_write_file(h->vm, path->c_str(), data->data(), data->size(), mode, flags);
+    });
+}
+
+namespace {
+struct Bytes {
+    void *data = nullptr;
+    size_t len = 0;
+    ~Bytes() { sm_free(data); }
+};
+}  // namespace
+
+Napi::Value Vm::ReadFile(const Napi::CallbackInfo &info)
+{
+    std::shared_ptr<VmHandle> h = h_;
+    auto path = std::make_shared<std::string>(String(info[0], "path"));
+    size_t max = info[1].IsNumber() ? (size_t)info[1].As<Napi::Number>().Int64Value() : 0;
+    auto out = std::make_shared<struct Bytes>();
+    return Submit(
+        info.Env(), h,
+        [h, path, max, out] { return sm_vm_read_file(h->vm, path->c_str(), max, &out->data, &out->len); },
+        [out](Napi::Env env) -> Napi::Value {
+            // A copy: the library's bytes are freed by sm_free, which an
+            // external Buffer's finalizer could do, but V8's sandbox (in
+            // Electron) refuses external buffers.
+            return Napi::Buffer<char>::Copy(env, static_cast<char *>(out->data), out->len);
+        });
+}
+
+}  // namespace sm_node
