@@ -16,8 +16,15 @@ KERNEL_SH  := guest/kernel/build.sh
 
 all: build
 
+# bindings/node's build tools (node-addon-api, node-gyp) as its lock file
+# pins them; meson builds the addon. A build tree configured before they
+# were there is configured again, so that it builds the addon.
+NODE_DIR := bindings/node
 deps:
 	@tools/install-deps.sh
+	@[ $(NODE_DIR)/node_modules/.package-lock.json -nt $(NODE_DIR)/package-lock.json ] || { \
+	  (cd $(NODE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && \
+	  { [ ! -f $(BUILD)/build.ninja ] || meson setup --reconfigure $(BUILD) >/dev/null; }; }
 
 $(BUILD)/build.ninja:
 	@meson setup $(BUILD) >/dev/null

@@ -22,6 +22,14 @@ for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
+# Node.js for bindings/node (its addon and tests): Debian's, unless a node
+# is there already (NodeSource's carries its own npm and headers, and
+# Debian's npm would conflict with it).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing="$missing nodejs npm libnode-dev"
+elif [ ! -e "$(dirname "$(dirname "$(command -v node)")")/include/node/node_api.h" ]; then
+    missing="$missing libnode-dev"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "Installing missing Debian packages:$missing" >&2

@@ -42,7 +42,9 @@ class Process {
     if (options?.stdin === 'pipe') {
       this.stdin = new Writable({
         write: (chunk, _enc, cb) => this.#exec.then((e) => e.write(chunk)).then(() => cb(), cb),
-        final: (cb) => this.#exec.then((e) => e.closeStdin()).then(() => cb(), cb),
+        // A command that ended first has no stdin left to close.
+        final: (cb) => this.#exec.then((e) => e.closeStdin())
+          .then(() => cb(), (err) => cb(err.code === 'ESRCH' ? null : err)),
       });
     }
   }

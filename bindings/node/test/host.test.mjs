@@ -1,0 +1,49 @@
+// The package without a VM: it loads, and its refusals carry the library's
+// sentence with Node's code and errno (no KVM needed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { privateStore } from './fixture.mjs';
+
+const work = privateStore();
+const sm = (await import('../lib/index.js')).default;
+
+test.after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test('the API is there', () => {
+  assert.equal(sm.version, '0.2');
+  for (const name of ['Image', 'Vm', 'Pool', 'Process']) assert.equal(typeof sm[name], 'function');
+  assert.throws(() => new sm.Vm(), TypeError);
+});
+
+test('a missing image: ENOENT and the library sentence', async () => {
+  await assert.rejects(sm.Image.open('example.com/nothing:1', { pullPolicy: 'never' }), (e) => {
+    assert.ok(e instanceof Error);
+    assert.equal(e.code, 'ENOENT');
+    assert.equal(e.errno, -2);
+    assert.match(e.message, /no image 'example\.com\/nothing:1' in the store/);
+    return true;
+  });
+});
+
+test('a missing snapshot: ENOENT naming the directory', async () => {
+  await assert.rejects(sm.Image.fromSnapshot('/nonexistent/snap'), {
+    code: 'ENOENT', errno: -2, message: /\/nonexistent\/snap/,
+  });
+});
+
+test('bad arguments are TypeErrors before any call', async () => {
+  await assert.rejects(sm.Image.open(42), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(sm.Image.open('x', { pullPolicy: 'sometimes' }),
+    { name: 'TypeError', message: /pullPolicy is 'missing', 'always' or 'never'/ });
+  await assert.rejects(sm.Vm.start({ memoryMib: -1 }), { code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(sm.Vm.start({ network: 'bridge' }), { name: 'TypeError' });
+  await assert.rejects(sm.Pool.create({}), { name: 'TypeError', message: /must be an Image/ });
+});
+
+test('the loop is not held while calls are pending', async () => {
+  // Calls that fail at once still go through a thread and back.
+  const all = await Promise.allSettled(
+    Array.from({ length: 64 }, (_, i) => sm.Image.open(`example.com/none${i}:1`, { pullPolicy: 'never' })));
+  assert.ok(all.every((r) => r.status === 'rejected' && r.reason.code === 'ENOENT'));
+});
