@@ -69,6 +69,7 @@ bench: build
 	@tools/install-deps.sh bench
 	@tools/with-kvm -- bench/boot $(BUILD)
 	@tools/with-kvm -- $(BUILD)/bench/exec
+	@[ ! -f $(BUILD)/bindings/node/supermachine.node ] || tools/with-kvm -- node bench/exec_node.mjs $(BUILD)
 	@bench/pull $(BUILD)
 	@tools/with-kvm -- bench/run $(BUILD)
 	@tools/with-kvm -- bench/restore $(BUILD)
