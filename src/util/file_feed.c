@@ -105,7 +105,14 @@ ssize_t sm_file_feed_read(sm_file_feed *f, unsigned generation, void *buf, size_
         do
             r = pread(fd, buf, want, (off_t)off);
         while (r < 0 && errno == EINTR);
-        return r < 0 ? -errno : r;
+        int e = r < 0 ? errno : 0;
+        /* A writer that started over meanwhile may have cut the file short
+         * (a read of 0 bytes would pass for the end) or closed `fd`: what
+         * this read got is not this generation's. */
+        pthread_mutex_lock(&f->lock);
+        bool stale = f->generation != generation;
+        pthread_mutex_unlock(&f->lock);
+        return stale ? -ESTALE : r < 0 ? -e : r;
     }
     pthread_mutex_unlock(&f->lock);
     return r;

@@ -28,8 +28,10 @@ void sm_file_feed_destroy(sm_file_feed *f);
 
 /* The writer's side. attach: `fd` is the file being written, open for
  * reading too (it is dup'ed, so readers keep it after the writer closes or
- * renames it); grow: `n` more bytes are written; restart: it was truncated and starts again; end: no
- * more bytes, and `status` says whether they were whole and verified. */
+ * renames it); grow: `n` more bytes are written; restart: it starts again,
+ * called before the file is truncated (a reader whose read overlaps either
+ * gets -ESTALE, never the file cut short); end: no more bytes, and
+ * `status` says whether they were whole and verified. */
 int sm_file_feed_attach(sm_file_feed *f, int fd);
 void sm_file_feed_grow(sm_file_feed *f, uint64_t n);
 void sm_file_feed_restart(sm_file_feed *f);

@@ -845,9 +845,9 @@ static void *feeder_main(void *arg)
     sm_file_feed_attach(fd->feed, out);
     if (fd->restart) {
         feed_bytes(fd, out, buf, len / 2);
+        sm_file_feed_restart(fd->feed); /* first, as the downloader does */
         assert_int_equal(ftruncate(out, 0), 0);
         assert_int_equal(lseek(out, 0, SEEK_SET), 0);
-        sm_file_feed_restart(fd->feed);
     }
     feed_bytes(fd, out, buf, len);
     close(out);
