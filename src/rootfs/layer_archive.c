@@ -14,10 +14,12 @@ int sm_layer_archive_fail(struct archive *ar, const char *what)
 }
 
 /* libarchive's read callback: the sentence goes with the error. */
-static la_ssize_t pass(struct archive *ar, ssize_t n)
+static la_ssize_t pass(sm_layer_archive *la, struct archive *ar, ssize_t n)
 {
     if (n >= 0)
         return n;
+    if (!la->read_err)
+        la->read_err = (int)n;
     archive_set_error(ar, (int)-n, "%s", sm_error_text());
     return -1;
 }
@@ -25,13 +27,13 @@ static la_ssize_t pass(struct archive *ar, ssize_t n)
 static la_ssize_t read_raw(struct archive *ar, void *ctx, const void **buf)
 {
     sm_layer_archive *la = ctx;
-    return pass(ar, sm_layer_input_read(&la->in, buf));
+    return pass(la, ar, sm_layer_input_read(&la->in, buf));
 }
 
 static la_ssize_t read_gzip(struct archive *ar, void *ctx, const void **buf)
 {
     sm_layer_archive *la = ctx;
-    return pass(ar, sm_gunzip_read(la->gz, buf));
+    return pass(la, ar, sm_gunzip_read(la->gz, buf));
 }
 
 static ssize_t gzip_source(void *ctx, const void **buf)
@@ -61,11 +63,16 @@ static int open_archive(sm_layer_archive *la, bool gzip)
     }
     archive_read_support_format_tar(ar);
     if (archive_read_open(ar, la, NULL, gzip ? read_gzip : read_raw, NULL) != ARCHIVE_OK) {
-        /* Opening already reads the first block to recognise the format. */
-        int e = archive_errno(ar);
+        /* Opening already reads the first block to recognise the format.
+         * A read that failed then is the cause: libarchive says only
+         * "Unrecognized archive format" (EILSEQ) after it, which would
+         * hide a download that started over (-ESTALE: read it again). */
+        int e = la->read_err ? -la->read_err : archive_errno(ar);
         bool io = e > 0 && e != EILSEQ && e != EINVAL && e != ESTALE;
-        return sm_layer_archive_fail(ar, io ? "cannot read the layer"
-                                            : "truncated or corrupt layer");
+        const char *what = io ? "cannot read the layer" : "truncated or corrupt layer";
+        /* The read's sentence is still this thread's: libarchive sets none. */
+        return la->read_err ? sm_fail_context(la->read_err, "%s", what)
+                            : sm_layer_archive_fail(ar, what);
     }
     return 0;
 }

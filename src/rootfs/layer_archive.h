@@ -14,6 +14,8 @@ typedef struct sm_layer_archive {
     struct archive *ar;
     sm_layer_input in;
     sm_gunzip *gz;        /* NULL unless the layer is gzip */
+    int read_err;         /* the first error of a read, which libarchive may
+                           * word over while it still tells the format */
 } sm_layer_archive;
 
 /* Opens the layer at `path`, or the download `feed` of it (may be NULL). */
