@@ -75,27 +75,35 @@ static bool next_member(sm_gunzip *g)
     return true;
 }
 
-ssize_t sm_gunzip_read(sm_gunzip *g, const void **buf)
+ssize_t sm_gunzip_read_into(sm_gunzip *g, void *out, size_t len)
 {
+    if (len > UINT32_MAX)
+        len = UINT32_MAX;
     for (;;) {
         int err = refill(g);
         if (err)
             return err;
         if (!g->in_member && !next_member(g))
             return 0;
-        g->st.next_out = g->out;
-        g->st.avail_out = OUT_SIZE;
+        g->st.next_out = out;
+        g->st.avail_out = (uint32_t)len;
         int r = isal_inflate(&g->st);
         if (r < 0)
             return sm_fail(EILSEQ, "corrupt gzip data: %s", why(r));
         if (g->st.block_state == ISAL_BLOCK_FINISH)
             g->in_member = false;
-        size_t made = OUT_SIZE - g->st.avail_out;
-        if (made) {
-            *buf = g->out;
+        size_t made = len - g->st.avail_out;
+        if (made)
             return (ssize_t)made;
-        }
         if (g->in_member && g->eof && !g->st.avail_in)
             return sm_fail(EILSEQ, "truncated gzip data");
     }
+}
+
+ssize_t sm_gunzip_read(sm_gunzip *g, const void **buf)
+{
+    ssize_t n = sm_gunzip_read_into(g, g->out, OUT_SIZE);
+    if (n > 0)
+        *buf = g->out;
+    return n;
 }

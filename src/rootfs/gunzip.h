@@ -24,4 +24,8 @@ void sm_gunzip_free(sm_gunzip *g);
  * that do not start another member are ignored, as libarchive does. */
 ssize_t sm_gunzip_read(sm_gunzip *g, const void **buf);
 
+/* The same into the caller's `out`: up to `len` bytes, fewer when the
+ * source's block or a member ends. */
+ssize_t sm_gunzip_read_into(sm_gunzip *g, void *out, size_t len);
+
 #endif
