@@ -30,10 +30,16 @@ static la_ssize_t read_raw(struct archive *ar, void *ctx, const void **buf)
     return pass(la, ar, sm_layer_input_read(&la->in, buf));
 }
 
+/* Asked at every block, not once at the start: a layer that began beside
+ * others gets its second core when they finish. */
 static la_ssize_t read_gzip(struct archive *ar, void *ctx, const void **buf)
 {
     sm_layer_archive *la = ctx;
-    return pass(la, ar, sm_gunzip_read(la->gz, buf));
+    if (!la->gzt && la->cores && sm_cores_claim(la->cores) &&
+        sm_gunzip_thread_start(&la->gzt, la->gz) < 0)
+        sm_cores_release(la->cores); /* no thread to be had: inflate here */
+    return pass(la, ar, la->gzt ? sm_gunzip_thread_read(la->gzt, buf)
+                                : sm_gunzip_read(la->gz, buf));
 }
 
 static ssize_t gzip_source(void *ctx, const void **buf)
@@ -77,9 +83,11 @@ static int open_archive(sm_layer_archive *la, bool gzip)
     return 0;
 }
 
-int sm_layer_archive_open(sm_layer_archive *la, const char *path, sm_file_feed *feed)
+int sm_layer_archive_open(sm_layer_archive *la, const char *path, sm_file_feed *feed,
+                          sm_cores *cores)
 {
     memset(la, 0, sizeof *la);
+    la->cores = cores;
     int err = sm_layer_input_open(&la->in, path, feed);
     if (err)
         return err;
@@ -96,6 +104,11 @@ int sm_layer_archive_open(sm_layer_archive *la, const char *path, sm_file_feed *
 
 void sm_layer_archive_close(sm_layer_archive *la)
 {
+    if (la->gzt) { /* first: it reads gz and in */
+        sm_gunzip_thread_stop(la->gzt);
+        sm_cores_release(la->cores);
+        la->gzt = NULL;
+    }
     if (la->ar)
         archive_read_free(la->ar);
     la->ar = NULL;

@@ -8,18 +8,24 @@
 #include <archive.h>
 
 #include "rootfs/gunzip.h"
+#include "rootfs/gunzip_thread.h"
 #include "rootfs/layer_input.h"
 
 typedef struct sm_layer_archive {
     struct archive *ar;
     sm_layer_input in;
     sm_gunzip *gz;        /* NULL unless the layer is gzip */
+    sm_cores *cores;      /* whether gz may have a thread; NULL: never */
+    sm_gunzip_thread *gzt;  /* gz's thread, once a core was spare */
     int read_err;         /* the first error of a read, which libarchive may
                            * word over while it still tells the format */
 } sm_layer_archive;
 
-/* Opens the layer at `path`, or the download `feed` of it (may be NULL). */
-int sm_layer_archive_open(sm_layer_archive *la, const char *path, sm_file_feed *feed);
+/* Opens the layer at `path`, or the download `feed` of it (may be NULL).
+ * A gzip layer's gunzip moves to a thread of its own whenever one of
+ * `cores` (may be NULL) is spare between two blocks. */
+int sm_layer_archive_open(sm_layer_archive *la, const char *path, sm_file_feed *feed,
+                          sm_cores *cores);
 void sm_layer_archive_close(sm_layer_archive *la);
 
 /* A libarchive failure as a sentence: "what: libarchive's words". */

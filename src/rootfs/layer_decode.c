@@ -257,7 +257,7 @@ int sm_layer_decode(const char *path, sm_file_feed *feed, sm_spool *spool,
     decoder d = {.budget = budget};
     sm_layer_archive la;
     int err = sm_spool_writer_init(&d.spool, spool);
-    if (!err && !(err = sm_layer_archive_open(&la, path, feed))) {
+    if (!err && !(err = sm_layer_archive_open(&la, path, feed, &budget->cores))) {
         d.ar = la.ar;
         err = read_entries(&d, out);
         sm_layer_archive_close(&la);

@@ -9,15 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rootfs/gunzip_thread.h"
 #include "rootfs/spool.h"
 #include "rootfs/tree.h"
 #include "util/file_feed.h"
 
 /* The bounds of one image's layers (rootfs.h), and what they used so far;
- * `total` is shared by the layers decoded at once (atomic). */
+ * `total` is shared by the layers decoded at once (atomic), and so are the
+ * cores their gunzip threads may have (none while cores.total is 0). */
 typedef struct sm_layer_budget {
     uint64_t max_file, max_total;
     uint64_t total;
+    sm_cores cores;
 } sm_layer_budget;
 
 typedef enum sm_entry_kind {

@@ -52,7 +52,9 @@ static void *decoder(void *arg)
         size_t i = p->next++;
         pthread_mutex_unlock(&p->lock);
         sm_layer_entries e;
+        sm_cores_take(&p->budget.cores);
         decode_layer(p, i, &e);
+        sm_cores_release(&p->budget.cores);
         pthread_mutex_lock(&p->lock);
         p->decoded[i] = e;
         p->ready[i] = true;
@@ -83,18 +85,21 @@ static int merge_all(pipeline *p, sm_tree *t)
     return err;
 }
 
-static size_t thread_count(const sm_rootfs_options *opts, size_t n)
+/* Threads decoding may keep busy: layers' decoders first, then gunzip
+ * threads for the cores fewer layers than that leave spare. */
+static size_t core_count(const sm_rootfs_options *opts)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t want = opts && opts->threads ? opts->threads : cores > 0 ? (size_t)cores : 1;
-    want = want < n ? want : n;
     return want < MAX_THREADS ? want : MAX_THREADS;
 }
 
 static int run(pipeline *p, sm_tree *t, const sm_rootfs_options *opts)
 {
     pthread_t threads[MAX_THREADS];
-    size_t started = 0, want = thread_count(opts, p->n);
+    size_t started = 0, want = core_count(opts);
+    p->budget.cores.total = (unsigned)want;
+    want = want < p->n ? want : p->n;
     while (started < want && pthread_create(&threads[started], NULL, decoder, p) == 0)
         started++;
     if (!started)

@@ -43,7 +43,8 @@ typedef struct sm_rootfs_options {
     const char *data_dir;
     uint64_t max_file_bytes;    /* 0: SM_ROOTFS_MAX_FILE_DEFAULT */
     uint64_t max_image_bytes;   /* 0: SM_ROOTFS_MAX_IMAGE_DEFAULT */
-    unsigned threads;           /* layers decoded at once; 0: one per core */
+    unsigned threads;           /* decoding threads: layers at once, and a layer's
+                                 * gunzip beside it when fewer; 0: one per core */
 } sm_rootfs_options;
 
 /* Fill the limits of o from the environment; a value that is not a size
