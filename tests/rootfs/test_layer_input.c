@@ -285,6 +285,35 @@ static void *decode_main(void *arg)
     return NULL;
 }
 
+/* Waits until every other thread of the process sleeps: a reader that
+ * took all there was then waits for the next bytes. */
+static void wait_until_the_others_sleep(void)
+{
+    for (int tries = 0; tries < 10000; tries++) {
+        DIR *d = opendir("/proc/self/task");
+        bool all = true;
+        for (struct dirent *de; (de = readdir(d)) && all;) {
+            if (de->d_name[0] == '.' || atoi(de->d_name) == gettid())
+                continue;
+            char path[300], line[512] = "";
+            snprintf(path, sizeof path, "/proc/self/task/%s/stat", de->d_name);
+            FILE *fp = fopen(path, "r");
+            if (fp) {
+                if (!fgets(line, sizeof line, fp))
+                    line[0] = '\0';
+                fclose(fp);
+            }
+            const char *state = strrchr(line, ')'); /* past the name */
+            all = !state || state[2] == 'S';
+        }
+        closedir(d);
+        if (all)
+            return;
+        usleep(1000);
+    }
+    fail_msg("the reader never waited for more bytes");
+}
+
 /* A download that starts over while the first bytes are being looked at
  * is -ESTALE (read the layer again once stored), not a corrupt layer. */
 static void restart_while_the_format_is_told(void **state)
@@ -308,7 +337,7 @@ static void restart_while_the_format_is_told(void **state)
         restarter r = {.feed = &feed, .d = &d, .f = f, .path = to, .cores = cores};
         pthread_t t;
         assert_int_equal(pthread_create(&t, NULL, decode_main, &r), 0);
-        usleep(50000); /* most likely waiting for more by now; if not, the same */
+        wait_until_the_others_sleep();
         sm_file_feed_restart(&feed);
         sm_file_feed_end(&feed, -ECANCELED);
         pthread_join(t, NULL);
