@@ -46,7 +46,8 @@ static int build_from(const sm_store *s, const sm_manifest *m, const char *name,
     int err = layers && paths && rootfs ? 0 : sm_fail(ENOMEM, "out of memory");
     for (size_t i = 0; !err && i < m->count; i++) {
         sm_store_blob_path(s, m->items[i].digest, paths[i], sizeof paths[i]);
-        layers[i] = (sm_rootfs_layer){paths[i], m->items[i].digest, feeds ? feeds[i] : NULL};
+        layers[i] = (sm_rootfs_layer){paths[i], m->items[i].digest, feeds ? feeds[i] : NULL,
+                                      m->items[i].size > 0 ? (uint64_t)m->items[i].size : 0};
     }
     if (!err)
         err = get_rootfs(s->root, layers, m->count, name, o, rootfs);
@@ -100,7 +101,8 @@ static int build_rootfs(sm_image *img, sm_oci_layers *l, const sm_image_open_opt
     if (!layers)
         return sm_fail(ENOMEM, "out of memory");
     for (size_t i = 0; i < l->count; i++)
-        layers[i] = (sm_rootfs_layer){l->paths[i], l->info->layers[i].digest};
+        layers[i] = (sm_rootfs_layer){l->paths[i], l->info->layers[i].digest, NULL,
+                                      l->info->layers[i].size};
     int err = get_rootfs(l->store.root, layers, l->count,
                          l->info->name[0] ? l->info->name : l->info->digest, o, &img->rootfs);
     free(layers);

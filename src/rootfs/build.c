@@ -1,16 +1,15 @@
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "rootfs/data_region.h"
 #include "rootfs/delta.h"
 #include "rootfs/ext4.h"
 #include "rootfs/layers_apply.h"
 #include "rootfs/outfile.h"
 #include "rootfs/rootfs.h"
 #include "util/error.h"
-#include "util/file.h"
 #include "util/log.h"
 
 /* Same layers, same filesystem UUID: the image is then byte-for-byte
@@ -32,34 +31,14 @@ static int image_uuid(const sm_rootfs_layer *layers, size_t n, uint8_t uuid[16])
     return 0;
 }
 
-/* Layers first..n-1; a delta's numbers count from its own first. */
-static int apply_all(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers, size_t first,
-                     size_t n, const sm_rootfs_options *opts)
-{
-    return sm_layers_apply(t, spool, layers + first, n - first, opts);
-}
-
-static int write_image(sm_tree *t, sm_spool *spool, const char *out, const uint8_t uuid[16])
-{
-    sm_outfile o;
-    int err = sm_outfile_create(&o, out);
-    if (err)
-        return err;
-    err = sm_ext4_write(t, spool, o.path, out, uuid);
-    if (!err)
-        err = sm_outfile_commit(&o, out);
-    sm_outfile_abort(&o);
-    return err;
-}
-
 /* The tree of layers first..n-1, over `lower` when it is not NULL. */
-static int apply_tree(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers, size_t first,
-                      size_t n, sm_lower *lower, const sm_rootfs_options *opts)
+static int apply_tree(sm_tree *t, sm_data_region *data, const sm_rootfs_layer *layers,
+                      size_t first, size_t n, sm_lower *lower, const sm_rootfs_options *opts)
 {
     sm_delta d = {0};
     int err = lower ? sm_delta_begin(t, &d, lower) : 0;
     if (!err)
-        err = apply_all(t, spool, layers, first, n, opts);
+        err = sm_layers_apply(t, data, layers + first, n - first, opts);
     if (!err && lower)
         err = sm_delta_finish(t);
     t->delta = NULL;
@@ -67,26 +46,39 @@ static int apply_tree(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers
     return err;
 }
 
+/* The layers' files are written into the image file itself as they are
+ * read (data_region.h); the filesystem is then made around them. */
+static int write_image(const sm_rootfs_layer *layers, size_t first, size_t n, sm_lower *lower,
+                       const char *out, const uint8_t uuid[16], const sm_rootfs_options *opts)
+{
+    sm_outfile o;
+    int err = sm_outfile_create(&o, out);
+    if (err)
+        return err;
+    sm_data_region data;
+    if (!(err = sm_data_region_init(&data, o.fd, out))) {
+        sm_tree tree;
+        if (!(err = sm_tree_init(&tree))) {
+            err = apply_tree(&tree, &data, layers, first, n, lower, opts);
+            if (!err)
+                err = sm_ext4_write(&tree, &data, o.path, out, uuid);
+            sm_tree_free(&tree);
+        }
+        sm_data_region_free(&data);
+    }
+    if (!err)
+        err = sm_outfile_commit(&o, out);
+    sm_outfile_abort(&o);
+    return err;
+}
+
 static int build(const sm_rootfs_layer *layers, size_t first, size_t n, sm_lower *lower,
                  const char *out_image, const sm_rootfs_options *opts)
 {
-    char dir[PATH_MAX];
-    sm_path_dir(out_image, dir, sizeof dir);
     uint8_t uuid[16];
     int err = image_uuid(layers, n, uuid);
-    if (err)
-        return err;
-    sm_spool spool;
-    if ((err = sm_spool_open(&spool, dir)))
-        return err;
-    sm_tree tree;
-    if (!(err = sm_tree_init(&tree))) {
-        err = apply_tree(&tree, &spool, layers, first, n, lower, opts);
-        if (!err)
-            err = write_image(&tree, &spool, out_image, uuid);
-        sm_tree_free(&tree);
-    }
-    sm_spool_close(&spool);
+    if (!err)
+        err = write_image(layers, first, n, lower, out_image, uuid, opts);
     if (err)
         return sm_fail_context(err, "building the root filesystem");
     sm_debug("rootfs: wrote %s from %zu layers%s", out_image, n - first, lower ? " (a delta)" : "");

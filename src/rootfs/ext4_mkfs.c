@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,10 +9,13 @@
 
 #define FIRST_INO 11
 #define MIN_BLOCKS 1024
-#define BLOCKS_PER_GROUP (SM_EXT4_BLOCK_SIZE * 8)
+#define HEAD_BLOCKS (SM_DATA_HEAD / SM_EXT4_BLOCK_SIZE)
 
 /* The features of Debian's mke2fs "ext4" minus what a read-only image never
- * uses: no journal, no resize inode, no orphan file. */
+ * uses: no journal, no resize inode, no orphan file. And no backups of the
+ * superblock: they would go at the start of groups that the data region
+ * holds (sparse_super2 with none; the image is rebuilt from its layers
+ * rather than repaired). */
 static void fill_params(struct ext2_super_block *sb, uint64_t blocks, uint32_t inodes)
 {
     memset(sb, 0, sizeof *sb);
@@ -23,7 +27,9 @@ static void fill_params(struct ext2_super_block *sb, uint64_t blocks, uint32_t i
     sb->s_log_groups_per_flex = 4;
     sb->s_desc_size = EXT2_MIN_DESC_SIZE_64BIT;
     sb->s_errors = EXT2_ERRORS_RO;
-    sb->s_feature_compat = EXT2_FEATURE_COMPAT_EXT_ATTR | EXT2_FEATURE_COMPAT_DIR_INDEX;
+    sb->s_feature_compat = EXT2_FEATURE_COMPAT_EXT_ATTR | EXT2_FEATURE_COMPAT_DIR_INDEX |
+                           EXT4_FEATURE_COMPAT_SPARSE_SUPER2;
+    sb->s_backup_bgs[0] = sb->s_backup_bgs[1] = 0;
     sb->s_feature_incompat = EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_EXTENTS |
                              EXT4_FEATURE_INCOMPAT_64BIT | EXT4_FEATURE_INCOMPAT_FLEX_BG;
     sb->s_feature_ro_compat = EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |
@@ -73,6 +79,8 @@ static int reserve_inodes(ext2_filsys fs)
     return e ? ext2_fail(e, "cannot write the bad blocks inode") : 0;
 }
 
+/* A filesystem of `blocks` blocks over the file at `path`, nothing in it
+ * laid out yet. */
 static int init_fs(const char *path, uint64_t blocks, uint32_t inodes, const uint8_t uuid[16],
                    int64_t newest, sm_ext4_host *host, ext2_filsys *out)
 {
@@ -85,78 +93,130 @@ static int init_fs(const char *path, uint64_t blocks, uint32_t inodes, const uin
         return ext2_fail(e, "cannot create the filesystem");
     sm_ext4_host_watch(fs, host);
     set_identity(fs, uuid, newest);
-    e = ext2fs_allocate_tables(fs);
-    if (!e)
-        e = ext2fs_convert_subcluster_bitmap(fs, &fs->block_map);
-    if (e) {
-        ext2fs_free(fs);
-        return ext2_fail(e, "cannot lay out the filesystem");
-    }
-    /* The file is new and sparse, so the inode tables are zeros already. */
-    for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
-        ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
-        ext2fs_group_desc_csum_set(fs, g);
-    }
-    int err = reserve_inodes(fs);
-    if (err) {
-        ext2fs_free(fs);
-        return err;
-    }
     *out = fs;
     return 0;
 }
 
-/* An upper bound: data, inode tables, and bitmaps and descriptor copies as if
- * every group had them. The image is sparse, so spare room costs nothing. */
-static uint64_t estimate_blocks(const sm_ext4_plan *p, uint32_t inodes)
+static const char *tib(uint64_t n, char *buf, size_t len)
 {
-    uint64_t itable = ((uint64_t)inodes * SM_EXT4_INODE_SIZE + SM_EXT4_BLOCK_SIZE - 1) /
-                      SM_EXT4_BLOCK_SIZE;
-    uint64_t base = p->data_blocks + itable;
-    uint64_t groups = base / BLOCKS_PER_GROUP + 1;
-    uint64_t gdt = (groups * EXT2_MIN_DESC_SIZE_64BIT + SM_EXT4_BLOCK_SIZE - 1) /
-                   SM_EXT4_BLOCK_SIZE;
-    uint64_t total = base + groups * (3 + gdt);
-    total += total / 50 + 256;
-    return total < MIN_BLOCKS ? MIN_BLOCKS : total;
+    snprintf(buf, len, "%.2f TiB", (double)n / (1ull << 40));
+    return buf;
 }
 
-static int build(const sm_ext4_plan *p, const sm_spool *spool, const char *path,
-                 uint64_t blocks, uint32_t inodes, const uint8_t uuid[16], sm_ext4_host *host)
+/* The filesystem over the data region and a tail of `meta` blocks for the
+ * metadata besides the group tables, which it works out: as many groups
+ * as the blocks make, no more inodes in a group than bits in its bitmap. */
+static int size_fs(const char *path, uint64_t data_end, uint64_t meta, uint32_t inodes,
+                   const uint8_t uuid[16], int64_t newest, sm_ext4_host *host,
+                   ext2_filsys *out)
 {
-    if (truncate(path, 0) < 0 || truncate(path, (off_t)(blocks * SM_EXT4_BLOCK_SIZE)) < 0)
-        return sm_fail(errno, "cannot size the image file '%s': %s", path, strerror(errno));
-    ext2_filsys fs;
-    int err = init_fs(path, blocks, inodes, uuid, p->newest, host, &fs);
+    uint64_t blocks = data_end + meta;
+    blocks = blocks > inodes ? blocks : inodes;
+    blocks = blocks > MIN_BLOCKS ? blocks : MIN_BLOCKS;
+    for (int i = 0; i < 8; i++) {
+        ext2_filsys fs;
+        int err = init_fs(path, blocks, inodes, uuid, newest, host, &fs);
+        if (err)
+            return err;
+        uint64_t have = ext2fs_blocks_count(fs->super);
+        uint64_t tables = (uint64_t)fs->group_desc_count * (2 + fs->inode_blocks_per_group);
+        uint64_t need = data_end + tables + meta;
+        if (fs->desc_blocks >= HEAD_BLOCKS) {
+            char h1[32], h2[32];
+            ext2fs_free(fs);
+            return sm_fail(EFBIG, "the image would be %s, more than the %s an image can be",
+                           tib(blocks * SM_EXT4_BLOCK_SIZE, h1, sizeof h1),
+                           tib((uint64_t)(HEAD_BLOCKS - 1) * EXT2_DESC_PER_BLOCK(fs->super) *
+                               fs->super->s_blocks_per_group * SM_EXT4_BLOCK_SIZE,
+                               h2, sizeof h2));
+        }
+        if (have >= need) {
+            *out = fs;
+            return 0;
+        }
+        /* Short of the tables, or of a last group too small to keep, which
+         * ext2fs_initialize drops: that much more, and the group's tables. */
+        blocks = (need > blocks ? need : blocks) + 2 + fs->inode_blocks_per_group + 64;
+        ext2fs_free(fs);
+    }
+    return sm_fail(ENOSPC, "cannot lay out the image's filesystem");
+}
+
+/* Every group's tables in the tail, the reserved inodes, the tree. */
+static int fill_fs(ext2_filsys fs, sm_ext4_tail *tail, const sm_ext4_plan *p,
+                   uint64_t data_end)
+{
+    int err = sm_ext4_tail_init(fs, tail, data_end);
     if (err)
         return err;
-    err = sm_ext4_write_tree(fs, p, spool);
+    /* The file is sparse there, so the inode tables are zeros already. */
+    for (dgrp_t g = 0; g < fs->group_desc_count; g++)
+        ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+    err = reserve_inodes(fs);
+    return err ? err : sm_ext4_write_tree(fs, p);
+}
+
+/* An upper bound on the metadata after the group tables. The image is
+ * sparse, so spare room costs nothing. */
+static uint64_t estimate_meta(const sm_ext4_plan *p)
+{
+    return p->meta_blocks + p->meta_blocks / 50 + 256;
+}
+
+static int resize(int fd, uint64_t blocks, const char *name)
+{
+    if (ftruncate(fd, (off_t)(blocks * SM_EXT4_BLOCK_SIZE)) < 0)
+        return sm_fail(errno, "cannot size '%s': %s", name, strerror(errno));
+    return 0;
+}
+
+static int build(const sm_ext4_plan *p, int fd, const char *path, const char *name,
+                 uint64_t data_end, uint64_t meta, uint32_t inodes, const uint8_t uuid[16],
+                 sm_ext4_host *host)
+{
+    /* What an attempt before this one wrote after the data goes. */
+    int err = resize(fd, data_end, name);
+    if (err)
+        return err;
+    ext2_filsys fs;
+    sm_ext4_tail tail;
+    err = size_fs(path, data_end, meta, inodes, uuid, p->newest, host, &fs);
+    if (err)
+        return err;
+    err = resize(fd, ext2fs_blocks_count(fs->super), name);
+    if (!err)
+        err = fill_fs(fs, &tail, p, data_end);
     if (err) {
         ext2fs_free(fs);
         return err;
     }
+    sm_ext4_data_punch(fs, fd, data_end);
     /* Refuses read-write mounts: the guest puts an overlay on top instead. */
     ext2fs_set_feature_readonly(fs->super);
     ext2fs_mark_super_dirty(fs);
-    errcode_t e = ext2fs_close_free(&fs);
+    errcode_t e = ext2fs_set_gdt_csum(fs);
+    if (!e)
+        e = ext2fs_close_free(&fs);
+    else
+        ext2fs_free(fs);
     return e ? ext2_fail(e, "cannot finish the filesystem") : 0;
 }
 
 /* A write the host refused (a full disk) is what the user must hear of,
  * whatever libext2fs made of it, or even if it ignored it. */
-static int attempt(const sm_ext4_plan *p, const sm_spool *spool, const char *path,
-                   const char *name, uint64_t blocks, uint32_t inodes, const uint8_t uuid[16],
+static int attempt(const sm_ext4_plan *p, int fd, const char *path, const char *name,
+                   uint64_t data_end, uint64_t meta, uint32_t inodes, const uint8_t uuid[16],
                    bool *host_failed)
 {
     sm_ext4_host host = {.path = path};
-    int err = build(p, spool, path, blocks, inodes, uuid, &host);
+    int err = build(p, fd, path, name, data_end, meta, inodes, uuid, &host);
     *host_failed = host.err != 0;
     if (host.err)
         return sm_fail(host.err, "cannot write '%s': %s", name, strerror(host.err));
     return err;
 }
 
-int sm_ext4_write(sm_tree *t, const sm_spool *spool, const char *path, const char *name,
+int sm_ext4_write(sm_tree *t, sm_data_region *data, const char *path, const char *name,
                   const uint8_t uuid[16])
 {
     sm_ext4_plan plan;
@@ -164,15 +224,17 @@ int sm_ext4_write(sm_tree *t, const sm_spool *spool, const char *path, const cha
     if (err)
         return err;
     uint32_t inodes = plan.n_ino + 16;
-    uint64_t blocks = estimate_blocks(&plan, inodes);
-    /* The estimate should always hold; if it does not, double it rather than
-     * fail a user's image. A full disk is no reason to try bigger. */
+    uint64_t data_end = (SM_DATA_HEAD + sm_data_region_end(data)) / SM_EXT4_BLOCK_SIZE;
+    uint64_t meta = estimate_meta(&plan);
+    /* The estimate should always hold; if it does not, double the tail
+     * rather than fail a user's image (the data stays where it is). A full
+     * disk is no reason to try bigger. */
     bool host_failed = false;
     for (int i = 0; i < 3 && !host_failed; i++) {
-        err = attempt(&plan, spool, path, name, blocks, inodes, uuid, &host_failed);
+        err = attempt(&plan, data->fd, path, name, data_end, meta, inodes, uuid, &host_failed);
         if (err != -ENOSPC)
             break;
-        blocks *= 2;
+        meta *= 2;
     }
     sm_ext4_plan_free(&plan);
     return err;

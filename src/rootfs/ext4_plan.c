@@ -35,14 +35,27 @@ static uint64_t xattr_blocks(const sm_inode *in)
     return room > INODE_XATTR_ROOM ? 1 : 0;
 }
 
+/* Extents in an inode before the tree needs blocks of its own, extents
+ * one of them holds, and blocks one extent covers. */
+#define INODE_EXTENTS 4
+#define BLOCK_EXTENTS ((SM_EXT4_BLOCK_SIZE - 12) / 12)
+#define EXTENT_BLOCKS 32768u
+
+/* Blocks of a tree over `blocks` contiguous blocks, generously: a leaf
+ * split keeps half of it. */
+static uint64_t tree_blocks(uint64_t blocks)
+{
+    uint64_t extents = (blocks + EXTENT_BLOCKS - 1) / EXTENT_BLOCKS;
+    return extents > INODE_EXTENTS ? 2 * (extents / BLOCK_EXTENTS + 1) : 0;
+}
+
+/* Metadata blocks: a file's bytes are in the data region already. */
 static int blocks_of(const sm_node *n, uint64_t *out)
 {
     const sm_inode *in = n->inode;
     uint64_t b = xattr_blocks(in);
     if (S_ISREG(in->mode)) {
-        uint64_t data = (in->size + SM_EXT4_BLOCK_SIZE - 1) / SM_EXT4_BLOCK_SIZE;
-        /* Extents past the four in the inode need index blocks: be generous. */
-        b += data + (data > 4096 ? data / 4096 + 1 : 0);
+        b += tree_blocks((in->size + SM_EXT4_BLOCK_SIZE - 1) / SM_EXT4_BLOCK_SIZE);
     } else if (S_ISLNK(in->mode) && in->size >= sizeof(((struct ext2_inode *)0)->i_block)) {
         b += 1;
     } else if (S_ISDIR(in->mode)) {
@@ -50,7 +63,7 @@ static int blocks_of(const sm_node *n, uint64_t *out)
         int err = sm_ext4_dir_blocks(NULL, n, true, NULL, &d);
         if (err)
             return err;
-        b += d + (d > 4 ? d / 300 + 1 : 0);
+        b += d + tree_blocks(d);
     }
     *out = b;
     return 0;
@@ -74,7 +87,7 @@ static int assign(sm_ext4_plan *p, sm_node *n, uint32_t ino)
         p->newest = n->inode->mtime;
     uint64_t b = 0;
     int err = blocks_of(n, &b);
-    p->data_blocks += b;
+    p->meta_blocks += b;
     return err;
 }
 

@@ -4,14 +4,14 @@
 #include <sys/sysmacros.h>
 
 #include "rootfs/ext4.h"
-#include "rootfs/ext4_data.h"
 #include "util/error.h"
 #include "util/test_point.h"
 
+/* The longest run of blocks one initialised extent maps. */
+#define EXTENT_MAX 32768u
+
 typedef struct writer {
     ext2_filsys fs;
-    blk64_t goal;       /* where the next allocation should start */
-    sm_ext4_data data;  /* file contents on their way from the spool */
 } writer;
 
 const char *sm_ext2_strerror(errcode_t e)
@@ -74,77 +74,50 @@ static uint16_t dir_links(const sm_node *dir)
     return links >= EXT2_LINK_MAX ? 1 : (uint16_t)links; /* dir_nlink: 1 means many */
 }
 
-/* Gives the inode `count` contiguous-as-possible blocks under an extent tree. */
-static int allocate(writer *w, ext2_ino_t ino, struct ext2_inode_large *ei, blk64_t count)
+/* Maps blocks [0, count) of the inode to the blocks from `pblk` on (none:
+ * an empty extent tree). The blocks are marked in use by the caller; the
+ * inode's size is set before, as libext2fs sizes index entries by it. */
+static int map(writer *w, ext2_ino_t ino, struct ext2_inode_large *ei, blk64_t pblk,
+               blk64_t count)
 {
-    struct ext2_inode *small = (struct ext2_inode *)ei;
-    ext2_extent_handle_t h;
-    errcode_t e = ext2fs_extent_open2(w->fs, ino, small, &h); /* sets up the header */
-    if (e)
-        return ext2_fail(e, "cannot set up an extent tree");
-    ext2fs_extent_free(h);
-    if (!count)
-        return 0;
-    e = ext2fs_fallocate(w->fs, EXT2_FALLOCATE_FORCE_INIT, ino, small, w->goal, 0, count);
-    if (e)
-        return ext2_fail(e, "cannot allocate blocks");
-    return 0;
-}
-
-typedef int (*run_fn)(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *src,
-                      blk64_t lblk, blk64_t pblk, blk64_t len);
-
-/* Calls fn for each run of physically contiguous blocks of the inode. */
-static int for_each_run(writer *w, ext2_ino_t ino, struct ext2_inode_large *ei,
-                        const sm_node *n, const uint8_t *src, run_fn fn)
-{
-    ext2_extent_handle_t h;
+    ext2_extent_handle_t h = NULL;
     errcode_t e = ext2fs_extent_open2(w->fs, ino, (struct ext2_inode *)ei, &h);
-    if (e)
-        return ext2_fail(e, "cannot read an extent tree");
-    struct ext2fs_extent ex;
-    int err = 0;
-    for (e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !e && !err;
-         e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
-        if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF))
-            continue;
-        err = fn(w, ino, n, src, ex.e_lblk, ex.e_pblk, ex.e_len);
-        if (ex.e_pblk + ex.e_len > w->goal)
-            w->goal = ex.e_pblk + ex.e_len;
+    for (blk64_t lblk = 0; !e && lblk < count; lblk += EXTENT_MAX) {
+        struct ext2fs_extent ex = {
+            .e_pblk = pblk + lblk, .e_lblk = lblk,
+            .e_len = (uint32_t)(count - lblk < EXTENT_MAX ? count - lblk : EXTENT_MAX),
+        };
+        e = ext2fs_extent_insert(h, lblk ? EXT2_EXTENT_INSERT_AFTER : 0, &ex);
     }
-    ext2fs_extent_free(h);
-    if (!err && e && e != EXT2_ET_EXTENT_NO_NEXT && e != EXT2_ET_EXTENT_NO_DOWN)
-        err = ext2_fail(e, "cannot read an extent tree");
-    return err;
+    if (!e && count)
+        e = ext2fs_iblk_add_blocks(w->fs, (struct ext2_inode *)ei, count);
+    if (h)
+        ext2fs_extent_free(h);
+    return e ? ext2_fail(e, "cannot write an extent tree") : 0;
 }
 
-static int copy_run(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *src,
-                    blk64_t lblk, blk64_t pblk, blk64_t len)
+/* `count` blocks of the tail for the inode, mapped. */
+static int allocate(writer *w, ext2_ino_t ino, struct ext2_inode_large *ei, blk64_t count,
+                    blk64_t *pblk)
 {
-    (void)ino, (void)src;
-    return sm_ext4_data_copy(&w->data, n->inode, lblk, pblk, len);
+    int err = sm_ext4_tail_take(w->fs, count, pblk);
+    return err ? err : map(w, ino, ei, *pblk, count);
 }
 
-static int dir_run(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *src,
-                   blk64_t lblk, blk64_t pblk, blk64_t len)
+static int write_blocks(writer *w, ext2_ino_t ino, blk64_t pblk, blk64_t count,
+                        const uint8_t *src, bool dir)
 {
-    (void)n;
-    for (blk64_t i = 0; i < len; i++) {
-        errcode_t e = ext2fs_write_dir_block4(w->fs, pblk + i,
-                                              (void *)(src + (lblk + i) * SM_EXT4_BLOCK_SIZE), 0,
-                                              ino);
+    for (blk64_t i = 0; i < count; i++) {
+        errcode_t e = dir ? ext2fs_write_dir_block4(w->fs, pblk + i,
+                                                    (void *)(src + i * SM_EXT4_BLOCK_SIZE), 0,
+                                                    ino)
+                          : io_channel_write_blk64(w->fs->io, pblk + i, 1,
+                                                   src + i * SM_EXT4_BLOCK_SIZE);
         if (e)
-            return ext2_fail(e, "cannot write a directory block");
+            return ext2_fail(e, dir ? "cannot write a directory block"
+                                    : "cannot write a symlink block");
     }
     return 0;
-}
-
-static int raw_run(writer *w, ext2_ino_t ino, const sm_node *n, const uint8_t *src,
-                   blk64_t lblk, blk64_t pblk, blk64_t len)
-{
-    (void)ino, (void)n, (void)lblk;
-    errcode_t e = io_channel_write_blk64(w->fs->io, pblk, (int)len, src);
-    return e ? ext2_fail(e, "cannot write a symlink block") : 0;
 }
 
 static int put_inode(writer *w, ext2_ino_t ino, struct ext2_inode_large *ei)
@@ -164,26 +137,32 @@ static int write_dir(writer *w, ext2_ino_t ino, const sm_node *n, struct ext2_in
     if (!err)
         err = sm_ext4_dir_blocks(w->fs, n, csum, blocks, &nblocks);
     ei->i_links_count = dir_links(n);
-    if (!err)
-        err = allocate(w, ino, ei, nblocks);
+    blk64_t pblk = 0;
     if (!err) {
         ext2fs_inode_size_set(w->fs, (struct ext2_inode *)ei, nblocks * SM_EXT4_BLOCK_SIZE);
-        err = put_inode(w, ino, ei); /* the block checksums need it on disk */
+        err = allocate(w, ino, ei, nblocks, &pblk);
     }
     if (!err)
-        err = for_each_run(w, ino, ei, n, blocks, dir_run);
+        err = put_inode(w, ino, ei); /* the block checksums need it on disk */
+    if (!err)
+        err = write_blocks(w, ino, pblk, nblocks, blocks, true);
     free(blocks);
     return err;
 }
 
+/* The file's bytes are in the data region already, zeros left out as
+ * holes in the image file: its extents point there, all of its blocks
+ * mapped, so that the holes read back as the zeros they stand for. */
 static int write_file(writer *w, ext2_ino_t ino, const sm_node *n, struct ext2_inode_large *ei)
 {
     uint64_t size = n->inode->size;
-    int err = allocate(w, ino, ei, (size + SM_EXT4_BLOCK_SIZE - 1) / SM_EXT4_BLOCK_SIZE);
-    if (!err && ext2fs_inode_size_set(w->fs, (struct ext2_inode *)ei, size))
-        err = sm_fail(EFBIG, "file too large for ext4");
-    if (!err)
-        err = for_each_run(w, ino, ei, n, NULL, copy_run);
+    blk64_t count = (size + SM_EXT4_BLOCK_SIZE - 1) / SM_EXT4_BLOCK_SIZE;
+    blk64_t pblk = sm_ext4_data_block(n->inode);
+    if (ext2fs_inode_size_set(w->fs, (struct ext2_inode *)ei, size))
+        return sm_fail(EFBIG, "file too large for ext4");
+    if (count)
+        ext2fs_block_alloc_stats_range(w->fs, pblk, count, +1);
+    int err = map(w, ino, ei, pblk, count);
     return err ? err : put_inode(w, ino, ei);
 }
 
@@ -199,9 +178,10 @@ static int write_symlink(writer *w, ext2_ino_t ino, const sm_node *n,
     }
     uint8_t block[SM_EXT4_BLOCK_SIZE] = {0};
     memcpy(block, target, len);
-    int err = allocate(w, ino, ei, 1);
+    blk64_t pblk;
+    int err = allocate(w, ino, ei, 1, &pblk);
     if (!err)
-        err = for_each_run(w, ino, ei, n, block, raw_run);
+        err = write_blocks(w, ino, pblk, 1, block, false);
     return err ? err : put_inode(w, ino, ei);
 }
 
@@ -260,10 +240,10 @@ static int write_one(writer *w, ext2_ino_t ino, const sm_node *n)
     return err;
 }
 
-int sm_ext4_write_tree(ext2_filsys fs, const sm_ext4_plan *p, const sm_spool *spool)
+int sm_ext4_write_tree(ext2_filsys fs, const sm_ext4_plan *p)
 {
-    writer w = {.fs = fs, .goal = 0};
-    int err = sm_ext4_data_open(&w.data, fs, spool);
+    writer w = {.fs = fs};
+    int err = 0;
     for (uint32_t ino = 0; !err && ino < p->n_ino; ino++) {
         if (ino == p->n_ino / 2)
             sm_test_point("ext4"); /* half the image written */
@@ -274,5 +254,5 @@ int sm_ext4_write_tree(ext2_filsys fs, const sm_ext4_plan *p, const sm_spool *sp
         if (err)
             sm_fail_context(err, "writing '%s'", n->name);
     }
-    return sm_ext4_data_close(&w.data, err);
+    return err;
 }

@@ -138,12 +138,21 @@ int sm_layer_merge(sm_tree *t, sm_layer_entries *e, unsigned layer)
     return 0;
 }
 
-int sm_layer_apply(sm_tree *t, sm_spool *spool, const char *path, unsigned layer,
+int sm_layer_apply(sm_tree *t, sm_data_region *data, const char *path, unsigned layer,
                    sm_layer_budget *budget)
 {
+    size_t lane;
+    int err = sm_data_region_add_lane(data, 0, &lane);
+    if (err)
+        return err;
+    sm_data_writer w;
     sm_layer_entries e;
-    sm_layer_decode(path, NULL, spool, budget, &e);
-    int err = sm_layer_merge(t, &e, layer);
+    if ((err = sm_data_writer_init(&w, data, lane)) == 0)
+        sm_layer_decode(path, NULL, &w, budget, &e);
+    sm_data_writer_done(&w);
+    if (err)
+        return err;
+    err = sm_layer_merge(t, &e, layer);
     sm_layer_entries_free(&e);
     return err;
 }

@@ -3,7 +3,7 @@
 #define SM_ROOTFS_LAYER_APPLY_H
 
 #include "rootfs/layer_decode.h"
-#include "rootfs/spool.h"
+#include "rootfs/data_region.h"
 #include "rootfs/tree.h"
 
 /* Applies `e` as layer `layer` (1-based, bottom first), taking the inodes
@@ -13,8 +13,9 @@
 int sm_layer_merge(sm_tree *t, sm_layer_entries *e, unsigned layer);
 
 /* Decodes the layer at `path` and merges it at once: one layer at a time,
- * for callers that have no reason to read several together. */
-int sm_layer_apply(sm_tree *t, sm_spool *spool, const char *path, unsigned layer,
+ * for callers that have no reason to read several together. Its files go
+ * in a lane of their own, after those of the layers applied before. */
+int sm_layer_apply(sm_tree *t, sm_data_region *data, const char *path, unsigned layer,
                    sm_layer_budget *budget);
 
 #endif

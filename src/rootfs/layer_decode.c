@@ -16,13 +16,13 @@
 #include "util/test_point.h"
 #include "util/zero.h"
 
-/* Zero runs at least this long are left as holes in the spool; shorter
+/* Zero runs at least this long are left as holes in the image; shorter
  * ones are cheaper written along with their neighbours. */
 #define HOLE_MIN 4096
 
 typedef struct decoder {
     struct archive *ar;
-    sm_spool_writer spool;
+    sm_data_writer *data;
     sm_layer_budget *budget;
 } decoder;
 
@@ -96,7 +96,7 @@ static int set_meta(sm_inode *in, struct archive_entry *e)
     return 0;
 }
 
-static int spool_data(decoder *d, struct archive_entry *e, sm_inode *in)
+static int read_data(decoder *d, struct archive_entry *e, sm_inode *in)
 {
     la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
     if (size < 0)
@@ -104,7 +104,7 @@ static int spool_data(decoder *d, struct archive_entry *e, sm_inode *in)
     int err = charge(d, (uint64_t)size);
     if (err)
         return err;
-    uint64_t base = sm_spool_reserve(&d->spool, (uint64_t)size);
+    uint64_t base = sm_data_reserve(d->data, (uint64_t)size);
     for (;;) {
         const void *buf;
         size_t len;
@@ -116,10 +116,10 @@ static int spool_data(decoder *d, struct archive_entry *e, sm_inode *in)
             return sm_layer_archive_fail(d->ar, "truncated or corrupt layer");
         if (off < 0 || (uint64_t)off + len > (uint64_t)size)
             return sm_fail(EINVAL, "file data runs past its declared size");
-        /* The spool is sparse: zeros (a bomb's, a sparse file's) stay holes. */
+        /* The image is sparse: zeros (a bomb's, a sparse file's) stay holes. */
         if (len >= HOLE_MIN && sm_all_zero(buf, len))
             continue;
-        err = sm_spool_put(&d->spool, buf, len, base + (uint64_t)off);
+        err = sm_data_put(d->data, buf, len, base + (uint64_t)off);
         if (err)
             return err;
     }
@@ -142,7 +142,7 @@ static int new_inode(decoder *d, struct archive_entry *e, sm_inode **out)
         return sm_fail(ENOMEM, "out of memory for the file tree");
     int err = set_meta(in, e);
     if (!err && S_ISREG(type))
-        err = spool_data(d, e, in);
+        err = read_data(d, e, in);
     if (!err && S_ISLNK(type)) {
         const char *target = archive_entry_symlink(e);
         size_t len = target ? strlen(target) : 0;
@@ -250,19 +250,19 @@ static int read_entries(decoder *d, sm_layer_entries *out)
     }
 }
 
-int sm_layer_decode(const char *path, sm_file_feed *feed, sm_spool *spool,
+int sm_layer_decode(const char *path, sm_file_feed *feed, sm_data_writer *data,
                     sm_layer_budget *budget, sm_layer_entries *out)
 {
     memset(out, 0, sizeof *out);
-    decoder d = {.budget = budget};
+    decoder d = {.data = data, .budget = budget};
     sm_layer_archive la;
-    int err = sm_spool_writer_init(&d.spool, spool);
-    if (!err && !(err = sm_layer_archive_open(&la, path, feed, &budget->cores))) {
+    int err = sm_layer_archive_open(&la, path, feed, &budget->cores);
+    if (!err) {
         d.ar = la.ar;
         err = read_entries(&d, out);
         sm_layer_archive_close(&la);
     }
-    int ferr = sm_spool_writer_finish(&d.spool);
+    int ferr = sm_data_writer_flush(data);
     if (!err)
         err = ferr;
     if (err) {

@@ -1,6 +1,6 @@
 /* One layer read into an ordered list of what its entries say, without
  * touching the merged tree: the slow part of applying a layer (inflating,
- * tar parsing, file data into the spool) that layers can do each in a
+ * tar parsing, file data into the image) that layers can do each in a
  * thread of their own. Applying the list to the tree (layer_apply.h) is
  * then metadata alone and done in layer order. */
 #ifndef SM_ROOTFS_LAYER_DECODE_H
@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rootfs/data_writer.h"
 #include "rootfs/gunzip_thread.h"
-#include "rootfs/spool.h"
 #include "rootfs/tree.h"
 #include "util/file_feed.h"
 
@@ -37,7 +37,7 @@ typedef struct sm_layer_entry {
     char *path;         /* cleaned (resolve.h); "" for the root */
     char *name;         /* as the tar has it, for errors */
     char *link;         /* SM_ENTRY_LINK: the target as the tar has it */
-    sm_inode *inode;    /* ROOT, DIR, OTHER: type, metadata, data in the spool */
+    sm_inode *inode;    /* ROOT, DIR, OTHER: type, metadata, data in the image */
 } sm_layer_entry;
 
 typedef struct sm_layer_entries {
@@ -49,10 +49,10 @@ typedef struct sm_layer_entries {
 
 /* Reads the layer at `path` (or as it downloads through `feed`, which may
  * be NULL), compressed with gzip, zstd, xz or bzip2 or not at all. File
- * contents go to the spool, runs of zeros left as holes. Returns the
- * layer's error too; what was read before it is kept in `out` so that it
- * is applied first, as a layer read in one go would. */
-int sm_layer_decode(const char *path, sm_file_feed *feed, sm_spool *spool,
+ * contents go through `data` (flushed at the end), runs of zeros left as
+ * holes. Returns the layer's error too; what was read before it is kept
+ * in `out` so that it is applied first, as a layer read in one go would. */
+int sm_layer_decode(const char *path, sm_file_feed *feed, sm_data_writer *data,
                     sm_layer_budget *budget, sm_layer_entries *out);
 void sm_layer_entries_free(sm_layer_entries *e);
 

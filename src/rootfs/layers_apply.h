@@ -5,13 +5,13 @@
 #define SM_ROOTFS_LAYERS_APPLY_H
 
 #include "rootfs/rootfs.h"
-#include "rootfs/spool.h"
+#include "rootfs/data_region.h"
 #include "rootfs/tree.h"
 
 /* Fails with the error of the lowest layer that has one, as applying them
  * one after the other would; a layer still downloading is used only once
  * its download ended with its digest verified. */
-int sm_layers_apply(sm_tree *t, sm_spool *spool, const sm_rootfs_layer *layers, size_t n,
+int sm_layers_apply(sm_tree *t, sm_data_region *data, const sm_rootfs_layer *layers, size_t n,
                     const sm_rootfs_options *opts);
 
 #endif

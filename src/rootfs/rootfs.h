@@ -28,6 +28,9 @@ typedef struct sm_rootfs_layer {
     sm_file_feed *feed; /* not NULL: the blob is still downloading to `path`;
                            it is read as it arrives, and the image is kept only
                            if the feed ends with the digest verified */
+    uint64_t size;      /* the blob's bytes as its manifest says, where its
+                           files go in the image is planned from it; 0: the
+                           size of the file at `path` */
 } sm_rootfs_layer;
 
 /* What one image's layers may hold, so that a hostile image (a gzip bomb,
@@ -51,7 +54,9 @@ typedef struct sm_rootfs_options {
  * ("64g", "512m", bytes) fails with a sentence naming the variable. */
 int sm_rootfs_limits_from_env(sm_rootfs_options *o);
 
-/* Bumped whenever the same layers would give a different image. */
+/* Bumped whenever the same layers would give a different tree, which an
+ * image built before would not show. Where the files' bytes lie in the
+ * image may change without it: an image built before is as good. */
 #define SM_ROOTFS_FORMAT 1
 
 /* Applies `layers` (bottom first) and writes the image to `out_image`

@@ -23,7 +23,7 @@ typedef struct sm_inode {
     uint32_t mtime_ns, atime_ns;
     uint64_t rdev;              /* devices: as makedev() */
     uint64_t size;              /* regular files: bytes; symlinks: target length */
-    uint64_t data_off;          /* regular files: where the bytes sit in the spool */
+    uint64_t data_off;          /* regular files: where the bytes sit in the data region */
     char *target;               /* symlinks */
     sm_xattr *xattrs;
     size_t n_xattrs;

@@ -1,6 +1,6 @@
 /* Whether a buffer holds only zero bytes: such runs are left as holes
- * wherever we write files (the layer spool, the ext4 image), so that
- * zeros cost no disk on the host. */
+ * where we write files (the ext4 image's data region), so that zeros cost
+ * no disk on the host. */
 #ifndef SM_UTIL_ZERO_H
 #define SM_UTIL_ZERO_H
 

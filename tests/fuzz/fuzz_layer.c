@@ -4,7 +4,7 @@
  * 2 over a fixed layer 1 that gives it directories, files, a symlinked
  * directory and hard links to replace, hide (whiteouts) and link to. The
  * merged tree is then planned as an ext4 image. Small bounds (1 MiB a
- * file, 4 MiB in all) keep the spool small and are fuzzed too. Then the
+ * file, 4 MiB in all) keep the image small and are fuzzed too. Then the
  * tree is walked: every node is its parent's child and the count of
  * nodes is right; an inode is shared only by hard links.
  */
@@ -21,9 +21,8 @@
 #include "rootfs/layer_apply.h"
 #include "rootfs/tree.h"
 
-static int base_fd = -1, input_fd = -1;
-static char base_path[64], input_path[64];
-static sm_spool spool;
+static int base_fd = -1, input_fd = -1, image_fd = -1;
+static char base_path[64], input_path[64], image_path[64];
 
 static void entry(struct archive *a, const char *name, mode_t mode, const char *data,
                   const char *link)
@@ -78,8 +77,7 @@ static void setup(void)
 {
     make_base();
     input_fd = memfd("fuzz-layer-input", input_path, sizeof input_path);
-    if (sm_spool_open(&spool, "/tmp") != 0)
-        abort();
+    image_fd = memfd("fuzz-layer-image", image_path, sizeof image_path);
 }
 
 /* Walks dir's subtree; returns the nodes in it. */
@@ -113,19 +111,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (base_fd < 0)
         setup();
     if (ftruncate(input_fd, 0) < 0 || pwrite(input_fd, data, size, 0) != (ssize_t)size ||
-        ftruncate(spool.fd, 0) < 0)
+        ftruncate(image_fd, 0) < 0)
         abort();
-    spool.len = 0;
     sm_tree t;
+    sm_data_region image;
     sm_layer_budget budget = {.max_file = 1 << 20, .max_total = 4 << 20};
-    if (sm_tree_init(&t) != 0 || sm_layer_apply(&t, &spool, base_path, 1, &budget) != 0)
+    if (sm_data_region_init(&image, image_fd, image_path) != 0 || sm_tree_init(&t) != 0 ||
+        sm_layer_apply(&t, &image, base_path, 1, &budget) != 0)
         abort();
-    sm_layer_apply(&t, &spool, input_path, 2, &budget);
+    sm_layer_apply(&t, &image, input_path, 2, &budget);
     if (check(t.root) != t.n_nodes)
         abort();
     sm_ext4_plan plan;
     if (sm_ext4_plan_make(&t, 11, &plan) == 0)
         sm_ext4_plan_free(&plan);
     sm_tree_free(&t);
+    sm_data_region_free(&image);
     return 0;
 }

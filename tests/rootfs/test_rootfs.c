@@ -33,7 +33,8 @@ typedef struct fixture {
     char dir[64];
     int n_layers;
     sm_tree tree;
-    sm_spool spool;
+    int image;              /* where the layers' files go */
+    sm_data_region data;
     sm_layer_budget budget;
 } fixture;
 
@@ -112,7 +113,11 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/sm-rootfs-test-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     assert_int_equal(sm_tree_init(&f->tree), 0);
-    assert_int_equal(sm_spool_open(&f->spool, f->dir), 0);
+    char image[128];
+    snprintf(image, sizeof image, "%s/image", f->dir);
+    f->image = open(image, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(f->image >= 0);
+    assert_int_equal(sm_data_region_init(&f->data, f->image, image), 0);
     f->budget = (sm_layer_budget){.max_file = SM_ROOTFS_MAX_FILE_DEFAULT,
                                   .max_total = SM_ROOTFS_MAX_IMAGE_DEFAULT};
     *state = f;
@@ -129,7 +134,8 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     sm_tree_free(&f->tree);
-    sm_spool_close(&f->spool);
+    sm_data_region_free(&f->data);
+    close(f->image);
     nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -137,7 +143,13 @@ static int teardown(void **state)
 
 static int apply(fixture *f, const char *path)
 {
-    return sm_layer_apply(&f->tree, &f->spool, path, (unsigned)f->n_layers, &f->budget);
+    return sm_layer_apply(&f->tree, &f->data, path, (unsigned)f->n_layers, &f->budget);
+}
+
+/* A file's bytes where the layer put them, in the image's data region. */
+static void read_data(fixture *f, void *buf, size_t len, uint64_t off)
+{
+    assert_int_equal(pread(f->image, buf, len, (off_t)(SM_DATA_HEAD + off)), (ssize_t)len);
 }
 
 static sm_node *find(fixture *f, const char *path)
@@ -153,7 +165,7 @@ static void assert_content(fixture *f, const char *path, const char *want)
     assert_true(S_ISREG(n->inode->mode));
     char buf[256] = {0};
     assert_int_equal(n->inode->size, strlen(want));
-    assert_int_equal(sm_spool_pread(&f->spool, buf, n->inode->size, n->inode->data_off), 0);
+    read_data(f, buf, n->inode->size, n->inode->data_off);
     assert_string_equal(buf, want);
 }
 
@@ -556,7 +568,7 @@ static void files_past_the_budget_fail(void **state)
     assert_error_has("add up to more than 5.0 MiB (SUPERMACHINE_MAX_IMAGE_SIZE)");
 }
 
-/* A bomb of zeros costs no disk: its data stays holes in the spool. */
+/* A bomb of zeros costs no disk: its data stays holes in the image. */
 static void zeros_stay_holes(void **state)
 {
     fixture *f = *state;
@@ -567,12 +579,12 @@ static void zeros_stay_holes(void **state)
     t_close(a);
     assert_int_equal(apply(f, p), 0);
     struct stat st;
-    assert_int_equal(fstat(f->spool.fd, &st), 0);
+    assert_int_equal(fstat(f->image, &st), 0);
     assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
     sm_node *n = find(f, "after");
     assert_non_null(n);
     char got[4];
-    assert_int_equal(sm_spool_pread(&f->spool, got, 4, n->inode->data_off), 0);
+    read_data(f, got, 4, n->inode->data_off);
     assert_memory_equal(got, "data", 4);
 }
 
@@ -755,7 +767,7 @@ static void parallel_decoding_same_bytes(void **state)
     assert_int_equal(sm_rootfs_build(l, 4, many, &o4), 0);
     assert_true(same_bytes(one, many));
     for (size_t i = 0; i < 4; i++) /* and the same as applying them one by one */
-        assert_int_equal(sm_layer_apply(&f->tree, &f->spool, p[i], (unsigned)i + 1, &f->budget), 0);
+        assert_int_equal(sm_layer_apply(&f->tree, &f->data, p[i], (unsigned)i + 1, &f->budget), 0);
     assert_null(find(f, "etc/a"));
     assert_content(f, "etc/b", "b3");
     assert_null(find(f, "usr/lib/extra")); /* layer 4's opaque marker hides it */
