@@ -414,6 +414,20 @@ static void image_content(ext2_filsys fs, const char *path, const char *want)
     assert_string_equal(buf, want);
 }
 
+/* e2fsck finds nothing to say of the image (where it is installed). */
+static void assert_fsck_clean(const char *image)
+{
+    if (access("/usr/sbin/e2fsck", X_OK) != 0 && access("/sbin/e2fsck", X_OK) != 0)
+        return;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "e2fsck -fn '%s' >/dev/null 2>&1", image);
+    if (system(cmd) != 0) {
+        snprintf(cmd, sizeof cmd, "e2fsck -fn '%s' >&2", image);
+        (void)system(cmd);
+        fail_msg("e2fsck found faults in %s", image);
+    }
+}
+
 static void compression_is_told_by_bytes(void **state)
 {
     fixture *f = *state;
@@ -485,12 +499,7 @@ static void image_keeps_metadata(void **state)
     image_lookup(fs, "long", &in);
     assert_int_equal(EXT2_I_SIZE(&in), strlen(longtarget));
     ext2fs_close_free(&fs);
-
-    if (access("/usr/sbin/e2fsck", X_OK) == 0 || access("/sbin/e2fsck", X_OK) == 0) {
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "e2fsck -fn '%s' >/dev/null 2>&1", out);
-        assert_int_equal(system(cmd), 0);
-    }
+    assert_fsck_clean(out);
 }
 
 static int count_files(const char *dir)
@@ -654,6 +663,120 @@ static void sparse_files_stay_sparse(void **state)
     ext2fs_file_close(file);
     image_content(fs, "after", "data");
     ext2fs_close_free(&fs);
+    assert_fsck_clean(out); /* 16 extents: a tree with a leaf block */
+}
+
+typedef struct layout {
+    blk64_t data_start, tail_start;
+    uint64_t file_blocks;   /* blocks of regular files found */
+} layout;
+
+/* Every block of the inode is where its kind goes: a regular file's in the
+ * data region, anything else's in the tail. */
+static void assert_placed(ext2_filsys fs, ext2_ino_t ino, layout *l)
+{
+    struct ext2_inode_large in;
+    assert_int_equal(ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&in, sizeof in), 0);
+    blk64_t xattrs = ext2fs_file_acl_block(fs, (struct ext2_inode *)&in);
+    assert_true(!xattrs || xattrs >= l->tail_start);
+    if (!(in.i_flags & EXT4_EXTENTS_FL))
+        return; /* a fast symlink, a device */
+    ext2_extent_handle_t h;
+    struct ext2fs_extent ex;
+    assert_int_equal(ext2fs_extent_open2(fs, ino, (struct ext2_inode *)&in, &h), 0);
+    for (errcode_t e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !e;
+         e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
+        bool file = LINUX_S_ISREG(in.i_mode) && (ex.e_flags & EXT2_EXTENT_FLAGS_LEAF);
+        if (file) {
+            assert_true(ex.e_pblk >= l->data_start);
+            assert_true(ex.e_pblk + ex.e_len <= l->tail_start);
+            l->file_blocks += ex.e_len;
+        } else {
+            assert_true(ex.e_pblk >= l->tail_start);
+        }
+    }
+    ext2fs_extent_free(h);
+}
+
+static int place_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+                       int blocksize, char *buf, void *priv)
+{
+    (void)dir, (void)entry, (void)offset, (void)blocksize, (void)buf;
+    ext2_filsys fs = ((void **)priv)[0];
+    layout *l = ((void **)priv)[1];
+    int len = ext2fs_dirent_name_len(d);
+    if (len <= 2 && d->name[0] == '.' && (len == 1 || d->name[1] == '.'))
+        return 0;
+    assert_placed(fs, d->inode, l);
+    if (ext2fs_dirent_file_type(d) == EXT2_FT_DIR) {
+        void *again[2] = {fs, l};
+        assert_int_equal(ext2fs_dir_iterate2(fs, d->inode, 0, NULL, place_entry, again), 0);
+    }
+    return 0;
+}
+
+/* The layers' files are written once, where the image's extents point:
+ * the data region after the superblock and group descriptors, with the
+ * rest of the metadata after it. What a later layer deleted or replaced
+ * is free and takes no disk; the image passes e2fsck. */
+static void files_lie_where_they_were_written(void **state)
+{
+    fixture *f = *state;
+    char p1[128], p2[128], out[160], longtarget[200];
+    struct archive *a = tar_new(f, GZIP, p1, sizeof p1);
+    t_file(a, "etc/a", "first");
+    t_big_file(a, "gone", 8 << 20, 'g');
+    t_big_file(a, "big", 3 << 20, 'b');
+    struct archive_entry *e = entry("bin/ping", AE_IFREG | 0755);
+    char cap[600];
+    memset(cap, 'c', sizeof cap);
+    archive_entry_xattr_add_entry(e, "user.big", cap, sizeof cap); /* a block of its own */
+    put(a, e, "ping");
+    memset(longtarget, 'x', sizeof longtarget - 1);
+    longtarget[sizeof longtarget - 1] = '\0';
+    t_symlink(a, "long", longtarget);
+    for (int i = 0; i < 300; i++) { /* a directory of several blocks */
+        char name[64];
+        snprintf(name, sizeof name, "many/a-rather-long-file-name-%03d", i);
+        t_file(a, name, name);
+    }
+    t_close(a);
+    a = tar_new(f, PLAIN, p2, sizeof p2);
+    t_file(a, ".wh.gone", "");
+    t_file(a, "etc/a", "second");
+    t_hardlink(a, "bin/pong", "bin/ping");
+    t_close(a);
+    sm_rootfs_layer l[2] = {{p1, "sha256:01"}, {p2, "sha256:02"}};
+    snprintf(out, sizeof out, "%s/placed.ext4", f->dir);
+    assert_int_equal(sm_rootfs_build(l, 2, out, NULL), 0);
+    assert_fsck_clean(out);
+
+    ext2_filsys fs = open_image(out);
+    layout lay = {.data_start = SM_DATA_HEAD / fs->blocksize, .tail_start = ~0ull};
+    for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+        /* no backup superblock where the data region is */
+        assert_true(g == 0 || !ext2fs_bg_has_super(fs, g));
+        blk64_t b = ext2fs_block_bitmap_loc(fs, g);
+        lay.tail_start = b < lay.tail_start ? b : lay.tail_start;
+    }
+    assert_true(lay.tail_start > lay.data_start);
+    assert_true(fs->desc_blocks < lay.data_start);
+    void *ctx[2] = {fs, &lay};
+    assert_placed(fs, EXT2_ROOT_INO, &lay);
+    assert_int_equal(ext2fs_dir_iterate2(fs, EXT2_ROOT_INO, 0, NULL, place_entry, ctx), 0);
+    /* bin/ping and bin/pong are one inode, counted twice */
+    uint64_t used = 0;
+    assert_int_equal(ext2fs_read_block_bitmap(fs), 0);
+    for (blk64_t b = lay.data_start; b < lay.tail_start; b++)
+        used += ext2fs_test_block_bitmap2(fs->block_map, b) != 0;
+    assert_int_equal(used + 1, lay.file_blocks);
+    image_content(fs, "etc/a", "second");
+    image_content(fs, "bin/pong", "ping");
+    image_content(fs, "many/a-rather-long-file-name-299", "many/a-rather-long-file-name-299");
+    ext2fs_close_free(&fs);
+    struct stat st;
+    assert_int_equal(stat(out, &st), 0);
+    assert_true((uint64_t)st.st_blocks * 512 < (6u << 20)); /* "gone" is not on disk */
 }
 
 static void garbage_layer_fails(void **state)
@@ -927,6 +1050,7 @@ int main(void)
         T(files_past_the_budget_fail),
         T(zeros_stay_holes),
         T(sparse_files_stay_sparse),
+        T(files_lie_where_they_were_written),
         T(cache_reuses_the_image),
         T(same_layers_same_bytes),
         T(parallel_decoding_same_bytes),
