@@ -26,23 +26,26 @@ void sm_data_writer_restart(sm_data_writer *w)
     w->next = l->at;
     w->end = l->at + l->len;
     pthread_mutex_unlock(&w->region->lock);
-    w->spill_at = UINT64_MAX;
+    w->spill_at = w->spill_next = UINT64_MAX;
     w->high = 0;
     w->used = 0;
 }
 
+/* A file goes in the window while it fits there, else in the spill: the
+ * same files land in the same places whatever the other layers did. */
 uint64_t sm_data_reserve(sm_data_writer *w, uint64_t size)
 {
     uint64_t room = (size + SM_DATA_ALIGN - 1) & ~(uint64_t)(SM_DATA_ALIGN - 1);
-    if (room > w->end - w->next && w->spill_at == UINT64_MAX) {
-        /* The rest of the window stays a hole: free blocks, no disk. */
-        w->spill_at = w->next = sm_data_region_spill(w->region, w->lane);
-        w->end = UINT64_MAX;
+    uint64_t *cursor = &w->next;
+    if (room > w->end - w->next) {
+        if (w->spill_at == UINT64_MAX)
+            w->spill_at = w->spill_next = sm_data_region_spill(w->region, w->lane);
+        cursor = &w->spill_next;
     }
-    uint64_t off = w->next;
-    w->next += room;
-    if (w->next > w->high)
-        w->high = w->next;
+    uint64_t off = *cursor;
+    *cursor += room;
+    if (*cursor > w->high)
+        w->high = *cursor;
     return off;
 }
 
@@ -76,7 +79,7 @@ int sm_data_put(sm_data_writer *w, const void *buf, size_t len, uint64_t off)
 
 void sm_data_writer_done(sm_data_writer *w)
 {
-    uint64_t spill = w->spill_at == UINT64_MAX ? 0 : w->next - w->spill_at;
+    uint64_t spill = w->spill_at == UINT64_MAX ? 0 : w->spill_next - w->spill_at;
     sm_data_region_lane_done(w->region, w->lane, spill, w->high);
     free(w->buf);
     w->buf = NULL;

@@ -14,8 +14,9 @@
 typedef struct sm_data_writer {
     sm_data_region *region;
     size_t lane;
-    uint64_t next, end;     /* the room left: in the window, then in the spill */
-    uint64_t spill_at;      /* UINT64_MAX until the window is left */
+    uint64_t next, end;     /* the room left in the window */
+    uint64_t spill_at;      /* UINT64_MAX until a file outgrows the window */
+    uint64_t spill_next;    /* the room left in the spill: all after it */
     uint64_t high;          /* the end of what was reserved */
     uint8_t *buf;           /* bytes waiting to go to buf_at */
     uint64_t buf_at;

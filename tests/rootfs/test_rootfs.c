@@ -898,6 +898,50 @@ static void parallel_decoding_same_bytes(void **state)
     assert_null(find(f, "usr/lib/libc.so.6"));
 }
 
+/* Layers whose files outgrow the room planned for them (a few KiB of gzip
+ * holding tens of MiB) spill past every layer's room in layer order: the
+ * same bytes however many threads decode them, and files that read back. */
+static void spilling_layers_same_bytes(void **state)
+{
+    fixture *f = *state;
+    char p[3][128], one[160], many[160];
+    struct archive *a = tar_new(f, GZIP, p[0], sizeof p[0]);
+    t_big_file(a, "big1", 40 << 20, 'x');
+    t_file(a, "after1", "one");
+    t_close(a);
+    a = tar_new(f, GZIP, p[1], sizeof p[1]);
+    t_big_file(a, "big2", 24 << 20, 'y');
+    t_file(a, "big1", "replaced");
+    t_close(a);
+    a = tar_new(f, GZIP, p[2], sizeof p[2]);
+    t_big_file(a, "big3", 20 << 20, 'z');
+    t_close(a);
+    sm_rootfs_layer l[3] = {{p[0], "sha256:01"}, {p[1], "sha256:02"}, {p[2], "sha256:03"}};
+    snprintf(one, sizeof one, "%s/one.ext4", f->dir);
+    snprintf(many, sizeof many, "%s/many.ext4", f->dir);
+    sm_rootfs_options o1 = {.threads = 1}, o3 = {.threads = 3};
+    assert_int_equal(sm_rootfs_build(l, 3, one, &o1), 0);
+    assert_int_equal(sm_rootfs_build(l, 3, many, &o3), 0);
+    assert_true(same_bytes(one, many));
+    assert_fsck_clean(many);
+    ext2_filsys fs = open_image(many);
+    image_content(fs, "big1", "replaced");
+    image_content(fs, "after1", "one");
+    struct ext2_inode_large in;
+    ext2_ino_t ino = image_lookup(fs, "big3", &in);
+    ext2_file_t file;
+    char buf[4096], want[4096];
+    unsigned got = 0;
+    memset(want, 'z', sizeof want);
+    assert_int_equal(ext2fs_file_open(fs, ino, 0, &file), 0);
+    assert_int_equal(ext2fs_file_llseek(file, (20 << 20) - 4096, EXT2_SEEK_SET, NULL), 0);
+    assert_int_equal(ext2fs_file_read(file, buf, sizeof buf, &got), 0);
+    assert_int_equal(got, sizeof buf);
+    assert_memory_equal(buf, want, sizeof buf);
+    ext2fs_file_close(file);
+    ext2fs_close_free(&fs);
+}
+
 /* A later layer's error is not reported while an earlier one has its own. */
 static void lowest_layer_error_wins(void **state)
 {
@@ -1054,6 +1098,7 @@ int main(void)
         T(cache_reuses_the_image),
         T(same_layers_same_bytes),
         T(parallel_decoding_same_bytes),
+        T(spilling_layers_same_bytes),
         T(lowest_layer_error_wins),
         T(gzip_members_follow_each_other),
         T(layers_read_as_they_download),
