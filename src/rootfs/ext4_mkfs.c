@@ -123,12 +123,12 @@ static int size_fs(const char *path, uint64_t data_end, uint64_t meta, uint32_t 
         uint64_t need = data_end + tables + meta;
         if (fs->desc_blocks >= HEAD_BLOCKS) {
             char h1[32], h2[32];
+            uint64_t most = (uint64_t)(HEAD_BLOCKS - 1) * EXT2_DESC_PER_BLOCK(fs->super) *
+                            fs->super->s_blocks_per_group * SM_EXT4_BLOCK_SIZE;
             ext2fs_free(fs);
             return sm_fail(EFBIG, "the image would be %s, more than the %s an image can be",
                            tib(blocks * SM_EXT4_BLOCK_SIZE, h1, sizeof h1),
-                           tib((uint64_t)(HEAD_BLOCKS - 1) * EXT2_DESC_PER_BLOCK(fs->super) *
-                               fs->super->s_blocks_per_group * SM_EXT4_BLOCK_SIZE,
-                               h2, sizeof h2));
+                           tib(most, h2, sizeof h2));
         }
         if (have >= need) {
             *out = fs;

@@ -779,6 +779,25 @@ static void files_lie_where_they_were_written(void **state)
     assert_true((uint64_t)st.st_blocks * 512 < (6u << 20)); /* "gone" is not on disk */
 }
 
+/* The group descriptors have the image's first MiB: an image past what
+ * they can describe (limits raised above the 256 GiB default) is refused
+ * with a sentence, not written. */
+static void too_big_an_image_is_refused(void **state)
+{
+    fixture *f = *state;
+    char p[128], out[160];
+    const uint64_t size = 2100ull << 30, offs[] = {0};
+    struct archive *a = tar_new(f, PLAIN, p, sizeof p);
+    t_sparse_file(a, "huge", size, offs, 1, 4096);
+    t_close(a);
+    snprintf(out, sizeof out, "%s/huge.ext4", f->dir);
+    sm_rootfs_layer l = {.path = p, .digest = "sha256:01"};
+    sm_rootfs_options o = {.max_file_bytes = 4ull << 40, .max_image_bytes = 4ull << 40};
+    assert_int_equal(sm_rootfs_build(&l, 1, out, &o), -EFBIG);
+    assert_error_has("more than the 1.99 TiB an image can be");
+    assert_int_equal(access(out, F_OK), -1);
+}
+
 static void garbage_layer_fails(void **state)
 {
     fixture *f = *state;
@@ -1095,6 +1114,7 @@ int main(void)
         T(zeros_stay_holes),
         T(sparse_files_stay_sparse),
         T(files_lie_where_they_were_written),
+        T(too_big_an_image_is_refused),
         T(cache_reuses_the_image),
         T(same_layers_same_bytes),
         T(parallel_decoding_same_bytes),
