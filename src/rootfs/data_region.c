@@ -36,30 +36,59 @@ static uint64_t align_up(uint64_t n)
     return (n + SM_DATA_ALIGN - 1) & ~(uint64_t)(SM_DATA_ALIGN - 1);
 }
 
-int sm_data_region_add_lane(sm_data_region *r, uint64_t window, size_t *lane)
+typedef struct by_size {
+    uint64_t len;
+    size_t lane;
+} by_size;
+
+static int smaller(const void *a, const void *b)
 {
+    const by_size *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return x->lane < y->lane ? -1 : x->lane > y->lane;
+}
+
+static int grow(sm_data_region *r, size_t n)
+{
+    size_t cap = r->cap_lanes;
+    while (cap < r->n_lanes + n)
+        cap = cap ? 2 * cap : 16;
+    if (cap == r->cap_lanes)
+        return 0;
+    sm_data_lane *v = realloc(r->lanes, cap * sizeof *v);
+    if (!v)
+        return sm_fail(ENOMEM, "out of memory");
+    r->lanes = v, r->cap_lanes = cap;
+    return 0;
+}
+
+int sm_data_region_add_lanes(sm_data_region *r, const uint64_t *windows, size_t n,
+                             size_t *first)
+{
+    by_size *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return sm_fail(ENOMEM, "out of memory");
     pthread_mutex_lock(&r->lock);
-    int err = 0;
-    if (r->n_lanes == r->cap_lanes) {
-        size_t cap = r->cap_lanes ? 2 * r->cap_lanes : 16;
-        sm_data_lane *v = realloc(r->lanes, cap * sizeof *v);
-        if (v)
-            r->lanes = v, r->cap_lanes = cap;
-        else
-            err = sm_fail(ENOMEM, "out of memory");
+    int err = grow(r, n);
+    /* A spill already placed was placed after the windows there were. */
+    bool spilled = false;
+    for (size_t i = 0; i < r->n_lanes; i++)
+        spilled = spilled || r->lanes[i].spill_at != UINT64_MAX;
+    for (size_t i = 0; !err && i < n; i++)
+        order[i] = (by_size){spilled ? 0 : align_up(windows[i]), r->n_lanes + i};
+    qsort(order, err ? 0 : n, sizeof *order, smaller);
+    for (size_t i = 0; !err && i < n; i++) {
+        r->lanes[order[i].lane] = (sm_data_lane){.at = r->windows, .len = order[i].len,
+                                                 .spill_at = UINT64_MAX};
+        r->windows += order[i].len;
     }
     if (!err) {
-        /* A spill already placed was placed after the windows there were. */
-        bool spilled = false;
-        for (size_t i = 0; i < r->n_lanes; i++)
-            spilled = spilled || r->lanes[i].spill_at != UINT64_MAX;
-        window = spilled ? 0 : align_up(window);
-        r->lanes[r->n_lanes] = (sm_data_lane){.at = r->windows, .len = window,
-                                              .spill_at = UINT64_MAX};
-        r->windows += window;
-        *lane = r->n_lanes++;
+        *first = r->n_lanes;
+        r->n_lanes += n;
     }
     pthread_mutex_unlock(&r->lock);
+    free(order);
     return err;
 }
 

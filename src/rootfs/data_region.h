@@ -4,10 +4,11 @@
  *
  * Layers decode in parallel, yet the same layers must give the same bytes
  * however the threads ran. So each layer writes in a lane of its own: a
- * window laid out in layer order before any is decoded, sized from the
- * layer's compressed size, and, for what does not fit there, a spill
- * after every window, placed once the layers below have finished (their
- * spills are then known). A guess too small costs waiting, not bytes. */
+ * window laid out before any layer is decoded, sized from the layer's
+ * compressed size, and, for files that do not fit there, a spill after
+ * every window, placed once the layers below have finished (their spills
+ * are then known). A guess too small costs waiting, not bytes; one too
+ * big costs free blocks, which take no disk. */
 #ifndef SM_ROOTFS_DATA_REGION_H
 #define SM_ROOTFS_DATA_REGION_H
 
@@ -46,10 +47,13 @@ typedef struct sm_data_region {
 int sm_data_region_init(sm_data_region *r, int fd, const char *name);
 void sm_data_region_free(sm_data_region *r);
 
-/* A lane for the next layer, with a window of `window` bytes; windows
- * are given before any lane spills (later lanes get none: they spill at
- * once). The lanes are numbered in the order they are added. */
-int sm_data_region_add_lane(sm_data_region *r, uint64_t window, size_t *lane);
+/* Lanes for the next n layers, numbered from *first on in layer order,
+ * windows[i] bytes of window for the i-th. Windows go smallest first, so
+ * that the biggest, whose rest is the likeliest to stay unused, ends the
+ * region where the image's end trims it off. Windows are given before
+ * any lane spills (later lanes get none: they spill at once). */
+int sm_data_region_add_lanes(sm_data_region *r, const uint64_t *windows, size_t n,
+                             size_t *first);
 
 /* Where `lane`'s spill starts: waits until every lane below it is done. */
 uint64_t sm_data_region_spill(sm_data_region *r, size_t lane);

@@ -142,7 +142,7 @@ int sm_layer_apply(sm_tree *t, sm_data_region *data, const char *path, unsigned 
                    sm_layer_budget *budget)
 {
     size_t lane;
-    int err = sm_data_region_add_lane(data, 0, &lane);
+    int err = sm_data_region_add_lanes(data, (uint64_t[]){0}, 1, &lane);
     if (err)
         return err;
     sm_data_writer w;

@@ -14,14 +14,14 @@
 #define MAX_THREADS 64
 
 /* A layer's window in the image (data_region.h) is this many times its
- * compressed size, plus room for a layer of a few small files, which tar
- * and gzip pack tighter still. The file blocks of bench/pull's layers
+ * compressed size, plus room for a thousand small files, which tar and
+ * gzip pack tighter still (a block each here). The file blocks of bench/pull's layers
  * take 2.5 (Debian minbase), 3.3 and 3.8 (packages' files) and 6.3 (the
  * Linux sources) times their compressed size: nearly every layer keeps to
  * its window, and none waits for the layers below. A window left unused
  * costs no disk: its blocks are free, a hole in the file. */
 #define WINDOW_RATIO 8
-#define WINDOW_MIN (16ull << 20)
+#define WINDOW_MIN (4ull << 20)
 
 typedef struct pipeline {
     const sm_rootfs_layer *layers;
@@ -155,14 +155,13 @@ static uint64_t window_of(const sm_rootfs_layer *l, uint64_t *left)
 
 static int add_lanes(pipeline *p)
 {
-    uint64_t left = p->budget.max_total;
-    int err = 0;
-    for (size_t i = 0; i < p->n && !err; i++) {
-        size_t lane;
-        err = sm_data_region_add_lane(p->data, window_of(&p->layers[i], &left), &lane);
-        if (!err && i == 0)
-            p->lane0 = lane;
-    }
+    uint64_t left = p->budget.max_total, *windows = calloc(p->n + 1, sizeof *windows);
+    if (!windows)
+        return sm_fail(ENOMEM, "out of memory");
+    for (size_t i = 0; i < p->n; i++)
+        windows[i] = window_of(&p->layers[i], &left);
+    int err = sm_data_region_add_lanes(p->data, windows, p->n, &p->lane0);
+    free(windows);
     return err;
 }
 
