@@ -163,7 +163,8 @@ static void garble_middle(uint8_t *gz, size_t len)
 }
 
 typedef struct decoded {
-    sm_spool spool;
+    int fd;                 /* the image file the data region writes */
+    sm_data_region region;
     sm_layer_budget budget;
     sm_layer_entries e;
     int err;
@@ -176,10 +177,19 @@ static void decode(fixture *f, const char *path, sm_file_feed *feed, unsigned co
                    uint64_t max_file, decoded *d)
 {
     memset(d, 0, sizeof *d);
-    assert_int_equal(sm_spool_open(&d->spool, f->dir), 0);
+    char image[PATH_MAX];
+    snprintf(image, sizeof image, "%s/image-XXXXXX", f->dir);
+    assert_true((d->fd = mkstemp(image)) >= 0);
+    unlink(image);
+    assert_int_equal(sm_data_region_init(&d->region, d->fd, "the test image"), 0);
+    size_t lane;
+    assert_int_equal(sm_data_region_add_lanes(&d->region, (uint64_t[]){0}, 1, &lane), 0);
+    sm_data_writer w;
+    assert_int_equal(sm_data_writer_init(&w, &d->region, lane), 0);
     d->budget = (sm_layer_budget){.max_file = max_file, .max_total = 1ull << 32,
                                   .cores = {.total = cores}};
-    d->err = sm_layer_decode(path, feed, &d->spool, &d->budget, &d->e);
+    d->err = sm_layer_decode(path, feed, &w, &d->budget, &d->e);
+    sm_data_writer_done(&w);
     snprintf(d->why, sizeof d->why, "%s", d->err ? sm_error_text() : "");
     assert_int_equal(d->budget.cores.busy, 0); /* the thread's core given back */
 }
@@ -187,7 +197,8 @@ static void decode(fixture *f, const char *path, sm_file_feed *feed, unsigned co
 static void decoded_free(decoded *d)
 {
     sm_layer_entries_free(&d->e);
-    sm_spool_close(&d->spool);
+    sm_data_region_free(&d->region);
+    close(d->fd);
 }
 
 static void assert_same_decode(const decoded *a, const decoded *b)
@@ -203,8 +214,10 @@ static void assert_same_decode(const decoded *a, const decoded *b)
         assert_int_equal(x->inode->size, y->inode->size);
         size_t n = (size_t)x->inode->size;
         char *bx = malloc(n + 1), *by = malloc(n + 1);
-        assert_int_equal(sm_spool_pread(&a->spool, bx, n, x->inode->data_off), 0);
-        assert_int_equal(sm_spool_pread(&b->spool, by, n, y->inode->data_off), 0);
+        assert_int_equal(pread(a->fd, bx, n, (off_t)(SM_DATA_HEAD + x->inode->data_off)),
+                         (ssize_t)n);
+        assert_int_equal(pread(b->fd, by, n, (off_t)(SM_DATA_HEAD + y->inode->data_off)),
+                         (ssize_t)n);
         assert_memory_equal(bx, by, n);
         free(bx);
         free(by);
