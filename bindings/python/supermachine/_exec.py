@@ -8,6 +8,7 @@ import os
 import queue
 import signal as _signal
 import threading
+import time
 from dataclasses import dataclass
 from typing import IO, Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
@@ -211,15 +212,29 @@ class ExecStream:
         self._h.resize(rows, cols)
 
     def close(self) -> None:
-        """Kill the command if it still runs and wait for the end."""
+        """Kill the command if it still runs (SIGKILL to its process
+        group) and wait for its end, discarding output not yet read;
+        :meth:`wait` then gives how it ended."""
         if self._thread.is_alive():
             try:
                 self._h.signal(_signal.SIGKILL)
             except OSError:
                 pass   # it ended meanwhile
+            # Output it writes while dying must not block it on the queue.
+            deadline = time.monotonic() + 10
+            while self._thread.is_alive() and time.monotonic() < deadline:
+                self._discard(0.1)
+            # Still running (its output kept open elsewhere?): the next
+            # chunk ends the wait with ECANCELED.
             self._cancelled.set()
-        self._thread.join()
-        self._ended = True
+            self._thread.join()
+
+    def _discard(self, timeout: float) -> None:
+        try:
+            if self._q.get(timeout=timeout) is _END:
+                self._ended = True
+        except queue.Empty:
+            pass
 
     def __enter__(self) -> "ExecStream":
         return self
