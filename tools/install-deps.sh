@@ -5,7 +5,8 @@
 # tests run on machines without KVM (and whose own tests run everywhere).
 # podman, containerd, runc, crun and the CNI plugins drive the OCI runtime's
 # tests (tests/oci-runtime); runc and crun are also the reference that the
-# same cases and bench/oci compare it with.
+# same cases and bench/oci compare it with. python3-dev, -setuptools, -pip
+# and -pytest build, install and test the Python binding (bindings/python).
 set -eu
 
 pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
@@ -14,7 +15,8 @@ pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       libcurl4-openssl-dev libjansson-dev libisal-dev docker-registry skopeo zstd apache2-utils curl
       libext2fs-dev e2fsprogs umoci libslirp-dev libseccomp-dev debootstrap openssl
       mandoc groff-base xfsprogs qemu-system-x86 zsh
-      podman containerd runc crun containernetworking-plugins"
+      podman containerd runc crun containernetworking-plugins
+      python3-dev python3-setuptools python3-pip python3-pytest"
 [ "${1:-}" = bench ] && pkgs="$pkgs strace libdeflate-dev"
 
 missing=""
