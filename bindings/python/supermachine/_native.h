@@ -40,6 +40,7 @@ bool sm_py_guard_close(sm_py_guard *g, unsigned *users);
 /* Blocks until no call is inside; call without the GIL. */
 void sm_py_guard_wait_idle(sm_py_guard *g);
 unsigned sm_py_guard_users(sm_py_guard *g);
+bool sm_py_guard_closed(sm_py_guard *g);
 
 /* ---- errors ---- */
 /* A failed library call: rc (negative errno) and the sentence that

@@ -64,3 +64,11 @@ unsigned sm_py_guard_users(sm_py_guard *g)
     pthread_mutex_unlock(&g->lock);
     return n;
 }
+
+bool sm_py_guard_closed(sm_py_guard *g)
+{
+    pthread_mutex_lock(&g->lock);
+    bool closed = g->closed;
+    pthread_mutex_unlock(&g->lock);
+    return closed;
+}

@@ -212,7 +212,9 @@ static PyObject *image_rootfs(sm_py_image *self, PyObject *unused)
     if (!sm_py_image_enter(self))
         return NULL;
     const char *p = sm_image_rootfs(self->image);
-    PyObject *r = p ? PyUnicode_DecodeFSDefault(p) : (Py_INCREF(Py_None), Py_None);
+    PyObject *r = p ? PyUnicode_DecodeFSDefault(p) : Py_None;
+    if (!p)
+        Py_INCREF(r);
     sm_py_image_leave(self);
     return r;
 }

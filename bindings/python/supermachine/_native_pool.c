@@ -84,8 +84,9 @@ static PyObject *pool_acquire(sm_py_pool *self, PyObject *unused)
     Py_END_ALLOW_THREADS
     __atomic_sub_fetch(&self->in_acquire, 1, __ATOMIC_SEQ_CST);
     PyObject *r;
-    /* closed changes only with the GIL held, which this holds now. */
-    if (self->guard.closed)
+    /* close() marks the guard with the GIL held, as this holds it now:
+     * either it has and will not see this VM, or it will orphan it. */
+    if (sm_py_guard_closed(&self->guard))
         r = closed();   /* a VM handed out now is sm_pool_free's to stop */
     else if (f.rc < 0)
         r = sm_py_raise(&f);

@@ -215,10 +215,11 @@ static PyObject *vm_restored(sm_py_vm *self, PyObject *unused)
     return PyBool_FromLong(r);
 }
 
+/* True from the moment stop begins: no call is let in after it. */
 static PyObject *vm_stopped(sm_py_vm *self, PyObject *unused)
 {
     (void)unused;
-    return PyBool_FromLong(self->vm == NULL);
+    return PyBool_FromLong(sm_py_guard_closed(&self->guard));
 }
 
 /* The sm_vm pointer, for C code of the caller's own (bench/exec_python.py
@@ -226,9 +227,11 @@ static PyObject *vm_stopped(sm_py_vm *self, PyObject *unused)
 static PyObject *vm_address(sm_py_vm *self, PyObject *unused)
 {
     (void)unused;
-    if (!self->vm)
-        return sm_py_raise_errno(ESRCH, "VM %.12s is stopped: start another", self->id);
-    return PyLong_FromVoidPtr(self->vm);
+    if (!sm_py_vm_enter(self))
+        return NULL;
+    PyObject *r = PyLong_FromVoidPtr(self->vm);
+    sm_py_guard_leave(&self->guard);
+    return r;
 }
 
 static PyMethodDef vm_methods[] = {

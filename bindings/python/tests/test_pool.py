@@ -1,7 +1,8 @@
 """A pool of the busybox image's VMs (resumed from the bake the first VM
 of test_vm.py made: the same store and config): acquire as a context
 manager, fresh VMs after a release, max and its timeout, stats, close
-with a VM still out."""
+with a VM still out, and an image closed under its pool (the pool keeps
+it open until it is closed itself)."""
 import errno
 import time
 
@@ -18,7 +19,12 @@ def _wait_idle(pool, n, limit=600):
 
 
 def test_pool(image, kvm):
-    with supermachine.Pool(image, min=1, max=2, acquire_timeout=3) as pool:
+    own = supermachine.Image.open(image.name, pull="never")
+    with supermachine.Pool(own, min=1, max=2, acquire_timeout=3) as pool:
+        own.close()   # deferred: the pool still starts VMs of it
+        with pytest.raises(supermachine.Error) as ei:
+            own.start()
+        assert ei.value.errno == errno.EBADF
         _wait_idle(pool, 1)
         with pool.acquire() as vm:
             assert vm.exec(["sh", "-c", "echo used > /root/mark; echo ok"]).stdout == b"ok\n"
