@@ -70,6 +70,7 @@ bench: build
 	@tools/with-kvm -- bench/boot $(BUILD)
 	@tools/with-kvm -- $(BUILD)/bench/exec
 	@[ ! -f $(BUILD)/bindings/node/supermachine.node ] || tools/with-kvm -- node bench/exec_node.mjs $(BUILD)
+	@[ ! -x $(BUILD)/bindings/python/python3 ] || tools/with-kvm -- $(BUILD)/bindings/python/python3 bench/exec_python.py $(BUILD)
 	@bench/pull $(BUILD)
 	@tools/with-kvm -- bench/run $(BUILD)
 	@tools/with-kvm -- bench/restore $(BUILD)
