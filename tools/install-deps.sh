@@ -6,7 +6,8 @@
 # podman, containerd, runc, crun and the CNI plugins drive the OCI runtime's
 # tests (tests/oci-runtime); runc and crun are also the reference that the
 # same cases and bench/oci compare it with. python3-dev, -setuptools, -pip
-# and -pytest build, install and test the Python binding (bindings/python).
+# and -pytest build, install and test the Python binding (bindings/python),
+# mypy checks its type hints.
 set -eu
 
 pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
@@ -16,7 +17,7 @@ pkgs="gcc make meson ninja-build pkg-config musl-tools busybox-static
       libext2fs-dev e2fsprogs umoci libslirp-dev libseccomp-dev debootstrap openssl
       mandoc groff-base xfsprogs qemu-system-x86 zsh
       podman containerd runc crun containernetworking-plugins
-      python3-dev python3-setuptools python3-pip python3-pytest"
+      python3-dev python3-setuptools python3-pip python3-pytest mypy"
 [ "${1:-}" = bench ] && pkgs="$pkgs strace libdeflate-dev"
 
 missing=""
