@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/error.h"
+#include "util/file.h"
 
 int sm_data_region_init(sm_data_region *r, int fd, const char *name)
 {
@@ -133,17 +133,6 @@ uint64_t sm_data_region_end(sm_data_region *r)
 
 int sm_data_region_pwrite(sm_data_region *r, const void *buf, size_t len, uint64_t off)
 {
-    const char *p = buf;
-    off += SM_DATA_HEAD;
-    while (len > 0) {
-        ssize_t n = pwrite(r->fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : EIO;   /* 0 bytes: no errno to tell */
-            return sm_fail(e, "cannot write '%s': %s", r->name, strerror(e));
-        }
-        p += n, len -= (size_t)n, off += (uint64_t)n;
-    }
-    return 0;
+    int err = sm_pwrite_all(r->fd, buf, len, SM_DATA_HEAD + off);
+    return err ? sm_fail(-err, "cannot write '%s': %s", r->name, strerror(-err)) : 0;
 }

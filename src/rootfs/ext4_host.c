@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "rootfs/ext4.h"
+#include "util/file.h"
 
 /* Finish a write that stopped part way, as write(2) callers must. */
 static errcode_t finish(const char *path, off_t off, const char *p, size_t len)
@@ -10,16 +11,7 @@ static errcode_t finish(const char *path, off_t off, const char *p, size_t len)
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return errno;
-    errcode_t e = 0;
-    while (len && !e) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            e = n < 0 ? errno : EIO;
-        else
-            p += n, len -= (size_t)n, off += n;
-    }
+    errcode_t e = (errcode_t)-sm_pwrite_all(fd, p, len, (uint64_t)off);
     close(fd);
     return e;
 }

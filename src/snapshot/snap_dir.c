@@ -165,17 +165,8 @@ static int page_is_zero(const uint8_t *p, size_t n)
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off, const char *path)
 {
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return sm_fail(errno, "cannot write %s: %s", path, strerror(errno));
-        p += n;
-        off += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    int err = sm_pwrite_all(fd, p, len, (uint64_t)off);
+    return err ? sm_fail(-err, "cannot write %s: %s", path, strerror(-err)) : 0;
 }
 
 /* Writes each run of non-zero pages of [off, stop) with one pwrite; zero

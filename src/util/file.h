@@ -17,6 +17,8 @@ void sm_file_unmap(sm_mapped_file *f);
 /* Write all of data, retrying short writes; 0 or a negative errno (no
  * sentence: the caller knows what the fd is). */
 int sm_write_all(int fd, const void *data, size_t len);
+/* The same at offset `off` with pwrite. */
+int sm_pwrite_all(int fd, const void *data, size_t len, uint64_t off);
 
 /* Replace `path` with `data` (file mode `mode`): a temporary file next to
  * it, fsync, rename, fsync of the directory. A crash leaves the old file

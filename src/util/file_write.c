@@ -28,6 +28,22 @@ int sm_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+int sm_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
 void sm_path_dir(const char *path, char *out, size_t len)
 {
     const char *slash = strrchr(path, '/');
