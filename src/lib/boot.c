@@ -97,7 +97,7 @@ int sm_boot(const sm_boot_config *config, sm_boot_result *result)
     sm_boot_result r = {.size = sizeof r};
     int err = SM_ABI_IN(&c, config, sm_boot_config);
     if (!err)
-        err = SM_ABI_OUT(result, &r, sm_boot_result);  /* refuses a bad size up front */
+        err = sm_abi_check(result, "sm_boot_result");
     if (err)
         return err;
     err = boot(&c, &r);

@@ -23,7 +23,7 @@ int sm_kvm_check(sm_kvm_status *status)
     if (!status)
         return sm_fail(EINVAL, "sm_kvm_check: status is required");
     sm_kvm_status s = {.size = sizeof s};
-    int err = SM_ABI_OUT(status, &s, sm_kvm_status);  /* refuses a bad size up front */
+    int err = sm_abi_check(status, "sm_kvm_status");
     if (err)
         return err;
     snprintf(s.device, sizeof s.device, "/dev/kvm");

@@ -9,9 +9,9 @@
 static void relay_progress(const sm_oci_pull_progress *p, void *ctx)
 {
     const sm_pull_options *o = ctx;
-    sm_pull_progress pub = {.size = sizeof pub, .name = p->name, .layers = p->layers, .layers_done = p->layers_done,
-                            .bytes = p->bytes, .bytes_done = p->bytes_done,
-                            .finished = p->finished};
+    sm_pull_progress pub = {.size = sizeof pub, .name = p->name, .layers = p->layers,
+                            .layers_done = p->layers_done, .bytes = p->bytes,
+                            .bytes_done = p->bytes_done, .finished = p->finished};
     o->progress(&pub, o->progress_ctx);
 }
 

@@ -11,9 +11,10 @@
 static void relay_progress(const sm_oci_push_progress *p, void *ctx)
 {
     const sm_push_options *o = ctx;
-    sm_push_progress pub = {.size = sizeof pub, .name = p->name, .blobs = p->blobs, .blobs_done = p->blobs_done,
-                            .blobs_uploaded = p->blobs_uploaded, .bytes = p->bytes,
-                            .bytes_done = p->bytes_done, .finished = p->finished};
+    sm_push_progress pub = {.size = sizeof pub, .name = p->name, .blobs = p->blobs,
+                            .blobs_done = p->blobs_done, .blobs_uploaded = p->blobs_uploaded,
+                            .bytes = p->bytes, .bytes_done = p->bytes_done,
+                            .finished = p->finished};
     o->progress(&pub, o->progress_ctx);
 }
 

@@ -24,7 +24,7 @@ int sm_get_paths(sm_paths *paths)
     if (!p)
         return sm_fail(ENOMEM, "out of memory");
     p->size = sizeof *p;
-    int err = SM_ABI_OUT(paths, p, sm_paths);  /* refuses a bad size up front */
+    int err = sm_abi_check(paths, "sm_paths");
     if (!err)
         err = sm_store_default_root(p->data_dir, sizeof p->data_dir);
     if (!err)
@@ -96,7 +96,7 @@ int sm_get_disk_usage(sm_disk_usage *usage)
         return sm_fail(EINVAL, "sm_get_disk_usage: usage is required");
     sm_disk_usage u = {.size = sizeof u};
     char root[4096], dir[4200];
-    int err = SM_ABI_OUT(usage, &u, sm_disk_usage);  /* refuses a bad size up front */
+    int err = sm_abi_check(usage, "sm_disk_usage");
     if (!err)
         err = sm_store_default_root(root, sizeof root);
     if (err)

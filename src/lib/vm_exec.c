@@ -230,7 +230,10 @@ void sm_exec_free(sm_exec_handle *h)
 int sm_vm_exec(sm_vm *vm, const sm_exec *exec, sm_exec_result *result)
 {
     sm_exec_handle *h;
-    int err = sm_vm_exec_start(vm, exec, &h);
+    /* A result the rule refuses is refused before the command runs. */
+    int err = result ? sm_abi_check(result, "sm_exec_result") : 0;
+    if (!err)
+        err = sm_vm_exec_start(vm, exec, &h);
     if (err)
         return err;
     err = sm_exec_wait(h, result);

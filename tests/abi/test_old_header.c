@@ -59,6 +59,15 @@ static void vm_cases(void)
           "a 0.1 sm_exec_result gets the output");
     check(r.size == sizeof r, "its size is left as the caller's");
     sm_exec_result_free(&r);
+    /* A result the size rule refuses is refused before the command runs. */
+    sm_exec_result unsized = {.exit_status = 0};
+    sm_exec touch = {.size = sizeof touch, .argv = ARGV("touch", "/tmp/ran")};
+    check(sm_vm_exec(vm, &touch, &unsized) == -EINVAL, "an unsized result is refused");
+    sm_exec look = {.size = sizeof look, .argv = ARGV("test", "-e", "/tmp/ran")};
+    sm_exec_result seen = {.size = sizeof seen};
+    check(sm_vm_exec(vm, &look, &seen) == 0 && seen.exit_status == 1,
+          "and its command never ran");
+    sm_exec_result_free(&seen);
     check(sm_vm_stop(vm) == 0, "the VM stops");
 }
 
