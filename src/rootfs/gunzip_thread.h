@@ -12,20 +12,6 @@
 
 #include "rootfs/gunzip.h"
 
-/* The cores one image's layers may keep busy, and how many threads keep
- * one busy now (atomic): layers' decoders and their gunzip threads. */
-typedef struct sm_cores {
-    unsigned total;
-    unsigned busy;
-} sm_cores;
-
-/* A decoder, which runs whether or not a core is spare, takes one; a
- * gunzip thread claims one only if it is spare (true: it is the caller's
- * until released). */
-void sm_cores_take(sm_cores *c);
-bool sm_cores_claim(sm_cores *c);
-void sm_cores_release(sm_cores *c);
-
 typedef struct sm_gunzip_thread sm_gunzip_thread;
 
 /* Inflates `g` on a new thread from its next byte on; until

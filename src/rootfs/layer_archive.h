@@ -8,6 +8,7 @@
 #include <archive.h>
 
 #include "rootfs/gunzip.h"
+#include "rootfs/cores.h"
 #include "rootfs/gunzip_thread.h"
 #include "rootfs/layer_input.h"
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "rootfs/data_writer.h"
-#include "rootfs/gunzip_thread.h"
+#include "rootfs/cores.h"
 #include "rootfs/tree.h"
 #include "util/file_feed.h"
 
