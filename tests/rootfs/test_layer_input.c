@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "rootfs/gunzip.h"
+#include "rootfs/cores.h"
 #include "rootfs/gunzip_thread.h"
 #include "rootfs/layer_decode.h"
 #include "util/error.h"
@@ -143,6 +144,14 @@ static uint8_t *slurp(const char *path, size_t *len)
     close(fd);
     *len = (size_t)st.st_size;
     return buf;
+}
+
+/* The test's layer, <dir>/l.tar.gz, made by write_layer: its path in p
+ * (128 bytes), where its second member starts returned. */
+static size_t make_layer(const fixture *f, char *p, int files, size_t size)
+{
+    snprintf(p, 128, "%s/l.tar.gz", f->dir);
+    return write_layer(p, files, size);
 }
 
 /* Deflate data that no longer inflates half way: the second member's first
@@ -268,8 +277,7 @@ static void truncated_inside_the_first_header(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    write_layer(p, 4, 1000);
+    make_layer(f, p, 4, 1000);
     size_t len;
     uint8_t *gz = slurp(p, &len);
     spit(p, gz, cut_inside_the_first_header(gz, len));
@@ -333,9 +341,8 @@ static void restart_while_the_format_is_told(void **state)
 {
     fixture *f = *state;
     char p[128], to[160];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
     snprintf(to, sizeof to, "%s/fed", f->dir);
-    write_layer(p, 4, 1000);
+    make_layer(f, p, 4, 1000);
     size_t len;
     uint8_t *gz = slurp(p, &len);
     size_t cut = cut_inside_the_first_header(gz, len);
@@ -443,8 +450,7 @@ static void thread_gives_the_bytes_inline_gives(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    write_layer(p, 40, 200000);
+    make_layer(f, p, 40, 200000);
     size_t len;
     uint8_t *gz = slurp(p, &len);
     source a = {.data = gz, .len = len}, b = a;
@@ -459,8 +465,7 @@ static void corrupt_stream_reaches_the_reader(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    size_t second = write_layer(p, 40, 200000), len;
+    size_t second = make_layer(f, p, 40, 200000), len;
     uint8_t *gz = slurp(p, &len);
     break_second_member(gz, second);
     source a = {.data = gz, .len = len}, b = a, c = a;
@@ -492,8 +497,7 @@ static void source_error_reaches_the_reader(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    write_layer(p, 40, 200000);
+    make_layer(f, p, 40, 200000);
     size_t len;
     uint8_t *gz = slurp(p, &len);
     source a = {.data = gz, .len = len, .fail_at = len / 2}, b = a, c = a;
@@ -516,8 +520,7 @@ static void reader_stops_early(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    write_layer(p, 60, 200000);
+    make_layer(f, p, 60, 200000);
     size_t len;
     uint8_t *gz = slurp(p, &len);
     size_t stops[] = {1, 1 << 20, 3 << 20};
@@ -545,8 +548,7 @@ static void layer_decodes_the_same_threaded(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    write_layer(p, 40, 200000);
+    make_layer(f, p, 40, 200000);
     decoded a, b;
     decode(f, p, NULL, 0, 1 << 20, &a);
     decode(f, p, NULL, 1, 1 << 20, &b);
@@ -562,8 +564,7 @@ static void corrupt_layer_same_sentence_threaded(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    size_t second = write_layer(p, 40, 200000), len;
+    size_t second = make_layer(f, p, 40, 200000), len;
     uint8_t *gz = slurp(p, &len);
     break_second_member(gz, second);
     spit(p, gz, len);
@@ -586,8 +587,7 @@ static void tar_error_stops_the_thread(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    write_layer(p, 40, 200000);
+    make_layer(f, p, 40, 200000);
     decoded a, b;
     decode(f, p, NULL, 0, 100000, &a);
     decode(f, p, NULL, 1, 100000, &b);
@@ -677,8 +677,7 @@ static void downloading_layer_threaded(void **state)
 {
     fixture *f = *state;
     char p[128];
-    snprintf(p, sizeof p, "%s/l.tar.gz", f->dir);
-    write_layer(p, 20, 200000);
+    make_layer(f, p, 20, 200000);
     decoded want;
     decode(f, p, NULL, 0, 1 << 20, &want);
     assert_int_equal(want.err, 0);
