@@ -55,18 +55,25 @@ static void unlink_from_pool(sm_py_vm *v)
 
 /* Closes the guard and waits, without the GIL, until no call is inside;
  * the VM is stopped under calls still running so that they end. Returns
- * the handle for the caller to free, or NULL if another did. */
+ * the handle for the caller to free, or NULL if another did.
+ *
+ * With no call inside, none can enter (the guard is closed) and the GIL
+ * is kept: vm_dealloc comes here with no call inside and the object still
+ * in its pool's list at a reference count of 0, and a pool closing in
+ * another thread meanwhile would take it up in sm_py_vm_orphan and free
+ * it a second time under us. */
 static sm_vm *close_and_drain(sm_py_vm *v)
 {
     unsigned users;
     if (!sm_py_guard_close(&v->guard, &users))
         return NULL;
     sm_vm *vm = v->vm;
-    Py_BEGIN_ALLOW_THREADS
-    if (users)
+    if (users) {
+        Py_BEGIN_ALLOW_THREADS
         sm_vm_shutdown(vm, SIGKILL, 0);
-    sm_py_guard_wait_idle(&v->guard);
-    Py_END_ALLOW_THREADS
+        sm_py_guard_wait_idle(&v->guard);
+        Py_END_ALLOW_THREADS
+    }
     return vm;
 }
 
