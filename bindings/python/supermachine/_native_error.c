@@ -6,6 +6,7 @@
  * where Python code maps errnos to subclasses. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "_native.h"
 
@@ -33,7 +34,14 @@ int sm_py_note(sm_py_failure *f, int rc)
 
 static PyObject *raise(int err, const char *sentence)
 {
-    PyObject *exc = PyObject_CallFunction(from_code, "is", err, sentence);
+    /* Not strict UTF-8: the sentence may quote a path's raw bytes or an
+     * error message from the guest, or be cut in the middle of a
+     * character, and a UnicodeDecodeError would hide the failure. */
+    PyObject *text = PyUnicode_DecodeUTF8(sentence, (Py_ssize_t)strlen(sentence),
+                                          "backslashreplace");
+    if (!text)
+        return NULL;
+    PyObject *exc = PyObject_CallFunction(from_code, "iN", err, text);
     if (exc) {
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
         Py_DECREF(exc);

@@ -52,6 +52,13 @@ def test_not_a_snapshot(tmp_path):
     with pytest.raises(supermachine.NotFoundError) as ei:
         supermachine.Image.from_snapshot(tmp_path)
     assert f"{tmp_path} is not a snapshot" in str(ei.value)
+    # A sentence with bytes that are not UTF-8 (here a path's) still
+    # raises the library's error, those bytes escaped.
+    odd = os.path.join(os.fsencode(tmp_path), b"\xff")
+    os.mkdir(odd)
+    with pytest.raises(supermachine.NotFoundError) as ei:
+        supermachine.Image.from_snapshot(os.fsdecode(odd))
+    assert f"{tmp_path}/\\xff is not a snapshot" in str(ei.value)
 
 
 def test_bad_arguments_refused_before_the_library():
