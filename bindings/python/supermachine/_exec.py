@@ -118,6 +118,10 @@ class ExecStream:
         self._ended = False
         self._result: Optional[ExecResult] = None
         self._raw: Optional[Tuple[int, int, int, bytes, bytes, int, int]] = None
+        # Output taken off the queue by wait(), for the result: kept here
+        # so that a wait that times out loses none of it.
+        self._out: List[bytes] = []
+        self._err: List[bytes] = []
         self._error: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._run, name="supermachine-exec", daemon=True)
         self._thread.start()
@@ -160,8 +164,6 @@ class ExecStream:
         not be run to its end, ``TimeoutError`` if ``timeout`` seconds
         pass first (the command goes on)."""
         if self._result is None:
-            out: List[bytes] = []
-            err: List[bytes] = []
             while not self._ended:
                 try:
                     item = self._q.get(timeout=timeout)
@@ -170,14 +172,15 @@ class ExecStream:
                 if item is _END:
                     self._ended = True
                 else:
-                    (out if item[0] == "stdout" else err).append(item[1])
+                    (self._out if item[0] == "stdout" else self._err).append(item[1])
             self._thread.join()
             if isinstance(self._error, _Cancelled):
                 raise _from_code(errno.ECANCELED, "the stream was closed before the command ended")
             if self._error is not None:
                 raise self._error
             assert self._raw is not None
-            self._result = ExecResult._from_native(self._raw, b"".join(out), b"".join(err))
+            self._result = ExecResult._from_native(self._raw, b"".join(self._out),
+                                                   b"".join(self._err))
         return self._result
 
     @property

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,31 @@ def test_pull_progress_and_building(registry):
     supermachine.Image.open(ref, pull="always", progress=seen.append,
                             building=built.append).close()
     assert seen and seen[-1].finished and seen[-1].name == ref
+
+
+class _FakeExec:
+    """What ExecStream drives (_native.Exec) without a VM: wait() hands
+    the sink `first`, waits for `go`, hands it `rest`, and ends."""
+
+    def __init__(self, first, rest):
+        self.first, self.rest, self.go = first, rest, threading.Event()
+
+    def wait(self, sink):
+        for chunk in self.first:
+            sink(1, chunk)
+        self.go.wait(60)
+        for chunk in self.rest:
+            sink(1, chunk)
+        return (0, 0, 0, b"", b"", 0, 0)
+
+
+def test_stream_wait_timed_out_keeps_the_output():
+    fake = _FakeExec([b"early\n"], [b"late\n"])
+    s = supermachine.ExecStream(fake)
+    with pytest.raises(TimeoutError):
+        s.wait(timeout=0.5)
+    fake.go.set()
+    assert s.wait().stdout == b"early\nlate\n"
 
 
 def _pythons():
