@@ -164,9 +164,13 @@ class ExecStream:
         not be run to its end, ``TimeoutError`` if ``timeout`` seconds
         pass first (the command goes on)."""
         if self._result is None:
+            # One deadline for the whole wait, not a timeout per chunk: a
+            # command that writes now and then must not stretch it.
+            deadline = None if timeout is None else time.monotonic() + timeout
             while not self._ended:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    item = self._q.get(timeout=timeout)
+                    item = self._q.get(timeout=left)
                 except queue.Empty:
                     raise TimeoutError(f"the command did not end within {timeout} s") from None
                 if item is _END:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -121,16 +122,18 @@ def test_pull_progress_and_building(registry):
 
 class _FakeExec:
     """What ExecStream drives (_native.Exec) without a VM: wait() hands
-    the sink `first`, waits for `go`, hands it `rest`, and ends."""
+    the sink `first`, waits for `go`, hands it `rest` (`gap` seconds
+    before each chunk), and ends."""
 
-    def __init__(self, first, rest):
-        self.first, self.rest, self.go = first, rest, threading.Event()
+    def __init__(self, first, rest, gap=0.0):
+        self.first, self.rest, self.gap, self.go = first, rest, gap, threading.Event()
 
     def wait(self, sink):
         for chunk in self.first:
             sink(1, chunk)
         self.go.wait(60)
         for chunk in self.rest:
+            time.sleep(self.gap)
             sink(1, chunk)
         return (0, 0, 0, b"", b"", 0, 0)
 
@@ -142,6 +145,19 @@ def test_stream_wait_timed_out_keeps_the_output():
         s.wait(timeout=0.5)
     fake.go.set()
     assert s.wait().stdout == b"early\nlate\n"
+
+
+def test_stream_wait_timeout_is_for_the_whole_wait():
+    """Output every 0.1 s for 3 s: wait(timeout=0.5) gives up after about
+    0.5 s, not once a gap of 0.5 s comes."""
+    fake = _FakeExec([], [b"tick\n"] * 30, gap=0.1)
+    fake.go.set()
+    s = supermachine.ExecStream(fake)
+    t = time.monotonic()
+    with pytest.raises(TimeoutError):
+        s.wait(timeout=0.5)
+    assert time.monotonic() - t < 2
+    assert s.wait().stdout == b"tick\n" * 30
 
 
 def _pythons():
