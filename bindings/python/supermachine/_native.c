@@ -15,22 +15,12 @@ static PyObject *kvm_check(PyObject *mod, PyObject *unused)
                          st.api_version, st.detail);
 }
 
-static PyObject *strerror_(PyObject *mod, PyObject *args)
-{
-    (void)mod;
-    int err;
-    if (!PyArg_ParseTuple(args, "i", &err))
-        return NULL;
-    return PyUnicode_FromString(sm_strerror(err));
-}
-
 static PyMethodDef functions[] = {
     {"image_open", sm_py_image_open, METH_VARARGS, "image_open(ref, pull_policy, options)"},
     {"image_from_snapshot", sm_py_image_from_snapshot, METH_VARARGS, "image_from_snapshot(dir)"},
     {"vm_start", sm_py_vm_start, METH_VARARGS, "vm_start(image or None, config)"},
     {"pool_new", sm_py_pool_new, METH_VARARGS, "pool_new(image, config)"},
     {"kvm_check", kvm_check, METH_NOARGS, "kvm_check() -> (kind, errno, api_version, detail)"},
-    {"strerror", strerror_, METH_VARARGS, "sm_strerror(errno)"},
     {NULL, NULL, 0, NULL},
 };
 

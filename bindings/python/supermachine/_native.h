@@ -127,7 +127,6 @@ typedef struct sm_py_vm_config {
     sm_share *shares;
     sm_tmpfs *tmpfs;
     sm_disk *disks;
-    PyObject *progress;    /* borrowed from the dict */
 } sm_py_vm_config;
 int sm_py_vm_config_from(PyObject *d, sm_py_vm_config *out);
 void sm_py_vm_config_free(sm_py_vm_config *c);

@@ -104,7 +104,6 @@ int sm_py_vm_config_from(PyObject *d, sm_py_vm_config *out)
     c->disks = out->disks;
     PyObject *progress = PyDict_GetItemString(d, "progress");
     if (progress && progress != Py_None) {
-        out->progress = progress;
         c->progress = vm_progress;
         c->progress_ctx = progress;
     }

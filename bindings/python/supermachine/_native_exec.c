@@ -11,25 +11,17 @@ int sm_py_exec_args_from(PyObject *d, sm_py_exec_args *a)
         PyErr_SetString(PyExc_TypeError, "the exec arguments must be a dict");
         return -1;
     }
-    uint32_t rows, cols, max_output;
+    uint32_t max_output;
     PyObject *stdin_obj = PyDict_GetItemString(d, "stdin");
     PyObject *stdin_fd = PyDict_GetItemString(d, "stdin_fd");
     if (sm_py_strv(PyDict_GetItemString(d, "argv"), &a->argv) ||
         sm_py_strv(PyDict_GetItemString(d, "env"), &a->env) ||
         sm_py_dict_str(d, "cwd", &ex->cwd) || sm_py_dict_str(d, "user", &ex->user) ||
-        sm_py_dict_u32(d, "uid", &ex->uid) || sm_py_dict_u32(d, "gid", &ex->gid) ||
         sm_py_dict_u32(d, "timeout_ms", &ex->timeout_ms) ||
-        sm_py_dict_u32(d, "rows", &rows) || sm_py_dict_u32(d, "cols", &cols) ||
         sm_py_dict_u32(d, "max_output", &max_output) ||
         sm_py_dict_bool(d, "tty", &ex->pty) ||
         sm_py_dict_bool(d, "stdin_stream", &ex->stdin_stream))
         goto fail;
-    if (rows > UINT16_MAX || cols > UINT16_MAX) {
-        PyErr_SetString(PyExc_ValueError, "rows and cols must fit in 16 bits");
-        goto fail;
-    }
-    ex->rows = (uint16_t)rows;
-    ex->cols = (uint16_t)cols;
     ex->max_output = max_output;
     ex->argv = a->argv;
     ex->env = a->env;

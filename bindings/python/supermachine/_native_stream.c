@@ -15,7 +15,7 @@ typedef struct sm_py_exec {
     /* What the sink raised (PyErr_Fetch's three, for Python 3.11): wait
      * raises it. */
     PyObject *err_type, *err_value, *err_tb;
-    bool waiting, waited;
+    bool waited;           /* from the moment wait begins: it runs once */
 } sm_py_exec;
 
 static int on_output(sm_py_exec *self, int fd, const void *data, size_t len)
@@ -59,7 +59,7 @@ PyObject *sm_py_vm_exec_start(sm_py_vm *vm, PyObject *args)
         return NULL;
     self->h = NULL;
     self->sink = self->err_type = self->err_value = self->err_tb = NULL;
-    self->waiting = self->waited = false;
+    self->waited = false;
     self->args = (sm_py_exec_args){.refs = NULL};
     if (sm_py_exec_args_from(d, &self->args) || !sm_py_vm_enter(vm)) {
         Py_DECREF(self);
@@ -86,9 +86,9 @@ static PyObject *exec_wait(sm_py_exec *self, PyObject *args)
     PyObject *sink;
     if (!PyArg_ParseTuple(args, "O", &sink))
         return NULL;
-    if (self->waiting || self->waited)
+    if (self->waited)
         return sm_py_raise_errno(EINVAL, "this command is already waited for");
-    self->waiting = true;
+    self->waited = true;
     Py_INCREF(sink);
     self->sink = sink;
     sm_exec_result r = SM_EXEC_RESULT_INIT;
@@ -96,8 +96,6 @@ static PyObject *exec_wait(sm_py_exec *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     sm_py_note(&f, sm_exec_wait(self->h, &r));
     Py_END_ALLOW_THREADS
-    self->waiting = false;
-    self->waited = true;
     Py_CLEAR(self->sink);
     PyObject *out;
     if (self->err_type) {
