@@ -1,6 +1,7 @@
 """Images ready to run: :class:`Image`."""
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
@@ -90,8 +91,6 @@ class Image:
 
     def __init__(self, native: Any) -> None:
         self._img = native
-        self._info: Optional[ImageInfo] = None
-        self._info_read = False
 
     @classmethod
     def open(cls, reference: str, *, pull: str = "missing", platform: Optional[str] = None,
@@ -137,15 +136,12 @@ class Image:
     def _native(self) -> Any:
         return self._img
 
-    @property
+    @functools.cached_property
     def info(self) -> Optional[ImageInfo]:
         """The image's name, digests and config; None for a snapshot of
         a VM that had no image."""
-        if not self._info_read:
-            d = self._img.info()
-            self._info = None if d is None else ImageInfo._from_native(d)
-            self._info_read = True
-        return self._info
+        d = self._img.info()
+        return None if d is None else ImageInfo._from_native(d)
 
     @property
     def name(self) -> str:

@@ -64,14 +64,13 @@ class Pool:
             "acquire_timeout_ms": _ms(acquire_timeout, "acquire_timeout"),
             "vm": vm_config(**vm),
         }
-        self._image = image
         self._pool = _native.pool_new(image._native(), cfg)
 
     def acquire(self) -> Vm:
         """An idle VM, at once if there is one; else one started or given
         back within ``acquire_timeout``. Use it as a context manager to
         give it back at the end of the block."""
-        return Vm(self._pool.acquire(), self._image)
+        return Vm(self._pool.acquire())
 
     def stats(self) -> PoolStats:
         """The counts now and since the pool was made."""

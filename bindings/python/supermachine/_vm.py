@@ -44,9 +44,8 @@ class Vm:
     on a stopped VM raise :class:`supermachine.NotRunningError` (ESRCH).
     """
 
-    def __init__(self, native: Any, image: Optional["Image"] = None) -> None:
+    def __init__(self, native: Any) -> None:
         self._vm = native
-        self._image = image
 
     @classmethod
     def start(cls, image: Optional["Image"] = None, **config: "Unpack[VmConfig]") -> "Vm":
@@ -58,7 +57,7 @@ class Vm:
         later ones resume it (milliseconds on real KVM).
         """
         native_image = image._native() if image is not None else None
-        return cls(_native.vm_start(native_image, vm_config(**config)), image)
+        return cls(_native.vm_start(native_image, vm_config(**config)))
 
     # ---- what it is ----
 
