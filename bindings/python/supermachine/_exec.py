@@ -10,9 +10,12 @@ import signal as _signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import IO, TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 from ._errors import _from_code
+
+if TYPE_CHECKING:
+    from . import _native
 
 Env = Union[Mapping[str, str], Sequence[str]]
 Stdin = Union[bytes, bytearray, memoryview, str, int, IO[Any], None]
@@ -111,7 +114,7 @@ class ExecStream:
 
     _QUEUE = 64   # chunks held for the reader
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: "_native.Exec") -> None:
         self._h = native
         self._q: "queue.Queue[Any]" = queue.Queue(self._QUEUE)
         self._cancelled = threading.Event()

@@ -89,7 +89,7 @@ class Image:
     until the pool is closed.
     """
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: _native.Image) -> None:
         self._img = native
 
     @classmethod
@@ -133,7 +133,7 @@ class Image:
         was taken of must be in the store."""
         return cls(_native.image_from_snapshot(os.fspath(dir)))
 
-    def _native(self) -> Any:
+    def _native(self) -> _native.Image:
         return self._img
 
     @functools.cached_property
@@ -158,8 +158,7 @@ class Image:
     def rootfs(self) -> Optional[str]:
         """The read-only root filesystem image (an ext4 file); None for an
         image from a snapshot."""
-        r = self._img.rootfs()
-        return None if r is None else str(r)
+        return self._img.rootfs()
 
     def start(self, **config: "Unpack[VmConfig]") -> "Vm":
         """Start a VM of this image; see :class:`VmConfig` for the keywords

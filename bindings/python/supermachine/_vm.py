@@ -44,7 +44,7 @@ class Vm:
     on a stopped VM raise :class:`supermachine.NotRunningError` (ESRCH).
     """
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: _native.Vm) -> None:
         self._vm = native
 
     @classmethod
@@ -64,22 +64,22 @@ class Vm:
     @property
     def id(self) -> str:
         """The VM's id: 64 hex digits (the first 12 name it in ``supermachine ps``)."""
-        return str(self._vm.id())
+        return self._vm.id()
 
     @property
     def dir(self) -> str:
         """The VM's runtime directory (console.log, worker.log)."""
-        return str(self._vm.dir())
+        return self._vm.dir()
 
     @property
     def restored(self) -> bool:
         """Whether it was resumed from a snapshot rather than booted."""
-        return bool(self._vm.restored())
+        return self._vm.restored()
 
     @property
     def stopped(self) -> bool:
         """Whether :meth:`stop` was called (a pool's VM: given back)."""
-        return bool(self._vm.stopped())
+        return self._vm.stopped()
 
     def __repr__(self) -> str:
         state = "stopped" if self.stopped else "running"
@@ -147,7 +147,7 @@ class Vm:
         """The bytes of the guest file ``path`` (a directory: its entries'
         names, one a line); at most ``max_size`` bytes (0: 1 GiB).
         A missing file raises :class:`supermachine.NotFoundError`."""
-        return bytes(self._vm.read_file(path, max_size))
+        return self._vm.read_file(path, max_size)
 
     def stat(self, path: str) -> FileStat:
         """The attributes of the guest file ``path``."""
@@ -171,7 +171,7 @@ class Vm:
         """Listen on ``host_ip:host_port`` (default 127.0.0.1, any free
         port) and forward each connection to ``guest_port``, until the VM
         stops. Returns the host port."""
-        return int(self._vm.expose_tcp(guest_port, host_ip, host_port))
+        return self._vm.expose_tcp(guest_port, host_ip, host_port)
 
     # ---- snapshots and the end ----
 
