@@ -113,6 +113,7 @@ class ExecStream:
     """
 
     _QUEUE = 64   # chunks held for the reader
+    _KILL_WAIT = 10.0   # seconds close() waits for a killed command to end
 
     def __init__(self, native: "_native.Exec") -> None:
         self._h = native
@@ -231,13 +232,16 @@ class ExecStream:
             except OSError:
                 pass   # it ended meanwhile
             # Output it writes while dying must not block it on the queue.
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + self._KILL_WAIT
             while self._thread.is_alive() and time.monotonic() < deadline:
                 self._discard(0.1)
             # Still running (its output kept open elsewhere?): the next
             # chunk ends the wait with ECANCELED.
             self._cancelled.set()
             self._thread.join()
+        # What is left in the queue was discarded: iterating ends here,
+        # and wait() reports how the command ended (ECANCELED if given up).
+        self._ended = True
 
     def _discard(self, timeout: float) -> None:
         try:

@@ -160,6 +160,32 @@ def test_stream_wait_timeout_is_for_the_whole_wait():
     assert s.wait().stdout == b"tick\n" * 30
 
 
+class _UnkillableExec:
+    """A command that writes until its sink refuses, SIGKILL or not."""
+
+    def wait(self, sink):
+        while True:
+            sink(1, b"more\n")
+            time.sleep(0.01)
+
+    def signal(self, signo):
+        pass
+
+
+def test_stream_closed_on_a_command_that_outlives_the_kill_ends():
+    """close() gives up on it (ECANCELED through the sink), and what
+    follows ends at once: iterating yields nothing, wait() raises
+    ECANCELED instead of waiting for an end that never comes."""
+    s = supermachine.ExecStream(_UnkillableExec())
+    s._KILL_WAIT = 0.3  # noqa
+    s.close()
+    assert not s.running
+    assert list(s) == []
+    with pytest.raises(supermachine.Error) as ei:
+        s.wait(timeout=5)
+    assert ei.value.errno == errno.ECANCELED
+
+
 def _pythons():
     """This Python, and the python3 on PATH when it is another one (both
     must install the package)."""
