@@ -948,7 +948,18 @@ SM_API int sm_pool_acquire(sm_pool *pool, sm_vm **vm);
 SM_API int sm_pool_release(sm_pool *pool, sm_vm *vm);
 /* The counts now and since sm_pool_new. */
 SM_API int sm_pool_get_stats(sm_pool *pool, sm_pool_stats *stats);
-/* Stop every VM, acquired ones included, and join the pool's threads. */
+/* Close the pool without freeing it: acquires waiting now and any made
+ * later fail with -ECANCELED, nothing more is started, and idle VMs are
+ * stopped. Acquired VMs stay their holders' to use and release (and are
+ * stopped when released). Safe while other threads are inside
+ * sm_pool_acquire, sm_pool_release or sm_pool_get_stats; closing twice
+ * does nothing. */
+SM_API void sm_pool_close(sm_pool *pool);
+/* Close the pool, stop every VM, acquired ones included (their handles
+ * are invalid from now on), and join the pool's threads. Acquires already
+ * waiting fail with -ECANCELED before it returns; no other call on the
+ * pool may be in flight or come after it: to end those, sm_pool_close
+ * first and free once they have returned. */
 SM_API void sm_pool_free(sm_pool *pool);
 
 /*

@@ -104,7 +104,7 @@ static int wait_for_idle(sm_pool *p)
     pthread_cond_broadcast(&p->work);   /* a waiter may need a start */
     while (!p->idle && !err) {
         if (p->closing)
-            err = sm_fail(ECANCELED, "the pool is being freed");
+            err = sm_fail(ECANCELED, "the pool is closed (sm_pool_close or sm_pool_free)");
         else if (p->fail_seq != seen_failures)
             err = sm_fail(p->fail_err, "the pool could not start a VM: %s", p->fail_msg);
         else if (!deadline)
@@ -183,18 +183,36 @@ static void doom_all(sm_pool *p, sm_pool_slot **list)
     }
 }
 
+/* With the lock held: no more acquires or starts, idle VMs to stop. The
+ * stopper goes on (until sm_pool_free joins it), so acquired VMs released
+ * later are still stopped. */
+static void close_locked(sm_pool *p)
+{
+    p->closing = true;
+    doom_all(p, &p->idle);
+    p->nidle = 0;
+    pthread_cond_broadcast(&p->ready);
+    pthread_cond_broadcast(&p->work);
+    pthread_cond_broadcast(&p->janitor);
+}
+
+void sm_pool_close(sm_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    close_locked(pool);
+    pthread_mutex_unlock(&pool->lock);
+}
+
 void sm_pool_free(sm_pool *pool)
 {
     if (!pool)
         return;
     pthread_mutex_lock(&pool->lock);
-    pool->closing = true;
-    doom_all(pool, &pool->idle);
+    close_locked(pool);
     doom_all(pool, &pool->acquired);
-    pool->nidle = pool->nacquired = 0;
-    pthread_cond_broadcast(&pool->ready);
-    pthread_cond_broadcast(&pool->work);
-    pthread_cond_broadcast(&pool->janitor);
+    pool->nacquired = 0;
     pthread_mutex_unlock(&pool->lock);
     sm_pool_threads_join(pool);
     pthread_mutex_lock(&pool->lock);

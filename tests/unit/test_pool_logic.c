@@ -419,6 +419,75 @@ static void many_threads_share_the_pool(void **state)
     assert_int_equal(workers_alive(), 0);
 }
 
+typedef struct waiter {
+    sm_pool *pool;
+    int err;
+} waiter;
+
+static void *acquire_in_thread(void *arg)
+{
+    waiter *w = arg;
+    sm_vm *vm;
+    w->err = sm_pool_acquire(w->pool, &vm);
+    return NULL;
+}
+
+/* Poll until `n` fake workers are alive (or 5 s pass). */
+static int wait_workers(int n)
+{
+    int alive = workers_alive();
+    for (int i = 0; i < 500 && alive != n; i++) {
+        sleep_ms(10);
+        alive = workers_alive();
+    }
+    return alive;
+}
+
+/* What a program with threads inside the pool does to end it: close
+ * wakes the waiter and refuses later acquires, while the VM a thread
+ * holds stays usable until it is released. */
+static void close_cancels_acquires_and_leaves_acquired_vms(void **state)
+{
+    (void)state;
+    use_worker("ok");
+    sm_pool *p = new_pool((sm_pool_config){.size = sizeof(sm_pool_config), .min = 1, .max = 1});
+    sm_vm *held, *vm;
+    assert_int_equal(sm_pool_acquire(p, &held), 0);
+    waiter w = {.pool = p, .err = 1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, acquire_in_thread, &w), 0);
+    for (int i = 0; i < 500 && stats_of(p).waiting == 0; i++)
+        sleep_ms(10);
+    assert_int_equal(stats_of(p).waiting, 1);   /* max 1, and it is held */
+    sm_pool_close(p);
+    pthread_join(t, NULL);
+    assert_int_equal(w.err, -ECANCELED);
+    assert_int_equal(sm_pool_acquire(p, &vm), -ECANCELED);
+    if (!strstr(sm_last_error(), "sm_pool_close"))
+        fail_msg("'%s' does not say why", sm_last_error());
+    sm_pool_close(p);   /* twice: nothing more */
+    assert_int_equal(stats_of(p).acquired, 1);
+    assert_int_equal(wait_workers(1), 1);        /* the held VM lives on */
+    assert_int_equal(sm_pool_release(p, held), 0);
+    assert_int_equal(wait_workers(0), 0);        /* stopped once released */
+    assert_int_equal(stats_of(p).started, 1);    /* and not replaced */
+    sm_pool_free(p);
+    sm_pool_close(NULL);
+}
+
+static void close_stops_idle_vms(void **state)
+{
+    (void)state;
+    use_worker("ok");
+    sm_pool *p = new_pool((sm_pool_config){.size = sizeof(sm_pool_config), .min = 2, .max = 2});
+    assert_int_equal(wait_settled(p, 2).idle, 2);
+    assert_int_equal(wait_workers(2), 2);
+    sm_pool_close(p);
+    assert_int_equal(wait_workers(0), 0);        /* before the free */
+    assert_int_equal(stats_of(p).idle, 0);
+    sm_pool_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +500,8 @@ int main(void)
         cmocka_unit_test(failing_starts_back_off),
         cmocka_unit_test(times_out_while_a_start_hangs_and_free_waits_for_it),
         cmocka_unit_test(many_threads_share_the_pool),
+        cmocka_unit_test(close_cancels_acquires_and_leaves_acquired_vms),
+        cmocka_unit_test(close_stops_idle_vms),
     };
     return cmocka_run_group_tests(tests, make_scripts, remove_scripts);
 }
