@@ -39,7 +39,6 @@ bool sm_py_guard_leave(sm_py_guard *g);
 bool sm_py_guard_close(sm_py_guard *g, unsigned *users);
 /* Blocks until no call is inside; call without the GIL. */
 void sm_py_guard_wait_idle(sm_py_guard *g);
-unsigned sm_py_guard_users(sm_py_guard *g);
 bool sm_py_guard_closed(sm_py_guard *g);
 
 /* ---- errors ---- */
@@ -101,7 +100,6 @@ struct sm_py_pool {
     sm_py_guard guard;
     sm_py_image *image;    /* kept open while the pool lives */
     sm_py_vm *acquired;    /* VMs handed out and not given back (borrowed) */
-    unsigned in_acquire;   /* of the guard's users, those in sm_pool_acquire */
 };
 
 extern PyTypeObject sm_py_image_type;

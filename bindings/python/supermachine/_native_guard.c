@@ -57,14 +57,6 @@ void sm_py_guard_wait_idle(sm_py_guard *g)
     pthread_mutex_unlock(&g->lock);
 }
 
-unsigned sm_py_guard_users(sm_py_guard *g)
-{
-    pthread_mutex_lock(&g->lock);
-    unsigned n = g->users;
-    pthread_mutex_unlock(&g->lock);
-    return n;
-}
-
 bool sm_py_guard_closed(sm_py_guard *g)
 {
     pthread_mutex_lock(&g->lock);

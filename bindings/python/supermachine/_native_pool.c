@@ -1,11 +1,8 @@
 /* Pool: sm_pool_new on an Image (kept open while the pool lives),
  * acquire with the GIL released, stats, and a close that first ends the
- * VMs still handed out (their handles die with the pool) and then frees
- * the pool once no call but waiting acquires is inside: sm_pool_free
- * wakes those, not a call about to start waiting, which must not meet
- * the pool freed. */
-#include <unistd.h>
-
+ * VMs still handed out (their handles die with the pool), then closes
+ * the pool (sm_pool_close: acquires inside or about to start return at
+ * once) and frees it once no call is inside. */
 #include "_native.h"
 
 /* pool_new(image, config: dict) */
@@ -62,7 +59,6 @@ PyObject *sm_py_pool_new(PyObject *mod, PyObject *args)
     Py_INCREF(image);
     self->image = image;    /* its guard stays entered until close */
     self->acquired = NULL;
-    self->in_acquire = 0;
     return (PyObject *)self;
 }
 
@@ -76,13 +72,11 @@ static PyObject *pool_acquire(sm_py_pool *self, PyObject *unused)
     (void)unused;
     if (!sm_py_guard_enter(&self->guard))
         return closed();
-    __atomic_add_fetch(&self->in_acquire, 1, __ATOMIC_SEQ_CST);
     sm_vm *vm = NULL;
     sm_py_failure f;
     Py_BEGIN_ALLOW_THREADS
     sm_py_note(&f, sm_pool_acquire(self->pool, &vm));
     Py_END_ALLOW_THREADS
-    __atomic_sub_fetch(&self->in_acquire, 1, __ATOMIC_SEQ_CST);
     PyObject *r;
     /* close() marks the guard with the GIL held, as this holds it now:
      * either it has and will not see this VM, or it will orphan it. */
@@ -118,22 +112,6 @@ static PyObject *pool_stats(sm_py_pool *self, PyObject *unused)
                          (unsigned long long)s.timeouts);
 }
 
-/* Without the GIL: until every call inside is an acquire that waits in
- * the pool (sm_pool_free wakes and waits out those). */
-static void wait_for_waiters(sm_py_pool *self)
-{
-    for (;;) {
-        unsigned acq = __atomic_load_n(&self->in_acquire, __ATOMIC_SEQ_CST);
-        unsigned users = sm_py_guard_users(&self->guard);
-        if (users == acq) {
-            sm_pool_stats s = SM_POOL_STATS_INIT;
-            if (acq == 0 || (sm_pool_get_stats(self->pool, &s) == 0 && s.waiting >= acq))
-                return;
-        }
-        usleep(1000);
-    }
-}
-
 static PyObject *pool_close(sm_py_pool *self, PyObject *unused)
 {
     (void)unused;
@@ -143,7 +121,8 @@ static PyObject *pool_close(sm_py_pool *self, PyObject *unused)
         sm_py_vm_orphan(self->acquired);
     sm_pool *pool = self->pool;
     Py_BEGIN_ALLOW_THREADS
-    wait_for_waiters(self);
+    sm_pool_close(pool);
+    sm_py_guard_wait_idle(&self->guard);
     sm_pool_free(pool);
     Py_END_ALLOW_THREADS
     self->pool = NULL;

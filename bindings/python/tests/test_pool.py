@@ -1,9 +1,10 @@
 """A pool of the busybox image's VMs (resumed from the bake the first VM
 of test_vm.py made: the same store and config): acquire as a context
 manager, fresh VMs after a release, max and its timeout, stats, close
-with a VM still out, and an image closed under its pool (the pool keeps
-it open until it is closed itself)."""
+with a VM still out or a thread waiting in acquire, and an image closed
+under its pool (the pool keeps it open until it is closed itself)."""
 import errno
+import threading
 import time
 
 import pytest
@@ -54,6 +55,29 @@ def test_pool(image, kvm):
     with pytest.raises(supermachine.Error) as ei:
         pool.acquire()
     assert ei.value.errno == errno.EBADF
+
+
+def test_close_ends_a_waiting_acquire(image, kvm):
+    pool = supermachine.Pool(image, min=1, max=1)   # acquires wait for ever
+    held = pool.acquire()
+    got = []
+
+    def waiter():
+        try:
+            got.append(pool.acquire())
+        except supermachine.Error as e:
+            got.append(e)
+    t = threading.Thread(target=waiter)
+    t.start()
+    deadline = time.monotonic() + 60
+    while pool.stats().waiting == 0:
+        assert time.monotonic() < deadline, pool.stats()
+        time.sleep(0.05)
+    pool.close()
+    t.join(60)
+    assert not t.is_alive()
+    assert isinstance(got[0], supermachine.Error) and got[0].errno == errno.EBADF, got
+    assert held.stopped
 
 
 def test_pool_refuses_ports(image):
