@@ -402,7 +402,12 @@ SM_API int sm_image_from_snapshot(const char *dir, sm_image **out);
  * Virtual machines. Each runs in a worker process of its own (a crash or
  * a hostile guest takes down that process, never the caller) with
  * sm-init's agent inside, reached over vsock. Handles are thread-safe:
- * several threads may exec in one VM at once.
+ * several threads may exec in one VM at once, and sm_vm_shutdown or
+ * sm_vm_kill may be called while they do (their calls then fail: the VM
+ * is gone). sm_vm_stop and sm_vm_release free the handle, so no other
+ * call on it may be in flight or come after them; to end calls in
+ * flight, sm_vm_shutdown(vm, SIGKILL, 0) first, then stop once they have
+ * returned, as close(2) follows shutdown(2) on a socket.
  */
 typedef struct sm_vm sm_vm;
 /* sm_exec is defined with the exec calls below; detached VMs take one as

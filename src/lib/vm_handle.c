@@ -71,10 +71,10 @@ int sm_vm_read_worker_pid(sm_vm *vm)
 
 /* Wait up to ms for the worker to end: reaped if it is our child, else
  * gone when its lock is free. */
-static bool gone_within(const sm_vm *vm, int ms)
+static bool gone_within(const sm_vm *vm, pid_t pid, int ms)
 {
     for (int waited = 0; waited <= ms; waited += 10) {
-        if (vm->detached ? !sm_vm_alive(vm->dir) : waitpid(vm->pid, NULL, WNOHANG) == vm->pid)
+        if (vm->detached ? !sm_vm_alive(vm->dir) : waitpid(pid, NULL, WNOHANG) == pid)
             return true;
         struct timespec t = {0, 10 * 1000 * 1000};
         nanosleep(&t, NULL);
@@ -84,17 +84,20 @@ static bool gone_within(const sm_vm *vm, int ms)
 
 void sm_vm_kill_worker(sm_vm *vm)
 {
-    if (vm->pid <= 0 || (vm->detached && !sm_vm_alive(vm->dir)))
+    /* Taken, so that of two threads stopping one VM at once only one
+     * kills and reaps it: the other's waitpid would find no child, wait
+     * out the grace period and then signal whoever has the pid next. */
+    pid_t pid = __atomic_exchange_n(&vm->pid, 0, __ATOMIC_ACQ_REL);
+    if (pid <= 0 || (vm->detached && !sm_vm_alive(vm->dir)))
         return;
-    kill(vm->pid, SIGTERM);
-    if (!gone_within(vm, STOP_GRACE_MS)) {
-        kill(vm->pid, SIGKILL);
+    kill(pid, SIGTERM);
+    if (!gone_within(vm, pid, STOP_GRACE_MS)) {
+        kill(pid, SIGKILL);
         if (!vm->detached)
-            waitpid(vm->pid, NULL, 0);
+            waitpid(pid, NULL, 0);
         else
-            gone_within(vm, STOP_GRACE_MS);
+            gone_within(vm, pid, STOP_GRACE_MS);
     }
-    vm->pid = 0;
 }
 
 void sm_vm_free(sm_vm *vm)

@@ -1,8 +1,9 @@
 /*
  * The library surface against one real VM (booted once for the group):
  * exec, output, exit codes, timeouts, signals, stdin streaming, many execs
- * at once, files, a disk over virtio-blk, and TCP into the guest without a
- * network (sm_vm_connect, sm_vm_expose_tcp).
+ * at once, files, a disk over virtio-blk, TCP into the guest without a
+ * network (sm_vm_connect, sm_vm_expose_tcp), and a
+ * shutdown while other threads are inside the VM.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -530,6 +531,67 @@ static void too_many_disks_refused(void **state)
     assert_non_null(strstr(sm_last_error(), "at most 8"));
 }
 
+typedef struct in_flight {
+    sm_vm *vm;
+    int started;            /* its command wrote "go" */
+    int err;
+} in_flight;
+
+static int saw_go(void *ctx, const void *data, size_t len)
+{
+    (void)data, (void)len;
+    __atomic_store_n(&((in_flight *)ctx)->started, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void *long_exec(void *arg)
+{
+    in_flight *c = arg;
+    sm_exec ex = {.size = sizeof ex, .argv = ARGV("sh", "-c", "echo go; exec sleep 600"),
+                  .on_stdout = saw_go, .ctx = c};
+    sm_exec_result r = {.size = sizeof r};
+    c->err = sm_vm_exec(c->vm, &ex, &r);
+    sm_exec_result_free(&r);
+    return NULL;
+}
+
+static void *shut_down(void *arg)
+{
+    return (void *)(intptr_t)sm_vm_shutdown(arg, SIGKILL, 0);
+}
+
+/* How a program ends a VM that other threads are still in: sm_vm_shutdown
+ * from two threads at once ends the execs in flight with an error, the
+ * handle stays valid (later calls fail, they do not crash), and the
+ * group's teardown then stops it. Last: the group's VM is gone after. */
+static void shutdown_ends_calls_in_flight(void **state)
+{
+    fixture *f = *state;
+    in_flight c[2] = {{.vm = f->vm, .err = 1}, {.vm = f->vm, .err = 1}};
+    pthread_t t[2], s[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, long_exec, &c[i]), 0);
+    for (int i = 0; i < 60000 && !(__atomic_load_n(&c[0].started, __ATOMIC_ACQUIRE) &&
+                                   __atomic_load_n(&c[1].started, __ATOMIC_ACQUIRE)); i++)
+        usleep(1000);
+    assert_true(c[0].started && c[1].started);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&s[i], NULL, shut_down, f->vm), 0);
+    for (int i = 0; i < 2; i++) {
+        void *rc;
+        pthread_join(s[i], &rc);
+        assert_int_equal((intptr_t)rc, 0);
+        pthread_join(t[i], NULL);
+        if (c[i].err >= 0)
+            fail_msg("exec %d in flight returned %d after the VM was shut down", i, c[i].err);
+    }
+    sm_exec_result r = {.size = sizeof r};
+    assert_true(sm_vm_exec(f->vm, &(sm_exec){.size = sizeof(sm_exec), .argv = ARGV("true")},
+                           &r) < 0);
+    assert_true(strlen(sm_last_error()) > 0);
+    assert_int_equal(sm_vm_shutdown(f->vm, SIGKILL, 0), 0);   /* already down */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +612,7 @@ int main(void)
         cmocka_unit_test(expose_tcp_port_in_use),
         cmocka_unit_test(stdin_round_trip),
         cmocka_unit_test(too_many_disks_refused),
+        cmocka_unit_test(shutdown_ends_calls_in_flight),   /* last: ends the VM */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
