@@ -755,7 +755,10 @@ SM_API int sm_vm_exec(sm_vm *vm, const sm_exec *exec, sm_exec_result *result);
 SM_API void sm_exec_result_free(sm_exec_result *result);
 
 /* The same in two steps, to signal or feed a running command. The other
- * calls are thread-safe against a sm_exec_wait in progress. */
+ * calls are thread-safe against a sm_exec_wait in progress. Start reads
+ * argv, env, cwd, user, files and the other strings and arrays and is
+ * done with them when it returns; the output callbacks and ctx, the fds
+ * and stdin_data are used until sm_exec_wait returns. */
 typedef struct sm_exec_handle sm_exec_handle;
 SM_API int sm_vm_exec_start(sm_vm *vm, const sm_exec *exec, sm_exec_handle **out);
 SM_API int sm_exec_signal(sm_exec_handle *h, int signo);
