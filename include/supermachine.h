@@ -848,6 +848,10 @@ SM_API int sm_vm_connect_vsock(sm_vm *vm, uint32_t port, int *fd);
  * is stopped or released. Works with SM_NETWORK_NONE too. */
 SM_API int sm_vm_expose_tcp(sm_vm *vm, const char *host_ip, uint16_t *host_port,
                             uint16_t guest_port);
+/* Stop listening on host_port (every address sm_vm_expose_tcp listens on
+ * it) and close the connections forwarded through it; -ENOENT if nothing
+ * is exposed there. */
+SM_API int sm_vm_unexpose_tcp(sm_vm *vm, uint16_t host_port);
 
 /*
  * Snapshots. A snapshot is a directory (docs/snapshot.md): the guest's RAM,

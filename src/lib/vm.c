@@ -245,10 +245,9 @@ int sm_vm_start(const sm_image *image, const sm_vm_config *config, sm_vm **out)
     if (c.ndisks > SM_MACHINE_MAX_DISKS)
         return sm_fail(EINVAL, "%u disks: at most %d can be attached", c.ndisks,
                        SM_MACHINE_MAX_DISKS);
-    sm_vm *vm = calloc(1, sizeof *vm);
+    sm_vm *vm = sm_vm_alloc();
     if (!vm)
-        return sm_fail(ENOMEM, "out of memory");
-    vm->lifeline_fd = vm->lock_fd = -1;
+        return -ENOMEM;
     /* The id first: it names the directory and, as in docker, the host. */
     err = sm_vm_dir_new(vm->dir, sizeof vm->dir, vm->id, &vm->lock_fd);
     if (err) {

@@ -76,15 +76,14 @@ int sm_vm_start_main(sm_vm *vm, const sm_exec *exec)
 
 int sm_vm_from_registry(const char *name_or_id, sm_vm **out, sm_vm_meta *m)
 {
-    sm_vm *vm = calloc(1, sizeof *vm);
+    sm_vm *vm = sm_vm_alloc();
     if (!vm)
-        return sm_fail(ENOMEM, "out of memory");
-    vm->lifeline_fd = vm->lock_fd = -1;
+        return -ENOMEM;
     int err = sm_vm_find(name_or_id, vm->dir, sizeof vm->dir);
     if (!err)
         err = sm_vm_meta_read(vm->dir, m);
     if (err) {
-        free(vm);
+        sm_vm_free(vm);
         return err;
     }
     snprintf(vm->id, sizeof vm->id, "%s", m->id);

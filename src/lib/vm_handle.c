@@ -100,6 +100,18 @@ void sm_vm_kill_worker(sm_vm *vm)
     }
 }
 
+sm_vm *sm_vm_alloc(void)
+{
+    sm_vm *vm = calloc(1, sizeof *vm);
+    if (!vm) {
+        sm_fail(ENOMEM, "out of memory");
+        return NULL;
+    }
+    vm->lifeline_fd = vm->lock_fd = -1;
+    pthread_mutex_init(&vm->tcp_lock, NULL);
+    return vm;
+}
+
 void sm_vm_free(sm_vm *vm)
 {
     sm_vm_tcp_unexpose_all(vm);
@@ -109,5 +121,6 @@ void sm_vm_free(sm_vm *vm)
         close(vm->lock_fd);
     sm_image_info_free(vm->image);
     sm_agent_conn_close(vm->spare_agent);
+    pthread_mutex_destroy(&vm->tcp_lock);
     free(vm);
 }

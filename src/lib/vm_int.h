@@ -2,6 +2,7 @@
 #ifndef SM_LIB_VM_INT_H
 #define SM_LIB_VM_INT_H
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "supermachine.h"
@@ -17,7 +18,10 @@ struct sm_vm {
     int detached;           /* outlives this handle; pid is not our child */
     int owned;              /* this handle started it: stopping it forgets it */
     int lock_fd;            /* the registry lock until the worker holds it */
-    struct sm_tcp_exposure *tcp_exposures;  /* sm_vm_expose_tcp's (vm_tcp.c) */
+    /* sm_vm_expose_tcp's (vm_tcp.c), added and taken out by threads of
+     * the caller's under tcp_lock. */
+    struct sm_tcp_exposure *tcp_exposures;
+    pthread_mutex_t tcp_lock;
     int restored;           /* resumed from a snapshot rather than booted */
     int again;              /* started again from its record: meta.json and
                                name are there already (vm_create.c) */
@@ -51,6 +55,9 @@ int sm_vm_start_in(sm_vm *vm, const sm_image *image, const sm_vm_config *config,
 struct sm_agent_conn;
 int sm_vm_agent_open(sm_vm *vm, struct sm_agent_conn **out);
 void sm_vm_agent_keep(sm_vm *vm, struct sm_agent_conn *c);
+/* A zeroed handle with its fds -1 and its lock made; NULL (and a
+ * sentence) when out of memory. */
+sm_vm *sm_vm_alloc(void);
 /* Free the handle only. */
 void sm_vm_free(sm_vm *vm);
 

@@ -74,7 +74,7 @@ struct sm_tcp_exposure {
     struct sm_tcp_exposure *next;
     sm_vm *vm;
     int listen_fd, stop_fd;
-    uint16_t guest_port;
+    uint16_t host_port, guest_port;
     pthread_t thread;
     fwd *links;
     unsigned nlinks;
@@ -346,20 +346,18 @@ int sm_vm_expose_tcp(sm_vm *vm, const char *host_ip, uint16_t *host_port, uint16
         exposure_free(x);
         return err;
     }
-    /* Pushed without a lock: exposures are only added until the handle
-     * is freed, which no other thread may race. */
-    x->next = __atomic_load_n(&vm->tcp_exposures, __ATOMIC_ACQUIRE);
-    while (!__atomic_compare_exchange_n(&vm->tcp_exposures, &x->next, x, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        ;
+    x->host_port = port;
+    pthread_mutex_lock(&vm->tcp_lock);
+    x->next = vm->tcp_exposures;
+    vm->tcp_exposures = x;
+    pthread_mutex_unlock(&vm->tcp_lock);
     *host_port = port;
     return 0;
 }
 
-void sm_vm_tcp_unexpose_all(sm_vm *vm)
+/* Stop the exposures of list (taken out of the handle) and free them. */
+static void stop_all(struct sm_tcp_exposure *x)
 {
-    struct sm_tcp_exposure *x = vm->tcp_exposures;
-    vm->tcp_exposures = NULL;
     while (x) {
         struct sm_tcp_exposure *next = x->next;
         ssize_t n = write(x->stop_fd, &(uint64_t){1}, sizeof(uint64_t));
@@ -368,4 +366,36 @@ void sm_vm_tcp_unexpose_all(sm_vm *vm)
         exposure_free(x);
         x = next;
     }
+}
+
+int sm_vm_unexpose_tcp(sm_vm *vm, uint16_t host_port)
+{
+    if (!vm || !host_port)
+        return sm_fail(EINVAL, "sm_vm_unexpose_tcp needs a VM and the host port it exposed");
+    struct sm_tcp_exposure *gone = NULL;
+    pthread_mutex_lock(&vm->tcp_lock);
+    for (struct sm_tcp_exposure **at = &vm->tcp_exposures; *at;) {
+        struct sm_tcp_exposure *x = *at;
+        if (x->host_port != host_port) {
+            at = &x->next;
+            continue;
+        }
+        *at = x->next;
+        x->next = gone;
+        gone = x;
+    }
+    pthread_mutex_unlock(&vm->tcp_lock);
+    if (!gone)
+        return sm_fail(ENOENT, "VM %.12s exposes nothing on host port %u", vm->id, host_port);
+    stop_all(gone);
+    return 0;
+}
+
+void sm_vm_tcp_unexpose_all(sm_vm *vm)
+{
+    pthread_mutex_lock(&vm->tcp_lock);
+    struct sm_tcp_exposure *x = vm->tcp_exposures;
+    vm->tcp_exposures = NULL;
+    pthread_mutex_unlock(&vm->tcp_lock);
+    stop_all(x);
 }

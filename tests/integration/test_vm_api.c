@@ -2,7 +2,7 @@
  * The library surface against one real VM (booted once for the group):
  * exec, output, exit codes, timeouts, signals, stdin streaming, many execs
  * at once, files, a disk over virtio-blk, TCP into the guest without a
- * network (sm_vm_connect, sm_vm_expose_tcp), and a
+ * network (sm_vm_connect, sm_vm_expose_tcp and its undoing), and a
  * shutdown while other threads are inside the VM.
  */
 #include <arpa/inet.h>
@@ -518,6 +518,27 @@ static void expose_tcp_port_in_use(void **state)
     assert_int_equal(sm_vm_expose_tcp(f->vm, "localhost.invalid", &port, 7002), -EINVAL);
 }
 
+/* After expose_tcp_two_at_once (its echo server on 7002 serves on). */
+static void unexpose_tcp_closes_port_and_connections(void **state)
+{
+    fixture *f = *state;
+    uint16_t port = 0;
+    assert_int_equal(sm_vm_expose_tcp(f->vm, NULL, &port, 7002), 0);
+    int fd = tcp_dial(port);
+    assert_true(fd >= 0);
+    write_all(fd, "hi", 2);
+    char buf[3] = {0};
+    assert_int_equal(read_n(fd, buf, 2), 2);   /* forwarded, open */
+    assert_int_equal(sm_vm_unexpose_tcp(f->vm, port), 0);
+    ssize_t n = read(fd, buf, 1);
+    assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+    close(fd);
+    assert_int_equal(tcp_dial(port), -1);      /* nothing listens there now */
+    assert_int_equal(sm_vm_unexpose_tcp(f->vm, port), -ENOENT);
+    assert_non_null(strstr(sm_last_error(), "exposes nothing"));
+    assert_int_equal(sm_vm_unexpose_tcp(NULL, port), -EINVAL);
+}
+
 static void too_many_disks_refused(void **state)
 {
     (void)state;
@@ -610,6 +631,7 @@ int main(void)
         cmocka_unit_test(expose_tcp_two_at_once),
         cmocka_unit_test(expose_tcp_without_listener),
         cmocka_unit_test(expose_tcp_port_in_use),
+        cmocka_unit_test(unexpose_tcp_closes_port_and_connections),
         cmocka_unit_test(stdin_round_trip),
         cmocka_unit_test(too_many_disks_refused),
         cmocka_unit_test(shutdown_ends_calls_in_flight),   /* last: ends the VM */
