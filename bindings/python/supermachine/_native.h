@@ -150,6 +150,7 @@ PyObject *sm_py_vm_read_file(sm_py_vm *self, PyObject *args);
 PyObject *sm_py_vm_stat(sm_py_vm *self, PyObject *args);
 PyObject *sm_py_vm_connect(sm_py_vm *self, PyObject *args);
 PyObject *sm_py_vm_expose_tcp(sm_py_vm *self, PyObject *args);
+PyObject *sm_py_vm_unexpose_tcp(sm_py_vm *self, PyObject *args);
 
 /* Module functions defined beside their types. */
 PyObject *sm_py_image_open(PyObject *mod, PyObject *args);

@@ -40,3 +40,23 @@ PyObject *sm_py_vm_expose_tcp(sm_py_vm *self, PyObject *args)
     sm_py_guard_leave(&self->guard);
     return f.rc < 0 ? sm_py_raise(&f) : PyLong_FromLong(port);
 }
+
+/* unexpose_tcp(host_port) */
+PyObject *sm_py_vm_unexpose_tcp(sm_py_vm *self, PyObject *args)
+{
+    int host;
+    if (!PyArg_ParseTuple(args, "i", &host))
+        return NULL;
+    if (host < 1 || host > 65535)
+        return PyErr_Format(PyExc_ValueError, "port %d is not a TCP port", host);
+    if (!sm_py_vm_enter(self))
+        return NULL;
+    sm_py_failure f;
+    Py_BEGIN_ALLOW_THREADS   /* joins the forwarding thread */
+    sm_py_note(&f, sm_vm_unexpose_tcp(self->vm, (uint16_t)host));
+    Py_END_ALLOW_THREADS
+    sm_py_guard_leave(&self->guard);
+    if (f.rc < 0)
+        return sm_py_raise(&f);
+    Py_RETURN_NONE;
+}

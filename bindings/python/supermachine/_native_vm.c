@@ -261,6 +261,7 @@ static PyMethodDef vm_methods[] = {
     {"connect", (PyCFunction)sm_py_vm_connect, METH_VARARGS, "connect(port) -> fd"},
     {"expose_tcp", (PyCFunction)sm_py_vm_expose_tcp, METH_VARARGS,
      "expose_tcp(guest_port, host_ip, host_port) -> host_port"},
+    {"unexpose_tcp", (PyCFunction)sm_py_vm_unexpose_tcp, METH_VARARGS, "unexpose_tcp(host_port)"},
     {NULL, NULL, 0, NULL},
 };
 

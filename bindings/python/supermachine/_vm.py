@@ -170,8 +170,15 @@ class Vm:
                    host_port: int = 0) -> int:
         """Listen on ``host_ip:host_port`` (default 127.0.0.1, any free
         port) and forward each connection to ``guest_port``, until the VM
-        stops. Returns the host port."""
+        stops or :meth:`unexpose_tcp`. Returns the host port."""
         return self._vm.expose_tcp(guest_port, host_ip, host_port)
+
+    def unexpose_tcp(self, host_port: int) -> None:
+        """Stop listening on ``host_port`` (as :meth:`expose_tcp` returned
+        it) and close the connections forwarded through it.
+:class:`supermachine.NotFoundError` when nothing is exposed
+        there."""
+        self._vm.unexpose_tcp(host_port)
 
     # ---- snapshots and the end ----
 

@@ -151,6 +151,12 @@ def test_expose_tcp(vm, httpd):
     assert 0 < port < 65536
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=60) as r:
         assert r.read() == b"served-from-the-guest\n"
+    vm.unexpose_tcp(port)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=60).close()
+    with pytest.raises(supermachine.Error) as ei:
+        vm.unexpose_tcp(port)
+    assert ei.value.errno == errno.ENOENT and "exposes nothing" in str(ei.value)
 
 
 def test_32_threads_exec_at_once(vm):
