@@ -52,6 +52,15 @@ extern "C" {
 #define SM_VERSION_MAJOR 0
 #define SM_VERSION_MINOR 2
 
+/* The SM_..._INIT macros: size set, every other field zero. C++ before
+ * C++20 has no designated initializers (GCC and Clang warn, -pedantic
+ * too), so there it is a value-initialized copy. */
+#ifdef __cplusplus
+#define SM__INIT(T) ([]() { T sm__v{}; sm__v.size = sizeof(T); return sm__v; }())
+#else
+#define SM__INIT(T) {.size = sizeof(T)}
+#endif
+
 /* The sentence describing the calling thread's last failure. */
 SM_API const char *sm_last_error(void);
 
@@ -81,7 +90,7 @@ typedef struct sm_kvm_status {
     char device[64];      /* the device checked: "/dev/kvm" */
     char detail[512];     /* the reason when error != 0, as sm_last_error() words it */
 } sm_kvm_status;
-#define SM_KVM_STATUS_INIT {.size = sizeof(sm_kvm_status)}
+#define SM_KVM_STATUS_INIT SM__INIT(sm_kvm_status)
 
 /* Opens the KVM device, checks what supermachine needs and closes it:
  * cheap, so that a program (or `supermachine run`) can refuse at once
@@ -100,7 +109,7 @@ typedef struct sm_paths {
     char worker[4096];           /* the binary that runs each VM */
     char kernel_error[512];
 } sm_paths;
-#define SM_PATHS_INIT {.size = sizeof(sm_paths)}
+#define SM_PATHS_INIT SM__INIT(sm_paths)
 SM_API int sm_get_paths(sm_paths *paths);
 
 /* Bytes on disk (allocated blocks: sparse snapshots count what they hold)
@@ -115,7 +124,7 @@ typedef struct sm_disk_usage {
     uint64_t vms;                /* VM records, running or ended */
     uint64_t vm_bytes;           /* their logs and writable disks */
 } sm_disk_usage;
-#define SM_DISK_USAGE_INIT {.size = sizeof(sm_disk_usage)}
+#define SM_DISK_USAGE_INIT SM__INIT(sm_disk_usage)
 SM_API int sm_get_disk_usage(sm_disk_usage *usage);
 
 /*
@@ -137,7 +146,7 @@ typedef struct sm_image_ref {
     char name[SM_IMAGE_NAME_MAX];      /* "" for an image stored without a name */
     char digest[SM_IMAGE_DIGEST_MAX];
 } sm_image_ref;
-#define SM_IMAGE_REF_INIT {.size = sizeof(sm_image_ref)}
+#define SM_IMAGE_REF_INIT SM__INIT(sm_image_ref)
 
 /* Progress of a pull, reported a few times a second while layers download
  * and once more at the end. Sizes are of compressed layers. */
@@ -170,7 +179,7 @@ typedef struct sm_pull_options {
      * credentials are looked up under the mirror's host. */
     const char *const *mirrors;
 } sm_pull_options;
-#define SM_PULL_OPTIONS_INIT {.size = sizeof(sm_pull_options)}
+#define SM_PULL_OPTIONS_INIT SM__INIT(sm_pull_options)
 
 /* Pull `reference` (a name, name:tag, name@sha256:..., name:tag@sha256:...)
  * and store it under its normalised name. Blobs already stored are not
@@ -202,7 +211,7 @@ typedef struct sm_push_options {
     void (*progress)(const sm_push_progress *p, void *ctx);   /* may be NULL */
     void *progress_ctx;
 } sm_push_options;
-#define SM_PUSH_OPTIONS_INIT {.size = sizeof(sm_push_options)}
+#define SM_PUSH_OPTIONS_INIT SM__INIT(sm_push_options)
 
 /* Upload the stored image named `reference` (name[:tag], normalised; not a
  * digest) to the registry and repository that name gives, under its tag
@@ -229,7 +238,7 @@ typedef struct sm_import_options {
     void (*building)(const char *name, void *ctx);
     void *building_ctx;
 } sm_import_options;
-#define SM_IMPORT_OPTIONS_INIT {.size = sizeof(sm_import_options)}
+#define SM_IMPORT_OPTIONS_INIT SM__INIT(sm_import_options)
 
 /* Import a `docker save` tarball, an oci-archive tarball (either may be
  * compressed) or an OCI image layout directory. On success *out holds
@@ -320,7 +329,7 @@ typedef struct sm_gc_result {
     uint64_t bytes_freed;
     uint64_t snapshots_removed; /* sm_snapshot_gc */
 } sm_gc_result;
-#define SM_GC_RESULT_INIT {.size = sizeof(sm_gc_result)}
+#define SM_GC_RESULT_INIT SM__INIT(sm_gc_result)
 
 /* Delete blobs that no named image refers to, and leftovers of interrupted
  * downloads. Waits for running pulls and imports to finish. */
@@ -341,7 +350,7 @@ typedef struct sm_login_options {
      * HTTP, NULL-terminated. Loopback registries always may. */
     const char *const *insecure_registries;
 } sm_login_options;
-#define SM_LOGIN_OPTIONS_INIT {.size = sizeof(sm_login_options)}
+#define SM_LOGIN_OPTIONS_INIT SM__INIT(sm_login_options)
 
 /* Check user and password against the registry (GET /v2/ with Basic
  * authentication, or through the token server its challenge names), and
@@ -378,7 +387,7 @@ typedef struct sm_image_open_options {
     void (*building)(const char *name, void *ctx);
     void *building_ctx;
 } sm_image_open_options;
-#define SM_IMAGE_OPEN_OPTIONS_INIT {.size = sizeof(sm_image_open_options)}
+#define SM_IMAGE_OPEN_OPTIONS_INIT SM__INIT(sm_image_open_options)
 
 SM_API int sm_image_open(const char *reference, const sm_image_open_options *opts,
                          sm_image **out);
@@ -528,7 +537,7 @@ typedef struct sm_vm_config {
      * a VM always boots. */
     const char *netns_path;
 } sm_vm_config;
-#define SM_VM_CONFIG_INIT {.size = sizeof(sm_vm_config)}
+#define SM_VM_CONFIG_INIT SM__INIT(sm_vm_config)
 
 /* Boot a VM and wait until its agent listens. With an image (from
  * sm_image_open), its root is the image's read-only disk joined by
@@ -601,7 +610,7 @@ typedef struct sm_vm_stats {
     uint64_t read_bytes;        /* disk bytes read and written so far */
     uint64_t write_bytes;
 } sm_vm_stats;
-#define SM_VM_STATS_INIT {.size = sizeof(sm_vm_stats)}
+#define SM_VM_STATS_INIT SM__INIT(sm_vm_stats)
 SM_API int sm_vm_get_stats(sm_vm *vm, sm_vm_stats *stats);
 /* The image's processes in the guest (docker top): every process but the
  * kernel's threads and supermachine's PID 1, by pid: *out is an array of
@@ -667,7 +676,7 @@ typedef struct sm_logs_options {
     int64_t until_ns;         /* only output written before this unix time, in ns;
                                * follow ends once it has passed. 0: no end */
 } sm_logs_options;
-#define SM_LOGS_OPTIONS_INIT {.size = sizeof(sm_logs_options)}
+#define SM_LOGS_OPTIONS_INIT SM__INIT(sm_logs_options)
 SM_API int sm_vm_logs_ex(const char *name_or_id, const sm_logs_options *opts);
 
 /* A file placed in the guest before a command runs (same request). */
@@ -736,7 +745,7 @@ typedef struct sm_exec {
     int has_groups;
     int no_new_privileges;      /* prctl(PR_SET_NO_NEW_PRIVS) before exec */
 } sm_exec;
-#define SM_EXEC_INIT {.size = sizeof(sm_exec)}
+#define SM_EXEC_INIT SM__INIT(sm_exec)
 
 typedef struct sm_exec_result {
     size_t size; /* SM_EXEC_RESULT_INIT sets it */
@@ -748,7 +757,7 @@ typedef struct sm_exec_result {
     size_t stdout_len, stderr_len;
     int output_truncated;       /* more than max_output came */
 } sm_exec_result;
-#define SM_EXEC_RESULT_INIT {.size = sizeof(sm_exec_result)}
+#define SM_EXEC_RESULT_INIT SM__INIT(sm_exec_result)
 
 /* Run a command in the VM to its end. */
 SM_API int sm_vm_exec(sm_vm *vm, const sm_exec *exec, sm_exec_result *result);
@@ -788,7 +797,7 @@ typedef struct sm_file_stat {
     uint64_t bytes;             /* the file's length */
     int64_t mtime;
 } sm_file_stat;
-#define SM_FILE_STAT_INIT {.size = sizeof(sm_file_stat)}
+#define SM_FILE_STAT_INIT SM__INIT(sm_file_stat)
 SM_API int sm_vm_stat(sm_vm *vm, const char *path, sm_file_stat *st);
 
 /* Copies as docker cp makes them: a directory with all it holds, symlinks
@@ -831,7 +840,7 @@ typedef struct sm_mount {
      * runc resolves one. NULL: target is the guest's own path. */
     const char *root;
 } sm_mount;
-#define SM_MOUNT_INIT {.size = sizeof(sm_mount)}
+#define SM_MOUNT_INIT SM__INIT(sm_mount)
 SM_API int sm_vm_mount(sm_vm *vm, const sm_mount *m);
 
 /* A connected stream socket to a TCP port of the guest's loopback (the
@@ -883,7 +892,7 @@ typedef struct sm_bake_options {
     void (*booting)(const char *name, void *ctx);
     void *booting_ctx;
 } sm_bake_options;
-#define SM_BAKE_OPTIONS_INIT {.size = sizeof(sm_bake_options)}
+#define SM_BAKE_OPTIONS_INIT SM__INIT(sm_bake_options)
 
 /* Boot the image once and snapshot it as soon as its agent is ready, so
  * that every later sm_vm_start with a fitting config resumes it instead of
@@ -908,7 +917,7 @@ typedef struct sm_dedup_result {
     uint64_t bytes_compared;    /* bytes holding data in both files of a pair */
     uint64_t bytes_shared;      /* bytes this call shared (not shared before) */
 } sm_dedup_result;
-#define SM_DEDUP_RESULT_INIT {.size = sizeof(sm_dedup_result)}
+#define SM_DEDUP_RESULT_INIT SM__INIT(sm_dedup_result)
 
 /* Dedup the snapshots in `dir` (NULL: <data dir>/snapshots; 0 if it does
  * not exist yet). -EOPNOTSUPP, with nothing changed, on a filesystem that
@@ -935,7 +944,7 @@ typedef struct sm_pool_config {
      * run side by side. */
     const sm_vm_config *vm;
 } sm_pool_config;
-#define SM_POOL_CONFIG_INIT {.size = sizeof(sm_pool_config)}
+#define SM_POOL_CONFIG_INIT SM__INIT(sm_pool_config)
 
 typedef struct sm_pool_stats {
     size_t size; /* SM_POOL_STATS_INIT sets it */
@@ -947,7 +956,7 @@ typedef struct sm_pool_stats {
     uint64_t failed_starts;     /* VMs that failed to start */
     uint64_t timeouts;          /* sm_pool_acquire calls that timed out */
 } sm_pool_stats;
-#define SM_POOL_STATS_INIT {.size = sizeof(sm_pool_stats)}
+#define SM_POOL_STATS_INIT SM__INIT(sm_pool_stats)
 
 /* Start the pool's threads, which start `min` VMs in the background. */
 SM_API int sm_pool_new(const sm_image *image, const sm_pool_config *config, sm_pool **out);
@@ -1000,7 +1009,7 @@ typedef struct sm_boot_config {
      * host programs connect to vsock.sock and write "CONNECT P\n". */
     const char *vsock_dir;
 } sm_boot_config;
-#define SM_BOOT_CONFIG_INIT {.size = sizeof(sm_boot_config)}
+#define SM_BOOT_CONFIG_INIT SM__INIT(sm_boot_config)
 
 /* How a booted guest ended. */
 typedef enum sm_boot_outcome {
@@ -1018,7 +1027,7 @@ typedef struct sm_boot_result {
      * call, the first vCPU entry, sm-init's first word, the command's end. */
     uint64_t t_call_ns, t_guest_entry_ns, t_init_ns, t_exit_ns;
 } sm_boot_result;
-#define SM_BOOT_RESULT_INIT {.size = sizeof(sm_boot_result)}
+#define SM_BOOT_RESULT_INIT SM__INIT(sm_boot_result)
 
 /* Returns 0 when the guest ran and ended (whatever the outcome), or a
  * negative errno when the VM could not be set up or failed in the VMM. */
