@@ -10,7 +10,7 @@
 # mypy checks its type hints.
 set -eu
 
-pkgs="gcc g++ make meson ninja-build pkg-config musl-tools busybox-static
+pkgs="gcc g++ valgrind make meson ninja-build pkg-config musl-tools busybox-static
       libarchive-dev libcmocka-dev python3 clang libclang-rt-14-dev
       linux-source-6.1 flex bison bc libelf-dev libssl-dev
       libcurl4-openssl-dev libjansson-dev libisal-dev docker-registry skopeo zstd apache2-utils curl

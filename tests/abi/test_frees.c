@@ -1,8 +1,9 @@
 /* The frees of what the library hands out, on lists it really fills, in
  * the unit suite that `make check` runs under ASan and UBSan: a leak or
  * a double free in one of them fails there. (Image lists, infos and
- * import results are freed the same way in tests/oci; exec results and
- * process lists, which need a VM, in vm_api and run_top.) */
+ * import results are freed the same way in tests/oci; exec results,
+ * process lists and file contents, which need a VM, in test_frees_vm
+ * under valgrind's memcheck.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
