@@ -100,7 +100,7 @@ def public_names(header):
     types = re.findall(r"typedef\s+(?:struct|enum)\s+(sm_\w+)", src)
     consts = re.findall(r"^\s*(SM_[A-Z_]+)\s*(?:=|,)", src, flags=re.M)
     consts += [c for c in re.findall(r"#define\s+(SM_[A-Z_]+)", src)
-               if c not in ("SM_H", "SM_API") and not c.startswith("SM_VERSION")]
+               if c not in ("SM_H", "SM_API") and not c.startswith(("SM_VERSION", "SM__"))]
     members = set()
     for body in re.findall(r"typedef\s+struct\s+sm_\w+\s*\{(.*?)\}", src, flags=re.S):
         for decl in body.split(";"):
