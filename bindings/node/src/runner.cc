@@ -15,7 +15,8 @@ namespace {
 thread_local std::string own_sentence;
 
 struct Pending {
-    std::unique_ptr<Call> call;
+    std::function<int()> run;
+    std::function<Napi::Value(Napi::Env)> value;
     std::shared_ptr<Guard> guard;
     Napi::Promise::Deferred deferred;
     int err = 0;
@@ -108,7 +109,7 @@ private:
             todo_.pop_front();
             idle_--;
             l.unlock();
-            int err = p->call->Run();
+            int err = p->run();
             if (err < 0) {
                 p->err = err;
                 p->sentence = own_sentence.empty() ? sm_last_error() : own_sentence;
@@ -129,7 +130,7 @@ private:
         try {
             if (p.err)
                 throw LibraryError(env, p.err, p.sentence);
-            p.deferred.Resolve(p.call->Value(env));
+            p.deferred.Resolve(p.value ? p.value(env) : env.Undefined());
         } catch (const Napi::Error &e) {
             p.deferred.Reject(e.Value());
         }
@@ -155,23 +156,12 @@ void Drained(Napi::Env env, Napi::Function, Runner *runner, void *)
         runner->Drain(env);
 }
 
-class LambdaCall : public Call {
-public:
-    LambdaCall(std::function<int()> run, std::function<Napi::Value(Napi::Env)> value)
-        : run_(std::move(run)), value_(std::move(value)) {}
-    int Run() override { return run_(); }
-    Napi::Value Value(Napi::Env env) override { return value_ ? value_(env) : env.Undefined(); }
-
-private:
-    std::function<int()> run_;
-    std::function<Napi::Value(Napi::Env)> value_;
-};
-
 }  // namespace
 
-Napi::Promise Submit(Napi::Env env, std::unique_ptr<Call> call, std::shared_ptr<Guard> guard)
+Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
+                     std::function<Napi::Value(Napi::Env)> value)
 {
-    auto p = std::make_unique<Pending>(Pending{std::move(call), guard,
+    auto p = std::make_unique<Pending>(Pending{std::move(run), std::move(value), guard,
                                                Napi::Promise::Deferred::New(env)});
     Napi::Promise promise = p->deferred.Promise();
     if (guard && !guard->Enter()) {
@@ -180,13 +170,6 @@ Napi::Promise Submit(Napi::Env env, std::unique_ptr<Call> call, std::shared_ptr<
     }
     Data(env).runner->Queue(env, std::move(p));
     return promise;
-}
-
-Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
-                     std::function<Napi::Value(Napi::Env)> value)
-{
-    return Submit(env, std::make_unique<LambdaCall>(std::move(run), std::move(value)),
-                  std::move(guard));
 }
 
 int Fail(int err, std::string sentence)

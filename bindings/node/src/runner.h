@@ -15,26 +15,13 @@
 
 namespace sm_node {
 
-// One call: Run on a runner thread, Value on the JS thread.
-class Call {
-public:
-    virtual ~Call() = default;
-    // The library call; a negative errno return is a failure, whose
-    // sentence is read at once, on the thread that failed.
-    virtual int Run() = 0;
-    // The promise's value after a success (may throw a Napi::Error).
-    virtual Napi::Value Value(Napi::Env env) { return env.Undefined(); }
-};
-
-// Queue the call; the promise settles with Value(), or rejects with the
-// library's error (errors.h). With a guard, the call holds a lease on its
-// handle from now until Run has returned, and a closed handle rejects at
-// once with the guard's own error.
-Napi::Promise Submit(Napi::Env env, std::unique_ptr<Call> call,
-                     std::shared_ptr<Guard> guard = nullptr);
-
-// The same for two lambdas: run() on a runner thread, value(env) on the
-// JS thread.
+// Queue a call: run() on a runner thread, the library call; a negative
+// errno return is a failure, whose sentence is read at once, on the thread
+// that failed, and the promise rejects with the library's error
+// (errors.h). Otherwise it settles on the JS thread with value(env)
+// (undefined without one; value may throw a Napi::Error). With a guard,
+// the call holds a lease on its handle from now until run has returned,
+// and a closed handle rejects at once with the guard's own error.
 Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
                      std::function<Napi::Value(Napi::Env)> value = nullptr);
 
