@@ -40,8 +40,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
     exports.Set("startVm", Napi::Function::New<Vm::Start>(env, "startVm"));
     exports.Set("createPool", Napi::Function::New<Pool::Create>(env, "createPool"));
     exports.Set("version", Napi::Function::New<Version>(env, "version"));
-    exports.Set("Image", d.image.Value());
-    exports.Set("Vm", d.vm.Value());
     return exports;
 }
 

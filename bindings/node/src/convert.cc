@@ -67,11 +67,9 @@ CStrings Strings(const Napi::Value &v, const std::string &what)
     return out;
 }
 
-CStrings OptStrings(const Napi::Object &o, const char *key, bool *present)
+CStrings OptStrings(const Napi::Object &o, const char *key)
 {
     Napi::Value v = o.Get(key);
-    if (present)
-        *present = !(v.IsUndefined() || v.IsNull());
     if (v.IsUndefined() || v.IsNull())
         return CStrings();
     return Strings(v, key);

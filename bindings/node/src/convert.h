@@ -33,8 +33,8 @@ std::optional<std::string> OptString(const Napi::Object &o, const char *key);
 // A whole number in [0, max]; absent (undefined): dflt.
 uint64_t OptUint(const Napi::Object &o, const char *key, uint64_t dflt, uint64_t max);
 bool OptBool(const Napi::Object &o, const char *key);
-// An array of strings; absent: empty (and `present` false).
-CStrings OptStrings(const Napi::Object &o, const char *key, bool *present = nullptr);
+// An array of strings; absent: empty.
+CStrings OptStrings(const Napi::Object &o, const char *key);
 CStrings Strings(const Napi::Value &v, const std::string &what);
 // A Buffer, TypedArray or string, copied.
 std::string Bytes(const Napi::Value &v, const std::string &what);

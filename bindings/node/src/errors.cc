@@ -6,6 +6,9 @@
 
 namespace sm_node {
 
+namespace {
+
+// The name of an error number of either sign: "ENOENT", "SM_ENOKVM".
 std::string ErrorCode(int err)
 {
     int e = err < 0 ? -err : err;
@@ -16,6 +19,8 @@ std::string ErrorCode(int err)
     const char *name = strerrorname_np(e);  // glibc 2.32
     return name ? name : "E" + std::to_string(e);
 }
+
+}  // namespace
 
 Napi::Error LibraryError(Napi::Env env, int err, const std::string &sentence)
 {

@@ -11,9 +11,6 @@ namespace sm_node {
 
 Napi::Error LibraryError(Napi::Env env, int err, const std::string &sentence);
 
-// The name of an error number of either sign: "ENOENT", "SM_ENOKVM".
-std::string ErrorCode(int err);
-
 // A TypeError with Node's code for a wrong argument.
 Napi::Error ArgumentError(Napi::Env env, const std::string &sentence);
 

@@ -35,7 +35,6 @@ public:
     static Napi::Value Start(const Napi::CallbackInfo &info);
 
     explicit Vm(const Napi::CallbackInfo &info);
-    const std::shared_ptr<VmHandle> &handle() const { return h_; }
 
 private:
     Napi::Value Id(const Napi::CallbackInfo &info);
