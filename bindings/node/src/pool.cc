@@ -33,14 +33,11 @@ int PoolHandle::Acquire(const HandlePtr &self, std::shared_ptr<VmHandle> *out)
         std::lock_guard<std::mutex> l(mu_);
         if (freeing_)
             return Fail(-ECANCELED, "the pool was closed (pool.close())");
-        acquiring_++;
     }
     sm_vm *vm = nullptr;
     int err = sm_pool_acquire(pool, &vm);
     std::string sentence = err ? sm_last_error() : "";
     std::lock_guard<std::mutex> l(mu_);
-    acquiring_--;
-    cv_.notify_all();
     if (err)
         return Fail(err, sentence);
     if (freeing_) {
@@ -89,14 +86,13 @@ void PoolHandle::Free()
     // sm_pool_free cancels only the acquires already waiting inside it;
     // one about to enter must not find the pool freed. Ours go back so
     // that such waits are served, and each acquire returns what it got.
-    std::unique_lock<std::mutex> l(mu_);
-    if (acquiring_ > 0) {
+    // (No acquire starts now: the Guard was closed before this ran.)
+    if (Busy()) {
         for (auto &v : vms)
             if (v->vm)
                 sm_pool_release(pool, v->vm);
     }
-    cv_.wait(l, [this] { return acquiring_ == 0; });
-    l.unlock();
+    AwaitIdle();
     sm_pool_free(pool);
     pool = nullptr;
     for (auto &v : vms)
@@ -146,11 +142,9 @@ Napi::Value Pool::Create(const Napi::CallbackInfo &info)
 Napi::Value Pool::Acquire(const Napi::CallbackInfo &info)
 {
     HandlePtr h = h_;
-    if (h->Closed())
-        return Submit(info.Env(), h, [] { return 0; });  // rejects with the pool's error
     auto out = std::make_shared<std::shared_ptr<VmHandle>>();
     return Submit(
-        info.Env(), nullptr, [h, out] { return h->Acquire(h, out.get()); },
+        info.Env(), h, [h, out] { return h->Acquire(h, out.get()); },
         [out](Napi::Env env) -> Napi::Value { return Vm::New(env, *out); });
 }
 

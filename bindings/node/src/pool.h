@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <mutex>
-#include <condition_variable>
 #include <vector>
 
 #include "guard.h"
@@ -20,16 +19,15 @@ struct PoolHandle : Guard {
     sm_pool *pool = nullptr;
     std::shared_ptr<ImageHandle> image;  // the library wants it to outlive the pool
 
-    // On runner threads: an acquire, a release, the free; see pool.cc.
+    // On runner threads: an acquire (holding a lease on the Guard, which
+    // Free waits for), a release, the free; see pool.cc.
     int Acquire(const std::shared_ptr<PoolHandle> &self, std::shared_ptr<VmHandle> *out);
     int Release(VmHandle *vm);
     void Free();
 
 private:
     std::mutex mu_;
-    std::condition_variable cv_;
     std::vector<std::weak_ptr<VmHandle>> acquired_;
-    int acquiring_ = 0;   // sm_pool_acquire calls under way
     bool freeing_ = false;
 };
 
