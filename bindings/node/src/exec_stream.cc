@@ -168,7 +168,7 @@ Napi::Value Vm::Spawn(const Napi::CallbackInfo &info)
     // vm.stop() ends the command first); taken by hand, as it passes from
     // the start to the wait.
     if (!h_->Enter())
-        return Submit(env, h_, [] { return 0; });  // rejects with the VM's error
+        return Settled(env, h_.get());  // the VM's error
     s->post = Poster(env);
     s->closing = ClosingFlag(env);
     s->on_event = new Napi::FunctionReference(Napi::Persistent(info[2].As<Napi::Function>()));

@@ -177,7 +177,7 @@ Napi::Value Pool::Close(const Napi::CallbackInfo &info)
 {
     HandlePtr h = h_;
     if (!h->Close())
-        return Submit(info.Env(), nullptr, [] { return 0; });
+        return Settled(info.Env());  // closed already
     return Submit(info.Env(), nullptr, [h] {
         h->Free();
         return 0;

@@ -161,15 +161,23 @@ void Drained(Napi::Env env, Napi::Function, Runner *runner, void *)
 Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
                      std::function<Napi::Value(Napi::Env)> value)
 {
+    if (guard && !guard->Enter())
+        return Settled(env, guard.get());
     auto p = std::make_unique<Pending>(Pending{std::move(run), std::move(value), guard,
                                                Napi::Promise::Deferred::New(env)});
     Napi::Promise promise = p->deferred.Promise();
-    if (guard && !guard->Enter()) {
-        p->deferred.Reject(LibraryError(env, guard->err(), guard->sentence()).Value());
-        return promise;
-    }
     Data(env).runner->Queue(env, std::move(p));
     return promise;
+}
+
+Napi::Promise Settled(Napi::Env env, Guard *closed)
+{
+    auto d = Napi::Promise::Deferred::New(env);
+    if (closed)
+        d.Reject(LibraryError(env, closed->err(), closed->sentence()).Value());
+    else
+        d.Resolve(env.Undefined());
+    return d.Promise();
 }
 
 int Fail(int err, std::string sentence)

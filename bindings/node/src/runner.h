@@ -25,6 +25,10 @@ namespace sm_node {
 Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
                      std::function<Napi::Value(Napi::Env)> value = nullptr);
 
+// A promise settled now, for a call with nothing left to run: resolved
+// with undefined, or rejected with a closed guard's error.
+Napi::Promise Settled(Napi::Env env, Guard *closed = nullptr);
+
 // Runs fn on the JS thread soon, after everything posted or settled
 // before it; callable from any thread. false (and fn dropped) once Node
 // is tearing the environment down: then nothing reaches JS any more.

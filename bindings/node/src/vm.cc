@@ -108,7 +108,7 @@ Napi::Value Vm::Stop(const Napi::CallbackInfo &info)
                        (h->pool ? " was given back to its pool" : " was stopped") +
                        " (vm.stop()): start another";
     if (!h->Close(gone))
-        return Submit(info.Env(), nullptr, [] { return 0; });  // stopped already
+        return Settled(info.Env());  // stopped already
     return Submit(info.Env(), nullptr, [h] {
         h->Drain();
         if (h->pool)
