@@ -189,13 +189,12 @@ Napi::Value Vm::Spawn(const Napi::CallbackInfo &info)
             return err;
         },
         [s](Napi::Env e) -> Napi::Value {
-            Submit(e, nullptr, [s] {
-                s->Wait(s);
-                s->vm->Leave();
-                return 0;
-            });
             std::shared_ptr<Stream> held = s;
             return Data(e).exec.New({Napi::External<std::shared_ptr<Stream>>::New(e, &held)});
+        },
+        [s] {
+            s->Wait(s);
+            s->vm->Leave();
         });
 }
 

@@ -1,7 +1,10 @@
 #include "runner.h"
 
+#include <errno.h>
+
 #include <chrono>
 #include <deque>
+#include <system_error>
 #include <thread>
 
 #include "addon.h"
@@ -17,10 +20,12 @@ thread_local std::string own_sentence;
 struct Pending {
     std::function<int()> run;
     std::function<Napi::Value(Napi::Env)> value;
+    std::function<void()> after;
     std::shared_ptr<Guard> guard;
     Napi::Promise::Deferred deferred;
     int err = 0;
     std::string sentence;
+    bool going_on = false;  // after() runs: the call is not done at its settle
 };
 
 void Drained(Napi::Env env, Napi::Function, Runner *runner, void *);
@@ -28,7 +33,11 @@ void Drained(Napi::Env env, Napi::Function, Runner *runner, void *);
 }  // namespace
 
 // Threads are made as calls need them (every call in flight has one, so
-// that 32 execs at once run at once) and end after a while idle.
+// that 32 execs at once run at once) and end after a while idle. They are
+// not capped: a call may wait for another (an exec reading what a second
+// one writes, a spawned command's wait and the writes to its stdin), and
+// calls queued behind a cap would wait for ever. Where the process can
+// make no more threads, a call is refused (Queue).
 class Runner : public std::enable_shared_from_this<Runner> {
 public:
     using Tsfn = Napi::TypedThreadSafeFunction<Runner, void, Drained>;
@@ -39,20 +48,29 @@ public:
         tsfn_.Unref(env);  // only calls in flight keep the process alive
     }
 
-    void Queue(Napi::Env env, std::unique_ptr<Pending> p)
+    // False, and p left to the caller, when the call needs a thread and
+    // none can be made (the process is at its limit): std::thread throws
+    // then, and that exception, let through N-API, would abort Node.
+    bool Queue(Napi::Env env, std::unique_ptr<Pending> &p)
     {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            // A thread woken but not yet at work still counts as idle:
+            // compare with what waits, not with zero.
+            if (todo_.size() >= (size_t)idle_) {
+                try {
+                    std::thread([self = shared_from_this()] { self->Work(); }).detach();
+                } catch (const std::system_error &) {
+                    return false;
+                }
+                idle_++;
+            }
+            todo_.push_back(std::move(p));
+            cv_.notify_one();
+        }
         if (pending_++ == 0)
             tsfn_.Ref(env);
-        std::lock_guard<std::mutex> l(mu_);
-        todo_.push_back(std::move(p));
-        // A thread woken but not yet at work still counts as idle: compare
-        // with what waits, not with zero.
-        if (todo_.size() <= (size_t)idle_) {
-            cv_.notify_one();
-            return;
-        }
-        std::thread([self = shared_from_this()] { self->Work(); }).detach();
-        idle_++;
+        return true;
     }
 
     void Drain(Napi::Env env)
@@ -117,8 +135,14 @@ private:
             own_sentence.clear();
             if (p->guard)
                 p->guard->Leave();
+            std::function<void()> after = err < 0 ? nullptr : std::move(p->after);
+            p->going_on = after != nullptr;
             std::shared_ptr<Pending> done(std::move(p));
             Post([this, done](Napi::Env env) { Settle(env, *done); });
+            if (after) {
+                after();
+                Post([this](Napi::Env env) { Done(env); });
+            }
             l.lock();
             idle_++;
         }
@@ -134,6 +158,12 @@ private:
         } catch (const Napi::Error &e) {
             p.deferred.Reject(e.Value());
         }
+        if (!p.going_on)
+            Done(env);
+    }
+
+    void Done(Napi::Env env)
+    {
         if (--pending_ == 0)
             tsfn_.Unref(env);
     }
@@ -159,14 +189,20 @@ void Drained(Napi::Env env, Napi::Function, Runner *runner, void *)
 }  // namespace
 
 Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
-                     std::function<Napi::Value(Napi::Env)> value)
+                     std::function<Napi::Value(Napi::Env)> value, std::function<void()> after)
 {
     if (guard && !guard->Enter())
         return Settled(env, guard.get());
-    auto p = std::make_unique<Pending>(Pending{std::move(run), std::move(value), guard,
-                                               Napi::Promise::Deferred::New(env)});
+    auto p = std::make_unique<Pending>(Pending{std::move(run), std::move(value), std::move(after),
+                                               guard, Napi::Promise::Deferred::New(env)});
     Napi::Promise promise = p->deferred.Promise();
-    Data(env).runner->Queue(env, std::move(p));
+    if (!Data(env).runner->Queue(env, p)) {
+        if (guard)
+            guard->Leave();
+        p->deferred.Reject(LibraryError(env, -EAGAIN,
+                                        "no thread could be started for the call: the process "
+                                        "is at its limit of threads (ulimit -u)").Value());
+    }
     return promise;
 }
 

@@ -22,8 +22,14 @@ namespace sm_node {
 // (undefined without one; value may throw a Napi::Error). With a guard,
 // the call holds a lease on its handle from now until run has returned,
 // and a closed handle rejects at once with the guard's own error.
+//
+// after(), if given, runs on the same thread once run has succeeded and
+// its settle is posted: the rest of a call that answers before it is done
+// (a spawned command's wait), which so cannot be refused a thread; Node
+// runs on until it returns.
 Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<int()> run,
-                     std::function<Napi::Value(Napi::Env)> value = nullptr);
+                     std::function<Napi::Value(Napi::Env)> value = nullptr,
+                     std::function<void()> after = nullptr);
 
 // A promise settled now, for a call with nothing left to run: resolved
 // with undefined, or rejected with a closed guard's error.
