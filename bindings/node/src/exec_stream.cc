@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include <chrono>
+#include <memory>
 
 #include "addon.h"
 #include "errors.h"
@@ -75,13 +76,12 @@ struct Stream : Guard {
     {
         post([self, err, sentence, result](Napi::Env env) {
             Napi::Value kind = Napi::Number::New(env, 0);
-            Napi::FunctionReference *cb = self->on_event;
+            std::unique_ptr<Napi::FunctionReference> cb(self->on_event);  // even if it throws
             self->on_event = nullptr;
             if (err)
                 cb->Call({kind, LibraryError(env, err, sentence).Value()});
             else
                 cb->Call({kind, env.Null(), ExecResult(env, result->r, false)});
-            delete cb;
         });
     }
 

@@ -82,7 +82,14 @@ public:
         }
         for (auto &fn : posted) {
             Napi::HandleScope scope(env);
-            fn(env);
+            // A listener that throws (a 'data' handler, called by push)
+            // is Node's uncaught exception, as from any event, and the
+            // rest of the batch (other calls' ends) still runs.
+            try {
+                fn(env);
+            } catch (const Napi::Error &e) {
+                napi_fatal_exception(env, e.Value());
+            }
         }
     }
 

@@ -74,6 +74,26 @@ test('spawn: output as streams, stdin piped, then the end', { skip }, async () =
   assert.equal(Buffer.concat(err).toString(), 'bye\n');
 });
 
+test('spawn: a listener that throws is an uncaught exception, and the end still comes', { skip }, async () => {
+  // node:test fails a test at any uncaught exception: its handlers step
+  // aside meanwhile.
+  const runner = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  try {
+    const thrown = new Promise((r) => process.once('uncaughtException', r));
+    const p = vm.spawn(['sh', '-c', 'echo out; echo err >&2']);
+    p.stdout.once('data', () => { throw new Error('from a listener'); });
+    const err = [];
+    p.stderr.on('data', (d) => err.push(d));
+    assert.equal((await thrown).message, 'from a listener');
+    assert.equal((await p.wait()).exitCode, 0);
+    assert.equal(Buffer.concat(err).toString(), 'err\n');
+  } finally {
+    process.removeAllListeners('uncaughtException');
+    for (const l of runner) process.on('uncaughtException', l);
+  }
+});
+
 test('files: a round trip, with mode and parents', { skip }, async () => {
   const data = Buffer.from(Array.from({ length: 70000 }, (_, i) => i % 251));
   await vm.writeFile('/tmp/node/deep/blob', data, { mode: 0o600, mkdirs: true });
