@@ -39,16 +39,22 @@ std::optional<std::string> OptString(const Napi::Object &o, const char *key)
     return v.As<Napi::String>().Utf8Value();
 }
 
+uint64_t Uint(const Napi::Value &v, const std::string &what, uint64_t max)
+{
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= (double)max) || d != (double)(uint64_t)d)
+        throw ArgumentError(v.Env(), what + " must be a whole number from 0 to " + std::to_string(max));
+    return (uint64_t)d;
+}
+
+uint64_t OptUint(const Napi::Value &v, const std::string &what, uint64_t dflt, uint64_t max)
+{
+    return v.IsUndefined() || v.IsNull() ? dflt : Uint(v, what, max);
+}
+
 uint64_t OptUint(const Napi::Object &o, const char *key, uint64_t dflt, uint64_t max)
 {
-    Napi::Value v = o.Get(key);
-    if (v.IsUndefined() || v.IsNull())
-        return dflt;
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (d < 0 || d > (double)max || d != (double)(uint64_t)d)
-        throw ArgumentError(o.Env(), std::string("The \"") + key + "\" option must be a whole number from 0 to " +
-                                         std::to_string(max));
-    return (uint64_t)d;
+    return OptUint(o.Get(key), std::string("The \"") + key + "\" option", dflt, max);
 }
 
 bool OptBool(const Napi::Object &o, const char *key)

@@ -30,7 +30,13 @@ Napi::Object Options(Napi::Env env, const Napi::Value &v, const char *what);
 
 std::string String(const Napi::Value &v, const std::string &what);
 std::optional<std::string> OptString(const Napi::Object &o, const char *key);
-// A whole number in [0, max]; absent (undefined): dflt.
+// A whole number in [0, max]; absent (undefined or null): dflt. Anything
+// else is a TypeError saying that `what` ('The "port" argument') must be
+// one.
+uint64_t OptUint(const Napi::Value &v, const std::string &what, uint64_t dflt, uint64_t max);
+// The same, required.
+uint64_t Uint(const Napi::Value &v, const std::string &what, uint64_t max);
+// An option's (what: 'The "key" option').
 uint64_t OptUint(const Napi::Object &o, const char *key, uint64_t dflt, uint64_t max);
 bool OptBool(const Napi::Object &o, const char *key);
 // An array of strings; absent: empty.

@@ -141,8 +141,8 @@ private:
     Napi::Value Resize(const Napi::CallbackInfo &info)
     {
         auto s = s_;
-        uint16_t rows = (uint16_t)info[0].ToNumber().Uint32Value();
-        uint16_t cols = (uint16_t)info[1].ToNumber().Uint32Value();
+        uint16_t rows = (uint16_t)Uint(info[0], "The \"rows\" argument", 65535);
+        uint16_t cols = (uint16_t)Uint(info[1], "The \"cols\" argument", 65535);
         return Submit(info.Env(), s, [s, rows, cols] { return sm_exec_resize(s->exec, rows, cols); });
     }
 

@@ -59,8 +59,12 @@ VmConfig::VmConfig(Napi::Env env, const Napi::Value &v)
     c_.root_read_only = OptBool(o, "rootReadOnly");
     // docker's --cpus: 1.5 CPUs is 1500 thousandths.
     Napi::Value q = o.Get("cpuQuota");
-    if (q.IsNumber())
-        c_.cpu_quota_milli = (uint32_t)(q.As<Napi::Number>().DoubleValue() * 1000 + 0.5);
+    if (!q.IsUndefined() && !q.IsNull()) {
+        double cpus = q.IsNumber() ? q.As<Napi::Number>().DoubleValue() : -1;
+        if (!(cpus >= 0 && cpus <= UINT32_MAX / 1000))
+            throw ArgumentError(env, "The \"cpuQuota\" option must be a number of CPUs from 0");
+        c_.cpu_quota_milli = (uint32_t)(cpus * 1000 + 0.5);
+    }
     Each(o, "disks", [&](const Napi::Object &d) {
         disks_.push_back({Keep(OptString(d, "path")), OptBool(d, "readOnly")});
     });

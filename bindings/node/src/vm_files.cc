@@ -11,7 +11,7 @@ Napi::Value Vm::WriteFile(const Napi::CallbackInfo &info)
     std::shared_ptr<VmHandle> h = h_;
     auto path = std::make_shared<std::string>(String(info[0], "path"));
     auto data = std::make_shared<std::string>(Bytes(info[1], "data"));
-    uint32_t mode = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+    uint32_t mode = (uint32_t)OptUint(info[2], "The \"mode\" option", 0, UINT32_MAX);
     int flags = info[3].ToBoolean().Value() ? SM_FILE_MKDIRS : 0;
     return Submit(info.Env(), h, [h, path, data, mode, flags] {
         return sm_vm_write_file(h->vm, path->c_str(), data->data(), data->size(), mode, flags);
@@ -30,7 +30,7 @@ Napi::Value Vm::ReadFile(const Napi::CallbackInfo &info)
 {
     std::shared_ptr<VmHandle> h = h_;
     auto path = std::make_shared<std::string>(String(info[0], "path"));
-    size_t max = info[1].IsNumber() ? (size_t)info[1].As<Napi::Number>().Int64Value() : 0;
+    size_t max = (size_t)OptUint(info[1], "The \"maxBytes\" option", 0, SIZE_MAX >> 1);
     auto out = std::make_shared<struct Bytes>();
     return Submit(
         info.Env(), h,

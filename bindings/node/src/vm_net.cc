@@ -9,20 +9,10 @@
 
 namespace sm_node {
 
-namespace {
-uint16_t Port(const Napi::Value &v, const char *what)
-{
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (d < 0 || d > 65535 || d != (double)(int)d)
-        throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a port number (0 to 65535)");
-    return (uint16_t)d;
-}
-}  // namespace
-
 Napi::Value Vm::Connect(const Napi::CallbackInfo &info)
 {
     std::shared_ptr<VmHandle> h = h_;
-    uint16_t port = Port(info[0], "port");
+    uint16_t port = (uint16_t)Uint(info[0], "The \"port\" argument", 65535);
     // An fd the promise never hands over (Node going away) is closed.
     auto fd = std::shared_ptr<int>(new int(-1), [](int *p) {
         if (*p >= 0)
@@ -41,9 +31,9 @@ Napi::Value Vm::Connect(const Napi::CallbackInfo &info)
 Napi::Value Vm::ExposeTcp(const Napi::CallbackInfo &info)
 {
     std::shared_ptr<VmHandle> h = h_;
-    uint16_t guest = Port(info[0], "guestPort");
+    uint16_t guest = (uint16_t)Uint(info[0], "The \"guestPort\" argument", 65535);
     auto ip = std::make_shared<std::string>(info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "");
-    auto port = std::make_shared<uint16_t>(info[2].IsUndefined() ? 0 : Port(info[2], "hostPort"));
+    auto port = std::make_shared<uint16_t>(OptUint(info[2], "The \"port\" option", 0, 65535));
     return Submit(
         info.Env(), h,
         [h, guest, ip, port] {

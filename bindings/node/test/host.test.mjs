@@ -47,3 +47,8 @@ test('the loop is not held while calls are pending', async () => {
     Array.from({ length: 64 }, (_, i) => sm.Image.open(`example.com/none${i}:1`, { pullPolicy: 'never' })));
   assert.ok(all.every((r) => r.status === 'rejected' && r.reason.code === 'ENOENT'));
 });
+
+test('numbers out of range are TypeErrors before any call', async () => {
+  await assert.rejects(sm.Vm.start({ cpuQuota: -1 }), { code: 'ERR_INVALID_ARG_TYPE', message: /cpuQuota/ });
+  await assert.rejects(sm.Vm.start({ cpuQuota: '2' }), { code: 'ERR_INVALID_ARG_TYPE', message: /cpuQuota/ });
+});

@@ -180,6 +180,15 @@ test('errors: a bad argument, a missing image, a stopped VM', { skip }, async ()
   });
   // The binding's own, before any call.
   await assert.rejects(vm.exec(['true'], { timeout: -5 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
+  await assert.rejects(vm.writeFile('/tmp/x', 'x', { mode: '644' }), { ...bad, message: /"mode"/ });
+  await assert.rejects(vm.readFile('/tmp/x', { maxBytes: -1 }), { ...bad, message: /"maxBytes"/ });
+  await assert.rejects(vm.connect(65536), { ...bad, message: /"port"/ });
+  await assert.rejects(vm.exposeTcp(80, { port: 1.5 }), { ...bad, message: /"port"/ });
+  const p = vm.spawn(['true']);
+  await assert.rejects(p.resize(24.5, 80), { ...bad, message: /"rows"/ });
+  await assert.rejects(p.resize(24, undefined), { ...bad, message: /"cols"/ });
+  await p.wait();
   await assert.rejects(Image.open(`${fx.registry}/node:absent`), (e) => {
     assert.equal(typeof e.code, 'string');
     assert.ok(e.errno < 0);
