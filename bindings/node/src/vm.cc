@@ -79,11 +79,20 @@ Napi::Value Vm::Start(const Napi::CallbackInfo &info)
     if (!info[0].IsNull() && !info[0].IsUndefined())
         img = Image::From(info[0]);
     auto cfg = std::make_shared<VmConfig>(env, info[1]);
-    auto out = std::make_shared<sm_vm *>(nullptr);
+    // The handle is made as soon as the VM runs: a start whose promise is
+    // never settled (Node tearing the environment down) drops it, and its
+    // destructor stops the VM rather than leaving its worker running.
+    auto out = std::make_shared<HandlePtr>();
     return Submit(
         env, nullptr,
-        [img, cfg, out] { return sm_vm_start(img ? img->image : nullptr, cfg->get(), out.get()); },
-        [out](Napi::Env e) -> Napi::Value { return New(e, std::make_shared<VmHandle>(*out)); });
+        [img, cfg, out] {
+            sm_vm *vm = nullptr;
+            int err = sm_vm_start(img ? img->image : nullptr, cfg->get(), &vm);
+            if (vm)
+                *out = std::make_shared<VmHandle>(vm);
+            return err;
+        },
+        [out](Napi::Env e) -> Napi::Value { return New(e, *out); });
 }
 
 Napi::Value Vm::Id(const Napi::CallbackInfo &info)
