@@ -221,6 +221,8 @@ export class Vm {
 /** A command started with vm.spawn. */
 export class Process {
   private constructor();
+  /** Each holds up to 64 MiB unread; past that the command waits until it
+   * is read, as a writer to a full pipe waits (wait() too). */
   readonly stdout: Readable;
   readonly stderr: Readable;
   /** A Writable with options.stdin 'pipe', else null. */

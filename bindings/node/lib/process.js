@@ -1,6 +1,12 @@
 'use strict';
 const { Readable, Writable } = require('node:stream');
 
+// What each output stream holds unread before the command waits for its
+// reader, as a writer to a full pipe does: as much as exec keeps of a
+// stream by default, so that a command whose output nobody reads runs
+// on as it did, and a guest that writes without end cannot fill the host.
+const HELD = 64 << 20;
+
 /**
  * A command started with vm.spawn: its output as streams, its end as a
  * promise.
@@ -14,10 +20,30 @@ class Process {
 
   /** @private */
   constructor(vmNative, argv, options = {}) {
-    // The native side blocks its output thread when its queue is full,
-    // so these buffer only what JS has not read yet.
-    this.stdout = new Readable({ read() {} });
-    this.stderr = new Readable({ read() {} });
+    // A chunk's onEvent says whether both streams have room (push's
+    // answer); when not, the native side holds the output until resume().
+    // A destroyed stream takes no more and holds nothing back.
+    const full = [false, false, false];
+    let paused = false;
+    const resume = () => {
+      if (!paused || full[1] || full[2]) return;
+      paused = false;
+      this.#exec.then((e) => e.resume(), () => {});
+    };
+    const readable = (fd) => new Readable({
+      highWaterMark: HELD,
+      read() {
+        full[fd] = false;
+        resume();
+      },
+      destroy(err, cb) {
+        full[fd] = false;
+        resume();
+        cb(err);
+      },
+    });
+    this.stdout = readable(1);
+    this.stderr = readable(2);
     let settle;
     this.#done = new Promise((resolve, reject) => {
       settle = (err, result) => (err ? reject(err) : resolve(result));
@@ -33,9 +59,11 @@ class Process {
       settle(err, result);
     };
     const onEvent = (kind, a, b) => {
-      if (kind === 1) this.stdout.push(a);
-      else if (kind === 2) this.stderr.push(a);
-      else end(a, b);
+      if (kind === 0) return end(a, b);
+      const s = kind === 1 ? this.stdout : this.stderr;
+      full[kind] = !s.push(a) && !s.destroyed;
+      paused ||= full[kind];
+      return !paused;
     };
     this.#exec = vmNative.spawn(argv, options, onEvent);
     this.#exec.catch((err) => end(err));

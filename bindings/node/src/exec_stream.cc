@@ -4,7 +4,10 @@
 // and so is the end, so that JS hears the end after the last chunk.
 //
 // onEvent(1, Buffer) is stdout, onEvent(2, Buffer) stderr, and
-// onEvent(0, error, result) the end.
+// onEvent(0, error, result) the end. A chunk's onEvent returns false when
+// its stream holds as much unread as it takes: the output waits then
+// until JS calls resume(), as a writer to a full pipe waits for its
+// reader, so that what the guest writes stays bounded in the host.
 #include <errno.h>
 
 #include <chrono>
@@ -21,7 +24,8 @@ namespace sm_node {
 namespace {
 
 // Chunks on their way to JS at most; past that the output callback waits
-// for JS, so that a fast writer in the guest cannot fill the host's memory.
+// for JS, so that a fast writer in the guest cannot fill the host's memory
+// before JS has run.
 constexpr int kQueue = 64;
 
 // One running command: its handle, what its sm_exec points at, and the
@@ -40,12 +44,15 @@ struct Stream : Guard {
     std::mutex mu;
     std::condition_variable cv;
     int queued = 0;
+    bool paused = false;  // JS's streams are full: the last onEvent said so
 
     int Output(int kind, const void *data, size_t len)
     {
         {
             std::unique_lock<std::mutex> l(mu);
-            while (queued >= kQueue && !closing())
+            // Not paused once the VM is stopping: its stop waits for this
+            // call to return, and the guest writes no more.
+            while ((queued >= kQueue || (paused && !vm->Closed())) && !closing())
                 cv.wait_for(l, std::chrono::milliseconds(100));
             queued++;
         }
@@ -56,8 +63,11 @@ struct Stream : Guard {
                 queued--;
                 cv.notify_all();
             }
-            on_event->Call({Napi::Number::New(env, kind),
-                            Napi::Buffer<char>::Copy(env, chunk->data(), chunk->size())});
+            bool more = on_event->Call({Napi::Number::New(env, kind),
+                                        Napi::Buffer<char>::Copy(env, chunk->data(), chunk->size())})
+                            .ToBoolean();
+            std::lock_guard<std::mutex> l(mu);
+            paused = !more;
         });
         return ok ? 0 : -ECANCELED;  // Node is going away: stop the command
     }
@@ -113,7 +123,8 @@ public:
                            {InstanceMethod<&Exec::Signal>("signal"),
                             InstanceMethod<&Exec::Write>("write"),
                             InstanceMethod<&Exec::CloseStdin>("closeStdin"),
-                            InstanceMethod<&Exec::Resize>("resize")});
+                            InstanceMethod<&Exec::Resize>("resize"),
+                            InstanceMethod<&Exec::Resume>("resume")});
     }
 
 private:
@@ -144,6 +155,14 @@ private:
         uint16_t rows = (uint16_t)Uint(info[0], "The \"rows\" argument", 65535);
         uint16_t cols = (uint16_t)Uint(info[1], "The \"cols\" argument", 65535);
         return Submit(info.Env(), s, [s, rows, cols] { return sm_exec_resize(s->exec, rows, cols); });
+    }
+    // JS's streams have room again: the output goes on.
+    Napi::Value Resume(const Napi::CallbackInfo &info)
+    {
+        std::lock_guard<std::mutex> l(s_->mu);
+        s_->paused = false;
+        s_->cv.notify_all();
+        return info.Env().Undefined();
     }
 
     std::shared_ptr<Stream> s_;

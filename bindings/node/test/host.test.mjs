@@ -52,3 +52,49 @@ test('numbers out of range are TypeErrors before any call', async () => {
   await assert.rejects(sm.Vm.start({ cpuQuota: -1 }), { code: 'ERR_INVALID_ARG_TYPE', message: /cpuQuota/ });
   await assert.rejects(sm.Vm.start({ cpuQuota: '2' }), { code: 'ERR_INVALID_ARG_TYPE', message: /cpuQuota/ });
 });
+
+// spawn's output as the native side sees it: onEvent's answer to each
+// chunk, and resume() once the reader has caught up.
+function fakeSpawn() {
+  const fake = { resumed: 0, onEvent: null };
+  const native = {
+    spawn(_argv, _options, onEvent) {
+      fake.onEvent = onEvent;
+      return Promise.resolve({ resume: () => fake.resumed++ });
+    },
+  };
+  return { fake, process: new sm.Process(native, ['cmd'], {}) };
+}
+
+test('spawn output: a full stream holds the command until it is read', async () => {
+  const { fake, process: p } = fakeSpawn();
+  const big = Buffer.alloc(p.stdout.readableHighWaterMark, 'x');
+  assert.equal(fake.onEvent(1, Buffer.from('a')), true);
+  assert.equal(fake.onEvent(1, big), false);
+  // Full stays full, for stderr too, until the reader catches up.
+  assert.equal(fake.onEvent(2, Buffer.from('b')), false);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(fake.resumed, 0);
+  const out = [];
+  p.stdout.on('data', (d) => out.push(d));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(fake.resumed, 1);
+  assert.equal(fake.onEvent(1, Buffer.from('c')), true);
+  fake.onEvent(0, null, { exitCode: 0 });
+  assert.deepEqual(await p.wait(), { exitCode: 0 });
+  await new Promise((r) => p.stdout.on('end', r));
+  const all = Buffer.concat(out);
+  assert.equal(all.length, big.length + 2);
+  assert.equal(`${all.subarray(0, 2)}${all.subarray(-2)}`, 'axxc');
+});
+
+test('spawn output: a destroyed stream holds nothing back', async () => {
+  const { fake, process: p } = fakeSpawn();
+  assert.equal(fake.onEvent(2, Buffer.alloc(p.stderr.readableHighWaterMark)), false);
+  p.stderr.destroy();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(fake.resumed, 1);
+  assert.equal(fake.onEvent(2, Buffer.from('gone')), true);
+  fake.onEvent(0, null, { exitCode: 0 });
+  await p.wait();
+});

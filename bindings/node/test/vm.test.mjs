@@ -1,6 +1,7 @@
 // One VM of a busybox image pulled from a loopback registry: exec with its
-// output and status, a timeout, streams, files, TCP to a guest server, 32
-// execs at once while the event loop runs on, and the errors.
+// output and status, a timeout, streams (at their reader's pace), files,
+// TCP to a guest server, 32 execs at once while the event loop runs on,
+// and the errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -92,6 +93,33 @@ test('spawn: a listener that throws is an uncaught exception, and the end still 
     process.removeAllListeners('uncaughtException');
     for (const l of runner) process.on('uncaughtException', l);
   }
+});
+
+test('spawn: output left unread holds the command, then comes whole and in order', { skip }, async () => {
+  const n = 300000;
+  const p = vm.spawn(['seq', String(n)]);
+  // A small mark in place of 64 MiB, so that a little output fills it.
+  const mark = 1 << 16;
+  p.stdout._readableState.highWaterMark = mark;
+  let ended = false;
+  p.wait().then(() => { ended = true; }, () => {});
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  for (let t = 0; p.stdout.readableLength < mark && t < 600; t++) await sleep(100);
+  // Full, it stays as it is (chunks already on their way aside).
+  await sleep(500);
+  const held = p.stdout.readableLength;
+  await sleep(1000);
+  assert.equal(p.stdout.readableLength, held);
+  assert.equal(ended, false);
+  const chunks = [];
+  for await (const c of p.stdout) chunks.push(c);
+  assert.equal((await p.wait()).exitCode, 0);
+  const want = Array.from({ length: n }, (_, i) => `${i + 1}\n`).join('');
+  const got = Buffer.concat(chunks).toString();
+  assert.equal(got.length, want.length);
+  assert.ok(got === want, 'the output is seq\'s, in order');
+  console.log(`# ${held} bytes of ${want.length} held unread`);
+  assert.ok(held < want.length / 2, `${held} bytes held unread`);
 });
 
 test('files: a round trip, with mode and parents', { skip }, async () => {
