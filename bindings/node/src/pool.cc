@@ -38,14 +38,15 @@ int PoolHandle::Acquire(const HandlePtr &self, std::shared_ptr<VmHandle> *out)
     int err = sm_pool_acquire(pool, &vm);
     std::string sentence = err ? sm_last_error() : "";
     std::lock_guard<std::mutex> l(mu_);
-    if (err)
-        return Fail(err, sentence);
     if (freeing_) {
-        // Served while the pool closes (Free gave its VMs back for this):
-        // this one goes back too.
-        sm_pool_release(pool, vm);
+        // Cancelled by the close, or served just before it: this one goes
+        // back too (the closed pool stops it).
+        if (!err)
+            sm_pool_release(pool, vm);
         return Fail(-ECANCELED, "the pool was closed (pool.close())");
     }
+    if (err)
+        return Fail(err, sentence);
     *out = std::make_shared<VmHandle>(vm);
     (*out)->pool = self;
     acquired_.push_back(*out);
@@ -83,15 +84,10 @@ void PoolHandle::Free()
         v->Close("VM " + v->id.substr(0, 12) + " ended with its pool (pool.close())");
         v->Drain();
     }
-    // sm_pool_free cancels only the acquires already waiting inside it;
-    // one about to enter must not find the pool freed. Ours go back so
-    // that such waits are served, and each acquire returns what it got.
-    // (No acquire starts now: the Guard was closed before this ran.)
-    if (Busy()) {
-        for (auto &v : vms)
-            if (v->vm)
-                sm_pool_release(pool, v->vm);
-    }
+    // Acquires inside the library, or about to enter it, return at once
+    // from a closed pool; the pool is freed once they have. (No acquire
+    // starts now: the Guard was closed before this ran.)
+    sm_pool_close(pool);
     AwaitIdle();
     sm_pool_free(pool);
     pool = nullptr;

@@ -66,9 +66,15 @@ test('a pool of the snapshot image', { skip }, async () => {
   assert.equal(s.acquired, 0);
   // Not this pool's VM.
   await assert.rejects(pool.release(vm), { code: 'EINVAL' });
-  // An acquired VM ends with its pool.
+  // An acquired VM ends with its pool, and an acquire waiting at max
+  // (c and the one started in a's place) is cancelled by the close.
   const c = await pool.acquire();
+  const d = await pool.acquire();
+  const waiting = assert.rejects(pool.acquire(), { code: 'ECANCELED', message: /the pool was closed/ });
+  while (pool.stats().waiting === 0) await new Promise((r) => setTimeout(r, 20));
   await pool.close();
+  await waiting;
+  await assert.rejects(d.exec(['true']), { code: 'ESRCH' });
   await assert.rejects(c.exec(['true']), { code: 'ESRCH', message: /ended with its pool/ });
   await assert.rejects(pool.acquire(), { code: 'EBADF', message: /the pool was closed/ });
 });
