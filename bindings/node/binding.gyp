@@ -12,7 +12,7 @@
     "include_dirs": ["<!(node scripts/flags.js addon-api)"],
     "cflags": ["<!@(node scripts/flags.js cflags)"],
     # The SM_..._INIT macros name only size: the rest is zero, on purpose.
-    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
     "libraries": ["<!@(node scripts/flags.js libs)"],

@@ -201,7 +201,8 @@ Napi::Promise Submit(Napi::Env env, std::shared_ptr<Guard> guard, std::function<
     if (guard && !guard->Enter())
         return Settled(env, guard.get());
     auto p = std::make_unique<Pending>(Pending{std::move(run), std::move(value), std::move(after),
-                                               guard, Napi::Promise::Deferred::New(env)});
+                                               guard, Napi::Promise::Deferred::New(env), 0,
+                                               std::string(), false});
     Napi::Promise promise = p->deferred.Promise();
     if (!Data(env).runner->Queue(env, p)) {
         if (guard)
