@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,26 +14,13 @@
 #include "util/error.h"
 #include "util/file.h"
 
-int sm_write_all(int fd, const void *data, size_t len)
+/* Retries short writes and EINTR; at (pwrite at off) or not (write). A
+ * write of 0 bytes, which a full filesystem can answer, is EIO rather
+ * than a loop for ever. */
+static int write_loop(int fd, const char *p, size_t len, bool at, uint64_t off)
 {
-    const char *p = data;
     while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int sm_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        ssize_t n = at ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -42,6 +30,16 @@ int sm_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
         off += (uint64_t)n;
     }
     return 0;
+}
+
+int sm_write_all(int fd, const void *data, size_t len)
+{
+    return write_loop(fd, data, len, false, 0);
+}
+
+int sm_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+    return write_loop(fd, data, len, true, off);
 }
 
 void sm_path_dir(const char *path, char *out, size_t len)
