@@ -17,10 +17,13 @@ file of that user exists outside supermachine's three directories
 ($XDG_DATA_HOME, $XDG_CACHE_HOME and the runtime directory, here their
 defaults under HOME and /tmp) and the fixtures the test made itself.
 """
-import os, shutil, socket, stat, subprocess, sys, tempfile, time
+import os, shutil, stat, subprocess, sys, tempfile
 
 SM = os.environ["SM"]
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "run"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import loopback_registry  # noqa: E402
 MKRUNIMAGE = os.path.join(HERE, "..", "run", "mkrunimage.py")
 MKIMAGE = os.path.join(HERE, "..", "oci", "mkimage.py")
 IMG = "localhost/runtest:plain"
@@ -71,41 +74,14 @@ def unused_uid():
     sys.exit("FAIL: no free uid between 61000 and 65000")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_registry(base):
-    """Debian's docker-registry on loopback with one image pushed by skopeo
+    """Debian's docker-registry on loopback with one image pushed to it
     (as root: the user under test only pulls)."""
-    reg = f"127.0.0.1:{free_port()}"
-    conf = os.path.join(base, "registry.yml")
-    with open(conf, "w") as f:
-        f.write("version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\n"
-                f"storage: {{filesystem: {{rootdirectory: {base}/registry}}}}\n"
-                f"http: {{addr: {reg}, secret: test}}\n")
-    proc = subprocess.Popen(["docker-registry", "serve", conf], stdout=subprocess.DEVNULL,
-                            stderr=open(os.path.join(base, "registry.log"), "w"))
-    for _ in range(200):
-        try:
-            socket.create_connection(tuple([reg.split(":")[0], int(reg.split(":")[1])]),
-                                     timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    proc, reg = loopback_registry.start(base)
     layout = os.path.join(base, "bb-layout")
-    subprocess.run([sys.executable, MKIMAGE, layout, "t"], check=True,
+    subprocess.run([sys.executable, MKIMAGE, layout, "1"], check=True,
                    stdout=subprocess.DEVNULL)
-    # Its own HOME and TMPDIR: whatever skopeo leaves is the test's, not ours.
-    tool_env = dict(os.environ, HOME=os.path.join(base, "tool-home"),
-                    TMPDIR=os.path.join(base, "tool-home"))
-    os.makedirs(tool_env["HOME"], exist_ok=True)
-    subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:t",
-                    f"docker://{reg}/bb:1"], check=True, stdout=subprocess.DEVNULL, env=tool_env)
+    loopback_registry.push(layout, "1", reg, "bb")
     return proc, reg
 
 
