@@ -61,14 +61,16 @@ int sm_vm_get_stats(sm_vm *vm, sm_vm_stats *stats)
         return err;
     if (vm->detached && vm->pid <= 0)
         sm_vm_read_worker_pid(vm);
-    if (!sm_vm_alive(vm->dir) || vm->pid <= 0)
+    /* Read once: another thread stopping the VM takes it (vm_handle.c). */
+    pid_t pid = __atomic_load_n(&vm->pid, __ATOMIC_ACQUIRE);
+    if (!sm_vm_alive(vm->dir) || pid <= 0)
         return sm_fail(ESRCH, "VM %.12s is not running", vm->id);
     sm_vm_stats s = {.size = sizeof s};
-    err = cpu_ns(vm->pid, &s.cpu_ns);
+    err = cpu_ns(pid, &s.cpu_ns);
     if (err)
         return sm_fail(-err, "cannot read the VM worker's CPU time: %s", strerror(-err));
-    s.rss_bytes = proc_value(vm->pid, "status", "VmRSS") * 1024;
-    s.read_bytes = proc_value(vm->pid, "io", "read_bytes");
-    s.write_bytes = proc_value(vm->pid, "io", "write_bytes");
+    s.rss_bytes = proc_value(pid, "status", "VmRSS") * 1024;
+    s.read_bytes = proc_value(pid, "io", "read_bytes");
+    s.write_bytes = proc_value(pid, "io", "write_bytes");
     return SM_ABI_OUT(stats, &s, sm_vm_stats);
 }
